@@ -1,0 +1,15 @@
+//! devctl's unit model and unit-file format.
+//!
+//! - [`model`]: the `Unit` type every crate shares (compiler output,
+//!   supervisor input).
+//! - [`name`], [`signal`]: validated names and signals.
+//! - [`state`]: runtime states (load/active/sub/result/enablement).
+
+pub mod model;
+pub mod name;
+pub mod signal;
+pub mod state;
+
+pub use model::*;
+pub use name::{NameError, ProjectName, UnitName, validate_name};
+pub use signal::Signal;
