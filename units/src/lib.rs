@@ -4,9 +4,12 @@
 //!   supervisor input).
 //! - [`name`], [`signal`]: validated names and signals.
 //! - [`state`]: runtime states (load/active/sub/result/enablement).
+//! - [`api`]: the daemon API's wire types; [`paths`]: where files live.
 
+pub mod api;
 pub mod model;
 pub mod name;
+pub mod paths;
 pub mod signal;
 pub mod state;
 

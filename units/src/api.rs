@@ -1,0 +1,406 @@
+//! Wire types of devctld's HTTP/1.1 + JSON API on its Unix socket.
+//!
+//! One protocol module shared by the daemon and the CLI. Every request and
+//! response body is one JSON value (at most [`MAX_BODY_BYTES`]); streams
+//! (`/v1/events`, `/v1/logs?follow=true`) are NDJSON, one value per line.
+//! Errors are `{"error": {"kind": …, "message": …, "help": …}}` with an
+//! HTTP status that matches the kind.
+//!
+//! | method | path | body → answer |
+//! |---|---|---|
+//! | GET | `/v1/version` | → [`DaemonInfo`] |
+//! | GET | `/v1/projects` | → `Vec<`[`ProjectInfo`]`>` |
+//! | POST | `/v1/projects/{project}/load` | [`LoadRequest`] → [`LoadResponse`] |
+//! | DELETE | `/v1/projects/{project}` | → [`JobResponse`] (forget: stop its units, drop its state) |
+//! | POST | `/v1/projects/{project}/jobs` | [`JobRequest`] → [`JobResponse`] |
+//! | POST | `/v1/projects/{project}/enablement` | [`EnableRequest`] → [`EnableResponse`] |
+//! | POST | `/v1/projects/{project}/wait` | [`WaitRequest`] → [`WaitResponse`] |
+//! | GET | `/v1/units?project=P` | → `Vec<`[`UnitStatus`]`>` (all projects without `project`) |
+//! | GET | `/v1/projects/{project}/units/{unit}` | → [`UnitStatus`] with `log_tail` |
+//! | GET | `/v1/projects/{project}/units/{unit}/file` | → the unit file, `text/plain` |
+//! | GET | `/v1/events?project=P&unit=U` | → NDJSON of [`Event`] |
+//! | GET | `/v1/logs?project=P&unit=U&unit=V&n=N&since=UNIX_MS&follow=BOOL` | → NDJSON of [`LogRecord`] |
+//! | POST | `/v1/daemon/stop` | → `{}` (clean stop: every unit stopped, session over) |
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Dependency, UnitKind};
+use crate::name::{ProjectName, UnitName};
+use crate::state::{ActiveState, EnableState, LoadState, SubState, UnitResult};
+
+/// The API version in every path (`/v1/...`).
+pub const API_VERSION: u32 = 1;
+/// Largest request or response body either side accepts.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// How the running daemon is hosted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hosting {
+    /// Started by hand or by the CLI in the background.
+    Standalone,
+    /// A systemd user service (`NOTIFY_SOCKET` was set).
+    Systemd,
+    /// A systemd user service started through its socket (`LISTEN_FDS`).
+    SocketActivated,
+}
+
+/// `GET /v1/version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub version: String,
+    pub api: u32,
+    pub pid: u32,
+    pub started_at_ms: u64,
+    pub hosting: Hosting,
+    /// Changes at each clean start; the same across a crash and restart.
+    pub session_id: String,
+    /// True when this process continued a session after a crash.
+    pub recovered: bool,
+}
+
+/// One project the daemon knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub name: ProjectName,
+    pub manifest: PathBuf,
+    pub root: PathBuf,
+    /// Comes up whenever the daemon starts (`devctl enable --boot`).
+    pub boot: bool,
+    pub units: usize,
+    pub active: usize,
+    pub failed: usize,
+}
+
+/// `POST /v1/projects/{project}/load`: replace the project's unit set.
+/// Transactional: every file is parsed first; any error changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadRequest {
+    pub manifest: PathBuf,
+    pub root: PathBuf,
+    /// Unit file name → unit file text, as `devctl compile` emits them.
+    pub units: BTreeMap<String, String>,
+}
+
+/// What a load changed. Running units whose definition changed are
+/// restarted; removed running units are stopped; unchanged ones untouched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadResponse {
+    pub added: Vec<UnitName>,
+    pub removed: Vec<UnitName>,
+    pub changed: Vec<UnitName>,
+    pub unchanged: usize,
+    pub restarted: Vec<UnitName>,
+    pub stopped: Vec<UnitName>,
+}
+
+/// The verb of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobVerb {
+    Start,
+    Stop,
+    Restart,
+    /// Re-run a build / restart a service now, as a file change would.
+    Trigger,
+    /// Empty `units`: every enabled unit. Otherwise exactly these (and what
+    /// they require) run, and the project's other units are stopped.
+    Up,
+    /// Stop every unit of the project.
+    Down,
+}
+
+/// `POST /v1/projects/{project}/jobs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRequest {
+    pub verb: JobVerb,
+    /// Unit names or globs (`api-*`); resolved by the daemon. A pattern
+    /// that matches nothing is a `not-found` error and nothing happens.
+    pub units: Vec<String>,
+    /// Wait until every unit is ready / stopped / finished (or failed).
+    pub block: bool,
+    /// Give up waiting after this long (the job itself continues).
+    pub timeout_ms: Option<u64>,
+}
+
+/// How one unit ended up after a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitOutcome {
+    pub unit: UnitName,
+    /// The job reached its goal for this unit.
+    pub ok: bool,
+    pub active: ActiveState,
+    pub sub: SubState,
+    pub result: Option<UnitResult>,
+    pub message: Option<String>,
+}
+
+/// Answer to a job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobResponse {
+    pub outcomes: Vec<UnitOutcome>,
+    /// Units the job stopped besides the named ones (`up A B`).
+    pub stopped: Vec<UnitName>,
+    /// True when `timeout_ms` passed before every unit reached its goal.
+    pub timed_out: bool,
+}
+
+/// `POST /v1/projects/{project}/enablement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnableRequest {
+    /// Names or globs; empty with `boot` set means the project itself.
+    pub units: Vec<String>,
+    pub enable: bool,
+    /// Also start (enable) or stop (disable) now.
+    pub now: bool,
+    /// Change the project's boot flag instead of units' enablement.
+    pub boot: bool,
+    pub block: bool,
+    pub timeout_ms: Option<u64>,
+}
+
+/// What enablement changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnableResponse {
+    /// Units whose persisted enablement changed, with the new state.
+    pub changed: Vec<(UnitName, EnableState)>,
+    /// The start/stop job run for `now`.
+    pub job: Option<JobResponse>,
+    /// The project's boot flag after the request.
+    pub boot: bool,
+}
+
+/// The condition `devctl wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitFor {
+    Ready,
+    Active,
+    Inactive,
+    Succeeded,
+    Failed,
+}
+
+/// `POST /v1/projects/{project}/wait`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitRequest {
+    pub units: Vec<String>,
+    #[serde(rename = "for")]
+    pub condition: WaitFor,
+    pub timeout_ms: Option<u64>,
+}
+
+/// Answer to a wait: `ok` when every unit met the condition; a unit that
+/// can no longer meet it (failed while waiting for ready) ends the wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitResponse {
+    pub ok: bool,
+    pub timed_out: bool,
+    pub outcomes: Vec<UnitOutcome>,
+}
+
+/// How the current process of a unit came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Started in this daemon's life.
+    Started,
+    /// Found running after a daemon restart and taken over.
+    Adopted,
+    /// Was running when the daemon died; started again by the new daemon.
+    Restarted,
+}
+
+/// The last exit of a unit's main process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub at_ms: u64,
+}
+
+/// Everything `status`, `show` and `list` print about one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitStatus {
+    pub project: ProjectName,
+    pub name: UnitName,
+    pub kind: UnitKind,
+    pub description: Option<String>,
+    pub load: LoadState,
+    pub enabled: EnableState,
+    /// The manifest's default, before `enable`/`disable` overrides.
+    pub enabled_default: bool,
+    pub active: ActiveState,
+    pub sub: SubState,
+    pub result: Option<UnitResult>,
+    /// Human explanation of the state (`exec-failed: …`, `port 8080 in use by pid 42 (nc)`).
+    pub message: Option<String>,
+    pub main_pid: Option<u32>,
+    /// When the unit entered its current active state.
+    pub since_ms: Option<u64>,
+    /// Readiness, when the unit has a readiness probe.
+    pub ready: Option<bool>,
+    /// Restarts since the last manual start.
+    pub restarts: u32,
+    pub restart_limit: u32,
+    pub next_restart_ms: Option<u64>,
+    pub last_exit: Option<ExitInfo>,
+    pub origin: Option<Origin>,
+    /// Why the current/last run happened (`manual`, `file change: src/a.rs`, …).
+    pub trigger: Option<String>,
+    /// Manual trigger mode: changed files not yet acted upon.
+    pub pending_changes: u32,
+    /// `STATUS=` from sd_notify.
+    pub notify_status: Option<String>,
+    pub ports: Vec<u16>,
+    pub links: Vec<String>,
+    pub deps: Vec<Dependency>,
+    /// Last log lines (detail view only; empty in lists).
+    pub log_tail: Vec<LogRecord>,
+}
+
+/// Which stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    /// Lifecycle marker written by devctl (spawned, exited, ready …).
+    Marker,
+}
+
+/// One log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Microseconds since the Unix epoch.
+    pub time_us: u64,
+    pub project: ProjectName,
+    pub unit: UnitName,
+    pub stream: LogStream,
+    pub text: String,
+}
+
+/// What happened, in one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// Any change of active/sub state or result.
+    StateChanged {
+        active: ActiveState,
+        sub: SubState,
+        result: Option<UnitResult>,
+        message: Option<String>,
+    },
+    Spawned { pid: u32 },
+    Exited { code: Option<i32>, signal: Option<i32> },
+    RestartScheduled { attempt: u32, delay_ms: u64 },
+    Triggered { reason: String },
+    EnablementChanged { enabled: EnableState },
+    ProjectLoaded { added: usize, removed: usize, changed: usize },
+    ProjectForgotten,
+    DaemonStopping,
+}
+
+/// One event of `/v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Strictly increasing within one daemon process.
+    pub seq: u64,
+    pub time_ms: u64,
+    pub project: Option<ProjectName>,
+    pub unit: Option<UnitName>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Error kinds; the CLI maps them to exit codes (product.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// Malformed request (HTTP 400; CLI exit 2).
+    BadRequest,
+    /// No such unit or project (404; exit 4).
+    NotFound,
+    /// Unit files that do not parse (422; exit 65).
+    InvalidUnits,
+    /// The operation failed (409; exit 1).
+    Failed,
+    /// Waiting timed out (408; exit 124).
+    Timeout,
+    /// The request is larger than the daemon accepts (413; exit 2).
+    TooLarge,
+    /// Peer uid differs from the daemon's (403; exit 69).
+    Forbidden,
+    /// State could not be persisted, e.g. the disk is full (507; exit 1).
+    Storage,
+    /// A devctl bug (500; exit 1).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status the daemon answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::InvalidUnits => 422,
+            ErrorKind::Failed => 409,
+            ErrorKind::Timeout => 408,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::Storage => 507,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+/// The body of every error answer: `{"error": ApiError}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// Wrapper matching the JSON shape `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_json_shape() {
+        let e = Event {
+            seq: 3,
+            time_ms: 10,
+            project: Some(ProjectName::new("p").unwrap()),
+            unit: Some(UnitName::new("web").unwrap()),
+            kind: EventKind::Spawned { pid: 42 },
+        };
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "spawned");
+        assert_eq!(v["pid"], 42);
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+    }
+
+    #[test]
+    fn error_body_shape() {
+        let b = ErrorBody { error: ApiError { kind: ErrorKind::NotFound, message: "no unit x".into(), help: None } };
+        let s = serde_json::to_string(&b).unwrap();
+        assert_eq!(s, r#"{"error":{"kind":"not-found","message":"no unit x"}}"#);
+    }
+
+    #[test]
+    fn wait_request_uses_for() {
+        let r: WaitRequest = serde_json::from_str(r#"{"units":["a"],"for":"ready","timeout_ms":null}"#).unwrap();
+        assert_eq!(r.condition, WaitFor::Ready);
+    }
+}
