@@ -1,0 +1,413 @@
+//! The command line, as pure clap definitions: every verb of product.md §5,
+//! its arguments and the global options. Nothing here touches the file
+//! system or the daemon; [`crate::opts`] turns the parsed [`Cli`] into a
+//! resolved context (phase two, like ripgrep's raw → derived arguments).
+//!
+//! `-f/--file` and `-C` are given before the verb (as with `git -C` and
+//! `docker compose -f`), because `logs -f` and `events -f` mean "follow".
+//! The other global options are accepted anywhere.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Control a project's local services like systemctl controls a machine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "devctl",
+    version,
+    about = "Run a project's local services, builds and containers from a devctl.kdl manifest",
+    long_about = "devctl compiles a devctl.kdl manifest into unit files and drives the user daemon \
+                  devctld, which runs them: start/stop change what runs now, enable/disable change \
+                  what comes up by default, persistently.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Use this manifest instead of searching for devctl.kdl upwards from the current directory.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Run as if devctl was started in DIR.
+    #[arg(short = 'C', value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the verb.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Address this project instead of the current directory's.
+    #[arg(short = 'p', long = "project", value_name = "PROJECT", global = true)]
+    pub project: Option<String>,
+
+    /// Print machine-readable JSON (results and errors).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Do not wait for units to become ready or stopped.
+    #[arg(long = "no-block", global = true)]
+    pub no_block: bool,
+
+    /// Give up waiting after this long (e.g. 30s, 2m); exit 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub timeout: Option<Duration>,
+
+    /// Print only errors.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+}
+
+/// Unit names, `PROJECT/NAME`, or globs such as 'api-*'.
+#[derive(Debug, Clone, Args)]
+pub struct Units {
+    /// Units: NAME, PROJECT/NAME or a glob ('api-*').
+    #[arg(value_name = "UNIT", required = true)]
+    pub names: Vec<String>,
+}
+
+/// Optional unit names.
+#[derive(Debug, Clone, Args)]
+pub struct MaybeUnits {
+    /// Units: NAME, PROJECT/NAME or a glob ('api-*'); none means every unit.
+    #[arg(value_name = "UNIT")]
+    pub names: Vec<String>,
+}
+
+/// `enable` and `disable`.
+#[derive(Debug, Clone, Args)]
+pub struct EnableArgs {
+    /// Also start (enable) or stop (disable) the units now.
+    #[arg(long)]
+    pub now: bool,
+    /// Change whether the whole project comes up when the daemon starts.
+    #[arg(long)]
+    pub boot: bool,
+    /// Units: NAME, PROJECT/NAME or a glob.
+    #[arg(value_name = "UNIT", required_unless_present = "boot")]
+    pub names: Vec<String>,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the project up: every enabled unit, or exactly the named ones (stopping the others).
+    Up(MaybeUnits),
+    /// Stop every unit of the project (enablement is unchanged).
+    Down,
+    /// Start units now, with what they require; waits until ready.
+    Start(Units),
+    /// Stop units now; waits until stopped.
+    Stop(Units),
+    /// Stop then start units.
+    Restart(Units),
+    /// Make units part of the project's default set, persistently.
+    Enable(EnableArgs),
+    /// Remove units from the project's default set, persistently.
+    Disable(EnableArgs),
+    /// Show what runs, what is ready, what failed and why.
+    Status(MaybeUnits),
+    /// List units of this project, or of every project with --all.
+    List {
+        /// Every project the daemon knows.
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
+    /// Print units' logs, merged by time.
+    Logs {
+        /// Keep printing new lines.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// Print the last N lines.
+        #[arg(short = 'n', long = "lines", value_name = "N")]
+        lines: Option<u64>,
+        /// Only lines newer than DURATION ago (10m) or a TIME (2026-01-02T10:00:00).
+        #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+        since: Option<Since>,
+        #[command(flatten)]
+        units: MaybeUnits,
+    },
+    /// Wait until units reach a condition.
+    Wait {
+        /// The condition.
+        #[arg(long = "for", value_enum, value_name = "CONDITION")]
+        condition: WaitCondition,
+        #[command(flatten)]
+        units: Units,
+    },
+    /// Run a build in the foreground, stream its output, exit with its exit code.
+    Run {
+        /// The build unit.
+        #[arg(value_name = "BUILD")]
+        build: String,
+    },
+    /// Re-run builds / restart services now, as a file change would.
+    Trigger(Units),
+    /// Print each unit's active state; exit 0 if all are active, 3 otherwise.
+    IsActive(Units),
+    /// Print each unit's enablement; exit 0 if all are enabled, 3 otherwise.
+    IsEnabled(Units),
+    /// Print each unit's active state; exit 0 if any has failed, 3 otherwise.
+    IsFailed(Units),
+    /// Print units' properties as KEY=VALUE lines.
+    Show {
+        /// Only these properties.
+        #[arg(short = 'P', long = "property", value_name = "NAME")]
+        property: Vec<String>,
+        #[command(flatten)]
+        units: MaybeUnits,
+    },
+    /// Print the compiled unit file of a unit.
+    Cat {
+        /// The unit.
+        #[arg(value_name = "UNIT")]
+        name: String,
+        /// Print the systemd form instead of devctl's.
+        #[arg(long, value_enum, default_value_t = Target::Devctl)]
+        target: Target,
+    },
+    /// Check the manifest; exit 65 with every problem if it is invalid.
+    Check,
+    /// Compile the manifest to unit files (stdout, or files in DIR).
+    Compile {
+        /// Write the unit files into DIR (created if missing); nothing is written if the manifest is invalid.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Which unit-file dialect to emit.
+        #[arg(long, value_enum, default_value_t = Target::Devctl)]
+        target: Target,
+    },
+    /// Load the edited manifest into the daemon and apply the difference.
+    Reload,
+    /// Print the daemon's events (state changes, spawns, exits).
+    Events {
+        /// Keep printing new events.
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Stop a project's units and make the daemon forget it.
+    Forget {
+        /// The project.
+        #[arg(value_name = "PROJECT")]
+        project: String,
+    },
+    /// Control the daemon itself.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Run one readiness check until it passes or times out (ExecStartPost= helper for --target systemd).
+    Probe(ProbeArgs),
+    /// Print the devctl(1) manual page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+/// `devctl daemon …`.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run devctld in the foreground.
+    Run,
+    /// Stop the daemon cleanly: every unit is stopped and the session ends.
+    Stop,
+    /// Print the daemon's pid, version, hosting and session.
+    Status,
+}
+
+/// `devctl probe …`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// Time between attempts.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "200ms")]
+    pub period: Duration,
+    /// Time allowed for one attempt.
+    #[arg(long = "attempt-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub attempt_timeout: Duration,
+    /// Give up after this long.
+    #[arg(long = "deadline", value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub deadline: Duration,
+    /// Consecutive successes needed.
+    #[arg(long = "success-threshold", value_name = "N", default_value_t = 1)]
+    pub success_threshold: u32,
+    #[command(subcommand)]
+    pub check: ProbeCheckArgs,
+}
+
+/// The check a probe runs.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ProbeCheckArgs {
+    /// Ready when a TCP connection to HOST:PORT (or 127.0.0.1:PORT) succeeds.
+    Tcp {
+        /// PORT or HOST:PORT.
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+    },
+    /// Ready when GET URL answers STATUS (default: any 2xx).
+    Http {
+        /// An http:// URL.
+        #[arg(value_name = "URL")]
+        url: String,
+        /// The expected status.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<u16>,
+    },
+    /// Ready when the command exits 0.
+    Exec {
+        /// The command and its arguments.
+        #[arg(
+            value_name = "ARGV",
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        argv: Vec<String>,
+    },
+}
+
+/// Unit-file dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// devctl's unit files (what devctld loads).
+    Devctl,
+    /// Plain systemd user units (for systemctl --user).
+    Systemd,
+}
+
+/// `wait --for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitCondition {
+    Ready,
+    Active,
+    Inactive,
+    Succeeded,
+    Failed,
+}
+
+/// `logs --since`: a duration ago or a point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    Ago(Duration),
+    At(std::time::SystemTime),
+}
+
+/// Parse `1s`, `250ms`, `2m 30s` (humantime).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (expected e.g. 500ms, 30s, 2m)"))
+}
+
+/// Parse a `--since` value: a duration (`10m`) or a time (`2026-01-02 10:00:00`, RFC 3339).
+pub fn parse_since(s: &str) -> Result<Since, String> {
+    let s = s.trim();
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(Since::Ago(d));
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(Since::At)
+        .map_err(|_| format!("{s:?} is neither a duration (10m) nor a time (2026-01-02T10:00:00Z)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn file_before_verb_and_follow_after() {
+        let cli = Cli::try_parse_from(["devctl", "-f", "x.kdl", "logs", "-f", "web"]).unwrap();
+        assert_eq!(cli.file, Some(PathBuf::from("x.kdl")));
+        match cli.command {
+            Command::Logs { follow, units, .. } => {
+                assert!(follow);
+                assert_eq!(units.names, ["web"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn globals_anywhere() {
+        let cli = Cli::try_parse_from([
+            "devctl",
+            "start",
+            "web",
+            "--json",
+            "--timeout",
+            "2s",
+            "-p",
+            "pz",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        assert_eq!(cli.global.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(cli.global.project.as_deref(), Some("pz"));
+    }
+
+    #[test]
+    fn enable_needs_names_unless_boot() {
+        assert!(Cli::try_parse_from(["devctl", "enable"]).is_err());
+        assert!(Cli::try_parse_from(["devctl", "enable", "--boot"]).is_ok());
+        assert!(Cli::try_parse_from(["devctl", "start"]).is_err());
+    }
+
+    #[test]
+    fn durations_and_since() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_since("10m"), Ok(Since::Ago(Duration::from_secs(600))));
+        assert!(matches!(
+            parse_since("2026-01-02T10:00:00Z"),
+            Ok(Since::At(_))
+        ));
+        assert!(parse_since("yesterday-ish").is_err());
+    }
+
+    #[test]
+    fn wait_requires_condition() {
+        assert!(Cli::try_parse_from(["devctl", "wait", "web"]).is_err());
+        let cli = Cli::try_parse_from(["devctl", "wait", "web", "--for", "ready"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Wait {
+                condition: WaitCondition::Ready,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn probe_exec_keeps_hyphen_args() {
+        let cli = Cli::try_parse_from([
+            "devctl",
+            "probe",
+            "--deadline",
+            "5s",
+            "exec",
+            "pg_isready",
+            "-h",
+            "x",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Probe(p) => match p.check {
+                ProbeCheckArgs::Exec { argv } => assert_eq!(argv, ["pg_isready", "-h", "x"]),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+}
