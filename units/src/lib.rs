@@ -16,3 +16,4 @@ pub mod state;
 pub use model::*;
 pub use name::{NameError, ProjectName, UnitName, validate_name};
 pub use signal::Signal;
+pub mod escape;
