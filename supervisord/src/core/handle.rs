@@ -1,0 +1,176 @@
+//! The core's public face: [`Supervisor`], a cloneable handle that sends
+//! messages to the manager task and awaits its replies. The API server,
+//! D-Bus adapter and tests only ever talk to the core through this type.
+//!
+//! Long operations (`block`, `wait`) never block the manager: the manager
+//! parks a oneshot reply channel and answers it when the condition is met
+//! or the timeout passes.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use devctl_units::api::{
+    ApiError, EnableRequest, EnableResponse, ErrorKind, Event, Hosting, JobRequest, JobResponse, LoadRequest,
+    LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+};
+use devctl_units::paths::Paths;
+use devctl_units::{ProjectName, UnitName};
+
+use crate::core::manager::{self, Command};
+use crate::state::store::StateError;
+
+/// Everything the core needs to start.
+#[derive(Debug, Clone)]
+pub struct CoreOptions {
+    pub paths: Paths,
+    pub hosting: Hosting,
+    /// Extra environment variables removed from every child's environment
+    /// (on top of the daemon-only ones such as `NOTIFY_SOCKET`).
+    pub strip_env: Vec<String>,
+    /// Extra environment variables given to every child (tests use this to
+    /// mark every process they cause).
+    pub extra_env: Vec<(String, String)>,
+    /// Capacity of the event broadcast channel; slow subscribers lag.
+    pub event_capacity: usize,
+}
+
+impl CoreOptions {
+    /// Options with defaults for everything but the paths and hosting.
+    pub fn new(paths: Paths, hosting: Hosting) -> CoreOptions {
+        CoreOptions { paths, hosting, strip_env: Vec::new(), extra_env: Vec::new(), event_capacity: 1024 }
+    }
+}
+
+/// Facts about this daemon process's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreInfo {
+    /// Changes at each clean start; kept across a crash and restart.
+    pub session_id: String,
+    /// True when this process continued a crashed session.
+    pub recovered: bool,
+    pub started_at_ms: u64,
+}
+
+/// Fatal errors: the core cannot start at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CoreError {
+    #[error("cannot prepare the state directory: {0}")]
+    #[diagnostic(code(devctl::core::paths), help("check that the state directory is writable by you"))]
+    Paths(#[from] devctl_units::paths::PathsError),
+    #[error(transparent)]
+    #[diagnostic(code(devctl::core::state))]
+    State(#[from] StateError),
+}
+
+/// A log query's answer: the history merged by time, and for `follow` a
+/// receiver of every later line of the selected units.
+#[derive(Debug)]
+pub struct LogStreamOut {
+    pub history: Vec<LogRecord>,
+    pub live: Option<mpsc::Receiver<LogRecord>>,
+}
+
+/// Cloneable handle to the running core.
+#[derive(Clone)]
+pub struct Supervisor {
+    tx: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    info: Arc<CoreInfo>,
+}
+
+fn gone() -> ApiError {
+    ApiError { kind: ErrorKind::Internal, message: "the supervisor is shutting down".into(), help: None }
+}
+
+impl Supervisor {
+    /// Loads persisted projects, recovers a crashed session or starts a new
+    /// one (bringing up boot-enabled projects).
+    pub async fn start(opts: CoreOptions) -> Result<Supervisor, CoreError> {
+        let (events, _) = broadcast::channel(opts.event_capacity.max(16));
+        let (tx, info) = manager::spawn(opts, events.clone()).await?;
+        Ok(Supervisor { tx, events, info: Arc::new(info) })
+    }
+
+    /// Session facts.
+    pub fn info(&self) -> CoreInfo {
+        (*self.info).clone()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Replace a project's unit set (transactional).
+    pub async fn load_project(&self, project: ProjectName, req: LoadRequest) -> Result<LoadResponse, ApiError> {
+        self.ask(|reply| Command::Load { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Stop a project's units and drop all its state.
+    pub async fn forget_project(&self, project: ProjectName) -> Result<JobResponse, ApiError> {
+        self.ask(|reply| Command::Forget { project, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Every known project.
+    pub async fn projects(&self) -> Vec<ProjectInfo> {
+        self.ask(|reply| Command::Projects { reply }).await.unwrap_or_default()
+    }
+
+    /// Run a start/stop/restart/trigger/up/down job.
+    pub async fn job(&self, project: ProjectName, req: JobRequest) -> Result<JobResponse, ApiError> {
+        self.ask(|reply| Command::Job { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Enable/disable units (persisted), or flip the project's boot flag.
+    pub async fn enablement(&self, project: ProjectName, req: EnableRequest) -> Result<EnableResponse, ApiError> {
+        self.ask(|reply| Command::Enable { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Wait until units meet a condition, or the timeout passes.
+    pub async fn wait(&self, project: ProjectName, req: WaitRequest) -> Result<WaitResponse, ApiError> {
+        self.ask(|reply| Command::Wait { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Status of every unit of one project, or of all projects.
+    pub async fn units(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
+        self.ask(|reply| Command::Units { project, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Detailed status of one unit, with its last log lines.
+    pub async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
+        self.ask(|reply| Command::Unit { project, unit, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// The unit file text as loaded.
+    pub async fn unit_file(&self, project: ProjectName, unit: UnitName) -> Result<String, ApiError> {
+        self.ask(|reply| Command::UnitFile { project, unit, reply }).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Every later event (bounded; a slow receiver lags and loses events).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Log history of some units (all of the project's when `units` is
+    /// empty), merged by time; with `follow`, a live receiver too.
+    pub async fn logs(
+        &self,
+        project: ProjectName,
+        units: Vec<UnitName>,
+        n: Option<usize>,
+        since_ms: Option<u64>,
+        follow: bool,
+    ) -> Result<LogStreamOut, ApiError> {
+        self.ask(|reply| Command::Logs { project, units, n, since_ms, follow, reply })
+            .await
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Clean stop: every unit stopped in reverse dependency order, the
+    /// session file removed. Returns when done; later calls return at once.
+    pub async fn shutdown(&self) {
+        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+    }
+}
