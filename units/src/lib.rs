@@ -17,3 +17,5 @@ pub use model::*;
 pub use name::{NameError, ProjectName, UnitName, validate_name};
 pub use signal::Signal;
 pub mod escape;
+pub mod error;
+pub mod file;
