@@ -19,3 +19,4 @@ pub use signal::Signal;
 pub mod escape;
 pub mod error;
 pub mod file;
+pub mod duration;
