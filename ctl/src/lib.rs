@@ -1,4 +1,10 @@
 //! The `devctl` command-line interface as a library: [`cli`] holds the clap
-//! definitions; `run()` (added with the verbs) drives them.
+//! definitions, [`opts`] the derived context, [`exit`] the exit codes.
 
 pub mod cli;
+pub mod client;
+pub mod daemon;
+pub mod error;
+pub mod exit;
+pub mod opts;
+pub mod output;
