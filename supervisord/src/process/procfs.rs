@@ -1,0 +1,230 @@
+//! Reading `/proc`: a process's stat line (state, ppid, pgid, start time),
+//! its command line, and the invocation-marker scan that finds every
+//! process a unit started, wherever it was re-parented.
+
+use std::fs;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The environment variable carrying a process tree's invocation marker.
+pub const MARKER_VAR: &str = "DEVCTL_INVOCATION_ID";
+
+/// What `/proc/<pid>/stat` says about a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// One-letter state: `R`, `S`, `D`, `Z`, `T`, …
+    pub state: char,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    /// Start time in clock ticks since boot; with the pid, a process identity
+    /// that survives pid reuse.
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    /// A zombie has exited; it only waits to be reaped.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// A process found by [`find_marked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub start_time: u64,
+    /// Arguments joined by spaces (empty for kernel threads and zombies).
+    pub cmdline: String,
+}
+
+/// Parse the content of `/proc/<pid>/stat`. The command name may contain
+/// spaces and parentheses, so fields are counted from the last `)`.
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // rest starts at field 3 (state); start_time is field 22.
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        sid: fields.get(3)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Read `/proc/<pid>/stat`; `None` when the process does not exist.
+pub fn stat(pid: i32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// The process's start time, if it exists.
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|s| s.start_time)
+}
+
+/// True when `pid` exists, is not a zombie, and started at `start_time`:
+/// the same process we recorded, not a recycled pid.
+pub fn is_same_live_process(pid: i32, start_time: u64) -> bool {
+    matches!(stat(pid), Some(s) if s.start_time == start_time && !s.is_zombie())
+}
+
+/// `/proc/<pid>/cmdline`, NUL separators turned into spaces.
+pub fn cmdline(pid: i32) -> String {
+    match fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(bytes) => {
+            let trimmed = bytes.strip_suffix(b"\0").unwrap_or(&bytes);
+            String::from_utf8_lossy(trimmed).replace('\0', " ")
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Every numeric entry of `/proc`.
+pub fn all_pids() -> io::Result<Vec<i32>> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        if let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+/// True when an environ block (NUL-separated `KEY=VALUE`) holds exactly
+/// `MARKER_VAR=<value>`.
+pub fn environ_has_marker(environ: &[u8], value: &str) -> bool {
+    let mut needle = Vec::with_capacity(MARKER_VAR.len() + 1 + value.len());
+    needle.extend_from_slice(MARKER_VAR.as_bytes());
+    needle.push(b'=');
+    needle.extend_from_slice(value.as_bytes());
+    environ
+        .split(|b| *b == 0)
+        .any(|entry| entry == needle.as_slice())
+}
+
+/// True when `/proc/<pid>/environ` carries the marker. Unreadable (gone,
+/// zombie, another user's) counts as not marked.
+pub fn has_marker(pid: i32, value: &str) -> bool {
+    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| environ_has_marker(&env, value))
+}
+
+/// Every live (non-zombie) process whose environment carries
+/// `DEVCTL_INVOCATION_ID=<marker_value>`. Unreadable entries are skipped.
+pub fn find_marked(marker_value: &str) -> Vec<ProcInfo> {
+    let Ok(pids) = all_pids() else {
+        return Vec::new();
+    };
+    let me = std::process::id() as i32;
+    pids.into_iter()
+        .filter(|&pid| pid != me && has_marker(pid, marker_value))
+        .filter_map(|pid| {
+            let st = stat(pid)?;
+            (!st.is_zombie()).then(|| ProcInfo {
+                pid,
+                ppid: st.ppid,
+                pgid: st.pgid,
+                start_time: st.start_time,
+                cmdline: cmdline(pid),
+            })
+        })
+        .collect()
+}
+
+/// Every live process in process group `pgid`, as `(pid, start_time)`.
+pub fn group_members(pgid: i32) -> Vec<(i32, u64)> {
+    let Ok(pids) = all_pids() else {
+        return Vec::new();
+    };
+    pids.into_iter()
+        .filter_map(|pid| {
+            let st = stat(pid)?;
+            (st.pgid == pgid && !st.is_zombie()).then_some((pid, st.start_time))
+        })
+        .collect()
+}
+
+/// A fresh, process-unique invocation id: 32 hex digits from the clock,
+/// the pid, a counter and the kernel's random source.
+pub fn invocation_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random = fs::read("/proc/sys/kernel/random/uuid")
+        .ok()
+        .map(|b| {
+            b.iter()
+                .filter(|c| c.is_ascii_hexdigit())
+                .take(16)
+                .fold(0u64, |acc, c| {
+                    (acc << 4) | u64::from((*c as char).to_digit(16).unwrap_or(0))
+                })
+        })
+        .unwrap_or(0);
+    let high = nanos ^ random.rotate_left(17);
+    let low = (u64::from(std::process::id()) << 40) ^ count ^ random;
+    format!("{high:016x}{low:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_comm() {
+        let line = "1234 (we ird) (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 100";
+        let st = parse_stat(line).unwrap();
+        assert_eq!(st.state, 'S');
+        assert_eq!(st.ppid, 1);
+        assert_eq!(st.pgid, 1234);
+        assert_eq!(st.sid, 1234);
+        assert_eq!(st.start_time, 98765);
+        assert!(!st.is_zombie());
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("1 (x) S 1"), None);
+    }
+
+    #[test]
+    fn reads_own_stat_and_cmdline() {
+        let me = std::process::id() as i32;
+        let st = stat(me).unwrap();
+        assert!(st.start_time > 0);
+        assert_eq!(start_time(me), Some(st.start_time));
+        assert!(is_same_live_process(me, st.start_time));
+        assert!(!is_same_live_process(me, st.start_time + 1));
+        assert!(!cmdline(me).is_empty());
+        assert_eq!(stat(i32::MAX), None);
+        assert_eq!(cmdline(i32::MAX), "");
+    }
+
+    #[test]
+    fn marker_matching_is_exact() {
+        let env = b"A=1\0DEVCTL_INVOCATION_ID=abc\0B=2\0";
+        assert!(environ_has_marker(env, "abc"));
+        assert!(!environ_has_marker(env, "ab"));
+        assert!(!environ_has_marker(env, "abcd"));
+        assert!(!environ_has_marker(b"XDEVCTL_INVOCATION_ID=abc\0", "abc"));
+    }
+
+    #[test]
+    fn invocation_ids_are_unique() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| invocation_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        );
+        assert!(find_marked(&invocation_id()).is_empty());
+    }
+}

@@ -1,0 +1,325 @@
+//! The one place that reaps. The daemon is a child subreaper; a task per
+//! runtime listens to SIGCHLD and runs `waitpid(-1, WNOHANG)` until nothing
+//! is left. Exit statuses of registered pids go to their waiters; anything
+//! else (grandchildren re-parented to us) is reaped and counted.
+//!
+//! Registration is race-free: the registry lock is held across
+//! `spawn` + insert, and the reap loop holds the same lock around every
+//! `waitpid`, so no exit can be reaped before its waiter exists (and std's
+//! own wait on a child whose exec failed never races with us).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+use tracing::{debug, error};
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitStatus {
+    /// It called `exit(code)`.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled { signal: i32, core_dumped: bool },
+}
+
+impl ExitStatus {
+    /// Exit code 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Exited(0)
+    }
+
+    /// The exit code, when it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            ExitStatus::Exited(code) => Some(code),
+            ExitStatus::Signaled { .. } => None,
+        }
+    }
+
+    /// Decode a raw `waitpid` status; `None` for stop/continue reports.
+    pub fn from_raw(status: i32) -> Option<ExitStatus> {
+        if libc::WIFEXITED(status) {
+            Some(ExitStatus::Exited(libc::WEXITSTATUS(status)))
+        } else if libc::WIFSIGNALED(status) {
+            Some(ExitStatus::Signaled {
+                signal: libc::WTERMSIG(status),
+                core_dumped: libc::WCOREDUMP(status),
+            })
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Exited(code) => write!(f, "exited {code}"),
+            ExitStatus::Signaled {
+                signal,
+                core_dumped,
+            } => {
+                let name = devctl_units::Signal::ALL
+                    .iter()
+                    .find(|s| s.number() == *signal)
+                    .map_or_else(|| format!("signal {signal}"), |s| s.name().to_string());
+                write!(
+                    f,
+                    "killed by {name}{}",
+                    if *core_dumped { " (core dumped)" } else { "" }
+                )
+            }
+        }
+    }
+}
+
+/// Where one registered pid's exit status lands. Cancel-safe to wait on.
+#[derive(Debug, Default)]
+pub struct ExitCell {
+    status: OnceLock<ExitStatus>,
+    notify: Notify,
+}
+
+impl ExitCell {
+    /// The status, once reaped.
+    pub fn get(&self) -> Option<ExitStatus> {
+        self.status.get().copied()
+    }
+
+    /// Wait until the process has been reaped. Cancel-safe.
+    pub async fn wait(&self) -> ExitStatus {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(status) = self.get() {
+                return status;
+            }
+            notified.await;
+        }
+    }
+
+    fn set(&self, status: ExitStatus) {
+        if self.status.set(status).is_err() {
+            error!(?status, "exit status delivered twice");
+        }
+        self.notify.notify_waiters();
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    waiters: HashMap<i32, Arc<ExitCell>>,
+}
+
+struct Shared {
+    registry: Mutex<Registry>,
+    orphans: AtomicU64,
+    reaped_total: AtomicU64,
+    reaped: Notify,
+}
+
+/// Reaping is process-wide (`waitpid(-1)`), so its state is too: every
+/// runtime's listener task shares one registry.
+static SHARED: LazyLock<Shared> = LazyLock::new(|| Shared {
+    registry: Mutex::new(Registry::default()),
+    orphans: AtomicU64::new(0),
+    reaped_total: AtomicU64::new(0),
+    reaped: Notify::new(),
+});
+
+/// A safety net for a lost SIGCHLD: reap at least this often.
+const SWEEP: Duration = Duration::from_secs(1);
+
+/// Handle to the process-wide reaper.
+#[derive(Debug)]
+pub struct Reaper {
+    _private: (),
+}
+
+/// Held while spawning: the reap loop cannot run until it is dropped.
+pub struct Registration<'a> {
+    guard: MutexGuard<'a, Registry>,
+}
+
+impl Registration<'_> {
+    /// Register `pid` (a child spawned while this guard is held).
+    pub fn register(&mut self, pid: i32) -> Arc<ExitCell> {
+        let cell = Arc::new(ExitCell::default());
+        if self.guard.waiters.insert(pid, cell.clone()).is_some() {
+            error!(pid, "pid registered twice");
+        }
+        cell
+    }
+}
+
+fn lock() -> MutexGuard<'static, Registry> {
+    // A panic while holding the lock leaves the map consistent (every
+    // operation is a single insert/remove), so poisoning is ignored.
+    SHARED.registry.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Reaper {
+    /// Become a child subreaper and start reaping on SIGCHLD. Must be
+    /// called inside a tokio runtime; each runtime that spawns needs one.
+    pub fn install() -> io::Result<Arc<Reaper>> {
+        nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)?;
+        let mut sigchld = signal(SignalKind::child())?;
+        tokio::spawn(async move {
+            loop {
+                reap_all();
+                tokio::select! {
+                    _ = sigchld.recv() => {}
+                    _ = tokio::time::sleep(SWEEP) => {}
+                }
+            }
+        });
+        reap_all();
+        Ok(Arc::new(Reaper { _private: () }))
+    }
+
+    /// Take the registry lock to spawn and register atomically.
+    pub fn registration(&self) -> Registration<'static> {
+        Registration { guard: lock() }
+    }
+
+    /// Processes reaped that nobody registered (adopted orphans).
+    pub fn orphans_reaped(&self) -> u64 {
+        SHARED.orphans.load(Ordering::Relaxed)
+    }
+
+    /// Every process reaped so far.
+    pub fn reaped_total(&self) -> u64 {
+        SHARED.reaped_total.load(Ordering::Relaxed)
+    }
+
+    /// Resolves after the next reap. Create it before checking a
+    /// condition, then await it, to never miss a wakeup.
+    pub fn reaped_notification() -> tokio::sync::futures::Notified<'static> {
+        SHARED.reaped.notified()
+    }
+
+    /// Reap now (also done on every SIGCHLD).
+    pub fn reap_now(&self) {
+        reap_all();
+    }
+}
+
+/// Collect every exited child; dispatch to registered waiters.
+fn reap_all() {
+    let mut registry = lock();
+    let mut any = false;
+    loop {
+        let mut raw = 0;
+        // SAFETY: waitpid with a valid out-pointer to a local; no memory is shared.
+        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+        if pid == 0 {
+            break;
+        }
+        if pid < 0 {
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECHILD) => break,
+                other => {
+                    error!(errno = ?other, "waitpid failed");
+                    break;
+                }
+            }
+        }
+        let Some(status) = ExitStatus::from_raw(raw) else {
+            continue;
+        };
+        any = true;
+        SHARED.reaped_total.fetch_add(1, Ordering::Relaxed);
+        match registry.waiters.remove(&pid) {
+            Some(cell) => {
+                debug!(pid, %status, "reaped child");
+                cell.set(status);
+            }
+            None => {
+                debug!(pid, %status, "reaped adopted orphan");
+                SHARED.orphans.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    drop(registry);
+    if any {
+        SHARED.reaped.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_raw_statuses() {
+        assert_eq!(ExitStatus::from_raw(0), Some(ExitStatus::Exited(0)));
+        assert_eq!(ExitStatus::from_raw(3 << 8), Some(ExitStatus::Exited(3)));
+        assert_eq!(
+            ExitStatus::from_raw(9),
+            Some(ExitStatus::Signaled {
+                signal: 9,
+                core_dumped: false
+            })
+        );
+        assert_eq!(
+            ExitStatus::from_raw(11 | 0x80),
+            Some(ExitStatus::Signaled {
+                signal: 11,
+                core_dumped: true
+            })
+        );
+        // A stop report (WIFSTOPPED: low byte 0x7f).
+        assert_eq!(ExitStatus::from_raw((19 << 8) | 0x7f), None);
+        assert!(ExitStatus::Exited(0).success());
+        assert!(!ExitStatus::Exited(1).success());
+        assert_eq!(ExitStatus::Exited(2).code(), Some(2));
+        assert_eq!(
+            ExitStatus::Signaled {
+                signal: 15,
+                core_dumped: false
+            }
+            .code(),
+            None
+        );
+        assert_eq!(ExitStatus::Exited(1).to_string(), "exited 1");
+        assert_eq!(
+            ExitStatus::Signaled {
+                signal: 9,
+                core_dumped: false
+            }
+            .to_string(),
+            "killed by SIGKILL"
+        );
+        assert_eq!(
+            ExitStatus::Signaled {
+                signal: 11,
+                core_dumped: true
+            }
+            .to_string(),
+            "killed by signal 11 (core dumped)"
+        );
+    }
+
+    #[tokio::test]
+    async fn exit_cell_wait_is_cancel_safe() {
+        let cell = Arc::new(ExitCell::default());
+        // A wait that is cancelled must not lose the later status.
+        let timed_out = tokio::time::timeout(Duration::from_millis(10), cell.wait()).await;
+        assert!(timed_out.is_err());
+        let waiter = tokio::spawn({
+            let cell = cell.clone();
+            async move { cell.wait().await }
+        });
+        cell.set(ExitStatus::Exited(4));
+        assert_eq!(waiter.await.unwrap(), ExitStatus::Exited(4));
+        assert_eq!(cell.wait().await, ExitStatus::Exited(4));
+    }
+}

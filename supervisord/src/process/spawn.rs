@@ -1,0 +1,325 @@
+//! Spawning a unit's process: `std::process::Command` in its own process
+//! group with exactly the environment given plus the invocation marker,
+//! registered with the [`Reaper`] under its lock, with a pidfd and a start
+//! time taken before anyone could reap it. Exec failures are classified by
+//! errno and name the resolved path.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use nix::unistd::{AccessFlags, access};
+use tokio::net::unix::pipe;
+use tracing::warn;
+
+use super::cgroup::{CgroupParent, InvocationCgroup};
+use super::pidfd::PidFd;
+use super::procfs::{self, MARKER_VAR};
+use super::reaper::{ExitCell, ExitStatus, Reaper};
+use super::stop::TreeRef;
+
+/// What the child's stdin is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StdinMode {
+    /// `/dev/null`.
+    #[default]
+    Null,
+    /// The daemon's own stdin.
+    Inherit,
+}
+
+/// Everything needed to start one process.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnSpec {
+    /// Program and arguments; a program without `/` is looked up in the
+    /// `PATH` of `env`.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub dir: PathBuf,
+    /// The complete environment; nothing is inherited from the daemon.
+    pub env: Vec<(String, String)>,
+    pub stdin: StdinMode,
+    /// Pipe stdout and stderr (otherwise both go to `/dev/null`).
+    pub capture: bool,
+    /// Set as `DEVCTL_INVOCATION_ID` (overriding any value in `env`); the
+    /// marker every process of the tree inherits. Use [`procfs::invocation_id`].
+    pub invocation_id: String,
+    /// Put the process in its own cgroup under this parent, if given.
+    pub cgroup: Option<CgroupParent>,
+}
+
+/// Why a process could not be started. Everything except `Other` is
+/// permanent: retrying cannot heal it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SpawnError {
+    #[error("exec-failed: No such file or directory: {path}")]
+    #[diagnostic(code(devctl::exec::not_found))]
+    NotFound {
+        path: PathBuf,
+        #[help]
+        help: Option<String>,
+    },
+    #[error("exec-failed: Permission denied: {path}")]
+    #[diagnostic(code(devctl::exec::permission_denied), help("make it executable: chmod +x {}", path.display()))]
+    PermissionDenied { path: PathBuf },
+    #[error("exec-failed: Exec format error: {path}")]
+    #[diagnostic(
+        code(devctl::exec::format),
+        help("a script needs a `#!` line naming its interpreter")
+    )]
+    ExecFormat { path: PathBuf },
+    #[error("exec-failed: bad interpreter {interpreter}: No such file or directory: {path}")]
+    #[diagnostic(code(devctl::exec::bad_interpreter), help("fix the `#!` line of {}", path.display()))]
+    BadInterpreter { path: PathBuf, interpreter: String },
+    #[error("exec-failed: working directory {dir}: {source}")]
+    #[diagnostic(code(devctl::exec::bad_dir))]
+    BadDir { dir: PathBuf, source: io::Error },
+    #[error("exec-failed: {path}: {source}")]
+    #[diagnostic(code(devctl::exec::other))]
+    Other { path: PathBuf, source: io::Error },
+    #[error("invalid spawn request: {0}")]
+    #[diagnostic(code(devctl::exec::invalid))]
+    InvalidSpec(&'static str),
+}
+
+impl SpawnError {
+    /// Retrying cannot help (missing or unusable executable or directory).
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self, SpawnError::Other { .. })
+    }
+}
+
+/// A spawned process. Its exit is observed through the reaper only.
+#[derive(Debug)]
+pub struct Child {
+    pub pid: i32,
+    /// `None` only on kernels without `pidfd_open` (then start times guard signals).
+    pub pidfd: Option<Arc<PidFd>>,
+    /// From `/proc/<pid>/stat`, read before the process could be reaped.
+    pub start_time: u64,
+    pub stdout: Option<pipe::Receiver>,
+    pub stderr: Option<pipe::Receiver>,
+    pub invocation_id: String,
+    pub cgroup: Option<Arc<InvocationCgroup>>,
+    exit: Arc<ExitCell>,
+}
+
+impl Child {
+    /// Wait for the exit status. Cancel-safe; any number of callers.
+    pub async fn wait(&self) -> ExitStatus {
+        self.exit.wait().await
+    }
+
+    /// The exit status if already reaped.
+    pub fn try_status(&self) -> Option<ExitStatus> {
+        self.exit.get()
+    }
+
+    /// Everything [`super::stop::stop_tree`] needs to stop this tree.
+    pub fn tree(&self) -> TreeRef {
+        TreeRef {
+            pid: self.pid,
+            start_time: self.start_time,
+            pidfd: self.pidfd.clone(),
+            pgid: self.pid,
+            marker: self.invocation_id.clone(),
+            cgroup: self.cgroup.clone(),
+            exit: Some(self.exit.clone()),
+        }
+    }
+}
+
+/// Resolve the program like `execvp` would, against the child's `PATH`
+/// and working directory. A found-but-not-executable file is returned so
+/// that exec reports `EACCES` for it.
+pub fn resolve_program(
+    program: &str,
+    dir: &Path,
+    env: &[(String, String)],
+) -> Result<PathBuf, SpawnError> {
+    if program.contains('/') {
+        return Ok(dir.join(program));
+    }
+    let path_var = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v);
+    let mut non_exec = None;
+    for entry in path_var.split(':') {
+        let candidate = dir
+            .join(if entry.is_empty() { "." } else { entry })
+            .join(program);
+        if candidate.is_file() {
+            if access(&candidate, AccessFlags::X_OK).is_ok() {
+                return Ok(candidate);
+            }
+            non_exec.get_or_insert(candidate);
+        }
+    }
+    non_exec.ok_or_else(|| SpawnError::NotFound {
+        path: PathBuf::from(program),
+        help: Some(format!(
+            "not found in the unit's PATH={path_var}; give an absolute path or fix PATH"
+        )),
+    })
+}
+
+fn check_dir(dir: &Path) -> Result<(), SpawnError> {
+    let bad = |source| SpawnError::BadDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let meta = fs::metadata(dir).map_err(bad)?;
+    if !meta.is_dir() {
+        return Err(bad(io::Error::from_raw_os_error(libc::ENOTDIR)));
+    }
+    access(dir, AccessFlags::X_OK).map_err(|e| bad(io::Error::from(e)))
+}
+
+/// The interpreter named by a script's `#!` line.
+fn shebang(path: &Path) -> Option<String> {
+    let mut head = [0u8; 256];
+    let n = fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .ok()?;
+    let line = head[..n]
+        .strip_prefix(b"#!")?
+        .split(|b| *b == b'\n')
+        .next()?;
+    let text = String::from_utf8_lossy(line);
+    text.split_whitespace().next().map(str::to_string)
+}
+
+fn classify(err: io::Error, program: PathBuf, dir: &Path) -> SpawnError {
+    match err.raw_os_error() {
+        Some(libc::ENOENT) if !dir.is_dir() => SpawnError::BadDir {
+            dir: dir.to_path_buf(),
+            source: err,
+        },
+        Some(libc::ENOENT) => match shebang(&program) {
+            Some(interpreter) if program.is_file() => SpawnError::BadInterpreter {
+                path: program,
+                interpreter,
+            },
+            _ => SpawnError::NotFound {
+                path: program,
+                help: None,
+            },
+        },
+        Some(libc::EACCES) => SpawnError::PermissionDenied { path: program },
+        Some(libc::ENOEXEC) => SpawnError::ExecFormat { path: program },
+        _ => SpawnError::Other {
+            path: program,
+            source: err,
+        },
+    }
+}
+
+fn into_receiver(fd: Option<impl Into<OwnedFd>>) -> io::Result<Option<pipe::Receiver>> {
+    fd.map(|fd| pipe::Receiver::from_owned_fd(fd.into()))
+        .transpose()
+}
+
+/// Start a process as described by `spec`. Must run inside a tokio runtime.
+pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
+    let Some(argv0) = spec.argv.first() else {
+        return Err(SpawnError::InvalidSpec("empty argv"));
+    };
+    if spec.invocation_id.is_empty() || spec.invocation_id.contains(['\0', '=']) {
+        return Err(SpawnError::InvalidSpec(
+            "invocation id must be non-empty without NUL or '='",
+        ));
+    }
+    check_dir(&spec.dir)?;
+    let program = resolve_program(argv0, &spec.dir, &spec.env)?;
+
+    let mut cmd = Command::new(&program);
+    cmd.arg0(argv0)
+        .args(&spec.argv[1..])
+        .current_dir(&spec.dir)
+        .env_clear()
+        .envs(
+            spec.env
+                .iter()
+                .filter(|(k, _)| k != MARKER_VAR)
+                .map(|(k, v)| (OsStr::new(k), OsStr::new(v))),
+        )
+        .env(MARKER_VAR, &spec.invocation_id)
+        .process_group(0)
+        .stdin(match spec.stdin {
+            StdinMode::Null => Stdio::null(),
+            StdinMode::Inherit => Stdio::inherit(),
+        });
+    if spec.capture {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    let cgroup = match &spec.cgroup {
+        Some(parent) => match parent.create(&spec.invocation_id) {
+            Ok(cg) => Some(Arc::new(cg)),
+            Err(e) => {
+                warn!(parent = %parent.path().display(), error = %e, "cannot create invocation cgroup; using the marker only");
+                None
+            }
+        },
+        None => None,
+    };
+
+    // Spawn and register under the reaper's lock: the child cannot be
+    // reaped (nor its pid recycled) before its pidfd, start time and
+    // waiter exist.
+    let (mut std_child, pid, pidfd, start_time, exit) = {
+        let mut reg = reaper.registration();
+        let std_child = cmd
+            .spawn()
+            .map_err(|e| classify(e, program.clone(), &spec.dir))?;
+        let pid = std_child.id() as i32;
+        let exit = reg.register(pid);
+        let pidfd = match PidFd::open(pid) {
+            Ok(fd) => Some(Arc::new(fd)),
+            Err(e) => {
+                warn!(pid, error = %e, "pidfd_open unavailable; falling back to start-time checks");
+                None
+            }
+        };
+        let start_time = procfs::start_time(pid).unwrap_or(0);
+        (std_child, pid, pidfd, start_time, exit)
+    };
+    if let Some(cg) = &cgroup
+        && let Err(e) = cg.add(pid)
+    {
+        warn!(pid, cgroup = %cg.path().display(), error = %e, "cannot move process into its cgroup");
+    }
+    let pipes = into_receiver(std_child.stdout.take())
+        .and_then(|o| Ok((o, into_receiver(std_child.stderr.take())?)));
+    let (stdout, stderr) = match pipes {
+        Ok(p) => p,
+        Err(e) => {
+            // Unreachable in practice (fresh pipes); never leave the child behind.
+            if let Some(fd) = &pidfd {
+                let _ = fd.send_signal(libc::SIGKILL);
+            }
+            return Err(SpawnError::Other {
+                path: program,
+                source: e,
+            });
+        }
+    };
+    Ok(Child {
+        pid,
+        pidfd,
+        start_time,
+        stdout,
+        stderr,
+        invocation_id: spec.invocation_id,
+        cgroup,
+        exit,
+    })
+}
