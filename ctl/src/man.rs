@@ -1,0 +1,176 @@
+//! The devctl(1) manual page: clap_mangen's rendering of the command line
+//! followed by hand-written sections (exit status, enablement and sessions,
+//! files, environment, examples). `man/devctl.1` is this text, checked by a
+//! test so it cannot drift.
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::exit::Exit;
+
+const ENABLEMENT: &str = r#".SH "ENABLEMENT AND SESSIONS"
+Enablement is not running, exactly as with systemctl:
+.B start
+and
+.B stop
+change what runs now and are forgotten when the session ends;
+.B enable
+and
+.B disable
+change the project's default set, persistently, and do not start or stop anything unless
+.B \-\-now
+is given.
+.PP
+A unit's enablement starts as the manifest's
+.B enabled
+value (default true) and is overridden by enable/disable until changed again; editing the manifest keeps the override, removing the unit drops it.
+.TP
+.B devctl up
+starts every enabled unit and what it requires.
+.TP
+.B devctl up A B
+makes exactly A, B and what they require run: it starts them, stops the project's other units and prints which it stopped.
+.TP
+.B devctl down
+stops every unit of the project. Neither up nor down touches enablement.
+.TP
+.B devctl enable \-\-boot
+makes the project come up whenever devctld starts (for example at login when devctld runs as a systemd user service);
+.B disable \-\-boot
+undoes it.
+.PP
+A session lasts from daemon start to a clean daemon stop
+.RB ( "devctl daemon stop" ).
+If devctld crashes or is killed and starts again, the session continues: every unit that should run runs again, without duplicates or orphans, and
+.B status
+tells whether each was adopted or restarted. A clean stop stops every unit and ends the session.
+.PP
+Commands that change what runs block until the units are ready (or stopped) unless
+.B \-\-no\-block
+is given;
+.B \-\-timeout
+bounds the wait (exit 124). Starting a running unit or stopping a stopped one succeeds.
+"#;
+
+const FILES: &str = r#".SH FILES
+.TP
+.I devctl.kdl
+The manifest, searched in the current directory and its parents (see
+.BR devctl.kdl (5)).
+.TP
+.I $XDG_STATE_HOME/devctl/
+Compiled units, enablement, session state and logs
+.RI ( ~/.local/state/devctl/ ).
+.TP
+.I $XDG_STATE_HOME/devctl/devctld.log
+Output of a daemon started in the background by devctl.
+.TP
+.I $XDG_RUNTIME_DIR/devctl/devctld.sock
+The daemon's API socket (HTTP/1.1 + JSON); falls back to
+.I /tmp/devctl\-$UID/
+when XDG_RUNTIME_DIR is unset.
+.SH ENVIRONMENT
+.TP
+.B DEVCTL_HOME
+Put every devctl file (config, state, runtime) under this directory.
+.TP
+.B DEVCTLD
+The devctld program to start when no daemon answers (default: next to devctl, then $PATH).
+.TP
+.B NO_COLOR
+Disable colour even on a terminal. Output is never coloured when it is not a terminal.
+.TP
+.B XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_RUNTIME_DIR
+Base directories, as in the XDG Base Directory specification.
+"#;
+
+const EXAMPLES: &str = r#".SH EXAMPLES
+.nf
+devctl up                    # every enabled unit, dependencies first
+devctl start paulie          # one unit and what it requires; waits until ready
+devctl stop 'api\-*'         # globs select units
+devctl enable \-\-now roberta  # part of the default set from now on, and started
+devctl status                # a table of the project's units
+devctl status paulie         # one unit in detail, with its last log lines
+devctl logs \-f paulie db     # merged, timestamped
+devctl run codegen           # run a build in the foreground, exit with its code
+devctl wait db \-\-for ready \-\-timeout 30s
+devctl is\-active paulie && echo up
+devctl \-p pizzeria status    # another project
+devctl list \-\-all            # every project
+devctl compile \-\-target systemd \-o ~/.config/systemd/user
+.fi
+.PP
+In a Makefile:
+.PP
+.nf
+dev:
+\tdevctl up
+test: dev
+\tdevctl wait paulie \-\-for ready \-\-timeout 60s
+\tcargo test
+codegen:
+\tdevctl run codegen
+check:
+\tdevctl check
+.fi
+.SH "SEE ALSO"
+.BR devctl.kdl (5),
+.BR devctld (8),
+.BR systemctl (1)
+"#;
+
+fn exit_status() -> String {
+    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in Exit::TABLE {
+        s.push_str(&format!(".TP\n.B {code}\n{meaning}\n"));
+    }
+    s.push_str(".PP\n.B devctl run\nexits with the build's own exit code.\n");
+    s
+}
+
+/// The complete roff page.
+pub fn page() -> String {
+    let mut buf = Vec::new();
+    let cmd = Cli::command();
+    // Rendering into a Vec cannot fail.
+    let _ = clap_mangen::Man::new(cmd).render(&mut buf);
+    let mut page = String::from_utf8_lossy(&buf).into_owned();
+    page.push_str(&exit_status());
+    page.push_str(ENABLEMENT);
+    page.push_str(FILES);
+    page.push_str(EXAMPLES);
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_has_every_section() {
+        let p = page();
+        for section in [
+            "EXIT STATUS",
+            "ENABLEMENT AND SESSIONS",
+            "FILES",
+            "ENVIRONMENT",
+            "EXAMPLES",
+            ".TH devctl",
+        ] {
+            assert!(p.contains(section), "missing {section}");
+        }
+        assert!(p.contains(".B 124"));
+    }
+
+    #[test]
+    fn committed_page_is_current() {
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../man/devctl.1"))
+                .unwrap_or_default();
+        assert!(
+            committed == page(),
+            "man/devctl.1 is out of date; regenerate it with `cargo run -p devctl-ctl -- man > man/devctl.1`"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The manifest side of the CLI: compile `devctl.kdl` (with a parse
+//! deadline) into unit files, in devctl's or systemd's dialect, and turn
+//! compiler errors into [`CtlError`]s. The only module that calls the
+//! compiler.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use devctl_compiler::{CompileError, Compiled};
+use devctl_units::ProjectName;
+use devctl_units::api::LoadRequest;
+
+use crate::cli::Target;
+use crate::error::CtlError;
+
+/// How long parsing and compiling may take before devctl gives up.
+pub const DEADLINE: Duration = Duration::from_secs(2);
+
+/// A compiled manifest, ready to print, write or load.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub root: PathBuf,
+    pub project: ProjectName,
+    /// Unit file name → text.
+    pub files: BTreeMap<String, String>,
+    /// Warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl Manifest {
+    /// The body of `POST /v1/projects/{p}/load`.
+    pub fn load_request(&self) -> LoadRequest {
+        LoadRequest {
+            manifest: self.path.clone(),
+            root: self.root.clone(),
+            units: self.files.clone(),
+        }
+    }
+
+    /// The file name of unit `name`, if the manifest defines it.
+    pub fn file_of(&self, name: &str) -> Option<&str> {
+        self.files
+            .keys()
+            .find(|f| f.rsplit_once('.').is_some_and(|(stem, _)| stem == name))
+            .map(String::as_str)
+    }
+}
+
+fn compile_error(path: &Path, err: CompileError) -> CtlError {
+    match err.kind {
+        devctl_compiler::ErrorKind::Timeout => CtlError::ManifestTimeout {
+            path: path.to_path_buf(),
+            limit_ms: DEADLINE.as_millis() as u64,
+        },
+        devctl_compiler::ErrorKind::Invalid | devctl_compiler::ErrorKind::Io => {
+            CtlError::InvalidManifest(Box::new(err))
+        }
+    }
+}
+
+fn compiled(path: &Path) -> Result<Compiled, CtlError> {
+    if !path.is_file() {
+        return Err(CtlError::NoManifest {
+            start: path.to_path_buf(),
+        });
+    }
+    devctl_compiler::compile_file_with_deadline(path, DEADLINE).map_err(|e| compile_error(path, e))
+}
+
+/// Compile the manifest at `path` into unit files of `target`'s dialect.
+pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
+    let c = compiled(path)?;
+    let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    let files = match target {
+        Target::Devctl => devctl_compiler::emit_devctl(&c),
+        Target::Systemd => {
+            let (files, more) = devctl_compiler::emit_systemd(&c);
+            warnings.extend(more.iter().map(|w| w.to_string()));
+            files
+        }
+    };
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(Manifest {
+        path,
+        root: c.root.clone(),
+        project: c.project.clone(),
+        files,
+        warnings,
+    })
+}

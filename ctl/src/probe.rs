@@ -1,0 +1,218 @@
+//! `devctl probe`: one readiness check (tcp / http / exec) retried every
+//! period until it passes `success_threshold` times in a row (exit 0) or the
+//! deadline passes (exit 1). Used as `ExecStartPost=` by `--target systemd`
+//! units, where devctld's own probes are not available.
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+
+use crate::cli::{ProbeArgs, ProbeCheckArgs};
+use crate::error::CtlError;
+use crate::exit::Exit;
+
+/// `PORT` → `127.0.0.1:PORT`; `HOST:PORT` unchanged.
+pub fn tcp_address(s: &str) -> Result<String, CtlError> {
+    if s.parse::<u16>().is_ok() {
+        return Ok(format!("127.0.0.1:{s}"));
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(s.to_string()),
+        _ => Err(CtlError::Usage {
+            message: format!("{s:?}: expected PORT or HOST:PORT"),
+        }),
+    }
+}
+
+async fn http_once(uri: &hyper::Uri, want: Option<u16>) -> bool {
+    let (Some(host), scheme) = (uri.host(), uri.scheme_str()) else {
+        return false;
+    };
+    if scheme != Some("http") {
+        return false;
+    }
+    let port = uri.port_u16().unwrap_or(80);
+    let Ok(stream) = TcpStream::connect((host, port)).await else {
+        return false;
+    };
+    let Ok((mut tx, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+    else {
+        return false;
+    };
+    tokio::spawn(conn);
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let Ok(req) = Request::get(path)
+        .header("host", host)
+        .body(Empty::<Bytes>::new())
+    else {
+        return false;
+    };
+    match tx.send_request(req).await {
+        Ok(resp) => match want {
+            Some(code) => resp.status().as_u16() == code,
+            None => resp.status().is_success(),
+        },
+        Err(_) => false,
+    }
+}
+
+async fn exec_once(argv: &[String]) -> bool {
+    let Some((program, args)) = argv.split_first() else {
+        return false;
+    };
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    matches!(child.await, Ok(status) if status.success())
+}
+
+/// Run the probe.
+pub async fn run(args: &ProbeArgs) -> Result<Exit, CtlError> {
+    let check = args.check.clone();
+    let uri = match &check {
+        ProbeCheckArgs::Http { url, .. } => Some(
+            url.parse::<hyper::Uri>()
+                .ok()
+                .filter(|u| u.scheme_str() == Some("http") && u.host().is_some())
+                .ok_or_else(|| CtlError::Usage {
+                    message: format!("{url:?}: expected an http:// URL"),
+                })?,
+        ),
+        _ => None,
+    };
+    let addr = match &check {
+        ProbeCheckArgs::Tcp { address } => Some(tcp_address(address)?),
+        _ => None,
+    };
+    let end = Instant::now() + args.deadline;
+    let mut streak = 0;
+    loop {
+        let attempt = async {
+            match &check {
+                ProbeCheckArgs::Tcp { .. } => {
+                    TcpStream::connect(addr.as_deref().unwrap_or_default())
+                        .await
+                        .is_ok()
+                }
+                ProbeCheckArgs::Http { status, .. } => match &uri {
+                    Some(u) => http_once(u, *status).await,
+                    None => false,
+                },
+                ProbeCheckArgs::Exec { argv } => exec_once(argv).await,
+            }
+        };
+        let ok = timeout(args.attempt_timeout, attempt)
+            .await
+            .unwrap_or(false);
+        streak = if ok { streak + 1 } else { 0 };
+        if streak >= args.success_threshold.max(1) {
+            return Ok(Exit::Ok);
+        }
+        if Instant::now() + args.period > end {
+            return Ok(Exit::Failed);
+        }
+        tokio::time::sleep(args.period).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A probe with short timings.
+    fn quick(check: ProbeCheckArgs, deadline: Duration) -> ProbeArgs {
+        ProbeArgs {
+            period: Duration::from_millis(20),
+            attempt_timeout: Duration::from_millis(500),
+            deadline,
+            success_threshold: 1,
+            check,
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(tcp_address("8080").unwrap(), "127.0.0.1:8080");
+        assert_eq!(tcp_address("localhost:1").unwrap(), "localhost:1");
+        assert!(tcp_address("nope").is_err());
+        assert!(tcp_address(":80").is_err());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn tcp_ready_and_not() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port().to_string();
+        let ok = quick(
+            ProbeCheckArgs::Tcp {
+                address: port.clone(),
+            },
+            Duration::from_secs(2),
+        );
+        assert_eq!(run(&ok).await.unwrap(), Exit::Ok);
+        drop(l);
+        let bad = quick(
+            ProbeCheckArgs::Tcp { address: port },
+            Duration::from_millis(100),
+        );
+        assert_eq!(run(&bad).await.unwrap(), Exit::Failed);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn exec_and_http() {
+        let t = quick(
+            ProbeCheckArgs::Exec {
+                argv: vec!["true".into()],
+            },
+            Duration::from_secs(2),
+        );
+        assert_eq!(run(&t).await.unwrap(), Exit::Ok);
+        let f = quick(
+            ProbeCheckArgs::Exec {
+                argv: vec!["false".into()],
+            },
+            Duration::from_millis(60),
+        );
+        assert_eq!(run(&f).await.unwrap(), Exit::Failed);
+        let bad_url = quick(
+            ProbeCheckArgs::Http {
+                url: "ftp://x".into(),
+                status: None,
+            },
+            Duration::from_millis(60),
+        );
+        assert!(matches!(run(&bad_url).await, Err(CtlError::Usage { .. })));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut b = [0u8; 1024];
+                let _ = s.read(&mut b).await;
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+            }
+        });
+        let h = quick(
+            ProbeCheckArgs::Http {
+                url: format!("http://127.0.0.1:{port}/h"),
+                status: Some(204),
+            },
+            Duration::from_secs(2),
+        );
+        assert_eq!(run(&h).await.unwrap(), Exit::Ok);
+        let wrong = quick(
+            ProbeCheckArgs::Http {
+                url: format!("http://127.0.0.1:{port}/h"),
+                status: Some(200),
+            },
+            Duration::from_millis(80),
+        );
+        assert_eq!(run(&wrong).await.unwrap(), Exit::Failed);
+    }
+}

@@ -1,0 +1,111 @@
+//! A daemon verb's session: which project it addresses (`-p`, else the
+//! manifest's), the daemon client (started if needed), and loading the
+//! manifest first — always for mutating verbs, only when the daemon does not
+//! know the project for read-only ones. An invalid manifest stops a mutating
+//! verb before anything is sent.
+
+use devctl_units::ProjectName;
+use devctl_units::api::{LoadResponse, ProjectInfo};
+use devctl_units::paths::Paths;
+
+use crate::cli::Target;
+use crate::client::Client;
+use crate::daemon;
+use crate::error::CtlError;
+use crate::manifest::{self, Manifest};
+use crate::opts::Context;
+
+/// Whether a verb changes what runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// up/down/start/stop/…: load the manifest first.
+    Mutating,
+    /// status/list/is-*/…: load only if the daemon does not know the project.
+    ReadOnly,
+}
+
+/// A connected daemon verb.
+pub struct Session {
+    pub client: Client,
+    pub project: ProjectName,
+    pub manifest: Option<Manifest>,
+    pub loaded: Option<LoadResponse>,
+}
+
+/// The project and, when it is the local one, its compiled manifest.
+fn local_target(ctx: &Context) -> Result<(ProjectName, Option<Manifest>), CtlError> {
+    if let Some(p) = &ctx.project {
+        let local = ctx
+            .manifest_path()
+            .ok()
+            .and_then(|path| manifest::compile(&path, Target::Devctl).ok());
+        return Ok((p.clone(), local.filter(|m| &m.project == p)));
+    }
+    let m = manifest::compile(&ctx.manifest_path()?, Target::Devctl)?;
+    Ok((m.project.clone(), Some(m)))
+}
+
+/// Open a session for a verb.
+pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
+    let paths = Paths::from_env()?;
+    let target = local_target(ctx);
+    // A read-only verb in a directory whose manifest is now invalid still
+    // works if the daemon knows a project loaded from that manifest.
+    let (project, manifest) = match target {
+        Ok(t) => t,
+        Err(CtlError::InvalidManifest(d)) if access == Access::ReadOnly => {
+            let client = daemon::connect(&paths, ctx.quiet).await?;
+            let path = ctx.manifest_path()?;
+            let path = std::path::absolute(&path).unwrap_or(path);
+            let projects: Vec<ProjectInfo> = client.get("/v1/projects").await?;
+            match projects.into_iter().find(|p| p.manifest == path) {
+                Some(p) => {
+                    return Ok(Session {
+                        client,
+                        project: p.name,
+                        manifest: None,
+                        loaded: None,
+                    });
+                }
+                None => return Err(CtlError::InvalidManifest(d)),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let client = daemon::connect(&paths, ctx.quiet).await?;
+    let must_load = match (access, &manifest) {
+        (_, None) => false,
+        (Access::Mutating, Some(_)) => true,
+        (Access::ReadOnly, Some(_)) => {
+            let projects: Vec<ProjectInfo> = client.get("/v1/projects").await?;
+            !projects.iter().any(|p| p.name == project)
+        }
+    };
+    let loaded = match (&manifest, must_load) {
+        (Some(m), true) => Some(load(&client, m).await?),
+        _ => None,
+    };
+    Ok(Session {
+        client,
+        project,
+        manifest,
+        loaded,
+    })
+}
+
+/// Send the compiled manifest to the daemon.
+pub async fn load(client: &Client, m: &Manifest) -> Result<LoadResponse, CtlError> {
+    client
+        .post(
+            &format!("/v1/projects/{}/load", m.project),
+            &m.load_request(),
+        )
+        .await
+}
+
+impl Session {
+    /// The project a unit argument belongs to (`PROJECT/NAME` or this session's).
+    pub fn project_or<'a>(&'a self, p: &'a Option<ProjectName>) -> &'a ProjectName {
+        p.as_ref().unwrap_or(&self.project)
+    }
+}

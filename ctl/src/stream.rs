@@ -1,0 +1,363 @@
+//! Streaming verbs: `logs` (merged by time across units, `-f` follows the
+//! NDJSON stream, unit prefix, colour per unit on a TTY), `events` (NDJSON
+//! passthrough with `--json`, a line per event otherwise; the daemon keeps
+//! no history, so events always follow), and `run BUILD` (start the build,
+//! stream its log, exit with its exit code).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use devctl_units::api::{
+    Event, EventKind, JobRequest, JobResponse, JobVerb, LogRecord, LogStream, UnitStatus, WaitFor,
+    WaitRequest, WaitResponse,
+};
+use devctl_units::state::ActiveState;
+
+use crate::cli::Since;
+use crate::client::query_escape;
+use crate::error::CtlError;
+use crate::exit::Exit;
+use crate::opts::{Context, parse_unit_arg};
+use crate::output::{Out, Style};
+use crate::session::{self, Access};
+
+/// One log line for humans: `TIME UNIT | text`, stderr lines marked.
+pub fn format_record(r: &LogRecord, colour_index: Option<usize>, st: Style) -> String {
+    let t = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_micros(r.time_us));
+    let unit = match colour_index {
+        Some(i) => st.palette(i, r.unit.as_str()),
+        None => r.unit.to_string(),
+    };
+    let text = match r.stream {
+        LogStream::Stdout => r.text.clone(),
+        LogStream::Stderr => st.red(&r.text),
+        LogStream::Marker => st.dim(&format!("-- {} --", r.text)),
+    };
+    format!("{} {unit} | {text}", st.dim(&t.to_string()))
+}
+
+fn since_ms(since: Since) -> u64 {
+    let at = match since {
+        Since::Ago(d) => SystemTime::now().checked_sub(d).unwrap_or(UNIX_EPOCH),
+        Since::At(t) => t,
+    };
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Build the `/v1/logs` query.
+pub fn logs_path(
+    project: &str,
+    units: &[String],
+    n: Option<u64>,
+    since: Option<u64>,
+    follow: bool,
+) -> String {
+    let mut q = format!("/v1/logs?project={}", query_escape(project));
+    for u in units {
+        q.push_str(&format!("&unit={}", query_escape(u)));
+    }
+    if let Some(n) = n {
+        q.push_str(&format!("&n={n}"));
+    }
+    if let Some(s) = since {
+        q.push_str(&format!("&since={s}"));
+    }
+    if follow {
+        q.push_str("&follow=true");
+    }
+    q
+}
+
+/// Prints records, colouring each unit consistently.
+struct Printer {
+    colours: HashMap<String, usize>,
+}
+
+impl Printer {
+    fn print(&mut self, ctx: &Context, r: &LogRecord, out: &mut Out) -> std::io::Result<()> {
+        if ctx.json {
+            return out.json_line(r);
+        }
+        let next = self.colours.len();
+        let i = *self.colours.entry(r.unit.to_string()).or_insert(next);
+        out.line(&format_record(r, Some(i), out.style))
+    }
+}
+
+/// `logs [-f] [-n N] [--since] [NAMES]`.
+pub async fn logs(
+    ctx: &Context,
+    names: &[String],
+    follow: bool,
+    lines: Option<u64>,
+    since: Option<Since>,
+    out: &mut Out,
+) -> Result<Exit, CtlError> {
+    let s = session::open(ctx, Access::ReadOnly).await?;
+    let mut units = Vec::new();
+    for n in names {
+        let a = parse_unit_arg(n)?;
+        if a.project.as_ref().is_some_and(|p| *p != s.project) {
+            return Err(CtlError::Usage {
+                message: format!("{n:?}: logs shows one project at a time; use -p"),
+            });
+        }
+        units.push(a.pattern);
+    }
+    let path = logs_path(
+        s.project.as_str(),
+        &units,
+        lines
+            .or(Some(200))
+            .filter(|_| since.is_none() || lines.is_some()),
+        since.map(since_ms),
+        follow,
+    );
+    let mut stream = s.client.stream(&path).await?;
+    let mut printer = Printer {
+        colours: HashMap::new(),
+    };
+    if follow {
+        while let Some(r) = stream.next_json::<LogRecord>().await? {
+            printer.print(ctx, &r, out)?;
+            out.flush()?;
+        }
+        return Ok(Exit::Ok);
+    }
+    let mut records = Vec::new();
+    while let Some(r) = stream.next_json::<LogRecord>().await? {
+        records.push(r);
+    }
+    records.sort_by_key(|r| r.time_us);
+    for r in &records {
+        printer.print(ctx, r, out)?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// One human line per event.
+pub fn format_event(e: &Event, st: Style) -> String {
+    let t = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(e.time_ms));
+    let who = match (&e.project, &e.unit) {
+        (Some(p), Some(u)) => format!("{p}/{u}"),
+        (Some(p), None) => p.to_string(),
+        _ => "devctld".into(),
+    };
+    let what = match &e.kind {
+        EventKind::StateChanged {
+            active,
+            sub,
+            result,
+            message,
+        } => {
+            let mut s = format!("{active} ({sub})");
+            if let Some(r) = result {
+                s.push_str(&format!(" result={r}"));
+            }
+            if let Some(m) = message {
+                s.push_str(&format!(": {m}"));
+            }
+            match active {
+                ActiveState::Failed => st.red(&s),
+                ActiveState::Active => st.green(&s),
+                _ => s,
+            }
+        }
+        EventKind::Spawned { pid } => format!("spawned pid {pid}"),
+        EventKind::Exited { code, signal } => match (code, signal) {
+            (_, Some(sig)) => format!("exited by signal {sig}"),
+            (Some(c), None) => format!("exited with code {c}"),
+            (None, None) => "exited".into(),
+        },
+        EventKind::RestartScheduled { attempt, delay_ms } => {
+            format!(
+                "restart #{attempt} in {}",
+                humantime::format_duration(Duration::from_millis(*delay_ms))
+            )
+        }
+        EventKind::Triggered { reason } => format!("triggered: {reason}"),
+        EventKind::EnablementChanged { enabled } => format!("now {enabled}"),
+        EventKind::ProjectLoaded {
+            added,
+            removed,
+            changed,
+        } => {
+            format!("loaded: {added} added, {removed} removed, {changed} changed")
+        }
+        EventKind::ProjectForgotten => "forgotten".into(),
+        EventKind::DaemonStopping => "daemon stopping".into(),
+    };
+    format!("{} {who}: {what}", st.dim(&t.to_string()))
+}
+
+/// `events`: follows the daemon's event stream.
+pub async fn events(ctx: &Context, out: &mut Out) -> Result<Exit, CtlError> {
+    let s = session::open(ctx, Access::ReadOnly).await?;
+    let mut stream = s
+        .client
+        .stream(&format!("/v1/events?project={}", s.project))
+        .await?;
+    while let Some(line) = stream.next_line().await? {
+        if ctx.json {
+            out.raw(&String::from_utf8_lossy(&line))?;
+            out.raw("\n")?;
+        } else if let Ok(e) = serde_json::from_slice::<Event>(&line) {
+            out.line(&format_event(&e, out.style))?;
+        }
+        out.flush()?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `run BUILD`: start it, stream its log, exit with its exit code.
+pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit, CtlError> {
+    let arg = parse_unit_arg(build)?;
+    let s = session::open(ctx, Access::Mutating).await?;
+    let project = s.project_or(&arg.project).clone();
+    let unit_path = format!("/v1/projects/{project}/units/{}", arg.pattern);
+    let before: UnitStatus = s.client.get(&unit_path).await?;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut stream = s
+        .client
+        .stream(&logs_path(
+            project.as_str(),
+            &[arg.pattern.clone()],
+            Some(0),
+            Some(start_ms),
+            true,
+        ))
+        .await?;
+    let verb = if before.active == ActiveState::Active {
+        JobVerb::Trigger
+    } else {
+        JobVerb::Start
+    };
+    let job = JobRequest {
+        verb,
+        units: vec![arg.pattern.clone()],
+        block: false,
+        timeout_ms: None,
+    };
+    let _: JobResponse = s
+        .client
+        .post(&format!("/v1/projects/{project}/jobs"), &job)
+        .await?;
+    let wait = WaitRequest {
+        units: vec![arg.pattern.clone()],
+        condition: WaitFor::Succeeded,
+        timeout_ms: ctx.timeout_ms(),
+    };
+    let wait_path = format!("/v1/projects/{project}/wait");
+    let waiting = s.client.post::<_, WaitResponse>(&wait_path, &wait);
+    tokio::pin!(waiting);
+    let mut printer = Printer {
+        colours: HashMap::new(),
+    };
+    let answer = loop {
+        tokio::select! {
+            w = &mut waiting => break w?,
+            line = stream.next_json::<LogRecord>() => match line? {
+                Some(r) => { printer.print(ctx, &r, out)?; out.flush()?; }
+                None => break waiting.await?,
+            },
+        }
+    };
+    // Lines written just before the build ended may still be in flight.
+    let drain = tokio::time::sleep(Duration::from_millis(150));
+    tokio::pin!(drain);
+    loop {
+        tokio::select! {
+            _ = &mut drain => break,
+            line = stream.next_json::<LogRecord>() => match line? {
+                Some(r) => printer.print(ctx, &r, out)?,
+                None => break,
+            },
+        }
+    }
+    out.flush()?;
+    if answer.timed_out {
+        return Err(CtlError::TimedOut {
+            what: format!("{project}/{} to finish", arg.pattern),
+        });
+    }
+    if answer.ok {
+        return Ok(Exit::Ok);
+    }
+    let after: UnitStatus = s.client.get(&unit_path).await?;
+    let code = after
+        .last_exit
+        .as_ref()
+        .and_then(|e| e.code)
+        .filter(|c| (1..=255).contains(c));
+    if !ctx.json {
+        let why = after
+            .message
+            .as_deref()
+            .or(after.result.map(|r| r.as_str()))
+            .unwrap_or("failed");
+        eprintln!("devctl: {project}/{} failed: {why}", arg.pattern);
+    }
+    Ok(code.map(|c| Exit::Build(c as u8)).unwrap_or(Exit::Failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devctl_units::{ProjectName, UnitName};
+
+    #[test]
+    fn logs_query() {
+        assert_eq!(
+            logs_path("p", &["api-*".into(), "db".into()], Some(5), None, true),
+            "/v1/logs?project=p&unit=api-%2A&unit=db&n=5&follow=true"
+        );
+        assert_eq!(
+            logs_path("p", &[], None, Some(7), false),
+            "/v1/logs?project=p&since=7"
+        );
+    }
+
+    #[test]
+    fn record_format_plain() {
+        let r = LogRecord {
+            time_us: 1_000_000,
+            project: ProjectName::new("p").unwrap(),
+            unit: UnitName::new("web").unwrap(),
+            stream: LogStream::Marker,
+            text: "ready".into(),
+        };
+        let st = Style { on: false };
+        assert_eq!(
+            format_record(&r, Some(1), st),
+            "1970-01-01T00:00:01.000Z web | -- ready --"
+        );
+        let e = Event {
+            seq: 1,
+            time_ms: 0,
+            project: r.project.clone().into(),
+            unit: Some(r.unit.clone()),
+            kind: EventKind::Exited {
+                code: Some(3),
+                signal: None,
+            },
+        };
+        assert_eq!(
+            format_event(&e, st),
+            "1970-01-01T00:00:00.000Z p/web: exited with code 3"
+        );
+    }
+
+    #[test]
+    fn since_values() {
+        assert_eq!(
+            since_ms(Since::At(UNIX_EPOCH + Duration::from_millis(42))),
+            42
+        );
+        assert!(since_ms(Since::Ago(Duration::from_secs(1))) > 0);
+    }
+}
