@@ -1,0 +1,315 @@
+//! The router: one handler per route of `devctl_units::api`, each a thin
+//! translation between HTTP and a [`Backend`] call. [`ROUTES`] lists every
+//! route; a test checks it against the router and `openapi.yaml`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use devctl_units::api::{EnableRequest, ErrorKind, JobRequest, LoadRequest, WaitRequest};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::backend::{Backend, LogQuery};
+use super::error::{ApiReply, api_error};
+use super::extract::{QueryPairs, project_name, read_body, read_json, rejected, unit_name};
+use super::stream::{self, EventFilter};
+
+/// Every route: method and path template, as in `openapi.yaml`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/version"),
+    ("GET", "/v1/projects"),
+    ("POST", "/v1/projects/{project}/load"),
+    ("DELETE", "/v1/projects/{project}"),
+    ("POST", "/v1/projects/{project}/jobs"),
+    ("POST", "/v1/projects/{project}/enablement"),
+    ("POST", "/v1/projects/{project}/wait"),
+    ("GET", "/v1/units"),
+    ("GET", "/v1/projects/{project}/units/{unit}"),
+    ("GET", "/v1/projects/{project}/units/{unit}/file"),
+    ("GET", "/v1/events"),
+    ("GET", "/v1/logs"),
+    ("POST", "/v1/daemon/stop"),
+];
+
+/// What every handler sees.
+#[derive(Clone)]
+pub struct AppState<B> {
+    pub backend: B,
+    /// Deadline for reading a request body.
+    pub body_timeout: Duration,
+    /// Becomes `true` when the server shuts down; ends open streams.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+type St<B> = State<AppState<B>>;
+type OnePath = Result<Path<String>, PathRejection>;
+type TwoPath = Result<Path<(String, String)>, PathRejection>;
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The API router over `backend`.
+pub fn router<B: Backend>(
+    backend: B,
+    body_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+) -> Router {
+    Router::new()
+        .route("/v1/version", get(version::<B>))
+        .route("/v1/projects", get(projects::<B>))
+        .route("/v1/projects/{project}/load", post(load::<B>))
+        .route("/v1/projects/{project}", delete(forget::<B>))
+        .route("/v1/projects/{project}/jobs", post(job::<B>))
+        .route("/v1/projects/{project}/enablement", post(enablement::<B>))
+        .route("/v1/projects/{project}/wait", post(wait::<B>))
+        .route("/v1/units", get(units::<B>))
+        .route("/v1/projects/{project}/units/{unit}", get(unit::<B>))
+        .route(
+            "/v1/projects/{project}/units/{unit}/file",
+            get(unit_file::<B>),
+        )
+        .route("/v1/events", get(events::<B>))
+        .route("/v1/logs", get(logs::<B>))
+        .route("/v1/daemon/stop", post(stop::<B>))
+        .fallback(no_route)
+        .method_not_allowed_fallback(bad_method)
+        .with_state(AppState {
+            backend,
+            body_timeout,
+            shutdown,
+        })
+}
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut r = body.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialize an API answer");
+            super::error::reply_error(api_error(
+                ErrorKind::Internal,
+                format!("could not encode the answer: {e}"),
+                None,
+            ))
+        }
+    }
+}
+
+fn one(p: OnePath) -> Result<devctl_units::name::ProjectName, devctl_units::api::ApiError> {
+    let Path(project) = p.map_err(|e| rejected("path", e))?;
+    project_name(&project)
+}
+
+fn two(
+    p: TwoPath,
+) -> Result<
+    (
+        devctl_units::name::ProjectName,
+        devctl_units::name::UnitName,
+    ),
+    devctl_units::api::ApiError,
+> {
+    let Path((project, unit)) = p.map_err(|e| rejected("path", e))?;
+    Ok((project_name(&project)?, unit_name(&unit)?))
+}
+
+fn pairs(q: Pairs) -> Result<QueryPairs, devctl_units::api::ApiError> {
+    let Query(v) = q.map_err(|e| rejected("query string", e))?;
+    Ok(QueryPairs(v))
+}
+
+async fn version<B: Backend>(State(st): St<B>) -> Response {
+    json(&st.backend.daemon_info())
+}
+
+async fn projects<B: Backend>(State(st): St<B>) -> Response {
+    json(&st.backend.projects().await)
+}
+
+async fn load<B: Backend>(
+    State(st): St<B>,
+    p: OnePath,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
+    ApiReply(
+        async {
+            let project = one(p)?;
+            let req: LoadRequest = read_json(&headers, body, st.body_timeout).await?;
+            Ok(json(&st.backend.load_project(project, req).await?))
+        }
+        .await,
+    )
+}
+
+async fn forget<B: Backend>(State(st): St<B>, p: OnePath) -> ApiReply {
+    ApiReply(async { Ok(json(&st.backend.forget_project(one(p)?).await?)) }.await)
+}
+
+async fn job<B: Backend>(State(st): St<B>, p: OnePath, headers: HeaderMap, body: Body) -> ApiReply {
+    ApiReply(
+        async {
+            let project = one(p)?;
+            let req: JobRequest = read_json(&headers, body, st.body_timeout).await?;
+            Ok(json(&st.backend.job(project, req).await?))
+        }
+        .await,
+    )
+}
+
+async fn enablement<B: Backend>(
+    State(st): St<B>,
+    p: OnePath,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
+    ApiReply(
+        async {
+            let project = one(p)?;
+            let req: EnableRequest = read_json(&headers, body, st.body_timeout).await?;
+            Ok(json(&st.backend.enablement(project, req).await?))
+        }
+        .await,
+    )
+}
+
+async fn wait<B: Backend>(
+    State(st): St<B>,
+    p: OnePath,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
+    ApiReply(
+        async {
+            let project = one(p)?;
+            let req: WaitRequest = read_json(&headers, body, st.body_timeout).await?;
+            Ok(json(&st.backend.wait(project, req).await?))
+        }
+        .await,
+    )
+}
+
+async fn units<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+    ApiReply(
+        async {
+            let q = pairs(q)?;
+            q.only(&["project"])?;
+            let project = q.one("project")?.map(project_name).transpose()?;
+            Ok(json(&st.backend.units(project).await?))
+        }
+        .await,
+    )
+}
+
+async fn unit<B: Backend>(State(st): St<B>, p: TwoPath) -> ApiReply {
+    ApiReply(
+        async {
+            let (project, unit) = two(p)?;
+            Ok(json(&st.backend.unit(project, unit).await?))
+        }
+        .await,
+    )
+}
+
+async fn unit_file<B: Backend>(State(st): St<B>, p: TwoPath) -> ApiReply {
+    ApiReply(
+        async {
+            let (project, unit) = two(p)?;
+            let text = st.backend.unit_file(project, unit).await?;
+            let mut r = text.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(r)
+        }
+        .await,
+    )
+}
+
+async fn events<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+    ApiReply((|| {
+        let q = pairs(q)?;
+        q.only(&["project", "unit"])?;
+        let filter = EventFilter {
+            project: q.one("project")?.map(project_name).transpose()?,
+            unit: q.one("unit")?.map(unit_name).transpose()?,
+        };
+        let rx = st.backend.subscribe_events();
+        Ok(stream::ndjson(stream::events(
+            rx,
+            filter,
+            st.shutdown.clone(),
+        )))
+    })())
+}
+
+async fn logs<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+    ApiReply(
+        async {
+            let q = pairs(q)?;
+            q.only(&["project", "unit", "n", "since", "follow"])?;
+            let project = q
+                .one("project")?
+                .ok_or_else(|| {
+                    api_error(
+                        ErrorKind::BadRequest,
+                        "the query parameter project is required",
+                        None,
+                    )
+                })
+                .and_then(project_name)?;
+            let query = LogQuery {
+                project,
+                units: q.all("unit").map(unit_name).collect::<Result<_, _>>()?,
+                n: q.parse("n", "a line count")?,
+                since_ms: q.parse("since", "a Unix time in milliseconds")?,
+                follow: q.flag("follow")?,
+            };
+            let feed = st.backend.logs(query).await?;
+            Ok(stream::ndjson(stream::logs(feed, st.shutdown.clone())))
+        }
+        .await,
+    )
+}
+
+async fn stop<B: Backend>(State(st): St<B>, headers: HeaderMap, body: Body) -> ApiReply {
+    ApiReply(
+        async {
+            // The body is ignored, but still bounded and read before acting.
+            read_body(&headers, body, st.body_timeout).await?;
+            st.backend.stop_daemon().await;
+            Ok(json(&serde_json::json!({})))
+        }
+        .await,
+    )
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiReply {
+    ApiReply(Err(api_error(
+        ErrorKind::NotFound,
+        format!("no route {method} {}", super::extract::quote(uri.path())),
+        Some("routes are listed in supervisord/openapi.yaml"),
+    )))
+}
+
+async fn bad_method(method: Method, uri: Uri) -> ApiReply {
+    ApiReply(Err(api_error(
+        ErrorKind::BadRequest,
+        format!(
+            "method {method} is not allowed on {}",
+            super::extract::quote(uri.path())
+        ),
+        Some("routes are listed in supervisord/openapi.yaml"),
+    )))
+}

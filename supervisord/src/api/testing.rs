@@ -1,0 +1,286 @@
+//! Test support: a fake [`Backend`] that records calls, a server on a temp
+//! socket, and a raw HTTP/1.1 client that can also send malformed bytes.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use devctl_units::api::{
+    ApiError, DaemonInfo, EnableRequest, EnableResponse, ErrorKind, Event, Hosting, JobRequest,
+    JobResponse, LoadRequest, LoadResponse, LogRecord, LogStream, ProjectInfo, UnitStatus,
+    WaitRequest, WaitResponse,
+};
+use devctl_units::name::{ProjectName, UnitName};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, oneshot};
+
+use super::backend::{Backend, LogFeed, LogItem, LogQuery};
+use super::error::api_error;
+use super::server::{ServerLimits, serve};
+
+/// A backend that answers from memory and records what it was asked.
+#[derive(Clone)]
+pub struct Fake {
+    pub calls: Arc<Mutex<Vec<String>>>,
+    pub events: broadcast::Sender<Event>,
+    pub log_lines: broadcast::Sender<LogRecord>,
+}
+
+impl Fake {
+    pub fn new() -> Fake {
+        Fake {
+            calls: Arc::default(),
+            events: broadcast::channel(16).0,
+            log_lines: broadcast::channel(16).0,
+        }
+    }
+    fn record(&self, s: String) {
+        self.calls.lock().unwrap().push(s);
+    }
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+fn missing(what: &str) -> ApiError {
+    api_error(ErrorKind::NotFound, format!("no {what}"), None)
+}
+
+pub fn record(text: &str) -> LogRecord {
+    LogRecord {
+        time_us: 1,
+        project: ProjectName::new("p").unwrap(),
+        unit: UnitName::new("web").unwrap(),
+        stream: LogStream::Stdout,
+        text: text.into(),
+    }
+}
+
+impl Backend for Fake {
+    fn daemon_info(&self) -> DaemonInfo {
+        DaemonInfo {
+            version: "0.0.0-test".into(),
+            api: 1,
+            pid: 1,
+            started_at_ms: 0,
+            hosting: Hosting::Standalone,
+            session_id: "s".into(),
+            recovered: false,
+        }
+    }
+    async fn projects(&self) -> Vec<ProjectInfo> {
+        self.record("projects".into());
+        vec![]
+    }
+    async fn load_project(
+        &self,
+        p: ProjectName,
+        req: LoadRequest,
+    ) -> Result<LoadResponse, ApiError> {
+        self.record(format!("load {p} {}", req.units.len()));
+        Ok(LoadResponse::default())
+    }
+    async fn forget_project(&self, p: ProjectName) -> Result<JobResponse, ApiError> {
+        self.record(format!("forget {p}"));
+        if p.as_str() == "missing" {
+            Err(missing("project"))
+        } else {
+            Ok(JobResponse::default())
+        }
+    }
+    async fn job(&self, p: ProjectName, req: JobRequest) -> Result<JobResponse, ApiError> {
+        self.record(format!("job {p} {:?} {:?}", req.verb, req.units));
+        Ok(JobResponse::default())
+    }
+    async fn enablement(
+        &self,
+        p: ProjectName,
+        req: EnableRequest,
+    ) -> Result<EnableResponse, ApiError> {
+        self.record(format!("enable {p} {}", req.enable));
+        Ok(EnableResponse::default())
+    }
+    async fn wait(&self, p: ProjectName, req: WaitRequest) -> Result<WaitResponse, ApiError> {
+        self.record(format!("wait {p} {:?}", req.condition));
+        Ok(WaitResponse {
+            ok: true,
+            timed_out: false,
+            outcomes: vec![],
+        })
+    }
+    async fn units(&self, p: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
+        self.record(format!("units {p:?}"));
+        Ok(vec![])
+    }
+    async fn unit(&self, p: ProjectName, u: UnitName) -> Result<UnitStatus, ApiError> {
+        self.record(format!("unit {p} {u}"));
+        Err(missing("unit"))
+    }
+    async fn unit_file(&self, p: ProjectName, u: UnitName) -> Result<String, ApiError> {
+        self.record(format!("file {p} {u}"));
+        Ok("[Unit]\nDescription=x\n".into())
+    }
+    fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+    async fn logs(&self, q: LogQuery) -> Result<LogFeed, ApiError> {
+        self.record(format!(
+            "logs {} {:?} {:?} {:?} {}",
+            q.project, q.units, q.n, q.since_ms, q.follow
+        ));
+        let live = q.follow.then(|| {
+            let rx = self.log_lines.subscribe();
+            futures_util::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Ok(r) => Some((LogItem::Line(r), rx)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => Some((LogItem::Lagged(n), rx)),
+                    Err(broadcast::error::RecvError::Closed) => None,
+                }
+            })
+            .boxed()
+        });
+        let history = match q.n {
+            Some(n) if n > 1 => (0..n)
+                .map(|i| record(&format!("line {i} {}", "x".repeat(100))))
+                .collect(),
+            _ => vec![record("old")],
+        };
+        Ok(LogFeed { history, live })
+    }
+    async fn stop_daemon(&self) {
+        self.record("stop".into());
+    }
+}
+
+/// A server over a [`Fake`] on a temp socket; stops when dropped.
+pub struct TestServer {
+    pub fake: Fake,
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<Result<(), super::server::ServeError>>>,
+}
+
+impl TestServer {
+    pub async fn start(limits: ServerLimits) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let fake = Fake::new();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, fake.clone(), limits, async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            fake,
+            socket,
+            _dir: dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stop and wait for the server to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+
+    /// Send raw bytes, read until the server closes (or `within` passes).
+    pub async fn raw(&self, bytes: &[u8], within: Duration) -> Reply {
+        let mut s = UnixStream::connect(&self.socket).await.unwrap();
+        // The server may answer and close before reading (busy, 413).
+        let _ = s.write_all(bytes).await;
+        read_reply(&mut s, within).await
+    }
+
+    /// One request with `Connection: close`.
+    pub async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+        let req = match body {
+            Some(b) => format!(
+                "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{b}",
+                b.len()
+            ),
+            None => format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"),
+        };
+        self.raw(req.as_bytes(), Duration::from_secs(10)).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// A parsed answer (chunked bodies decoded).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn error_kind(&self) -> ErrorKind {
+        serde_json::from_str::<devctl_units::api::ErrorBody>(&self.body)
+            .unwrap_or_else(|e| panic!("not an error body ({e}): {}", self.body))
+            .error
+            .kind
+    }
+}
+
+pub async fn read_reply(s: &mut UnixStream, within: Duration) -> Reply {
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(within, s.read_to_end(&mut buf)).await;
+    parse_reply(&buf)
+}
+
+pub fn parse_reply(buf: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(buf).into_owned();
+    let Some((head, rest)) = text.split_once("\r\n\r\n") else {
+        return Reply {
+            status: 0,
+            head: text,
+            body: String::new(),
+        };
+    };
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.into()
+    };
+    Reply {
+        status,
+        head: head.into(),
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            out.push_str(&tail[..n.min(tail.len())]);
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].strip_prefix("\r\n").unwrap_or(&tail[n..]);
+    }
+    out
+}
