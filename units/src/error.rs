@@ -146,14 +146,12 @@ impl ErrorKind {
 /// An error in a unit file, with its place in the text.
 #[derive(Debug)]
 pub struct UnitFileError {
-    /// The file name given to the parser.
-    pub file: String,
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
     pub kind: ErrorKind,
-    src: NamedSource<String>,
+    src: Box<NamedSource<String>>,
     span: SourceSpan,
 }
 
@@ -167,13 +165,17 @@ impl UnitFileError {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = text[line_start..offset].chars().count() + 1;
         UnitFileError {
-            file: file.to_string(),
             line,
             column,
             kind,
-            src: NamedSource::new(file, text.to_string()),
+            src: Box::new(NamedSource::new(file, text.to_string())),
             span: SourceSpan::new(offset.into(), end - offset),
         }
+    }
+
+    /// The file name given to the parser.
+    pub fn file(&self) -> &str {
+        self.src.name()
     }
 
     /// The source span (byte offset and length) of the problem.
@@ -195,7 +197,10 @@ impl fmt::Display for UnitFileError {
         write!(
             f,
             "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.kind
+            self.file(),
+            self.line,
+            self.column,
+            self.kind
         )
     }
 }
@@ -212,7 +217,7 @@ impl Diagnostic for UnitFileError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.src)
+        Some(&*self.src)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -233,6 +238,7 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 15));
         assert_eq!(err.span(), SourceSpan::new(offset.into(), 1));
         assert!(err.to_string().starts_with("a.service:2:15: "));
+        assert_eq!(err.file(), "a.service");
         assert_eq!(
             err.code().unwrap().to_string(),
             "devctl::unit_file::continuation_at_end"

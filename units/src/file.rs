@@ -19,6 +19,8 @@ pub struct Entry {
     pub value: String,
     /// 1-based line of the key (0 for entries built in memory).
     pub line: usize,
+    /// Byte offset of the key's first character in the source.
+    pub key_offset: usize,
     /// Byte offset of the value's first character in the source.
     pub offset: usize,
 }
@@ -30,6 +32,7 @@ impl Entry {
             key: key.into(),
             value: value.into(),
             line: 0,
+            key_offset: 0,
             offset: 0,
         }
     }
@@ -211,6 +214,7 @@ impl UnitFile {
                 key: key.to_string(),
                 value: value.to_string(),
                 line: line_no,
+                key_offset: at,
                 offset,
             };
             if continues(value) {

@@ -20,3 +20,7 @@ pub mod escape;
 pub mod error;
 pub mod file;
 pub mod duration;
+pub mod convert;
+
+pub use convert::{from_unit_file, to_unit_file};
+pub use error::{ErrorKind, UnitFileError};
