@@ -224,33 +224,45 @@ pub enum DaemonCommand {
     Status,
 }
 
-/// `devctl probe …`.
+/// `devctl probe CHECK …`: the grammar `devctl_compiler::probe_argv` emits
+/// (`tcp HOST PORT`, `http URL [--status CODE]`, `exec [OPTIONS] -- ARGV`),
+/// with the options after the check. `--timeout` (global) bounds one attempt.
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
+    #[command(subcommand)]
+    pub check: ProbeCheckArgs,
+}
+
+/// Timing options of `devctl probe`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeTiming {
     /// Time between attempts.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "200ms")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
     pub period: Duration,
-    /// Time allowed for one attempt.
-    #[arg(long = "attempt-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
-    pub attempt_timeout: Duration,
-    /// Give up after this long.
-    #[arg(long = "deadline", value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
-    pub deadline: Duration,
+    /// Wait this long before the first attempt.
+    #[arg(long = "initial-delay", value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    pub initial_delay: Duration,
     /// Consecutive successes needed.
     #[arg(long = "success-threshold", value_name = "N", default_value_t = 1)]
     pub success_threshold: u32,
-    #[command(subcommand)]
-    pub check: ProbeCheckArgs,
+    /// Give up (exit 1) after this long; without it, retry until killed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
 }
 
 /// The check a probe runs.
 #[derive(Debug, Clone, Subcommand)]
 pub enum ProbeCheckArgs {
-    /// Ready when a TCP connection to HOST:PORT (or 127.0.0.1:PORT) succeeds.
+    /// Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT).
     Tcp {
-        /// PORT or HOST:PORT.
-        #[arg(value_name = "ADDRESS")]
-        address: String,
+        /// HOST, HOST:PORT or PORT.
+        #[arg(value_name = "HOST")]
+        host: String,
+        /// The port, when HOST is a bare host.
+        #[arg(value_name = "PORT")]
+        port: Option<u16>,
+        #[command(flatten)]
+        timing: ProbeTiming,
     },
     /// Ready when GET URL answers STATUS (default: any 2xx).
     Http {
@@ -258,12 +270,16 @@ pub enum ProbeCheckArgs {
         #[arg(value_name = "URL")]
         url: String,
         /// The expected status.
-        #[arg(long, value_name = "STATUS")]
+        #[arg(long, value_name = "CODE")]
         status: Option<u16>,
+        #[command(flatten)]
+        timing: ProbeTiming,
     },
     /// Ready when the command exits 0.
     Exec {
-        /// The command and its arguments.
+        #[command(flatten)]
+        timing: ProbeTiming,
+        /// The command and its arguments (after `--`).
         #[arg(
             value_name = "ARGV",
             required = true,
@@ -272,6 +288,17 @@ pub enum ProbeCheckArgs {
         )]
         argv: Vec<String>,
     },
+}
+
+impl ProbeCheckArgs {
+    /// The timing options of whichever check this is.
+    pub fn timing(&self) -> &ProbeTiming {
+        match self {
+            ProbeCheckArgs::Tcp { timing, .. }
+            | ProbeCheckArgs::Http { timing, .. }
+            | ProbeCheckArgs::Exec { timing, .. } => timing,
+        }
+    }
 }
 
 /// Unit-file dialects.
@@ -390,23 +417,55 @@ mod tests {
     }
 
     #[test]
-    fn probe_exec_keeps_hyphen_args() {
-        let cli = Cli::try_parse_from([
+    fn probe_grammar_of_the_compiler() {
+        let argv = [
             "devctl",
             "probe",
-            "--deadline",
-            "5s",
             "exec",
+            "--period",
+            "1s",
+            "--timeout",
+            "2s",
+            "--",
             "pg_isready",
             "-h",
             "x",
-        ])
-        .unwrap();
+        ];
+        let cli = Cli::try_parse_from(argv).unwrap();
+        assert_eq!(cli.global.timeout, Some(Duration::from_secs(2)));
         match cli.command {
             Command::Probe(p) => match p.check {
-                ProbeCheckArgs::Exec { argv } => assert_eq!(argv, ["pg_isready", "-h", "x"]),
+                ProbeCheckArgs::Exec { argv, timing } => {
+                    assert_eq!(argv, ["pg_isready", "-h", "x"]);
+                    assert_eq!(timing.period, Duration::from_secs(1));
+                }
                 other => panic!("{other:?}"),
             },
+            other => panic!("{other:?}"),
+        }
+        let tcp = [
+            "devctl",
+            "probe",
+            "tcp",
+            "127.0.0.1",
+            "5432",
+            "--success-threshold",
+            "2",
+            "--initial-delay",
+            "0s",
+        ];
+        let cli = Cli::try_parse_from(tcp).unwrap();
+        match cli.command {
+            Command::Probe(p) => {
+                assert_eq!(p.check.timing().success_threshold, 2);
+                assert!(matches!(
+                    p.check,
+                    ProbeCheckArgs::Tcp {
+                        port: Some(5432),
+                        ..
+                    }
+                ));
+            }
             other => panic!("{other:?}"),
         }
     }

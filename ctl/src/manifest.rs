@@ -40,10 +40,15 @@ impl Manifest {
     }
 
     /// The file name of unit `name`, if the manifest defines it.
+    /// systemd files are named `<project>-<name>.<suffix>`.
     pub fn file_of(&self, name: &str) -> Option<&str> {
+        let prefixed = format!("{}-{name}", self.project);
         self.files
             .keys()
-            .find(|f| f.rsplit_once('.').is_some_and(|(stem, _)| stem == name))
+            .find(|f| {
+                f.rsplit_once('.')
+                    .is_some_and(|(stem, _)| stem == name || stem == prefixed)
+            })
             .map(String::as_str)
     }
 }
@@ -76,9 +81,9 @@ pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     let files = match target {
         Target::Devctl => devctl_compiler::emit_devctl(&c),
         Target::Systemd => {
-            let (files, more) = devctl_compiler::emit_systemd(&c);
-            warnings.extend(more.iter().map(|w| w.to_string()));
-            files
+            let out = devctl_compiler::emit_systemd(&c);
+            warnings.extend(out.warnings.iter().map(|w| w.to_string()));
+            out.files
         }
     };
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());

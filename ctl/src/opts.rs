@@ -130,11 +130,12 @@ pub fn parse_unit_arg(arg: &str) -> Result<UnitArg, CtlError> {
     }
 }
 
-/// Group unit arguments by project, keeping order; `None` is the context's project.
-pub fn group_by_project(
-    args: &[String],
-) -> Result<Vec<(Option<ProjectName>, Vec<String>)>, CtlError> {
-    let mut groups: Vec<(Option<ProjectName>, Vec<String>)> = Vec::new();
+/// Unit patterns of one project; `None` is the context's project.
+pub type ProjectGroup = (Option<ProjectName>, Vec<String>);
+
+/// Group unit arguments by project, keeping order.
+pub fn group_by_project(args: &[String]) -> Result<Vec<ProjectGroup>, CtlError> {
+    let mut groups: Vec<ProjectGroup> = Vec::new();
     for arg in args {
         let UnitArg { project, pattern } = parse_unit_arg(arg)?;
         match groups.iter_mut().find(|(p, _)| *p == project) {

@@ -3,6 +3,8 @@
 //! deadline passes (exit 1). Used as `ExecStartPost=` by `--target systemd`
 //! units, where devctld's own probes are not available.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::Request;
@@ -14,8 +16,16 @@ use crate::cli::{ProbeArgs, ProbeCheckArgs};
 use crate::error::CtlError;
 use crate::exit::Exit;
 
-/// `PORT` → `127.0.0.1:PORT`; `HOST:PORT` unchanged.
-pub fn tcp_address(s: &str) -> Result<String, CtlError> {
+/// `HOST PORT` → `HOST:PORT`; `PORT` → `127.0.0.1:PORT`; `HOST:PORT` unchanged.
+pub fn tcp_address(s: &str, port: Option<u16>) -> Result<String, CtlError> {
+    if let Some(port) = port {
+        if s.is_empty() || s.contains(':') && !s.starts_with('[') {
+            return Err(CtlError::Usage {
+                message: format!("{s:?}: expected a host name or address"),
+            });
+        }
+        return Ok(format!("{s}:{port}"));
+    }
     if s.parse::<u16>().is_ok() {
         return Ok(format!("127.0.0.1:{s}"));
     }
@@ -72,10 +82,12 @@ async fn exec_once(argv: &[String]) -> bool {
     matches!(child.await, Ok(status) if status.success())
 }
 
-/// Run the probe.
-pub async fn run(args: &ProbeArgs) -> Result<Exit, CtlError> {
-    let check = args.check.clone();
-    let uri = match &check {
+/// Run the probe: exit 0 once ready, 1 when `--deadline` passes first.
+pub async fn run(args: &ProbeArgs, attempt_timeout: Option<Duration>) -> Result<Exit, CtlError> {
+    let check = &args.check;
+    let timing = check.timing();
+    let attempt_timeout = attempt_timeout.unwrap_or(Duration::from_secs(1));
+    let uri = match check {
         ProbeCheckArgs::Http { url, .. } => Some(
             url.parse::<hyper::Uri>()
                 .ok()
@@ -86,15 +98,16 @@ pub async fn run(args: &ProbeArgs) -> Result<Exit, CtlError> {
         ),
         _ => None,
     };
-    let addr = match &check {
-        ProbeCheckArgs::Tcp { address } => Some(tcp_address(address)?),
+    let addr = match check {
+        ProbeCheckArgs::Tcp { host, port, .. } => Some(tcp_address(host, *port)?),
         _ => None,
     };
-    let end = Instant::now() + args.deadline;
+    let end = timing.deadline.map(|d| Instant::now() + d);
+    tokio::time::sleep(timing.initial_delay).await;
     let mut streak = 0;
     loop {
         let attempt = async {
-            match &check {
+            match check {
                 ProbeCheckArgs::Tcp { .. } => {
                     TcpStream::connect(addr.as_deref().unwrap_or_default())
                         .await
@@ -104,90 +117,105 @@ pub async fn run(args: &ProbeArgs) -> Result<Exit, CtlError> {
                     Some(u) => http_once(u, *status).await,
                     None => false,
                 },
-                ProbeCheckArgs::Exec { argv } => exec_once(argv).await,
+                ProbeCheckArgs::Exec { argv, .. } => exec_once(argv).await,
             }
         };
-        let ok = timeout(args.attempt_timeout, attempt)
-            .await
-            .unwrap_or(false);
+        let ok = timeout(attempt_timeout, attempt).await.unwrap_or(false);
         streak = if ok { streak + 1 } else { 0 };
-        if streak >= args.success_threshold.max(1) {
+        if streak >= timing.success_threshold.max(1) {
             return Ok(Exit::Ok);
         }
-        if Instant::now() + args.period > end {
+        if end.is_some_and(|end| Instant::now() + timing.period > end) {
             return Ok(Exit::Failed);
         }
-        tokio::time::sleep(args.period).await;
+        tokio::time::sleep(timing.period).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::cli::ProbeTiming;
 
     /// A probe with short timings.
-    fn quick(check: ProbeCheckArgs, deadline: Duration) -> ProbeArgs {
-        ProbeArgs {
+    fn quick(check: impl FnOnce(ProbeTiming) -> ProbeCheckArgs, deadline: Duration) -> ProbeArgs {
+        let timing = ProbeTiming {
             period: Duration::from_millis(20),
-            attempt_timeout: Duration::from_millis(500),
-            deadline,
+            initial_delay: Duration::ZERO,
             success_threshold: 1,
-            check,
+            deadline: Some(deadline),
+        };
+        ProbeArgs {
+            check: check(timing),
         }
     }
 
     #[test]
     fn addresses() {
-        assert_eq!(tcp_address("8080").unwrap(), "127.0.0.1:8080");
-        assert_eq!(tcp_address("localhost:1").unwrap(), "localhost:1");
-        assert!(tcp_address("nope").is_err());
-        assert!(tcp_address(":80").is_err());
+        assert_eq!(tcp_address("8080", None).unwrap(), "127.0.0.1:8080");
+        assert_eq!(tcp_address("localhost:1", None).unwrap(), "localhost:1");
+        assert_eq!(tcp_address("db", Some(5432)).unwrap(), "db:5432");
+        assert!(tcp_address("nope", None).is_err());
+        assert!(tcp_address(":80", None).is_err());
+        assert!(tcp_address("a:b", Some(1)).is_err());
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn tcp_ready_and_not() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = l.local_addr().unwrap().port().to_string();
-        let ok = quick(
-            ProbeCheckArgs::Tcp {
-                address: port.clone(),
-            },
-            Duration::from_secs(2),
+        let port = l.local_addr().unwrap().port();
+        let tcp = |port| {
+            move |timing| ProbeCheckArgs::Tcp {
+                host: "127.0.0.1".into(),
+                port: Some(port),
+                timing,
+            }
+        };
+        assert_eq!(
+            run(&quick(tcp(port), Duration::from_secs(2)), None)
+                .await
+                .unwrap(),
+            Exit::Ok
         );
-        assert_eq!(run(&ok).await.unwrap(), Exit::Ok);
-        drop(l);
-        let bad = quick(
-            ProbeCheckArgs::Tcp { address: port },
-            Duration::from_millis(100),
+        // Port 1 (tcpmux) is privileged and unused here; a freed ephemeral
+        // port could be taken again by a concurrent test.
+        assert_eq!(
+            run(&quick(tcp(1), Duration::from_millis(100)), None)
+                .await
+                .unwrap(),
+            Exit::Failed
         );
-        assert_eq!(run(&bad).await.unwrap(), Exit::Failed);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn exec_and_http() {
-        let t = quick(
-            ProbeCheckArgs::Exec {
-                argv: vec!["true".into()],
-            },
-            Duration::from_secs(2),
+        let exec = |prog: &'static str| {
+            move |timing| ProbeCheckArgs::Exec {
+                argv: vec![prog.into()],
+                timing,
+            }
+        };
+        assert_eq!(
+            run(&quick(exec("true"), Duration::from_secs(2)), None)
+                .await
+                .unwrap(),
+            Exit::Ok
         );
-        assert_eq!(run(&t).await.unwrap(), Exit::Ok);
-        let f = quick(
-            ProbeCheckArgs::Exec {
-                argv: vec!["false".into()],
-            },
-            Duration::from_millis(60),
+        assert_eq!(
+            run(&quick(exec("false"), Duration::from_millis(60)), None)
+                .await
+                .unwrap(),
+            Exit::Failed
         );
-        assert_eq!(run(&f).await.unwrap(), Exit::Failed);
-        let bad_url = quick(
-            ProbeCheckArgs::Http {
-                url: "ftp://x".into(),
-                status: None,
-            },
-            Duration::from_millis(60),
-        );
-        assert!(matches!(run(&bad_url).await, Err(CtlError::Usage { .. })));
+        let ftp = |timing| ProbeCheckArgs::Http {
+            url: "ftp://x".into(),
+            status: None,
+            timing,
+        };
+        assert!(matches!(
+            run(&quick(ftp, Duration::from_millis(60)), None).await,
+            Err(CtlError::Usage { .. })
+        ));
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -198,21 +226,24 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await;
             }
         });
-        let h = quick(
-            ProbeCheckArgs::Http {
+        let http = |status| {
+            move |timing| ProbeCheckArgs::Http {
                 url: format!("http://127.0.0.1:{port}/h"),
-                status: Some(204),
-            },
-            Duration::from_secs(2),
+                status: Some(status),
+                timing,
+            }
+        };
+        assert_eq!(
+            run(&quick(http(204), Duration::from_secs(2)), None)
+                .await
+                .unwrap(),
+            Exit::Ok
         );
-        assert_eq!(run(&h).await.unwrap(), Exit::Ok);
-        let wrong = quick(
-            ProbeCheckArgs::Http {
-                url: format!("http://127.0.0.1:{port}/h"),
-                status: Some(200),
-            },
-            Duration::from_millis(80),
+        assert_eq!(
+            run(&quick(http(200), Duration::from_millis(80)), None)
+                .await
+                .unwrap(),
+            Exit::Failed
         );
-        assert_eq!(run(&wrong).await.unwrap(), Exit::Failed);
     }
 }

@@ -226,7 +226,7 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
         .client
         .stream(&logs_path(
             project.as_str(),
-            &[arg.pattern.clone()],
+            std::slice::from_ref(&arg.pattern),
             Some(0),
             Some(start_ms),
             true,

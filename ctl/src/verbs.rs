@@ -46,7 +46,7 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
         Command::Compile { output, target } => local::compile(ctx, output.as_deref(), *target, out),
         Command::Cat { name, target } => local::cat(ctx, name, *target, out),
         Command::Completions { shell } => local::completions(*shell, out),
-        Command::Probe(args) => probe::run(args).await,
+        Command::Probe(args) => probe::run(args, ctx.timeout).await,
         Command::Man => {
             out.raw(&man::page())?;
             Ok(Exit::Ok)
