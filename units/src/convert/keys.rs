@@ -120,7 +120,7 @@ pub(crate) fn suggest(key: &str, known: &[&'static str]) -> Option<&'static str>
                 *k,
             )
         })
-        .filter(|(d, _)| *d <= 2)
+        .filter(|(d, k)| *d <= 2 && *k != key)
         .min()
         .map(|(_, k)| k)
 }
@@ -135,6 +135,7 @@ mod tests {
         assert_eq!(suggest("execstart", SERVICE_KEYS), Some("ExecStart"));
         assert_eq!(suggest("Completely-Different", SERVICE_KEYS), None);
         assert_eq!(distance("", "abc"), 3);
+        assert_eq!(suggest("Environment", SERVICE_KEYS), None);
         assert_eq!(distance("kitten", "sitting"), 3);
     }
 

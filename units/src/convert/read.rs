@@ -381,7 +381,15 @@ impl<'a> Reader<'a> {
                 Some(rest) => (rest, true),
                 None => (e.value.as_str(), false),
             };
-            let path = escape::unquote(raw, Context::Plain).map_err(|err| self.quoting(e, err))?;
+            let path = escape::unquote(raw, Context::Plain).map_err(|err| {
+                let shift = usize::from(optional);
+                let offset = e.offset + shift + err.offset().min(raw.len());
+                let kind = ErrorKind::BadQuoting {
+                    key: e.key.clone(),
+                    error: err,
+                };
+                self.fail(offset, 1, kind)
+            })?;
             self.unit.env_files.push(EnvFile {
                 path: PathBuf::from(path),
                 optional,
