@@ -1,6 +1,11 @@
 //! devctld, the devctl supervisor daemon, as a library.
 
 pub mod api;
+pub mod core;
+pub mod daemon;
 pub mod logs;
 pub mod probe;
 pub mod process;
+pub mod state;
+
+pub use daemon::run;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use devctl_units::api::{
-    ApiError, EnableRequest, EnableResponse, ErrorKind, Event, Hosting, JobRequest, JobResponse, LoadRequest,
-    LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+    ApiError, EnableRequest, EnableResponse, ErrorKind, Event, Hosting, JobRequest, JobResponse,
+    LoadRequest, LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
 };
 use devctl_units::paths::Paths;
 use devctl_units::{ProjectName, UnitName};
@@ -38,7 +38,13 @@ pub struct CoreOptions {
 impl CoreOptions {
     /// Options with defaults for everything but the paths and hosting.
     pub fn new(paths: Paths, hosting: Hosting) -> CoreOptions {
-        CoreOptions { paths, hosting, strip_env: Vec::new(), extra_env: Vec::new(), event_capacity: 1024 }
+        CoreOptions {
+            paths,
+            hosting,
+            strip_env: Vec::new(),
+            extra_env: Vec::new(),
+            event_capacity: 1024,
+        }
     }
 }
 
@@ -56,7 +62,10 @@ pub struct CoreInfo {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CoreError {
     #[error("cannot prepare the state directory: {0}")]
-    #[diagnostic(code(devctl::core::paths), help("check that the state directory is writable by you"))]
+    #[diagnostic(
+        code(devctl::core::paths),
+        help("check that the state directory is writable by you")
+    )]
     Paths(#[from] devctl_units::paths::PathsError),
     #[error(transparent)]
     #[diagnostic(code(devctl::core::state))]
@@ -80,7 +89,11 @@ pub struct Supervisor {
 }
 
 fn gone() -> ApiError {
-    ApiError { kind: ErrorKind::Internal, message: "the supervisor is shutting down".into(), help: None }
+    ApiError {
+        kind: ErrorKind::Internal,
+        message: "the supervisor is shutting down".into(),
+        help: None,
+    }
 }
 
 impl Supervisor {
@@ -89,7 +102,11 @@ impl Supervisor {
     pub async fn start(opts: CoreOptions) -> Result<Supervisor, CoreError> {
         let (events, _) = broadcast::channel(opts.event_capacity.max(16));
         let (tx, info) = manager::spawn(opts, events.clone()).await?;
-        Ok(Supervisor { tx, events, info: Arc::new(info) })
+        Ok(Supervisor {
+            tx,
+            events,
+            info: Arc::new(info),
+        })
     }
 
     /// Session facts.
@@ -104,48 +121,110 @@ impl Supervisor {
     }
 
     /// Replace a project's unit set (transactional).
-    pub async fn load_project(&self, project: ProjectName, req: LoadRequest) -> Result<LoadResponse, ApiError> {
-        self.ask(|reply| Command::Load { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    pub async fn load_project(
+        &self,
+        project: ProjectName,
+        req: LoadRequest,
+    ) -> Result<LoadResponse, ApiError> {
+        self.ask(|reply| Command::Load {
+            project,
+            req,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// Stop a project's units and drop all its state.
     pub async fn forget_project(&self, project: ProjectName) -> Result<JobResponse, ApiError> {
-        self.ask(|reply| Command::Forget { project, reply }).await.unwrap_or_else(|| Err(gone()))
+        self.ask(|reply| Command::Forget { project, reply })
+            .await
+            .unwrap_or_else(|| Err(gone()))
     }
 
     /// Every known project.
     pub async fn projects(&self) -> Vec<ProjectInfo> {
-        self.ask(|reply| Command::Projects { reply }).await.unwrap_or_default()
+        self.ask(|reply| Command::Projects { reply })
+            .await
+            .unwrap_or_default()
     }
 
     /// Run a start/stop/restart/trigger/up/down job.
-    pub async fn job(&self, project: ProjectName, req: JobRequest) -> Result<JobResponse, ApiError> {
-        self.ask(|reply| Command::Job { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    pub async fn job(
+        &self,
+        project: ProjectName,
+        req: JobRequest,
+    ) -> Result<JobResponse, ApiError> {
+        self.ask(|reply| Command::Job {
+            project,
+            req,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// Enable/disable units (persisted), or flip the project's boot flag.
-    pub async fn enablement(&self, project: ProjectName, req: EnableRequest) -> Result<EnableResponse, ApiError> {
-        self.ask(|reply| Command::Enable { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    pub async fn enablement(
+        &self,
+        project: ProjectName,
+        req: EnableRequest,
+    ) -> Result<EnableResponse, ApiError> {
+        self.ask(|reply| Command::Enable {
+            project,
+            req,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// Wait until units meet a condition, or the timeout passes.
-    pub async fn wait(&self, project: ProjectName, req: WaitRequest) -> Result<WaitResponse, ApiError> {
-        self.ask(|reply| Command::Wait { project, req, reply }).await.unwrap_or_else(|| Err(gone()))
+    pub async fn wait(
+        &self,
+        project: ProjectName,
+        req: WaitRequest,
+    ) -> Result<WaitResponse, ApiError> {
+        self.ask(|reply| Command::Wait {
+            project,
+            req,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// Status of every unit of one project, or of all projects.
     pub async fn units(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
-        self.ask(|reply| Command::Units { project, reply }).await.unwrap_or_else(|| Err(gone()))
+        self.ask(|reply| Command::Units { project, reply })
+            .await
+            .unwrap_or_else(|| Err(gone()))
     }
 
     /// Detailed status of one unit, with its last log lines.
     pub async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
-        self.ask(|reply| Command::Unit { project, unit, reply }).await.unwrap_or_else(|| Err(gone()))
+        self.ask(|reply| Command::Unit {
+            project,
+            unit,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// The unit file text as loaded.
-    pub async fn unit_file(&self, project: ProjectName, unit: UnitName) -> Result<String, ApiError> {
-        self.ask(|reply| Command::UnitFile { project, unit, reply }).await.unwrap_or_else(|| Err(gone()))
+    pub async fn unit_file(
+        &self,
+        project: ProjectName,
+        unit: UnitName,
+    ) -> Result<String, ApiError> {
+        self.ask(|reply| Command::UnitFile {
+            project,
+            unit,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
     }
 
     /// Every later event (bounded; a slow receiver lags and loses events).
@@ -163,9 +242,22 @@ impl Supervisor {
         since_ms: Option<u64>,
         follow: bool,
     ) -> Result<LogStreamOut, ApiError> {
-        self.ask(|reply| Command::Logs { project, units, n, since_ms, follow, reply })
-            .await
-            .unwrap_or_else(|| Err(gone()))
+        self.ask(|reply| Command::Logs {
+            project,
+            units,
+            n,
+            since_ms,
+            follow,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Stop the core without stopping any unit and keep the session file,
+    /// as a crash would (tests of crash recovery; never used by the daemon).
+    pub async fn abandon(&self) {
+        let _ = self.ask(|reply| Command::Abandon { reply }).await;
     }
 
     /// Clean stop: every unit stopped in reverse dependency order, the

@@ -1,0 +1,762 @@
+//! One tokio task per runnable unit: owns the unit's provider (its process
+//! tree), its restart history, readiness state, timers and probes, and
+//! reports every change to the manager as a [`Report`]. Commands arrive in
+//! order on its mailbox, so operations on one unit are serialized: two
+//! concurrent restarts can never produce two instances.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tracing::{error, info, warn};
+
+use devctl_units::api::{EventKind, ExitInfo, Origin};
+use devctl_units::state::{ActiveState, SubState, UnitResult};
+use devctl_units::{ProbeCheck, Unit, UnitKind};
+
+use crate::core::env::{EnvContext, build_env};
+use crate::core::local::{LocalProvider, exit_result};
+use crate::core::logsink::UnitLog;
+use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
+use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
+use crate::core::probecheck::{ProbeEnv, check};
+use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport, TaggedFact};
+use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::process::{self, Reaper};
+
+/// Wall-clock milliseconds (for display only; timers use `Instant`).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Shared, read-only inputs of every actor.
+#[derive(Debug, Clone)]
+pub struct ActorEnv {
+    pub env: Arc<EnvContext>,
+    pub reaper: Arc<Reaper>,
+    pub notify_dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProbeKind {
+    Ready,
+    Alive,
+}
+
+/// Timers of the current run; all `None` when idle.
+#[derive(Debug, Default)]
+struct Timers {
+    backoff: Option<Instant>,
+    start: Option<Instant>,
+    run: Option<Instant>,
+    idle: Option<Instant>,
+    ready_probe: Option<Instant>,
+    alive_probe: Option<Instant>,
+}
+
+impl Timers {
+    fn next(&self) -> Option<Instant> {
+        [
+            self.backoff,
+            self.start,
+            self.run,
+            self.idle,
+            self.ready_probe,
+            self.alive_probe,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// The actor state.
+pub struct Actor<P: Provider> {
+    unit: Arc<Unit>,
+    provider: P,
+    log: UnitLog,
+    env: ActorEnv,
+    reports: mpsc::UnboundedSender<Report>,
+    facts_tx: mpsc::UnboundedSender<TaggedFact>,
+    facts_rx: mpsc::UnboundedReceiver<TaggedFact>,
+    probe_tx: mpsc::UnboundedSender<(u64, ProbeKind, bool)>,
+    probe_rx: mpsc::UnboundedReceiver<(u64, ProbeKind, bool)>,
+    probe_busy: [bool; 2],
+    run: u64,
+    running: bool,
+    snap: Snapshot,
+    hist: RestartHistory,
+    ready: ReadyState,
+    timers: Timers,
+    log_regex: Option<Regex>,
+    rerun_queued: bool,
+    events: Vec<EventKind>,
+}
+
+/// Spawn the actor task for `unit`; returns its mailbox.
+pub fn spawn_local(
+    unit: Arc<Unit>,
+    log: UnitLog,
+    env: ActorEnv,
+    reports: mpsc::UnboundedSender<Report>,
+    initial: Snapshot,
+) -> mpsc::UnboundedSender<ActorMsg> {
+    let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let actor = Actor::new(unit, provider, log, env, reports, initial);
+    tokio::spawn(actor.run_loop(rx));
+    tx
+}
+
+impl<P: Provider> Actor<P> {
+    fn new(
+        unit: Arc<Unit>,
+        provider: P,
+        log: UnitLog,
+        env: ActorEnv,
+        reports: mpsc::UnboundedSender<Report>,
+        snap: Snapshot,
+    ) -> Self {
+        let (facts_tx, facts_rx) = mpsc::unbounded_channel();
+        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
+        let mut a = Actor {
+            unit,
+            provider,
+            log,
+            env,
+            reports,
+            facts_tx,
+            facts_rx,
+            probe_tx,
+            probe_rx,
+            probe_busy: [false; 2],
+            run: 0,
+            running: false,
+            snap,
+            hist: RestartHistory::default(),
+            ready: ReadyState::new(),
+            timers: Timers::default(),
+            log_regex: None,
+            rerun_queued: false,
+            events: Vec::new(),
+        };
+        a.compile_regex();
+        a
+    }
+
+    fn compile_regex(&mut self) {
+        self.log_regex = match self.unit.ready.as_ref().map(|p| &p.check) {
+            Some(ProbeCheck::Log { regex }) => match Regex::new(regex) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    warn!(unit = %self.unit.name, "log readiness regex does not compile: {e}");
+                    None
+                }
+            },
+            _ => None,
+        };
+    }
+
+    fn report(&mut self) {
+        let r = Report {
+            project: self.unit.project.clone(),
+            unit: self.unit.name.clone(),
+            snap: self.snap.clone(),
+            events: std::mem::take(&mut self.events),
+        };
+        let _ = self.reports.send(r);
+    }
+
+    fn set(&mut self, active: ActiveState, sub: SubState) {
+        if self.snap.active != active {
+            self.snap.since_ms = Some(now_ms());
+        }
+        self.snap.active = active;
+        self.snap.sub = sub;
+    }
+
+    async fn run_loop(mut self, mut inbox: mpsc::UnboundedReceiver<ActorMsg>) {
+        loop {
+            let next = self.timers.next();
+            tokio::select! {
+                msg = inbox.recv() => match msg {
+                    None => {
+                        self.provider.forget();
+                        return;
+                    }
+                    Some(ActorMsg::Exit { stop, reply }) => {
+                        if stop && (self.running || self.snap.is_up()) {
+                            self.stop_now(UnitResult::Success, None, false).await;
+                            self.report();
+                        } else {
+                            self.provider.forget();
+                        }
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(m) => self.handle(m).await,
+                },
+                Some((run, fact)) = self.facts_rx.recv() => {
+                    if run == self.run && self.running {
+                        self.on_fact(fact).await;
+                    }
+                }
+                Some((run, kind, ok)) = self.probe_rx.recv() => {
+                    self.probe_busy[kind as usize] = false;
+                    if run == self.run && self.running {
+                        self.on_probe(kind, ok).await;
+                    }
+                }
+                _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => self.on_timer().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, msg: ActorMsg) {
+        match msg {
+            ActorMsg::Start {
+                seq,
+                origin,
+                trigger,
+                reset,
+            } => {
+                if !(self.running || self.snap.sub == SubState::Backoff)
+                    || self.snap.sub == SubState::WaitingDeps
+                {
+                    if reset {
+                        self.hist.reset();
+                        self.snap.restarts = 0;
+                    }
+                    self.snap.origin = Some(origin);
+                    self.snap.trigger = Some(trigger);
+                    self.snap.ack = seq;
+                    self.spawn_run().await;
+                } else {
+                    self.snap.ack = seq;
+                }
+            }
+            ActorMsg::WaitDeps { seq, waiting } => {
+                if !self.running {
+                    self.timers = Timers::default();
+                    self.set(ActiveState::Activating, SubState::WaitingDeps);
+                    let names: Vec<String> = waiting.iter().map(|u| u.to_string()).collect();
+                    self.snap.message = Some(format!("waiting for {}", names.join(", ")));
+                    self.snap.result = None;
+                }
+                self.snap.ack = seq;
+            }
+            ActorMsg::FailDeps { seq, message } => {
+                if !self.running {
+                    self.timers = Timers::default();
+                    self.log.marker(&format!("dependency failed: {message}"));
+                    self.set(ActiveState::Failed, SubState::Failed);
+                    self.snap.result = Some(UnitResult::Dependency);
+                    self.snap.message = Some(message);
+                }
+                self.snap.ack = seq;
+            }
+            ActorMsg::Stop {
+                seq,
+                result,
+                message,
+                failed,
+            } => {
+                self.snap.ack = seq;
+                if self.running || self.snap.is_up() {
+                    self.stop_now(result, message, failed).await;
+                }
+            }
+            ActorMsg::Restart { seq, trigger } => {
+                self.snap.ack = seq;
+                self.restart(trigger).await;
+            }
+            ActorMsg::Trigger { seq, reason } => {
+                self.snap.ack = seq;
+                self.events.push(EventKind::Triggered {
+                    reason: reason.clone(),
+                });
+                if self.unit.kind == UnitKind::Build && self.running {
+                    if !self.rerun_queued {
+                        self.rerun_queued = true;
+                        self.log.marker(&format!("re-run queued ({reason})"));
+                    }
+                } else {
+                    self.restart(reason).await;
+                }
+            }
+            ActorMsg::Update { seq, unit } => {
+                self.snap.ack = seq;
+                self.unit = Arc::new(*unit);
+                self.compile_regex();
+            }
+            ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
+        }
+        self.report();
+    }
+
+    async fn restart(&mut self, trigger: String) {
+        if self.running {
+            self.log.marker("restarting");
+            self.halt_run().await;
+        }
+        self.hist.reset();
+        self.snap.restarts = 0;
+        self.snap.trigger = Some(trigger);
+        self.snap.origin = Some(Origin::Started);
+        self.spawn_run().await;
+    }
+
+    /// Stop the current run (if any) and cancel timers; no state decided.
+    async fn halt_run(&mut self) -> StopReport {
+        self.timers = Timers::default();
+        self.rerun_queued = false;
+        if !self.running {
+            return StopReport::Graceful;
+        }
+        self.set(ActiveState::Deactivating, SubState::Stopping);
+        self.report();
+        let outcome = self.provider.stop(&self.unit.stop).await;
+        self.running = false;
+        self.run += 1;
+        match &outcome {
+            StopReport::Graceful => self.log.marker("stopped"),
+            StopReport::Killed => self.log.marker(&format!(
+                "killed after timeout ({})",
+                humantime::format_duration(self.unit.stop.timeout)
+            )),
+            StopReport::Unkillable(p) => self
+                .log
+                .marker(&format!("processes survived SIGKILL: {p:?}")),
+        }
+        self.snap.main_pid = None;
+        outcome
+    }
+
+    async fn stop_now(&mut self, result: UnitResult, message: Option<String>, failed: bool) {
+        if self.running {
+            self.log.marker(&match &message {
+                Some(m) => format!("stopping: {m}"),
+                None => "stopping".into(),
+            });
+        }
+        let outcome = self.halt_run().await;
+        self.snap.next_restart_ms = None;
+        self.snap.ready = None;
+        self.snap.invocation = None;
+        if let StopReport::Unkillable(pids) = outcome {
+            self.set(ActiveState::Failed, SubState::Failed);
+            self.snap.result = Some(UnitResult::Unkillable);
+            self.snap.message = Some(format!("processes still around after SIGKILL: {pids:?}"));
+            return;
+        }
+        let active = if failed {
+            ActiveState::Failed
+        } else {
+            ActiveState::Inactive
+        };
+        let sub = if failed {
+            SubState::Failed
+        } else {
+            SubState::Dead
+        };
+        self.set(active, sub);
+        self.snap.result = Some(result);
+        self.snap.message = message;
+    }
+
+    async fn spawn_run(&mut self) {
+        let unit = self.unit.clone();
+        self.timers = Timers::default();
+        self.snap.message = None;
+        self.snap.next_restart_ms = None;
+        self.snap.notify_status = None;
+        for port in &unit.ports {
+            if process::port_in_use(*port) {
+                let msg = match process::port_holder(*port) {
+                    Some(h) => format!("port {port} in use by pid {} ({})", h.pid, h.cmdline),
+                    None => format!("port {port} in use"),
+                };
+                self.log.marker(&msg);
+                return self
+                    .decide(ExitCause::Permanent(UnitResult::PortInUse), Some(msg))
+                    .await;
+            }
+        }
+        self.run += 1;
+        let invocation = process::invocation_id();
+        let notify = unit
+            .ready
+            .as_ref()
+            .filter(|p| p.check == ProbeCheck::Notify)
+            .map(|_| {
+                LocalProvider::notify_path(&self.env.notify_dir, &invocation)
+                    .to_string_lossy()
+                    .into_owned()
+            });
+        let env = match build_env(&self.env.env, &unit, &invocation, notify.as_deref()) {
+            Ok(e) => e,
+            Err(e) => {
+                let msg = e.to_string();
+                self.log.marker(&msg);
+                return self
+                    .decide(ExitCause::Permanent(UnitResult::ExecFailed), Some(msg))
+                    .await;
+            }
+        };
+        self.hist.on_start(Instant::now());
+        self.ready = ReadyState::new();
+        let building = unit.kind == UnitKind::Build;
+        self.set(
+            ActiveState::Activating,
+            if building {
+                SubState::Building
+            } else {
+                SubState::Starting
+            },
+        );
+        self.snap.result = None;
+        self.snap.ready = unit.ready.as_ref().map(|_| false);
+        self.snap.invocation = Some(invocation.clone());
+        self.report();
+        let ctx = RunCtx {
+            unit: unit.clone(),
+            run: self.run,
+            invocation,
+            env,
+            log: self.log.clone(),
+            facts: self.facts_tx.clone(),
+        };
+        match self.provider.start(ctx).await {
+            Ok(pid) => {
+                self.running = true;
+                self.snap.main_pid = Some(pid);
+                self.log.marker(&format!("spawned pid {pid}"));
+                info!(project = %unit.project, unit = %unit.name, pid, "spawned");
+                self.events.push(EventKind::Spawned { pid });
+                let now = Instant::now();
+                if building {
+                    self.timers.run = unit.run_timeout.map(|d| now + d);
+                    self.timers.idle = unit.idle_timeout.map(|d| now + d);
+                } else if let Some(p) = &unit.ready {
+                    self.timers.start = unit.start_timeout.map(|d| now + d);
+                    if !matches!(p.check, ProbeCheck::Log { .. } | ProbeCheck::Notify) {
+                        self.timers.ready_probe = Some(now + p.initial_delay);
+                    }
+                } else {
+                    self.set(ActiveState::Active, SubState::Running);
+                }
+                if let Some(p) = &unit.alive {
+                    self.timers.alive_probe = Some(now + p.initial_delay + p.period);
+                }
+            }
+            Err(StartFailure::Permanent { result, message }) => {
+                self.log.marker(&message);
+                warn!(project = %unit.project, unit = %unit.name, "{message}");
+                self.snap.invocation = None;
+                self.decide(ExitCause::Permanent(result), Some(message))
+                    .await;
+            }
+            Err(StartFailure::Transient { result, message }) => {
+                self.log.marker(&message);
+                self.snap.invocation = None;
+                self.decide(ExitCause::Failure(result), Some(message)).await;
+            }
+        }
+    }
+
+    /// Apply the restart policy after a run ended (or failed to start).
+    async fn decide(&mut self, cause: ExitCause, message: Option<String>) {
+        self.running = false;
+        self.timers = Timers::default();
+        self.snap.main_pid = None;
+        self.snap.ready = self.unit.ready.as_ref().map(|_| false);
+        let decision = on_exit(&self.unit.restart, &mut self.hist, cause, Instant::now());
+        let limit = self.unit.restart.limit;
+        match decision {
+            Decision::Restart { delay, attempt } => {
+                self.snap.restarts += 1;
+                self.set(ActiveState::Activating, SubState::Backoff);
+                self.snap.result = match cause {
+                    ExitCause::Failure(r) | ExitCause::Permanent(r) => Some(r),
+                    _ => Some(UnitResult::Success),
+                };
+                self.snap.next_restart_ms = Some(now_ms() + delay.as_millis() as u64);
+                self.snap.message = Some(format!(
+                    "{}restarting in {} (attempt {attempt}/{limit})",
+                    message.map(|m| format!("{m}; ")).unwrap_or_default(),
+                    humantime::format_duration(delay)
+                ));
+                self.log.marker(&format!(
+                    "restarting in {} (attempt {attempt}/{limit})",
+                    humantime::format_duration(delay)
+                ));
+                self.events.push(EventKind::RestartScheduled {
+                    attempt,
+                    delay_ms: delay.as_millis() as u64,
+                });
+                self.timers.backoff = Some(Instant::now() + delay);
+            }
+            Decision::Inactive(r) => {
+                self.snap.invocation = None;
+                self.set(ActiveState::Inactive, SubState::Dead);
+                self.snap.result = Some(r);
+                self.snap.message = message;
+            }
+            Decision::Failed(r) => {
+                self.snap.invocation = None;
+                self.set(ActiveState::Failed, SubState::Failed);
+                self.snap.result = Some(r);
+                let msg = if r == UnitResult::StartLimitHit {
+                    let m = format!(
+                        "start limit hit: {limit} starts within {}",
+                        humantime::format_duration(self.unit.restart.within)
+                    );
+                    self.log.marker(&m);
+                    Some(m)
+                } else {
+                    message
+                };
+                self.snap.message = msg;
+            }
+        }
+        if self.rerun_queued && self.unit.kind == UnitKind::Build {
+            self.rerun_queued = false;
+            self.timers.backoff = Some(Instant::now());
+        }
+    }
+
+    async fn on_fact(&mut self, fact: Fact) {
+        match fact {
+            Fact::Line(line) => {
+                if let Some(d) = self.unit.idle_timeout
+                    && self.timers.idle.is_some()
+                {
+                    self.timers.idle = Some(Instant::now() + d);
+                }
+                if self.ready.phase == ReadyPhase::Starting
+                    && self.log_regex.as_ref().is_some_and(|r| r.is_match(&line))
+                {
+                    self.ready_event(ReadyEvent::NotifyReady).await;
+                }
+            }
+            Fact::Ready => {
+                if matches!(
+                    self.unit.ready.as_ref().map(|p| &p.check),
+                    Some(ProbeCheck::Notify)
+                ) {
+                    self.ready_event(ReadyEvent::NotifyReady).await;
+                }
+            }
+            Fact::Status(s) => {
+                self.snap.notify_status = Some(s);
+                self.report();
+            }
+            Fact::MainPid(pid) => {
+                self.snap.main_pid = Some(pid);
+                self.report();
+            }
+            Fact::Exited(status) => self.on_exit(status).await,
+        }
+    }
+
+    async fn on_exit(&mut self, status: Option<process::ExitStatus>) {
+        let at_ms = now_ms();
+        let (code, signal) = match status {
+            Some(process::ExitStatus::Exited(c)) => (Some(c), None),
+            Some(process::ExitStatus::Signaled { signal, .. }) => (None, Some(signal)),
+            None => (None, None),
+        };
+        self.snap.last_exit = Some(ExitInfo {
+            code,
+            signal,
+            at_ms,
+        });
+        self.events.push(EventKind::Exited { code, signal });
+        self.log.marker(&match status {
+            Some(st) => st.to_string(),
+            None => "main process exited".into(),
+        });
+        // Whatever the main process left behind goes before any restart.
+        let _ = self.provider.stop(&self.unit.stop).await;
+        self.running = false;
+        self.run += 1;
+        let clean = status.is_some_and(|s| s.success());
+        if self.unit.kind == UnitKind::Build {
+            self.timers = Timers::default();
+            if clean {
+                self.log.marker("build succeeded");
+                self.snap.main_pid = None;
+                self.set(ActiveState::Active, SubState::Exited);
+                self.snap.result = Some(UnitResult::Success);
+                self.snap.message = None;
+                self.snap.invocation = None;
+                if self.rerun_queued {
+                    self.rerun_queued = false;
+                    self.timers.backoff = Some(Instant::now());
+                }
+            } else {
+                let msg = format!(
+                    "build failed ({})",
+                    status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "unknown exit".into())
+                );
+                self.log.marker(&msg);
+                self.decide(
+                    ExitCause::Failure(status.map(exit_result).unwrap_or(UnitResult::ExitCode)),
+                    Some(msg),
+                )
+                .await;
+            }
+        } else {
+            let cause = match status {
+                Some(s) if s.success() => ExitCause::Clean,
+                Some(s) => ExitCause::Failure(exit_result(s)),
+                None => ExitCause::Failure(UnitResult::ExitCode),
+            };
+            self.decide(cause, None).await;
+        }
+        self.report();
+    }
+
+    async fn ready_event(&mut self, ev: ReadyEvent) {
+        let unit = self.unit.clone();
+        let action = match step(
+            &mut self.ready,
+            unit.ready.as_ref(),
+            unit.alive.as_ref(),
+            ev,
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                error!(unit = %unit.name, "{e}");
+                return;
+            }
+        };
+        match action {
+            None => {}
+            Some(ReadyAction::BecameReady) => {
+                self.timers.start = None;
+                self.log.marker("ready");
+                self.set(ActiveState::Active, SubState::Ready);
+                self.snap.ready = Some(true);
+                self.report();
+            }
+            Some(ReadyAction::BecameNotReady) => {
+                self.log.marker("not ready");
+                self.set(ActiveState::Active, SubState::NotReady);
+                self.snap.ready = Some(false);
+                self.report();
+            }
+            Some(ReadyAction::Restart(result)) | Some(ReadyAction::FailStart(result)) => {
+                let msg = if result == UnitResult::ProbeTimeout {
+                    format!(
+                        "not ready after {}",
+                        humantime::format_duration(unit.start_timeout.unwrap_or_default())
+                    )
+                } else {
+                    "liveness probe failed".to_string()
+                };
+                self.log.marker(&format!("{msg}; stopping"));
+                self.halt_run().await;
+                self.decide(ExitCause::Failure(result), Some(msg)).await;
+                self.report();
+            }
+        }
+    }
+
+    async fn on_probe(&mut self, kind: ProbeKind, ok: bool) {
+        let now = Instant::now();
+        match kind {
+            ProbeKind::Ready => {
+                if let Some(p) = &self.unit.ready {
+                    // Poll quickly until first ready, then at the period.
+                    let gap = if self.ready.phase == ReadyPhase::Starting {
+                        p.period.min(Duration::from_millis(100))
+                    } else {
+                        p.period
+                    };
+                    self.timers.ready_probe = Some(now + gap);
+                }
+                self.ready_event(ReadyEvent::Readiness(ok)).await;
+            }
+            ProbeKind::Alive => {
+                if let Some(p) = &self.unit.alive {
+                    self.timers.alive_probe = Some(now + p.period);
+                }
+                self.ready_event(ReadyEvent::Liveness(ok)).await;
+            }
+        }
+    }
+
+    fn launch_probe(&mut self, kind: ProbeKind) {
+        let probe = match kind {
+            ProbeKind::Ready => self.unit.ready.clone(),
+            ProbeKind::Alive => self.unit.alive.clone(),
+        };
+        let Some(probe) = probe else { return };
+        if self.probe_busy[kind as usize] {
+            return;
+        }
+        self.probe_busy[kind as usize] = true;
+        let ctx = ProbeEnv {
+            reaper: self.env.reaper.clone(),
+            dir: self.unit.working_dir().to_path_buf(),
+            env: self.env.env.base.clone(),
+        };
+        let (tx, run) = (self.probe_tx.clone(), self.run);
+        tokio::spawn(async move {
+            let ok = check(&probe.check, probe.timeout, &ctx).await;
+            let _ = tx.send((run, kind, ok));
+        });
+    }
+
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.timers.backoff) {
+            self.timers.backoff = None;
+            self.log.marker("restarting");
+            self.spawn_run().await;
+            self.report();
+            return;
+        }
+        if due(self.timers.start) {
+            self.timers.start = None;
+            self.ready_event(ReadyEvent::StartDeadline).await;
+            return;
+        }
+        if due(self.timers.run) || due(self.timers.idle) {
+            let msg = if due(self.timers.run) {
+                format!(
+                    "build timed out after {}",
+                    humantime::format_duration(self.unit.run_timeout.unwrap_or_default())
+                )
+            } else {
+                format!(
+                    "build produced no output for {}",
+                    humantime::format_duration(self.unit.idle_timeout.unwrap_or_default())
+                )
+            };
+            self.log.marker(&msg);
+            self.halt_run().await;
+            self.decide(ExitCause::Failure(UnitResult::Timeout), Some(msg))
+                .await;
+            self.report();
+            return;
+        }
+        if due(self.timers.ready_probe) {
+            self.timers.ready_probe = None;
+            self.launch_probe(ProbeKind::Ready);
+        }
+        if due(self.timers.alive_probe) {
+            self.timers.alive_probe = None;
+            self.launch_probe(ProbeKind::Alive);
+        }
+    }
+}

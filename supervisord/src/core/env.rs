@@ -1,0 +1,195 @@
+//! The environment a unit's processes get: the daemon's own environment
+//! minus daemon-only variables, then env-files, then the unit's `env`
+//! (later wins), then devctl's own variables.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+
+use devctl_units::Unit;
+
+/// Variables that describe the daemon itself and must not leak to children.
+pub const DAEMON_ONLY: &[&str] = &[
+    "NOTIFY_SOCKET",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "INVOCATION_ID",
+    "DEVCTL_INVOCATION_ID",
+];
+
+/// An env-file that is required but unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("env-file {path}: {source}")]
+pub struct EnvFileError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+/// Parse `KEY=VALUE` lines (`#` comments, blank lines, `export ` prefix,
+/// optional matching single or double quotes around the value).
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if k.is_empty()
+            || k.starts_with(|c: char| c.is_ascii_digit())
+            || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let v = v.trim();
+        let v = match (v.chars().next(), v.chars().last()) {
+            (Some(q @ ('"' | '\'')), Some(e)) if q == e && v.len() >= 2 => &v[1..v.len() - 1],
+            _ => v,
+        };
+        out.push((k.to_string(), v.to_string()));
+    }
+    out
+}
+
+/// Inputs besides the unit.
+#[derive(Debug, Clone, Default)]
+pub struct EnvContext {
+    /// The daemon's environment.
+    pub base: Vec<(String, String)>,
+    /// Additional names to strip.
+    pub strip: Vec<String>,
+    /// Added to every child (after the unit's own env).
+    pub extra: Vec<(String, String)>,
+}
+
+/// Build the full environment of one invocation.
+pub fn build_env(
+    ctx: &EnvContext,
+    unit: &Unit,
+    invocation: &str,
+    notify_socket: Option<&str>,
+) -> Result<Vec<(String, String)>, EnvFileError> {
+    let mut env: BTreeMap<String, String> = ctx
+        .base
+        .iter()
+        .filter(|(k, _)| !DAEMON_ONLY.contains(&k.as_str()) && !ctx.strip.iter().any(|s| s == k))
+        .cloned()
+        .collect();
+    for f in &unit.env_files {
+        match std::fs::read_to_string(&f.path) {
+            Ok(text) => env.extend(parse_env_file(&text)),
+            Err(e) if f.optional && e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(EnvFileError {
+                    path: f.path.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    env.extend(unit.env.iter().cloned());
+    env.extend(ctx.extra.iter().cloned());
+    env.insert("DEVCTL_INVOCATION_ID".into(), invocation.into());
+    env.insert("DEVCTL_PROJECT".into(), unit.project.to_string());
+    env.insert("DEVCTL_UNIT".into(), unit.name.to_string());
+    if let Some(sock) = notify_socket {
+        env.insert("NOTIFY_SOCKET".into(), sock.into());
+    }
+    Ok(env.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devctl_units::{EnvFile, ProjectName, UnitKind, UnitName};
+
+    fn unit() -> Unit {
+        Unit::new(
+            ProjectName::new("p").unwrap(),
+            UnitName::new("web").unwrap(),
+            UnitKind::Service,
+            "/".into(),
+        )
+    }
+
+    #[test]
+    fn layering_and_stripping() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join(".env");
+        std::fs::write(
+            &f,
+            "# c\nexport A=file\nB=\"quoted\"\nbad line\n1X=y\nC='s'\n",
+        )
+        .unwrap();
+        let mut u = unit();
+        u.env_files = vec![
+            EnvFile {
+                path: f,
+                optional: false,
+            },
+            EnvFile {
+                path: tmp.path().join("missing"),
+                optional: true,
+            },
+        ];
+        u.env = vec![
+            ("A".into(), "unit".into()),
+            ("D".into(), "1".into()),
+            ("D".into(), "2".into()),
+        ];
+        let ctx = EnvContext {
+            base: vec![
+                ("PATH".into(), "/bin".into()),
+                ("NOTIFY_SOCKET".into(), "/daemon".into()),
+                ("LISTEN_FDS".into(), "3".into()),
+                ("SECRET".into(), "x".into()),
+                ("DEVCTL_HOME".into(), "/h".into()),
+            ],
+            strip: vec!["SECRET".into()],
+            extra: vec![("MARK".into(), "m".into())],
+        };
+        let env: BTreeMap<_, _> = build_env(&ctx, &u, "inv", Some("/n.sock"))
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(env["A"], "unit");
+        assert_eq!(env["B"], "quoted");
+        assert_eq!(env["C"], "s");
+        assert_eq!(env["D"], "2");
+        assert_eq!(env["PATH"], "/bin");
+        assert_eq!(env["DEVCTL_HOME"], "/h");
+        assert_eq!(env["NOTIFY_SOCKET"], "/n.sock");
+        assert_eq!(env["MARK"], "m");
+        assert_eq!(env["DEVCTL_INVOCATION_ID"], "inv");
+        assert_eq!(env["DEVCTL_PROJECT"], "p");
+        assert_eq!(env["DEVCTL_UNIT"], "web");
+        assert!(
+            !env.contains_key("LISTEN_FDS")
+                && !env.contains_key("SECRET")
+                && !env.contains_key("1X")
+        );
+        let no_notify: BTreeMap<_, _> = build_env(&ctx, &u, "inv", None)
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert!(!no_notify.contains_key("NOTIFY_SOCKET"));
+    }
+
+    #[test]
+    fn required_env_file_missing_is_an_error() {
+        let mut u = unit();
+        u.env_files = vec![EnvFile {
+            path: "/nonexistent/.env".into(),
+            optional: false,
+        }];
+        let err = build_env(&EnvContext::default(), &u, "i", None).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::NotFound);
+    }
+}

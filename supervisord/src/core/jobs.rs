@@ -1,0 +1,551 @@
+//! The job verbs on the manager: start / stop / restart / trigger / up /
+//! down, enablement and `wait`; plus the reconciliation step that sends
+//! queued starts once dependencies allow and queued stops once dependents
+//! are down (reverse order), and the propagation of a required unit's
+//! failure or stop to its dependents.
+
+use std::collections::BTreeSet;
+
+use tokio::sync::oneshot;
+
+use devctl_units::api::{
+    ApiError, EnableRequest, EnableResponse, ErrorKind, EventKind, JobRequest, JobResponse,
+    JobVerb, Origin, WaitRequest, WaitResponse,
+};
+use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
+use devctl_units::{DepCondition, ProjectName, UnitKind, UnitName};
+
+use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
+use crate::core::manager::{Manager, api_err, storage_err};
+use crate::core::policy_deps::{Gate, Propagation, gate, on_dep_change};
+use crate::core::project::PendingStop;
+use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::core::waiters::{Goal, WaiterReply};
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+impl Manager {
+    fn resolve_in(
+        &self,
+        project: &ProjectName,
+        patterns: &[String],
+    ) -> Result<Vec<UnitName>, ApiError> {
+        let p = self.project(project)?;
+        resolve(patterns, &p.defs()).map_err(|m| api_err(ErrorKind::NotFound, m))
+    }
+
+    /// Queue starts for `names` and what they need.
+    pub(crate) fn mark_start(
+        &mut self,
+        project: &ProjectName,
+        roots: &[UnitName],
+        origin: Origin,
+        trigger: &str,
+    ) -> BTreeSet<UnitName> {
+        let Some(p) = self.projects.get_mut(project) else {
+            return BTreeSet::new();
+        };
+        let defs = p.defs();
+        let roots = expand_groups(roots, &defs);
+        let closure = start_closure(&roots, &defs);
+        for n in &closure {
+            let Some(l) = p.units.get_mut(n) else {
+                continue;
+            };
+            p.should_run.insert(n.clone());
+            l.pending_stop = None;
+            let up = l.snap.is_up() && l.snap.active != ActiveState::Failed && !l.stop_sent;
+            if !up || l.pending_start.is_some() {
+                l.pending_start = Some((origin, trigger.to_string()));
+                l.waiting_sent = false;
+            }
+        }
+        roots
+    }
+
+    /// Queue stops; `why(name)` gives (result, message) for each.
+    pub(crate) fn mark_stop(
+        &mut self,
+        project: &ProjectName,
+        names: &BTreeSet<UnitName>,
+        why: impl Fn(&UnitName) -> (UnitResult, Option<String>),
+    ) {
+        let Some(p) = self.projects.get_mut(project) else {
+            return;
+        };
+        for n in names {
+            p.should_run.remove(n);
+            let Some(l) = p.units.get_mut(n) else {
+                continue;
+            };
+            let was_pending = l.pending_start.take().is_some();
+            if l.snap.is_up() || !l.settled() || was_pending {
+                let (result, message) = why(n);
+                l.pending_stop = Some(PendingStop {
+                    result,
+                    message,
+                    failed: false,
+                });
+            }
+        }
+    }
+
+    /// Send queued starts and stops whose conditions are met.
+    pub(crate) fn advance(&mut self, project: &ProjectName) {
+        loop {
+            let Some(p) = self.projects.get(project) else {
+                return;
+            };
+            let mut sends: Vec<(UnitName, ActorMsg)> = Vec::new();
+            let mut fails = Vec::new();
+            let mut waits = Vec::new();
+            for (n, l) in &p.units {
+                if let Some((origin, trigger)) = &l.pending_start {
+                    match gate(&l.unit.deps, |d| p.units.get(d).map(|x| x.dep_view())) {
+                        Gate::Open => sends.push((
+                            n.clone(),
+                            ActorMsg::Start {
+                                seq: 0,
+                                origin: *origin,
+                                trigger: trigger.clone(),
+                                reset: true,
+                            },
+                        )),
+                        Gate::Wait(w) if !l.waiting_sent => waits.push((n.clone(), w)),
+                        Gate::Wait(_) => {}
+                        Gate::Fail(m) => fails.push((n.clone(), m)),
+                    }
+                }
+                if let Some(ps) = &l.pending_stop {
+                    let blocked = dependents_of(n, &p.defs()).any(|d| {
+                        p.units
+                            .get(d)
+                            .is_some_and(|dl| dl.pending_stop.is_some() || dl.stop_sent)
+                    });
+                    if !blocked {
+                        let msg = ActorMsg::Stop {
+                            seq: 0,
+                            result: ps.result,
+                            message: ps.message.clone(),
+                            failed: ps.failed,
+                        };
+                        sends.push((n.clone(), msg));
+                    }
+                }
+            }
+            if sends.is_empty() && fails.is_empty() && waits.is_empty() {
+                return;
+            }
+            let progressed = !sends.is_empty() || !fails.is_empty();
+            let p = self.projects.get_mut(project).expect("checked above");
+            for (n, _) in &sends {
+                let l = p.units.get_mut(n).expect("listed");
+                if l.pending_stop.is_some() && l.pending_start.is_none() {
+                    l.pending_stop = None;
+                    l.stop_sent = true;
+                } else {
+                    l.pending_start = None;
+                }
+            }
+            for (n, _) in &fails {
+                p.should_run.remove(n);
+                p.units.get_mut(n).expect("listed").pending_start = None;
+            }
+            for (n, _) in &waits {
+                p.units.get_mut(n).expect("listed").waiting_sent = true;
+            }
+            for (n, msg) in sends {
+                self.send(project, &n, |seq| with_seq(msg, seq));
+            }
+            for (n, message) in fails {
+                self.send(project, &n, |seq| ActorMsg::FailDeps { seq, message });
+            }
+            for (n, waiting) in waits {
+                self.send(project, &n, |seq| ActorMsg::WaitDeps { seq, waiting });
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// React to a unit's settled state change on behalf of its dependents.
+    pub(crate) fn propagate(&mut self, project: &ProjectName, unit: &UnitName, old: &Snapshot) {
+        let Some(p) = self.projects.get_mut(project) else {
+            return;
+        };
+        let Some(x) = p.units.get(unit) else { return };
+        if !x.settled() {
+            return;
+        }
+        let view = x.dep_view();
+        let x_kind = x.unit.kind;
+        let rebuilt = x_kind == UnitKind::Build
+            && old.sub == SubState::Building
+            && x.snap.sub == SubState::Exited
+            && x.snap.result == Some(UnitResult::Success);
+        let mut restarts = Vec::new();
+        let defs = p.defs();
+        for (dn, du) in &defs {
+            let Some(dep) = du.deps.iter().find(|d| &d.unit == unit) else {
+                continue;
+            };
+            let dl = p.units.get_mut(dn).expect("defs mirror units");
+            if dl.pending_stop.is_some()
+                || dl.stop_sent
+                || dl.pending_start.is_some()
+                || !dl.snap.is_up()
+            {
+                continue;
+            }
+            if rebuilt
+                && dep.until == DepCondition::Succeeded
+                && dl.snap.active == ActiveState::Active
+            {
+                restarts.push(dn.clone());
+                continue;
+            }
+            match on_dep_change(dep, view) {
+                Some(Propagation::Stop { failed, message }) => {
+                    p.should_run.remove(dn);
+                    dl.pending_stop = Some(PendingStop {
+                        result: UnitResult::Dependency,
+                        message: Some(message),
+                        failed,
+                    });
+                }
+                None if view.active == ActiveState::Failed
+                    && dep.until == DepCondition::Succeeded =>
+                {
+                    dl.log.marker(&format!(
+                        "build {unit} failed; keeping the running instance"
+                    ));
+                }
+                None => {}
+            }
+        }
+        for d in restarts {
+            self.send(project, &d, |seq| ActorMsg::Restart {
+                seq,
+                trigger: format!("build {unit} succeeded"),
+            });
+        }
+    }
+
+    /// `POST /jobs`.
+    pub(crate) fn job(&mut self, project: ProjectName, req: JobRequest, reply: Reply<JobResponse>) {
+        let names = match (req.verb, req.units.is_empty()) {
+            (JobVerb::Up | JobVerb::Down, true) => Ok(Vec::new()),
+            _ => self.resolve_in(&project, &req.units),
+        };
+        let names = match names {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        if req.verb != JobVerb::Up && req.verb != JobVerb::Down && names.is_empty() {
+            let _ = reply.send(Err(api_err(ErrorKind::BadRequest, "no units named")));
+            return;
+        }
+        let (items, stopped) = self.plan(&project, req.verb, &names);
+        self.advance(&project);
+        self.write_session();
+        if req.block {
+            self.park(
+                project,
+                items,
+                stopped,
+                req.timeout_ms,
+                WaiterReply::Job(reply),
+            );
+        } else {
+            let resp = self.snapshot_outcomes(&project, &items, stopped);
+            let _ = reply.send(Ok(resp));
+        }
+    }
+
+    /// Queue a verb's work; returns what to wait for and the extra stops.
+    pub(crate) fn plan(
+        &mut self,
+        project: &ProjectName,
+        verb: JobVerb,
+        names: &[UnitName],
+    ) -> (Vec<(UnitName, Goal)>, Vec<UnitName>) {
+        let Some(p) = self.projects.get(project) else {
+            return (Vec::new(), Vec::new());
+        };
+        let defs = p.defs();
+        let runnable = |n: &UnitName| defs.get(n).is_some_and(|u| u.kind.is_runnable());
+        match verb {
+            JobVerb::Start => {
+                let roots = self.mark_start(project, names, Origin::Started, "manual");
+                (
+                    roots.into_iter().map(|n| (n, Goal::Up)).collect(),
+                    Vec::new(),
+                )
+            }
+            JobVerb::Stop => {
+                let roots = expand_groups(names, &defs);
+                let deps = requiring(&roots, &defs);
+                let all: BTreeSet<UnitName> = roots.union(&deps).cloned().collect();
+                let up_deps: Vec<UnitName> = deps
+                    .iter()
+                    .filter(|d| p.units.get(*d).is_some_and(|l| l.snap.is_up()))
+                    .cloned()
+                    .collect();
+                let roots2 = roots.clone();
+                self.mark_stop(project, &all, |n| {
+                    if roots2.contains(n) {
+                        (UnitResult::Success, None)
+                    } else {
+                        let by = roots2
+                            .iter()
+                            .map(|r| r.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        (
+                            UnitResult::Dependency,
+                            Some(format!("stopped because required unit {by} stopped")),
+                        )
+                    }
+                });
+                (all.into_iter().map(|n| (n, Goal::Down)).collect(), up_deps)
+            }
+            JobVerb::Restart | JobVerb::Trigger => {
+                let roots = expand_groups(names, &defs);
+                let mut items = Vec::new();
+                for n in &roots {
+                    let l = &self.projects[project].units[n];
+                    let up = l.snap.is_up() && !l.stop_sent && l.pending_start.is_none();
+                    if up {
+                        if verb == JobVerb::Restart {
+                            self.send(project, n, |seq| ActorMsg::Restart {
+                                seq,
+                                trigger: "manual restart".into(),
+                            });
+                        } else {
+                            self.send(project, n, |seq| ActorMsg::Trigger {
+                                seq,
+                                reason: "manual trigger".into(),
+                            });
+                        }
+                    } else {
+                        self.mark_start(
+                            project,
+                            std::slice::from_ref(n),
+                            Origin::Started,
+                            "manual",
+                        );
+                    }
+                    items.push((n.clone(), Goal::Up));
+                }
+                (items, Vec::new())
+            }
+            JobVerb::Up => {
+                let roots: Vec<UnitName> = if names.is_empty() {
+                    defs.keys()
+                        .filter(|n| runnable(n) && p.enabled(n))
+                        .cloned()
+                        .collect()
+                } else {
+                    names.to_vec()
+                };
+                let closure = start_closure(&expand_groups(&roots, &defs), &defs);
+                let others: BTreeSet<UnitName> = if names.is_empty() {
+                    BTreeSet::new()
+                } else {
+                    p.units
+                        .iter()
+                        .filter(|(n, l)| {
+                            !closure.contains(*n) && (l.snap.is_up() || l.pending_start.is_some())
+                        })
+                        .map(|(n, _)| n.clone())
+                        .collect()
+                };
+                let started = self.mark_start(project, &roots, Origin::Started, "up");
+                self.mark_stop(project, &others, |_| (UnitResult::Success, None));
+                let mut items: Vec<(UnitName, Goal)> =
+                    started.into_iter().map(|n| (n, Goal::Up)).collect();
+                items.extend(others.iter().map(|n| (n.clone(), Goal::Down)));
+                (items, others.into_iter().collect())
+            }
+            JobVerb::Down => {
+                let all: BTreeSet<UnitName> =
+                    defs.keys().filter(|n| runnable(n)).cloned().collect();
+                let items = all.iter().map(|n| (n.clone(), Goal::Down)).collect();
+                self.mark_stop(project, &all, |_| (UnitResult::Success, None));
+                (items, Vec::new())
+            }
+        }
+    }
+
+    pub(crate) fn snapshot_outcomes(
+        &self,
+        project: &ProjectName,
+        items: &[(UnitName, Goal)],
+        stopped: Vec<UnitName>,
+    ) -> JobResponse {
+        let p = self.projects.get(project);
+        let outcomes = items
+            .iter()
+            .filter_map(|(n, _)| p.and_then(|p| p.units.get(n)).map(|l| (n, l)))
+            .map(|(n, l)| devctl_units::api::UnitOutcome {
+                unit: n.clone(),
+                ok: true,
+                active: l.snap.active,
+                sub: l.snap.sub,
+                result: l.snap.result,
+                message: l.snap.message.clone(),
+            })
+            .collect();
+        JobResponse {
+            outcomes,
+            stopped,
+            timed_out: false,
+        }
+    }
+
+    /// `POST /enablement`.
+    pub(crate) fn enablement(
+        &mut self,
+        project: ProjectName,
+        req: EnableRequest,
+        reply: Reply<EnableResponse>,
+    ) {
+        let names = if req.units.is_empty() && req.boot {
+            Ok(Vec::new())
+        } else {
+            self.resolve_in(&project, &req.units)
+        };
+        let names = match names {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let p = self.projects.get_mut(&project).expect("resolved above");
+        let before = p.file.clone();
+        let defs = p.defs();
+        let targets: Vec<UnitName> = expand_groups(&names, &defs).into_iter().collect();
+        let mut changed = Vec::new();
+        if req.boot && req.units.is_empty() {
+            p.file.boot = req.enable;
+        } else {
+            for n in &targets {
+                let was = p.enabled(n);
+                p.file.overrides.insert(n.clone(), req.enable);
+                if was != req.enable {
+                    let st = if req.enable {
+                        EnableState::Enabled
+                    } else {
+                        EnableState::Disabled
+                    };
+                    changed.push((n.clone(), st));
+                }
+            }
+        }
+        if let Err(e) = self.store.save_project(&p.file) {
+            p.file = before;
+            let _ = reply.send(Err(storage_err(&e)));
+            return;
+        }
+        let boot = p.file.boot;
+        for (n, st) in &changed {
+            self.emit(
+                Some(&project),
+                Some(n),
+                EventKind::EnablementChanged { enabled: *st },
+            );
+        }
+        let resp = EnableResponse {
+            changed,
+            job: None,
+            boot,
+        };
+        if !req.now || targets.is_empty() {
+            let _ = reply.send(Ok(resp));
+            return;
+        }
+        let verb = if req.enable {
+            JobVerb::Start
+        } else {
+            JobVerb::Stop
+        };
+        let (items, stopped) = self.plan(&project, verb, &targets);
+        self.advance(&project);
+        self.write_session();
+        if req.block {
+            self.park(
+                project,
+                items,
+                stopped,
+                req.timeout_ms,
+                WaiterReply::Enable(reply, resp),
+            );
+        } else {
+            let job = self.snapshot_outcomes(&project, &items, stopped);
+            let _ = reply.send(Ok(EnableResponse {
+                job: Some(job),
+                ..resp
+            }));
+        }
+    }
+
+    /// `POST /wait`.
+    pub(crate) fn wait(
+        &mut self,
+        project: ProjectName,
+        req: WaitRequest,
+        reply: Reply<WaitResponse>,
+    ) {
+        match self.resolve_in(&project, &req.units) {
+            Ok(names) => {
+                let items = names
+                    .into_iter()
+                    .map(|n| (n, Goal::Cond(req.condition)))
+                    .collect();
+                self.park(
+                    project,
+                    items,
+                    Vec::new(),
+                    req.timeout_ms,
+                    WaiterReply::Wait(reply),
+                );
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+fn with_seq(msg: ActorMsg, seq: u64) -> ActorMsg {
+    match msg {
+        ActorMsg::Start {
+            origin,
+            trigger,
+            reset,
+            ..
+        } => ActorMsg::Start {
+            seq,
+            origin,
+            trigger,
+            reset,
+        },
+        ActorMsg::Stop {
+            result,
+            message,
+            failed,
+            ..
+        } => ActorMsg::Stop {
+            seq,
+            result,
+            message,
+            failed,
+        },
+        other => other,
+    }
+}

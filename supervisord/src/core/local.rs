@@ -1,0 +1,410 @@
+//! The local-process provider: services (simple and sd_notify), daemons
+//! (start command, pid file, tracked by pidfd while they live, stop
+//! command then whole-tree stop) and builds (one-shot). Spawning, reaping
+//! and tree stops are the process layer's; this file wires them to facts.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::net::UnixDatagram;
+use tokio::task::JoinHandle;
+
+use devctl_units::api::LogStream;
+use devctl_units::state::UnitResult;
+use devctl_units::{ProbeCheck, StopSpec, UnitKind};
+
+use crate::core::logsink::pump;
+use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
+use crate::process::{self, Reaper, SpawnSpec, StopOutcome, TreeRef};
+
+/// Bounded wait after the final SIGKILL.
+pub const KILL_WAIT: Duration = Duration::from_secs(5);
+/// How long a daemon's pid file may take to appear when no start timeout is set.
+pub const PID_FILE_WAIT: Duration = Duration::from_secs(30);
+
+struct Run {
+    tree: TreeRef,
+    tasks: Vec<JoinHandle<()>>,
+    notify_path: Option<PathBuf>,
+    env: Vec<(String, String)>,
+    dir: PathBuf,
+}
+
+/// Runs one unit as local processes.
+pub struct LocalProvider {
+    reaper: Arc<Reaper>,
+    notify_dir: PathBuf,
+    run: Option<Run>,
+}
+
+impl LocalProvider {
+    /// A provider spawning through `reaper`; sd_notify sockets go in `notify_dir`.
+    pub fn new(reaper: Arc<Reaper>, notify_dir: PathBuf) -> LocalProvider {
+        LocalProvider {
+            reaper,
+            notify_dir,
+            run: None,
+        }
+    }
+
+    /// The notify socket path a run with this invocation id gets.
+    pub fn notify_path(notify_dir: &std::path::Path, invocation: &str) -> PathBuf {
+        notify_dir.join(format!("{invocation}.sock"))
+    }
+}
+
+/// Map an exit status to systemd's result vocabulary.
+pub fn exit_result(st: process::ExitStatus) -> UnitResult {
+    match st {
+        process::ExitStatus::Exited(_) => UnitResult::ExitCode,
+        process::ExitStatus::Signaled {
+            core_dumped: true, ..
+        } => UnitResult::CoreDump,
+        process::ExitStatus::Signaled { .. } => UnitResult::Signal,
+    }
+}
+
+fn spawn_failure(e: process::SpawnError) -> StartFailure {
+    if e.is_permanent() {
+        StartFailure::Permanent {
+            result: UnitResult::ExecFailed,
+            message: e.to_string(),
+        }
+    } else {
+        StartFailure::Transient {
+            result: UnitResult::ExecFailed,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Parse one sd_notify datagram into facts.
+pub fn parse_notify(msg: &str) -> Vec<Fact> {
+    msg.lines()
+        .filter_map(|l| match l.split_once('=') {
+            Some(("READY", "1")) => Some(Fact::Ready),
+            Some(("STATUS", s)) => Some(Fact::Status(s.to_string())),
+            Some(("MAINPID", p)) => p.parse().ok().map(Fact::MainPid),
+            _ => None,
+        })
+        .collect()
+}
+
+fn open_pidfd(pid: i32) -> std::io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and returns a new fd or -1.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
+
+/// Start time (clock ticks since boot) of a live, non-zombie process.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // `rest` starts at field 3 (state); start time is field 22.
+    if matches!(fields.first().copied(), Some("Z" | "X" | "x")) {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+struct FdWrap(OwnedFd);
+impl AsRawFd for FdWrap {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl LocalProvider {
+    async fn spawn_captured(
+        &self,
+        ctx: &RunCtx,
+        argv: Vec<String>,
+    ) -> Result<process::Child, StartFailure> {
+        let spec = SpawnSpec {
+            argv,
+            dir: ctx.unit.working_dir().to_path_buf(),
+            env: ctx.env.clone(),
+            capture: true,
+            invocation_id: ctx.invocation.clone(),
+            ..SpawnSpec::default()
+        };
+        let mut child = process::spawn(&self.reaper, spec)
+            .await
+            .map_err(spawn_failure)?;
+        for (pipe, stream) in [
+            (child.stdout.take(), LogStream::Stdout),
+            (child.stderr.take(), LogStream::Stderr),
+        ] {
+            if let Some(pipe) = pipe {
+                let (log, facts, run) = (ctx.log.clone(), ctx.facts.clone(), ctx.run);
+                let (tap, mut taps) = tokio::sync::mpsc::unbounded_channel();
+                // Pumps end at EOF on their own (never aborted: no lost lines).
+                tokio::spawn(pump(pipe, stream, log, tap));
+                tokio::spawn(async move {
+                    while let Some(line) = taps.recv().await {
+                        if facts.send((run, Fact::Line(line))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+        Ok(child)
+    }
+
+    async fn start_daemon(
+        &mut self,
+        ctx: &RunCtx,
+        mut tasks: Vec<JoinHandle<()>>,
+    ) -> Result<u32, StartFailure> {
+        let unit = &ctx.unit;
+        let argv = unit
+            .command
+            .as_ref()
+            .map(|c| c.to_argv())
+            .unwrap_or_default();
+        let child = self.spawn_captured(ctx, argv).await?;
+        let starter = child.tree();
+        let status = child.wait().await;
+        let pid_file = unit.pid_file.clone();
+        let fail = |tasks: Vec<JoinHandle<()>>, message: String| {
+            for t in tasks {
+                t.abort();
+            }
+            StartFailure::Transient {
+                result: UnitResult::ExitCode,
+                message,
+            }
+        };
+        if !status.success() {
+            let _ =
+                process::stop_tree(&starter, unit.stop.signal, unit.stop.timeout, KILL_WAIT).await;
+            return Err(fail(tasks, format!("start command {status}")));
+        }
+        let Some(pid_file) = pid_file else {
+            return Err(fail(tasks, "daemon has no pid-file".into()));
+        };
+        let wait = unit.start_timeout.unwrap_or(PID_FILE_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        let pid = loop {
+            if let Ok(text) = tokio::fs::read_to_string(&pid_file).await
+                && let Some(pid) = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<i32>().ok())
+                && pid > 0
+                && proc_start_time(pid).is_some()
+            {
+                break pid;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = process::stop_tree(
+                    &TreeRef::marker_only(&ctx.invocation),
+                    unit.stop.signal,
+                    unit.stop.timeout,
+                    KILL_WAIT,
+                )
+                .await;
+                return Err(fail(
+                    tasks,
+                    format!(
+                        "pid file {} did not name a live process within {}",
+                        pid_file.display(),
+                        humantime::format_duration(wait)
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let start_time = proc_start_time(pid).unwrap_or(0);
+        let tree = TreeRef::adopt(pid, start_time, &ctx.invocation)
+            .unwrap_or_else(|| TreeRef::marker_only(&ctx.invocation));
+        let (facts, run) = (ctx.facts.clone(), ctx.run);
+        let watch = open_pidfd(pid).and_then(|fd| {
+            // SAFETY: the fd is owned by the wrapper the AsyncFd holds, so it
+            // stays open for as long as it is registered.
+            unsafe { AsyncFd::register(FdWrap(fd)) }
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        });
+        match watch {
+            Ok(fd) => tasks.push(tokio::spawn(async move {
+                let _ = fd.readable().await;
+                let _ = facts.send((run, Fact::Exited(None)));
+            })),
+            Err(e) => tracing::warn!(pid, "cannot watch daemon pid: {e}"),
+        }
+        self.run = Some(Run {
+            tree,
+            tasks,
+            notify_path: None,
+            env: ctx.env.clone(),
+            dir: unit.working_dir().to_path_buf(),
+        });
+        Ok(pid as u32)
+    }
+}
+
+impl Provider for LocalProvider {
+    async fn start(&mut self, ctx: RunCtx) -> Result<u32, StartFailure> {
+        self.forget();
+        let mut tasks = Vec::new();
+        let mut notify_path = None;
+        if ctx
+            .unit
+            .ready
+            .as_ref()
+            .is_some_and(|p| p.check == ProbeCheck::Notify)
+        {
+            let path = LocalProvider::notify_path(&self.notify_dir, &ctx.invocation);
+            let _ = std::fs::create_dir_all(&self.notify_dir);
+            let _ = std::fs::remove_file(&path);
+            let sock = UnixDatagram::bind(&path).map_err(|e| StartFailure::Transient {
+                result: UnitResult::ExecFailed,
+                message: format!("notify socket {}: {e}", path.display()),
+            })?;
+            let (facts, run) = (ctx.facts.clone(), ctx.run);
+            tasks.push(tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok(n) = sock.recv(&mut buf).await {
+                    for f in parse_notify(&String::from_utf8_lossy(&buf[..n])) {
+                        if facts.send((run, f)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }));
+            notify_path = Some(path);
+        }
+        if ctx.unit.kind == UnitKind::Daemon {
+            return self.start_daemon(&ctx, tasks).await;
+        }
+        let argv = ctx
+            .unit
+            .command
+            .as_ref()
+            .map(|c| c.to_argv())
+            .unwrap_or_default();
+        let child = match self.spawn_captured(&ctx, argv).await {
+            Ok(c) => c,
+            Err(e) => {
+                for t in tasks {
+                    t.abort();
+                }
+                return Err(e);
+            }
+        };
+        let pid = child.pid as u32;
+        let tree = child.tree();
+        let (facts, run) = (ctx.facts.clone(), ctx.run);
+        tasks.push(tokio::spawn(async move {
+            let st = child.wait().await;
+            let _ = facts.send((run, Fact::Exited(Some(st))));
+        }));
+        self.run = Some(Run {
+            tree,
+            tasks,
+            notify_path,
+            env: ctx.env.clone(),
+            dir: ctx.unit.working_dir().to_path_buf(),
+        });
+        Ok(pid)
+    }
+
+    async fn stop(&mut self, spec: &StopSpec) -> StopReport {
+        let Some(run) = self.run.take() else {
+            return StopReport::Graceful;
+        };
+        if let Some(cmd) = &spec.command {
+            let sspec = SpawnSpec {
+                argv: cmd.clone(),
+                dir: run.dir.clone(),
+                env: run.env.clone(),
+                invocation_id: run.tree.marker.clone(),
+                ..SpawnSpec::default()
+            };
+            match process::spawn(&self.reaper, sspec).await {
+                Ok(child) => {
+                    if tokio::time::timeout(spec.timeout, child.wait())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(marker = %run.tree.marker, "stop command timed out");
+                    }
+                }
+                Err(e) => tracing::warn!(marker = %run.tree.marker, "stop command failed: {e}"),
+            }
+        }
+        let outcome = process::stop_tree(&run.tree, spec.signal, spec.timeout, KILL_WAIT).await;
+        // Marked leftovers outside the group (a setsid'd grandchild of a
+        // daemon whose leader is gone) are covered by the marker scan.
+        let outcome = match outcome {
+            StopOutcome::Graceful => StopReport::Graceful,
+            StopOutcome::Killed => StopReport::Killed,
+            StopOutcome::Unkillable(p) => StopReport::Unkillable(p),
+        };
+        finish(run);
+        outcome
+    }
+
+    fn forget(&mut self) {
+        if let Some(run) = self.run.take() {
+            finish(run);
+        }
+    }
+}
+
+fn finish(run: Run) {
+    for t in run.tasks {
+        // Pumps end on their own at EOF; the exit/notify watchers are aborted.
+        t.abort();
+    }
+    if let Some(p) = run.notify_path {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_parsing() {
+        assert_eq!(
+            parse_notify("READY=1\nSTATUS=warming up\nMAINPID=42\nBOGUS\nMAINPID=x"),
+            vec![
+                Fact::Ready,
+                Fact::Status("warming up".into()),
+                Fact::MainPid(42)
+            ]
+        );
+        assert!(parse_notify("READY=0").is_empty());
+    }
+
+    #[test]
+    fn exit_results() {
+        use process::ExitStatus::*;
+        assert_eq!(exit_result(Exited(1)), UnitResult::ExitCode);
+        assert_eq!(
+            exit_result(Signaled {
+                signal: 9,
+                core_dumped: false
+            }),
+            UnitResult::Signal
+        );
+        assert_eq!(
+            exit_result(Signaled {
+                signal: 11,
+                core_dumped: true
+            }),
+            UnitResult::CoreDump
+        );
+    }
+}

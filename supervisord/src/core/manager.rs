@@ -1,0 +1,684 @@
+//! The manager task: owns every project (definitions, enablement, desired
+//! state, the actors' mailboxes and mirrored snapshots), routes commands
+//! from [`crate::core::handle::Supervisor`], turns actor reports into
+//! events, gates dependencies, answers parked waiters and persists state.
+//! Nothing else mutates any of it; see `jobs.rs` for the job verbs and
+//! `session.rs` for startup, recovery and shutdown.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::info;
+
+use devctl_units::api::{
+    ApiError, EnableRequest, EnableResponse, ErrorKind, Event, EventKind, JobRequest, JobResponse,
+    LoadRequest, LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+};
+use devctl_units::state::ActiveState;
+use devctl_units::{ProjectName, Unit, UnitName};
+
+use crate::core::actor::{ActorEnv, now_ms, spawn_local};
+use crate::core::handle::{CoreError, CoreInfo, CoreOptions, LogStreamOut};
+use crate::core::logsink::{UnitLog, merge};
+use crate::core::project::{Loaded, Project};
+use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::core::waiters::Waiter;
+use crate::state::files::{ProjectFile, SessionFile};
+use crate::state::store::{StateError, StateStore};
+
+/// Lines of log in the detail view.
+pub const DETAIL_TAIL: usize = 20;
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+/// A request from a [`crate::core::handle::Supervisor`].
+pub enum Command {
+    Load {
+        project: ProjectName,
+        req: LoadRequest,
+        reply: Reply<LoadResponse>,
+    },
+    Forget {
+        project: ProjectName,
+        reply: Reply<JobResponse>,
+    },
+    Projects {
+        reply: oneshot::Sender<Vec<ProjectInfo>>,
+    },
+    Job {
+        project: ProjectName,
+        req: JobRequest,
+        reply: Reply<JobResponse>,
+    },
+    Enable {
+        project: ProjectName,
+        req: EnableRequest,
+        reply: Reply<EnableResponse>,
+    },
+    Wait {
+        project: ProjectName,
+        req: WaitRequest,
+        reply: Reply<WaitResponse>,
+    },
+    Units {
+        project: Option<ProjectName>,
+        reply: Reply<Vec<UnitStatus>>,
+    },
+    Unit {
+        project: ProjectName,
+        unit: UnitName,
+        reply: Reply<UnitStatus>,
+    },
+    UnitFile {
+        project: ProjectName,
+        unit: UnitName,
+        reply: Reply<String>,
+    },
+    Logs {
+        project: ProjectName,
+        units: Vec<UnitName>,
+        n: Option<usize>,
+        since_ms: Option<u64>,
+        follow: bool,
+        reply: Reply<LogStreamOut>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+    /// Leave every process running and stop the manager (crash simulation).
+    Abandon {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// An error answer.
+pub fn api_err(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+    ApiError {
+        kind,
+        message: message.into(),
+        help: None,
+    }
+}
+
+/// A storage failure as an API error.
+pub fn storage_err(e: &StateError) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Storage,
+        message: format!("change not persisted: {e}"),
+        help: Some(
+            "free some disk space or fix the state directory's permissions, then retry".into(),
+        ),
+    }
+}
+
+/// The manager's state.
+pub struct Manager {
+    pub(crate) store: StateStore,
+    pub(crate) env: ActorEnv,
+    pub(crate) events: broadcast::Sender<Event>,
+    event_seq: u64,
+    pub(crate) projects: BTreeMap<ProjectName, Project>,
+    pub(crate) reports_tx: mpsc::UnboundedSender<Report>,
+    pub(crate) timeouts_tx: mpsc::UnboundedSender<u64>,
+    pub(crate) seq: u64,
+    pub(crate) waiters: Vec<Waiter>,
+    pub(crate) next_waiter: u64,
+    pub(crate) session: SessionFile,
+    pub(crate) written_session: Option<SessionFile>,
+    pub(crate) shutdown_replies: Vec<oneshot::Sender<()>>,
+    pub(crate) done: bool,
+}
+
+/// Start the manager task: load state, recover or begin the session.
+pub async fn spawn(
+    opts: CoreOptions,
+    events: broadcast::Sender<Event>,
+) -> Result<(mpsc::Sender<Command>, CoreInfo), CoreError> {
+    let (tx, rx) = mpsc::channel(256);
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+    let (timeouts_tx, timeouts_rx) = mpsc::unbounded_channel();
+    let (mut mgr, info) = Manager::boot(opts, events, reports_tx, timeouts_tx).await?;
+    tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
+    Ok((tx, info))
+}
+
+impl Manager {
+    pub(crate) fn new(
+        store: StateStore,
+        env: ActorEnv,
+        events: broadcast::Sender<Event>,
+        reports_tx: mpsc::UnboundedSender<Report>,
+        timeouts_tx: mpsc::UnboundedSender<u64>,
+        session: SessionFile,
+    ) -> Manager {
+        Manager {
+            store,
+            env,
+            events,
+            event_seq: 0,
+            projects: BTreeMap::new(),
+            reports_tx,
+            timeouts_tx,
+            seq: 0,
+            waiters: Vec::new(),
+            next_waiter: 0,
+            session,
+            written_session: None,
+            shutdown_replies: Vec::new(),
+            done: false,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut reports: mpsc::UnboundedReceiver<Report>,
+        mut timeouts: mpsc::UnboundedReceiver<u64>,
+    ) {
+        while !self.done {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(c) => self.command(c),
+                    None => {
+                        self.abandon(None);
+                    }
+                },
+                Some(r) = reports.recv() => self.on_report(r),
+                Some(id) = timeouts.recv() => self.on_timeout(id),
+            }
+        }
+    }
+
+    /// Publish one event.
+    pub(crate) fn emit(
+        &mut self,
+        project: Option<&ProjectName>,
+        unit: Option<&UnitName>,
+        kind: EventKind,
+    ) {
+        self.event_seq += 1;
+        let ev = Event {
+            seq: self.event_seq,
+            time_ms: now_ms(),
+            project: project.cloned(),
+            unit: unit.cloned(),
+            kind,
+        };
+        let _ = self.events.send(ev);
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Load {
+                project,
+                req,
+                reply,
+            } => {
+                let _ = reply.send(self.load(project, req));
+            }
+            Command::Forget { project, reply } => self.forget(project, reply),
+            Command::Projects { reply } => {
+                let _ = reply.send(self.project_infos());
+            }
+            Command::Job {
+                project,
+                req,
+                reply,
+            } => self.job(project, req, reply),
+            Command::Enable {
+                project,
+                req,
+                reply,
+            } => self.enablement(project, req, reply),
+            Command::Wait {
+                project,
+                req,
+                reply,
+            } => self.wait(project, req, reply),
+            Command::Units { project, reply } => {
+                let _ = reply.send(self.list(project));
+            }
+            Command::Unit {
+                project,
+                unit,
+                reply,
+            } => {
+                let r = self.project(&project).and_then(|p| {
+                    p.status(&unit, DETAIL_TAIL).ok_or_else(|| {
+                        api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
+                    })
+                });
+                let _ = reply.send(r);
+            }
+            Command::UnitFile {
+                project,
+                unit,
+                reply,
+            } => {
+                let r = self.project(&project).and_then(|p| {
+                    p.units.get(&unit).map(|l| l.text.clone()).ok_or_else(|| {
+                        api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
+                    })
+                });
+                let _ = reply.send(r);
+            }
+            Command::Logs {
+                project,
+                units,
+                n,
+                since_ms,
+                follow,
+                reply,
+            } => {
+                let _ = reply.send(self.logs(&project, units, n, since_ms, follow));
+            }
+            Command::Shutdown { reply } => self.shutdown(reply),
+            Command::Abandon { reply } => self.abandon(Some(reply)),
+        }
+    }
+
+    pub(crate) fn project(&self, name: &ProjectName) -> Result<&Project, ApiError> {
+        self.projects
+            .get(name)
+            .ok_or_else(|| api_err(ErrorKind::NotFound, format!("no project {name}")))
+    }
+
+    fn project_infos(&self) -> Vec<ProjectInfo> {
+        self.projects
+            .values()
+            .map(|p| ProjectInfo {
+                name: p.file.name.clone(),
+                manifest: p.file.manifest.clone(),
+                root: p.file.root.clone(),
+                boot: p.file.boot,
+                units: p.units.len(),
+                active: p
+                    .units
+                    .values()
+                    .filter(|l| l.snap.active.is_active())
+                    .count(),
+                failed: p
+                    .units
+                    .values()
+                    .filter(|l| l.snap.active == ActiveState::Failed)
+                    .count(),
+            })
+            .collect()
+    }
+
+    fn list(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
+        let projects: Vec<&Project> = match &project {
+            Some(name) => vec![self.project(name)?],
+            None => self.projects.values().collect(),
+        };
+        Ok(projects
+            .into_iter()
+            .flat_map(|p| p.units.keys().filter_map(|n| p.status(n, 0)))
+            .collect())
+    }
+
+    fn logs(
+        &self,
+        project: &ProjectName,
+        units: Vec<UnitName>,
+        n: Option<usize>,
+        since_ms: Option<u64>,
+        follow: bool,
+    ) -> Result<LogStreamOut, ApiError> {
+        let p = self.project(project)?;
+        let logs: Vec<UnitLog> = if units.is_empty() {
+            p.units.values().map(|l| l.log.clone()).collect()
+        } else {
+            units
+                .iter()
+                .map(|u| {
+                    p.units.get(u).map(|l| l.log.clone()).ok_or_else(|| {
+                        api_err(ErrorKind::NotFound, format!("no unit {project}/{u}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let since_us = since_ms.map(|ms| ms.saturating_mul(1000));
+        let history = merge(logs.iter().map(|l| l.read(since_us, n)).collect(), n);
+        let live = follow.then(|| {
+            let (tx, rx) = mpsc::channel::<LogRecord>(1024);
+            for l in &logs {
+                let mut sub = l.subscribe();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    // A lagging follower is dropped, never buffered without bound.
+                    while let Ok(rec) = sub.recv().await {
+                        if tx.send(rec).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            rx
+        });
+        Ok(LogStreamOut { history, live })
+    }
+
+    /// Create the record (and actor, for runnable kinds) of a new unit.
+    pub(crate) fn make_loaded(
+        &self,
+        unit: Unit,
+        file_name: String,
+        text: String,
+        origin_snap: Snapshot,
+    ) -> Loaded {
+        let unit = Arc::new(unit);
+        let log = UnitLog::open(&self.store.paths().logs_dir(), &unit.project, &unit.name);
+        let tx = unit.kind.is_runnable().then(|| {
+            spawn_local(
+                unit.clone(),
+                log.clone(),
+                self.env.clone(),
+                self.reports_tx.clone(),
+                origin_snap.clone(),
+            )
+        });
+        Loaded {
+            unit,
+            file_name,
+            text,
+            log,
+            tx,
+            snap: origin_snap,
+            issued: 0,
+            pending_start: None,
+            pending_stop: None,
+            stop_sent: false,
+            waiting_sent: false,
+        }
+    }
+
+    /// Send a command to a unit's actor, recording its sequence number.
+    pub(crate) fn send(
+        &mut self,
+        project: &ProjectName,
+        unit: &UnitName,
+        make: impl FnOnce(u64) -> ActorMsg,
+    ) {
+        self.seq += 1;
+        let seq = self.seq;
+        if let Some(l) = self
+            .projects
+            .get_mut(project)
+            .and_then(|p| p.units.get_mut(unit))
+            && let Some(tx) = &l.tx
+        {
+            l.issued = seq;
+            let _ = tx.send(make(seq));
+        }
+    }
+
+    fn on_report(&mut self, r: Report) {
+        let Some(l) = self
+            .projects
+            .get_mut(&r.project)
+            .and_then(|p| p.units.get_mut(&r.unit))
+        else {
+            return;
+        };
+        let old = std::mem::replace(&mut l.snap, r.snap);
+        let new = l.snap.clone();
+        if l.settled() {
+            if l.stop_sent && !new.is_up() {
+                l.stop_sent = false;
+            }
+        }
+        let state_changed = (old.active, old.sub, old.result, &old.message)
+            != (new.active, new.sub, new.result, &new.message);
+        if state_changed {
+            let kind = EventKind::StateChanged {
+                active: new.active,
+                sub: new.sub,
+                result: new.result,
+                message: new.message.clone(),
+            };
+            self.emit(Some(&r.project), Some(&r.unit), kind);
+        }
+        for e in r.events {
+            self.emit(Some(&r.project), Some(&r.unit), e);
+        }
+        if state_changed {
+            self.propagate(&r.project, &r.unit, &old);
+        }
+        self.advance(&r.project);
+        self.check_waiters();
+        self.write_session();
+        if !self.shutdown_replies.is_empty() {
+            self.maybe_finish_shutdown();
+        }
+    }
+
+    /// Replace a project's unit set (see `LoadRequest`).
+    fn load(&mut self, project: ProjectName, req: LoadRequest) -> Result<LoadResponse, ApiError> {
+        let mut parsed: BTreeMap<UnitName, (Unit, String, String)> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (file, text) in &req.units {
+            match devctl_units::from_unit_file(file, text) {
+                Ok(mut u) => {
+                    u.project = project.clone();
+                    if parsed.contains_key(&u.name) {
+                        errors.push(format!("{file}: duplicate unit {}", u.name));
+                    } else {
+                        parsed.insert(u.name.clone(), (u, file.clone(), text.clone()));
+                    }
+                }
+                Err(e) => errors.push(format!("{file}: {e}")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError {
+                kind: ErrorKind::InvalidUnits,
+                message: errors.join("\n"),
+                help: Some("run `devctl check` to see every problem with its source".into()),
+            });
+        }
+        let old_file = self.projects.get(&project).map(|p| p.file.clone());
+        let mut pf = old_file.clone().unwrap_or_else(|| {
+            ProjectFile::new(project.clone(), req.manifest.clone(), req.root.clone())
+        });
+        pf.manifest = req.manifest.clone();
+        pf.root = req.root.clone();
+        pf.overrides.retain(|n, _| parsed.contains_key(n));
+        self.store
+            .save_units(&project, &req.units)
+            .map_err(|e| storage_err(&e))?;
+        if let Err(e) = self.store.save_project(&pf) {
+            if let Some(p) = self.projects.get(&project) {
+                let files: BTreeMap<String, String> = p
+                    .units
+                    .values()
+                    .map(|l| (l.file_name.clone(), l.text.clone()))
+                    .collect();
+                let _ = self.store.save_units(&project, &files);
+            }
+            return Err(storage_err(&e));
+        }
+        let mut resp = LoadResponse::default();
+        if !self.projects.contains_key(&project) {
+            self.projects.insert(
+                project.clone(),
+                Project {
+                    file: pf.clone(),
+                    units: BTreeMap::new(),
+                    should_run: BTreeSet::new(),
+                },
+            );
+        }
+        let current: Vec<UnitName> = self.projects[&project].units.keys().cloned().collect();
+        for name in current.iter().filter(|n| !parsed.contains_key(*n)) {
+            let p = self.projects.get_mut(&project).expect("inserted above");
+            let l = p.units.remove(name).expect("listed above");
+            p.should_run.remove(name);
+            resp.removed.push(name.clone());
+            if l.snap.is_up() {
+                resp.stopped.push(name.clone());
+            }
+            if let Some(tx) = l.tx {
+                let (reply, _) = oneshot::channel();
+                let _ = tx.send(ActorMsg::Exit { stop: true, reply });
+            }
+        }
+        for (name, (unit, file, text)) in parsed {
+            let existing = self.projects[&project]
+                .units
+                .get(&name)
+                .map(|l| (l.unit.clone(), l.snap.is_up()));
+            match existing {
+                None => {
+                    resp.added.push(name.clone());
+                    let l = self.make_loaded(unit, file, text, Snapshot::default());
+                    self.projects
+                        .get_mut(&project)
+                        .expect("exists")
+                        .units
+                        .insert(name, l);
+                }
+                Some((old, up)) => {
+                    let same = Unit {
+                        enabled: old.enabled,
+                        ..unit.clone()
+                    } == *old;
+                    let p = self.projects.get_mut(&project).expect("exists");
+                    let l = p.units.get_mut(&name).expect("exists");
+                    l.text = text;
+                    l.file_name = file;
+                    if same {
+                        l.unit = Arc::new(unit);
+                        resp.unchanged += 1;
+                        continue;
+                    }
+                    let kind_changed = old.kind != unit.kind;
+                    l.unit = Arc::new(unit.clone());
+                    resp.changed.push(name.clone());
+                    if kind_changed {
+                        // A different kind needs a different actor.
+                        if let Some(tx) = l.tx.take() {
+                            let (reply, _) = oneshot::channel();
+                            let _ = tx.send(ActorMsg::Exit { stop: true, reply });
+                        }
+                        let fresh = self.make_loaded(
+                            unit,
+                            l_file(&self.projects[&project], &name),
+                            l_text(&self.projects[&project], &name),
+                            Snapshot::default(),
+                        );
+                        self.projects
+                            .get_mut(&project)
+                            .expect("exists")
+                            .units
+                            .insert(name.clone(), fresh);
+                        if up {
+                            resp.stopped.push(name);
+                        }
+                        continue;
+                    }
+                    self.send(&project, &name, |seq| ActorMsg::Update {
+                        seq,
+                        unit: Box::new(unit),
+                    });
+                    if up {
+                        resp.restarted.push(name.clone());
+                        self.send(&project, &name, |seq| ActorMsg::Restart {
+                            seq,
+                            trigger: "definition changed".into(),
+                        });
+                    }
+                }
+            }
+        }
+        self.projects.get_mut(&project).expect("exists").file = pf;
+        info!(%project, added = resp.added.len(), removed = resp.removed.len(), changed = resp.changed.len(), "project loaded");
+        let kind = EventKind::ProjectLoaded {
+            added: resp.added.len(),
+            removed: resp.removed.len(),
+            changed: resp.changed.len(),
+        };
+        self.emit(Some(&project), None, kind);
+        self.advance(&project);
+        self.check_waiters();
+        self.write_session();
+        Ok(resp)
+    }
+
+    fn forget(&mut self, project: ProjectName, reply: Reply<JobResponse>) {
+        let Some(p) = self.projects.remove(&project) else {
+            let _ = reply.send(Err(api_err(
+                ErrorKind::NotFound,
+                format!("no project {project}"),
+            )));
+            return;
+        };
+        if let Err(e) = self.store.remove_project(&project) {
+            tracing::warn!(%project, "cannot remove project state: {e}");
+        }
+        let mut exits = Vec::new();
+        let mut stopped = Vec::new();
+        for (name, l) in p.units {
+            if l.snap.is_up() {
+                stopped.push(name);
+            }
+            if let Some(tx) = l.tx {
+                let (done, rx) = oneshot::channel();
+                let _ = tx.send(ActorMsg::Exit {
+                    stop: true,
+                    reply: done,
+                });
+                exits.push(rx);
+            }
+        }
+        self.emit(Some(&project), None, EventKind::ProjectForgotten);
+        self.write_session();
+        tokio::spawn(async move {
+            for rx in exits {
+                let _ = rx.await;
+            }
+            let _ = reply.send(Ok(JobResponse {
+                outcomes: Vec::new(),
+                stopped,
+                timed_out: false,
+            }));
+        });
+    }
+
+    pub(crate) fn abandon(&mut self, reply: Option<oneshot::Sender<()>>) {
+        let mut exits = Vec::new();
+        for p in self.projects.values_mut() {
+            for l in p.units.values_mut() {
+                if let Some(tx) = l.tx.take() {
+                    let (done, rx) = oneshot::channel();
+                    let _ = tx.send(ActorMsg::Exit {
+                        stop: false,
+                        reply: done,
+                    });
+                    exits.push(rx);
+                }
+            }
+        }
+        self.done = true;
+        tokio::spawn(async move {
+            for rx in exits {
+                let _ = rx.await;
+            }
+            if let Some(r) = reply {
+                let _ = r.send(());
+            }
+        });
+    }
+}
+
+fn l_file(p: &Project, n: &UnitName) -> String {
+    p.units
+        .get(n)
+        .map(|l| l.file_name.clone())
+        .unwrap_or_default()
+}
+
+fn l_text(p: &Project, n: &UnitName) -> String {
+    p.units.get(n).map(|l| l.text.clone()).unwrap_or_default()
+}

@@ -1,0 +1,20 @@
+//! The daemon's core engine: the manager task, one actor per unit, pure
+//! policies, providers and the [`handle::Supervisor`] handle.
+
+pub mod actor;
+pub mod env;
+pub mod graph;
+pub mod handle;
+pub mod jobs;
+pub mod local;
+pub mod logsink;
+pub mod manager;
+pub mod policy_deps;
+pub mod policy_ready;
+pub mod policy_restart;
+pub mod probecheck;
+pub mod project;
+pub mod provider;
+pub mod session;
+pub mod snapshot;
+pub mod waiters;

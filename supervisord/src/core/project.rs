@@ -1,0 +1,135 @@
+//! The manager's per-project records: unit definitions and their files,
+//! each runnable unit's actor mailbox, the mirrored [`Snapshot`] from its
+//! last report, and the manager's bookkeeping (pending start / stop,
+//! command sequence numbers). Owned and mutated only by the manager task.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use devctl_units::api::{Origin, UnitStatus};
+use devctl_units::state::{EnableState, LoadState, UnitResult};
+use devctl_units::{Unit, UnitName};
+
+use crate::core::logsink::UnitLog;
+use crate::core::policy_deps::DepView;
+use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::state::files::ProjectFile;
+
+/// A stop the manager will send once the unit's dependents are down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStop {
+    pub result: UnitResult,
+    pub message: Option<String>,
+    pub failed: bool,
+}
+
+/// One loaded unit.
+#[derive(Debug)]
+pub struct Loaded {
+    pub unit: Arc<Unit>,
+    pub file_name: String,
+    pub text: String,
+    pub log: UnitLog,
+    /// `None` for groups and the project target.
+    pub tx: Option<mpsc::UnboundedSender<ActorMsg>>,
+    pub snap: Snapshot,
+    /// Sequence number of the last command sent.
+    pub issued: u64,
+    pub pending_start: Option<(Origin, String)>,
+    pub pending_stop: Option<PendingStop>,
+    /// Set while a stop is in flight.
+    pub stop_sent: bool,
+    pub waiting_sent: bool,
+}
+
+impl Loaded {
+    /// Every command sent has been handled.
+    pub fn settled(&self) -> bool {
+        self.snap.ack >= self.issued
+    }
+
+    /// The gate's view of this unit.
+    pub fn dep_view(&self) -> DepView {
+        DepView {
+            active: self.snap.active,
+            sub: self.snap.sub,
+            result: self.snap.result,
+            pending: self.pending_start.is_some() || !self.settled(),
+        }
+    }
+}
+
+/// One project.
+#[derive(Debug)]
+pub struct Project {
+    pub file: ProjectFile,
+    pub units: BTreeMap<UnitName, Loaded>,
+    /// The session's desired set: units that should be running now.
+    pub should_run: BTreeSet<UnitName>,
+}
+
+impl Project {
+    /// Definitions only, for graph helpers.
+    pub fn defs(&self) -> BTreeMap<UnitName, Arc<Unit>> {
+        self.units
+            .iter()
+            .map(|(n, l)| (n.clone(), l.unit.clone()))
+            .collect()
+    }
+
+    /// A unit's effective enablement.
+    pub fn enabled(&self, name: &UnitName) -> bool {
+        match self.file.overrides.get(name) {
+            Some(v) => *v,
+            None => self.units.get(name).is_some_and(|l| l.unit.enabled),
+        }
+    }
+
+    /// The status of one unit; `tail` lines of log for the detail view.
+    pub fn status(&self, name: &UnitName, tail: usize) -> Option<UnitStatus> {
+        let l = self.units.get(name)?;
+        let u = &l.unit;
+        let s = &l.snap;
+        let enabled = if !u.kind.is_runnable() {
+            EnableState::Static
+        } else if self.enabled(name) {
+            EnableState::Enabled
+        } else {
+            EnableState::Disabled
+        };
+        Some(UnitStatus {
+            project: self.file.name.clone(),
+            name: name.clone(),
+            kind: u.kind,
+            description: u.description.clone(),
+            load: LoadState::Loaded,
+            enabled,
+            enabled_default: u.enabled,
+            active: s.active,
+            sub: s.sub,
+            result: s.result,
+            message: s.message.clone(),
+            main_pid: s.main_pid,
+            since_ms: s.since_ms,
+            ready: s.ready,
+            restarts: s.restarts,
+            restart_limit: u.restart.limit,
+            next_restart_ms: s.next_restart_ms,
+            last_exit: s.last_exit.clone(),
+            origin: s.origin,
+            trigger: s.trigger.clone(),
+            pending_changes: 0,
+            notify_status: s.notify_status.clone(),
+            ports: u.ports.clone(),
+            links: u.links.clone(),
+            deps: u.deps.clone(),
+            log_tail: if tail > 0 {
+                l.log.tail(tail)
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! The provider boundary: what runs a unit (local processes now; Docker
+//! and Kubernetes later) behind one trait. Providers only *report facts*
+//! (spawned, output line, notify message, exited); the unit actor turns
+//! them into state transitions and events.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use devctl_units::state::UnitResult;
+use devctl_units::{StopSpec, Unit};
+
+use crate::core::logsink::UnitLog;
+
+/// Something a provider observed about the current run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// One line of output.
+    Line(String),
+    /// `READY=1` (sd_notify) or an equivalent readiness signal.
+    Ready,
+    /// `STATUS=…` from sd_notify.
+    Status(String),
+    /// The main pid changed (`MAINPID=`, a daemon's pid file).
+    MainPid(u32),
+    /// The main process ended; `None` when it was not our child (a daemon's
+    /// forked pid) and its status is unknown.
+    Exited(Option<crate::process::ExitStatus>),
+}
+
+/// A fact tagged with the run it belongs to; the actor drops stale ones.
+pub type TaggedFact = (u64, Fact);
+
+/// Everything a provider needs to start one run.
+#[derive(Debug, Clone)]
+pub struct RunCtx {
+    pub unit: Arc<Unit>,
+    /// The run's generation; every fact is tagged with it.
+    pub run: u64,
+    /// `DEVCTL_INVOCATION_ID` of the run's process tree.
+    pub invocation: String,
+    pub env: Vec<(String, String)>,
+    pub log: UnitLog,
+    pub facts: mpsc::UnboundedSender<TaggedFact>,
+}
+
+/// Why a run could not be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartFailure {
+    /// Retrying cannot help (`exec-failed`, `port-in-use`…).
+    Permanent { result: UnitResult, message: String },
+    /// Counted like a crash (a daemon's start command exited non-zero).
+    Transient { result: UnitResult, message: String },
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReport {
+    Graceful,
+    /// SIGKILL was needed.
+    Killed,
+    /// These pids survived SIGKILL.
+    Unkillable(Vec<i32>),
+}
+
+/// Runs units of some kinds. One provider value per unit actor.
+pub trait Provider: Send + 'static {
+    /// Start a run; resolves once the main process is known (its pid).
+    fn start(&mut self, ctx: RunCtx) -> impl Future<Output = Result<u32, StartFailure>> + Send;
+    /// Stop the current run's whole tree (no-op when nothing runs).
+    fn stop(&mut self, spec: &StopSpec) -> impl Future<Output = StopReport> + Send;
+    /// Drop the current run without stopping it (daemon crash simulation,
+    /// or after the main process exited and the tree was cleaned).
+    fn forget(&mut self);
+}

@@ -1,0 +1,261 @@
+//! Sessions: startup (load persisted projects; continue a crashed session
+//! or begin a new one), the session file kept current while running, and
+//! the clean shutdown that ends it.
+//!
+//! Recovery kills every process tree recorded in the old `session.json`
+//! (found by its `DEVCTL_INVOCATION_ID`, wherever it was re-parented) and
+//! starts again what should run, with origin `restarted`. Local processes
+//! are not adopted: their stdout/stderr pipes died with the old daemon.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::{info, warn};
+
+use devctl_units::api::{Event, EventKind, JobVerb, Origin};
+use devctl_units::paths::ensure_private_dir;
+use devctl_units::{ProjectName, UnitName};
+
+use crate::core::actor::{ActorEnv, now_ms};
+use crate::core::env::EnvContext;
+use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
+use crate::core::manager::Manager;
+use crate::core::project::Project;
+use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::process::{self, Reaper, TreeRef};
+use crate::state::files::{SessionFile, SessionUnit};
+use crate::state::store::{ReadOutcome, StateStore};
+
+/// Grace given to a crashed session's leftovers before SIGKILL.
+pub const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Kill every process carrying one of these invocation markers.
+pub async fn kill_leftovers(invocations: Vec<String>) -> usize {
+    let mut found = 0;
+    let mut tasks = Vec::new();
+    for inv in invocations {
+        if process::find_marked(&inv).is_empty() {
+            continue;
+        }
+        found += 1;
+        tasks.push(tokio::spawn(async move {
+            let tree = TreeRef::marker_only(&inv);
+            process::stop_tree(
+                &tree,
+                devctl_units::Signal::SIGTERM,
+                LEFTOVER_GRACE,
+                crate::core::local::KILL_WAIT,
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    found
+}
+
+fn new_session_id() -> String {
+    process::invocation_id()
+}
+
+impl Manager {
+    /// Build the manager from persisted state and begin or continue the session.
+    pub(crate) async fn boot(
+        opts: CoreOptions,
+        events: broadcast::Sender<Event>,
+        reports_tx: mpsc::UnboundedSender<Report>,
+        timeouts_tx: mpsc::UnboundedSender<u64>,
+    ) -> Result<(Manager, CoreInfo), CoreError> {
+        ensure_private_dir(&opts.paths.state)?;
+        let reaper: Arc<Reaper> = Reaper::install().map_err(|source| {
+            CoreError::State(crate::state::store::StateError::Read {
+                path: opts.paths.state.clone(),
+                source,
+            })
+        })?;
+        let store = StateStore::new(opts.paths.clone());
+        let env = ActorEnv {
+            env: Arc::new(EnvContext {
+                base: std::env::vars().collect(),
+                strip: opts.strip_env.clone(),
+                extra: opts.extra_env.clone(),
+            }),
+            reaper,
+            notify_dir: opts.paths.notify_dir(),
+        };
+        let started_at_ms = now_ms();
+        let previous = match store.load_session() {
+            ReadOutcome::Ok(s) => Some(s),
+            ReadOutcome::Missing | ReadOutcome::Quarantined(_) => None,
+        };
+        let session = match &previous {
+            Some(s) => SessionFile {
+                units: BTreeMap::new(),
+                stray: Vec::new(),
+                ..s.clone()
+            },
+            None => SessionFile::new(new_session_id(), started_at_ms),
+        };
+        let info = CoreInfo {
+            session_id: session.session_id.clone(),
+            recovered: previous.is_some(),
+            started_at_ms,
+        };
+        let mut mgr = Manager::new(store, env, events, reports_tx, timeouts_tx, session);
+        for (pf, files) in mgr.store.load_projects()? {
+            let name = pf.name.clone();
+            let mut units = BTreeMap::new();
+            for (file, text) in files {
+                match devctl_units::from_unit_file(&file, &text) {
+                    Ok(mut u) => {
+                        u.project = name.clone();
+                        let l = mgr.make_loaded(u, file, text, Snapshot::default());
+                        units.insert(l.unit.name.clone(), l);
+                    }
+                    Err(e) => {
+                        warn!(project = %name, file, "persisted unit file does not parse; skipped: {e}")
+                    }
+                }
+            }
+            mgr.projects.insert(
+                name,
+                Project {
+                    file: pf,
+                    units,
+                    should_run: Default::default(),
+                },
+            );
+        }
+        match previous {
+            Some(prev) => {
+                let killed = kill_leftovers(prev.invocations().map(str::to_owned).collect()).await;
+                info!(session = %prev.session_id, killed, "continuing a crashed session");
+                for (project, units) in prev.units {
+                    let names: Vec<UnitName> = units
+                        .keys()
+                        .filter(|n| {
+                            mgr.projects
+                                .get(&project)
+                                .is_some_and(|p| p.units.contains_key(*n))
+                        })
+                        .cloned()
+                        .collect();
+                    if !names.is_empty() {
+                        mgr.mark_start(&project, &names, Origin::Restarted, "daemon restarted");
+                        mgr.advance(&project);
+                    }
+                }
+            }
+            None => {
+                info!(session = %mgr.session.session_id, "new session");
+                let boot: Vec<ProjectName> = mgr
+                    .projects
+                    .values()
+                    .filter(|p| p.file.boot)
+                    .map(|p| p.file.name.clone())
+                    .collect();
+                for project in boot {
+                    mgr.plan(&project, JobVerb::Up, &[]);
+                    mgr.advance(&project);
+                }
+            }
+        }
+        mgr.write_session();
+        Ok((mgr, info))
+    }
+
+    /// Persist what should run now (only when it changed).
+    pub(crate) fn write_session(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut s = SessionFile {
+            units: BTreeMap::new(),
+            stray: Vec::new(),
+            ..self.session.clone()
+        };
+        for (pn, p) in &self.projects {
+            for (un, l) in &p.units {
+                if p.should_run.contains(un) {
+                    s.units.entry(pn.clone()).or_default().insert(
+                        un.clone(),
+                        SessionUnit {
+                            invocation: l.snap.invocation.clone(),
+                        },
+                    );
+                } else if let Some(inv) = &l.snap.invocation {
+                    s.stray.push(inv.clone());
+                }
+            }
+        }
+        if self.written_session.as_ref() == Some(&s) {
+            return;
+        }
+        match self.store.save_session(&s) {
+            Ok(()) => self.written_session = Some(s),
+            Err(e) => {
+                warn!("cannot persist the session (a crash now would lose track of processes): {e}")
+            }
+        }
+    }
+
+    /// Clean stop: stop everything (reverse dependency order), end the session.
+    pub(crate) fn shutdown(&mut self, reply: oneshot::Sender<()>) {
+        self.shutdown_replies.push(reply);
+        if self.shutdown_replies.len() > 1 {
+            return;
+        }
+        info!("stopping every unit; the session ends");
+        self.emit(None, None, EventKind::DaemonStopping);
+        let names: Vec<ProjectName> = self.projects.keys().cloned().collect();
+        for p in &names {
+            self.plan(p, JobVerb::Down, &[]);
+            self.advance(p);
+        }
+        self.maybe_finish_shutdown();
+    }
+
+    /// Finish the shutdown once every unit is down.
+    pub(crate) fn maybe_finish_shutdown(&mut self) {
+        let busy = self
+            .projects
+            .values()
+            .flat_map(|p| p.units.values())
+            .any(|l| {
+                l.tx.is_some()
+                    && (l.snap.is_up() || l.pending_stop.is_some() || l.stop_sent || !l.settled())
+            });
+        if busy {
+            return;
+        }
+        let mut exits = Vec::new();
+        for p in self.projects.values_mut() {
+            for l in p.units.values_mut() {
+                if let Some(tx) = l.tx.take() {
+                    let (done, rx) = oneshot::channel();
+                    let _ = tx.send(ActorMsg::Exit {
+                        stop: true,
+                        reply: done,
+                    });
+                    exits.push(rx);
+                }
+            }
+        }
+        if let Err(e) = self.store.remove_session() {
+            warn!("cannot remove the session file: {e}");
+        }
+        self.done = true;
+        let replies = std::mem::take(&mut self.shutdown_replies);
+        tokio::spawn(async move {
+            for rx in exits {
+                let _ = rx.await;
+            }
+            for r in replies {
+                let _ = r.send(());
+            }
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! The messages between the manager and unit actors: commands to an actor
+//! ([`ActorMsg`], each with a sequence number), and the actor's reports
+//! ([`Report`]) carrying a full [`Snapshot`] of its observable state plus
+//! the sequence number of the last command it finished (`ack`).
+
+use tokio::sync::oneshot;
+
+use devctl_units::api::{EventKind, ExitInfo, Origin};
+use devctl_units::state::{ActiveState, SubState, UnitResult};
+use devctl_units::{ProjectName, Unit, UnitName};
+
+/// Everything observable about one unit's runtime state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub active: ActiveState,
+    pub sub: SubState,
+    pub result: Option<UnitResult>,
+    pub message: Option<String>,
+    pub main_pid: Option<u32>,
+    pub since_ms: Option<u64>,
+    pub ready: Option<bool>,
+    pub restarts: u32,
+    pub next_restart_ms: Option<u64>,
+    pub last_exit: Option<ExitInfo>,
+    pub origin: Option<Origin>,
+    pub trigger: Option<String>,
+    pub notify_status: Option<String>,
+    /// The invocation id of the current process tree.
+    pub invocation: Option<String>,
+    /// Last command sequence number fully handled.
+    pub ack: u64,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            active: ActiveState::Inactive,
+            sub: SubState::Dead,
+            result: None,
+            message: None,
+            main_pid: None,
+            since_ms: None,
+            ready: None,
+            restarts: 0,
+            next_restart_ms: None,
+            last_exit: None,
+            origin: None,
+            trigger: None,
+            notify_status: None,
+            invocation: None,
+            ack: 0,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Running, starting, stopping or in backoff: something is (or will be) running.
+    pub fn is_up(&self) -> bool {
+        matches!(
+            self.active,
+            ActiveState::Active | ActiveState::Activating | ActiveState::Deactivating
+        )
+    }
+}
+
+/// A command to a unit actor.
+#[derive(Debug)]
+pub enum ActorMsg {
+    /// Dependencies are met: run now. `reset` re-arms the restart limit.
+    Start {
+        seq: u64,
+        origin: Origin,
+        trigger: String,
+        reset: bool,
+    },
+    /// Show `activating (waiting-deps)` while the manager waits on these.
+    WaitDeps { seq: u64, waiting: Vec<UnitName> },
+    /// A required dependency can never be met: fail with `dependency`.
+    FailDeps { seq: u64, message: String },
+    /// Stop; end `failed` when `failed`, with `result`/`message`.
+    Stop {
+        seq: u64,
+        result: UnitResult,
+        message: Option<String>,
+        failed: bool,
+    },
+    /// Stop (if running) and start again, re-arming the restart limit.
+    Restart { seq: u64, trigger: String },
+    /// Builds: run again (queued once if running). Others: restart.
+    Trigger { seq: u64, reason: String },
+    /// A new definition for later runs.
+    Update { seq: u64, unit: Box<Unit> },
+    /// Leave: stop first when `stop`, else abandon the processes (crash
+    /// simulation); reply when done.
+    Exit {
+        stop: bool,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// An actor's report to the manager.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub project: ProjectName,
+    pub unit: UnitName,
+    pub snap: Snapshot,
+    /// Events besides the state change itself (spawned, exited…).
+    pub events: Vec<EventKind>,
+}
