@@ -1,0 +1,227 @@
+//! The daemon's life: resolve paths, take the instance lock, bind (or
+//! inherit) the API socket, start the core, serve, and stop cleanly on
+//! SIGTERM/SIGINT or `POST /v1/daemon/stop` — every unit stopped, then the
+//! socket removed. systemd readiness (`READY=1`, `STATUS=`, `STOPPING=1`)
+//! is reported when `NOTIFY_SOCKET` is set.
+
+mod adapter;
+mod lifecycle;
+
+use std::future::Future;
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+
+use devctl_units::api::Hosting;
+use devctl_units::paths::{Paths, PathsError, ensure_private_dir};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::api::{ServeError, ServerLimits, serve};
+use crate::core::handle::{CoreError, CoreOptions, Supervisor};
+use adapter::{DaemonBackend, Phase, request_stop};
+use lifecycle::{bind_socket, lock_instance};
+
+/// How to run the daemon. `Default` is what `devctld` does.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    /// Where devctl's files live; `None` resolves them from the environment.
+    pub paths: Option<Paths>,
+    /// Connection limits and timeouts of the API server.
+    pub limits: ServerLimits,
+    /// Extra environment given to every child (tests mark their processes).
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DaemonError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Paths(#[from] PathsError),
+    #[error("devctld is already running (pid {})", pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string()))]
+    #[diagnostic(
+        code(devctld::already_running),
+        help(
+            "use the running daemon (`devctl daemon status`), or stop it first with `devctl daemon stop`"
+        )
+    )]
+    AlreadyRunning { pid: Option<u32> },
+    #[error("{path} exists and is not a socket; refusing to replace it")]
+    #[diagnostic(
+        code(devctld::not_a_socket),
+        help("move that file out of the way, then start devctld again")
+    )]
+    NotASocket { path: PathBuf },
+    #[error("cannot take the daemon lock {path}: {source}")]
+    #[diagnostic(
+        code(devctld::lock),
+        help("check that the runtime directory is yours and writable")
+    )]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot bind the API socket {path}: {source}")]
+    #[diagnostic(
+        code(devctld::bind),
+        help("check that the runtime directory is yours and writable")
+    )]
+    Bind {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot use the socket passed by systemd: {0}")]
+    #[diagnostic(
+        code(devctld::socket_activation),
+        help("check devctld.socket: it must be one ListenStream= socket")
+    )]
+    Inherited(#[source] std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    #[diagnostic(code(devctld::signals))]
+    Signals(#[source] std::io::Error),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Serve(#[from] ServeError),
+}
+
+impl DaemonError {
+    /// The process exit code: 69 when the daemon could not start, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Serve(_) => 1,
+            _ => 69,
+        }
+    }
+}
+
+/// Run the daemon until SIGTERM/SIGINT or `POST /v1/daemon/stop`.
+pub async fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let signals = async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping cleanly"); return; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping cleanly"); return; }
+                _ = hup.recv() => tracing::info!("SIGHUP ignored: devctld has no configuration to reload (use `devctl reload`)"),
+            }
+        }
+    };
+    run_until(opts, signals).await
+}
+
+/// Run the daemon until `stop` resolves or a client asks it to stop.
+pub async fn run_until(
+    opts: DaemonOptions,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    let paths = match opts.paths {
+        Some(p) => p,
+        None => Paths::from_env()?,
+    };
+    ensure_private_dir(&paths.runtime)?;
+    ensure_private_dir(&paths.state)?;
+    let _lock = lock_instance(&paths.lock())?;
+    let (listener, bound, hosting) = match inherited_listener()? {
+        Some(l) => (l, None, Hosting::SocketActivated),
+        None => {
+            let (l, b) = bind_socket(&paths.socket())?;
+            let hosting = if std::env::var_os("NOTIFY_SOCKET").is_some() {
+                Hosting::Systemd
+            } else {
+                Hosting::Standalone
+            };
+            (l, Some(b), hosting)
+        }
+    };
+    let cleanup = |bound: Option<lifecycle::BoundSocket>| {
+        if let Some(b) = bound {
+            b.remove();
+        }
+    };
+    let listener = match listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixListener::from_std(listener))
+    {
+        Ok(l) => l,
+        Err(e) => {
+            cleanup(bound);
+            return Err(DaemonError::Bind {
+                path: paths.socket(),
+                source: e,
+            });
+        }
+    };
+    let mut core_opts = CoreOptions::new(paths.clone(), hosting);
+    core_opts.extra_env = opts.extra_env;
+    let sup = match Supervisor::start(core_opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            cleanup(bound);
+            return Err(e.into());
+        }
+    };
+    let (phase, _) = watch::channel(Phase::Running);
+    let backend = DaemonBackend {
+        sup: sup.clone(),
+        hosting,
+        phase: phase.clone(),
+    };
+    let mut stopped = phase.subscribe();
+    let server = tokio::spawn(serve(listener, backend, opts.limits, async move {
+        let _ = stopped.wait_for(|p| *p == Phase::Stopped).await;
+    }));
+    let info = sup.info();
+    tracing::info!(
+        socket = %paths.socket().display(), pid = std::process::id(), ?hosting, session = %info.session_id,
+        recovered = info.recovered, "devctld ready"
+    );
+    notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
+
+    let stop_phase = phase.clone();
+    let stop_task = tokio::spawn(async move {
+        stop.await;
+        request_stop(&stop_phase);
+    });
+    let mut watch_phase = phase.subscribe();
+    let _ = watch_phase.wait_for(|p| *p != Phase::Running).await;
+    stop_task.abort();
+    notify(&[
+        NotifyState::Stopping,
+        NotifyState::Status("stopping every unit"),
+    ]);
+    tracing::info!("stopping every unit; the session ends");
+    sup.shutdown().await;
+    phase.send_replace(Phase::Stopped);
+    let served = server.await;
+    cleanup(bound);
+    tracing::info!("devctld stopped");
+    match served {
+        Ok(r) => r.map_err(DaemonError::from),
+        Err(e) => {
+            tracing::error!(error = %e, "the API server task panicked");
+            Ok(())
+        }
+    }
+}
+
+/// The listening socket systemd passed (socket activation), if any.
+fn inherited_listener() -> Result<Option<std::os::unix::net::UnixListener>, DaemonError> {
+    let mut fds = sd_notify::listen_fds().map_err(DaemonError::Inherited)?;
+    Ok(fds.next().map(|fd| {
+        // SAFETY: systemd passed this fd to this pid (LISTEN_PID checked) and
+        // nothing else in the process owns it.
+        unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) }
+    }))
+}
+
+fn notify(state: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "cannot notify systemd (NOTIFY_SOCKET)");
+    }
+}

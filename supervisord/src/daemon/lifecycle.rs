@@ -1,0 +1,184 @@
+//! The daemon's files in the runtime directory: the instance lock
+//! (`devctld.lock`, an exclusive `flock` held for the daemon's life, with
+//! the owner's pid inside) and the API socket (stale ones reclaimed, live
+//! ones and non-sockets refused, bound under umask 0177 so it is 0600 from
+//! the moment it exists, removed on a clean stop).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use nix::sys::stat::{Mode, umask};
+
+use super::DaemonError;
+
+/// The held instance lock; released when dropped (or when the process dies).
+pub struct InstanceLock {
+    _lock: Flock<File>,
+}
+
+/// Take the exclusive lock at `path`, or say who holds it.
+pub fn lock_instance(path: &Path) -> Result<InstanceLock, DaemonError> {
+    let io_err = |source| DaemonError::Lock {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(io_err)?;
+    let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => lock,
+        Err((mut file, Errno::EWOULDBLOCK)) => {
+            let mut text = String::new();
+            let pid = file
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse().ok());
+            return Err(DaemonError::AlreadyRunning { pid });
+        }
+        Err((_, errno)) => return Err(io_err(io::Error::from(errno))),
+    };
+    let pid = std::process::id();
+    lock.set_len(0)
+        .and_then(|()| lock.rewind())
+        .and_then(|()| writeln!(&mut *lock, "{pid}"))
+        .map_err(io_err)?;
+    Ok(InstanceLock { _lock: lock })
+}
+
+/// A socket this process bound; removed by [`BoundSocket::remove`].
+pub struct BoundSocket {
+    pub path: PathBuf,
+    ino: (u64, u64),
+}
+
+/// Prepare `path` and bind a listener there, 0600 from the start.
+pub fn bind_socket(
+    path: &Path,
+) -> Result<(std::os::unix::net::UnixListener, BoundSocket), DaemonError> {
+    let bind_err = |source| DaemonError::Bind {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => return Err(DaemonError::AlreadyRunning { pid: None }),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNREFUSED | libc::ENOENT)) => {
+                    tracing::info!(socket = %path.display(), "removing a stale API socket left by a daemon that died");
+                    match std::fs::remove_file(path) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(bind_err(e)),
+                        _ => {}
+                    }
+                }
+                Err(e) => return Err(bind_err(e)),
+            }
+        }
+        Ok(_) => {
+            return Err(DaemonError::NotASocket {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(bind_err(e)),
+    }
+    // The umask is process-wide: this runs before any other task creates files.
+    let old = umask(Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    umask(old);
+    let listener = bound.map_err(bind_err)?;
+    let meta = std::fs::symlink_metadata(path).map_err(bind_err)?;
+    Ok((
+        listener,
+        BoundSocket {
+            path: path.to_path_buf(),
+            ino: (meta.dev(), meta.ino()),
+        },
+    ))
+}
+
+impl BoundSocket {
+    /// Remove the socket file if it is still the one this process bound.
+    pub fn remove(self) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if (meta.dev(), meta.ino()) == self.ino => {
+                if let Err(e) = std::fs::remove_file(&self.path) {
+                    tracing::warn!(socket = %self.path.display(), error = %e, "could not remove the API socket");
+                }
+            }
+            Ok(_) => {
+                tracing::warn!(socket = %self.path.display(), "the API socket was replaced; leaving it alone")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn lock_is_exclusive_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("devctld.lock");
+        let held = lock_instance(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        match lock_instance(&path) {
+            Err(DaemonError::AlreadyRunning { pid }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected AlreadyRunning, got {:?}", other.map(|_| ())),
+        }
+        drop(held);
+        let again = lock_instance(&path).unwrap();
+        drop(again);
+        let err = lock_instance(&dir.path().join("missing/devctld.lock"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, DaemonError::Lock { .. }));
+    }
+
+    #[test]
+    fn socket_is_0600_stale_reclaimed_live_and_files_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("devctld.sock");
+        let (live, bound) = bind_socket(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            bind_socket(&path),
+            Err(DaemonError::AlreadyRunning { pid: None })
+        ));
+        drop(live); // the file stays: a stale socket
+        assert!(path.exists());
+        let (_again, bound2) = bind_socket(&path).unwrap();
+        bound.remove(); // not ours any more: left alone
+        assert!(path.exists());
+        bound2.remove();
+        assert!(!path.exists());
+        std::fs::write(&path, b"not a socket").unwrap();
+        assert!(matches!(
+            bind_socket(&path),
+            Err(DaemonError::NotASocket { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+        let err = bind_socket(&dir.path().join("missing/devctld.sock"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, DaemonError::Bind { .. }));
+    }
+}
