@@ -4,6 +4,9 @@
 //!   supervisor input).
 //! - [`name`], [`signal`]: validated names and signals.
 //! - [`state`]: runtime states (load/active/sub/result/enablement).
+//! - the unit-file format: [`escape`] (the one escaping function),
+//!   [`file`](mod@file) (generic systemd syntax), [`convert`] (`Unit` ⇄ text, key
+//!   table), [`duration`], [`error`] (`UnitFileError`).
 //! - [`api`]: the daemon API's wire types; [`paths`]: where files live.
 
 pub mod api;
