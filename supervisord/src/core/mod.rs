@@ -18,3 +18,10 @@ pub mod provider;
 pub mod session;
 pub mod snapshot;
 pub mod waiters;
+
+#[cfg(test)]
+mod it_jobs;
+#[cfg(test)]
+mod it_session;
+#[cfg(test)]
+pub mod testkit;

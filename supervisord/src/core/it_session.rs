@@ -1,0 +1,319 @@
+//! In-process tests of enablement, `up`/`down`, sessions and persistence:
+//! the issue's paulie/roberta/joe/juliana scenarios, boot projects, crash
+//! recovery with zero duplicates and zero orphans, corrupt and unwritable
+//! state.
+
+use devctl_units::api::{EnableRequest, ErrorKind, JobVerb, LoadRequest, Origin};
+use devctl_units::state::{ActiveState, EnableState};
+use devctl_units::{ProjectName, Unit, UnitKind};
+
+use crate::core::testkit::{Kit, marked, sh, until};
+
+fn four() -> Vec<Unit> {
+    ["paulie", "roberta", "joe", "juliana"]
+        .iter()
+        .map(|n| sh(n, UnitKind::Service, "exec sleep 300"))
+        .collect()
+}
+
+fn enable(units: &[&str], enable: bool, now: bool) -> EnableRequest {
+    EnableRequest {
+        units: units.iter().map(|s| s.to_string()).collect(),
+        enable,
+        now,
+        boot: false,
+        block: true,
+        timeout_ms: Some(20_000),
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_1_disable_now_persists_across_daemon_restart() {
+    let mut kit = Kit::new().await;
+    kit.load(&four()).await;
+    kit.job(JobVerb::Up, &[]).await;
+    assert_eq!(
+        sorted(kit.running().await),
+        ["joe", "juliana", "paulie", "roberta"]
+    );
+    let r = kit
+        .sup
+        .enablement(kit.project.clone(), enable(&["paulie"], false, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.changed,
+        vec![(
+            devctl_units::UnitName::new("paulie").unwrap(),
+            EnableState::Disabled
+        )]
+    );
+    assert_eq!(kit.status("paulie").await.active, ActiveState::Inactive);
+    kit.sup.shutdown().await;
+    until(10, "clean stop", async || marked(&kit.mark) == 0).await;
+    kit.reboot().await;
+    assert!(!kit.sup.info().recovered);
+    assert!(kit.running().await.is_empty(), "project has no boot flag");
+    kit.job(JobVerb::Up, &[]).await;
+    assert_eq!(sorted(kit.running().await), ["joe", "juliana", "roberta"]);
+    assert_eq!(kit.status("paulie").await.enabled, EnableState::Disabled);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_2_and_3_up_with_names_runs_exactly_those() {
+    let kit = Kit::new().await;
+    kit.load(&four()).await;
+    let r = kit.job(JobVerb::Up, &["paulie", "roberta"]).await;
+    assert!(r.outcomes.iter().all(|o| o.ok), "{r:?}");
+    assert_eq!(sorted(kit.running().await), ["paulie", "roberta"]);
+    kit.job(JobVerb::Stop, &["paulie"]).await;
+    kit.job(JobVerb::Up, &["paulie", "roberta"]).await;
+    assert_eq!(sorted(kit.running().await), ["paulie", "roberta"]);
+    kit.job(JobVerb::Start, &["joe"]).await;
+    assert_eq!(sorted(kit.running().await), ["joe", "paulie", "roberta"]);
+    let r = kit.job(JobVerb::Up, &["paulie", "roberta"]).await;
+    assert_eq!(
+        r.stopped.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+        ["joe"]
+    );
+    assert_eq!(sorted(kit.running().await), ["paulie", "roberta"]);
+    assert_eq!(
+        kit.status("joe").await.enabled,
+        EnableState::Enabled,
+        "up never touches enablement"
+    );
+    let r = kit.job(JobVerb::Down, &[]).await;
+    assert!(r.outcomes.iter().all(|o| o.ok));
+    assert!(kit.running().await.is_empty());
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_4_enable_is_not_start() {
+    let kit = Kit::new().await;
+    let mut units = four();
+    units[1].enabled = false;
+    kit.load(&units).await;
+    kit.sup
+        .enablement(kit.project.clone(), enable(&["roberta"], true, false))
+        .await
+        .unwrap();
+    assert_eq!(kit.status("roberta").await.active, ActiveState::Inactive);
+    assert_eq!(kit.status("roberta").await.enabled, EnableState::Enabled);
+    let r = kit
+        .sup
+        .enablement(kit.project.clone(), enable(&["roberta"], true, true))
+        .await
+        .unwrap();
+    assert!(r.job.unwrap().outcomes[0].ok);
+    assert_eq!(kit.status("roberta").await.active, ActiveState::Active);
+    kit.sup
+        .enablement(kit.project.clone(), enable(&["roberta"], false, false))
+        .await
+        .unwrap();
+    let s = kit.status("roberta").await;
+    assert_eq!(
+        (s.active, s.enabled, s.enabled_default),
+        (ActiveState::Active, EnableState::Disabled, false)
+    );
+    // A manifest edit keeps the override; removing the unit drops it.
+    let mut edited = four();
+    edited[1].description = Some("edited".into());
+    let r = kit.load(&edited).await;
+    assert_eq!(
+        r.changed.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+        ["roberta"]
+    );
+    assert_eq!(r.restarted.len(), 1, "a running changed unit is restarted");
+    assert_eq!(kit.status("roberta").await.enabled, EnableState::Disabled);
+    let r = kit.load(&edited).await;
+    assert_eq!(
+        (r.unchanged, r.restarted.len()),
+        (4, 0),
+        "a no-op reload restarts nothing"
+    );
+    let r = kit.load(&edited[..1]).await;
+    assert_eq!(r.removed.len(), 3);
+    assert_eq!(
+        r.stopped.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+        ["roberta"]
+    );
+    kit.load(&edited).await;
+    assert_eq!(
+        kit.status("roberta").await.enabled,
+        EnableState::Enabled,
+        "override dropped with the unit"
+    );
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_5_boot_projects_come_up_on_a_new_session() {
+    let mut kit = Kit::new().await;
+    kit.load(&four()[..2]).await;
+    let b = ProjectName::new("b").unwrap();
+    let req = LoadRequest {
+        manifest: "/tmp/b.kdl".into(),
+        root: "/tmp".into(),
+        units: [sh("other", UnitKind::Service, "exec sleep 300")]
+            .iter()
+            .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
+            .collect(),
+    };
+    kit.sup.load_project(b.clone(), req).await.unwrap();
+    let boot = EnableRequest {
+        units: vec![],
+        enable: true,
+        now: false,
+        boot: true,
+        block: false,
+        timeout_ms: None,
+    };
+    assert!(
+        kit.sup
+            .enablement(kit.project.clone(), boot)
+            .await
+            .unwrap()
+            .boot
+    );
+    kit.sup.shutdown().await;
+    kit.reboot().await;
+    kit.wait_state(
+        "paulie",
+        ActiveState::Active,
+        devctl_units::state::SubState::Running,
+    )
+    .await;
+    assert_eq!(sorted(kit.running().await), ["paulie", "roberta"]);
+    let other = kit.sup.units(Some(b)).await.unwrap();
+    assert_eq!(other[0].active, ActiveState::Inactive);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_6_crash_recovery_kills_leftovers_and_restarts_once() {
+    let mut kit = Kit::new().await;
+    let mut units = four();
+    units.push(sh(
+        "tree",
+        UnitKind::Service,
+        "sleep 300 & (setsid sleep 300 &); exec sleep 300",
+    ));
+    kit.load(&units).await;
+    kit.job(JobVerb::Up, &[]).await;
+    let before = kit.sup.info();
+    until(10, "all processes visible", async || marked(&kit.mark) == 7).await;
+    let old_pid = kit.status("paulie").await.main_pid;
+    kit.sup.abandon().await;
+    assert_eq!(marked(&kit.mark), 7, "a crash leaves the processes running");
+    assert!(kit.paths.session_file().exists());
+    kit.reboot().await;
+    let info = kit.sup.info();
+    assert!(info.recovered);
+    assert_eq!(info.session_id, before.session_id, "the session continues");
+    for u in ["paulie", "roberta", "joe", "juliana", "tree"] {
+        kit.wait_state(
+            u,
+            ActiveState::Active,
+            devctl_units::state::SubState::Running,
+        )
+        .await;
+    }
+    until(10, "exactly one instance of each", async || {
+        marked(&kit.mark) == 7
+    })
+    .await;
+    let s = kit.status("paulie").await;
+    assert_eq!(s.origin, Some(Origin::Restarted));
+    assert_ne!(s.main_pid, old_pid);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_7_corrupt_state_is_set_aside_and_the_daemon_works() {
+    let mut kit = Kit::new().await;
+    kit.load(&four()[..1]).await;
+    kit.sup.shutdown().await;
+    std::fs::write(kit.paths.session_file(), b"{\"version\":1,\"sess").unwrap();
+    std::fs::write(kit.paths.project_file(&kit.project), b"\0\0\0").unwrap();
+    kit.reboot().await;
+    assert!(!kit.sup.info().recovered);
+    assert!(
+        kit.sup.projects().await.is_empty(),
+        "the corrupt project is skipped"
+    );
+    let aside: Vec<String> = std::fs::read_dir(&kit.paths.state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("session.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    kit.load(&four()[..1]).await;
+    assert!(kit.job(JobVerb::Start, &["paulie"]).await.outcomes[0].ok);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_failure_rolls_back_and_keeps_the_old_file() {
+    let kit = Kit::new().await;
+    kit.load(&four()).await;
+    let file = kit.paths.project_file(&kit.project);
+    let old = std::fs::read(&file).unwrap();
+    // A directory where the temp file goes makes every write fail.
+    let tmp = file.with_file_name(format!("project.json.tmp-{}", std::process::id()));
+    std::fs::create_dir(&tmp).unwrap();
+    let err = kit
+        .sup
+        .enablement(kit.project.clone(), enable(&["joe"], false, true))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Storage);
+    assert_eq!(std::fs::read(&file).unwrap(), old, "the old file is intact");
+    let s = kit.status("joe").await;
+    assert_eq!(
+        (s.enabled, s.active),
+        (EnableState::Enabled, ActiveState::Inactive),
+        "nothing changed in memory"
+    );
+    std::fs::remove_dir(&tmp).unwrap();
+    kit.sup
+        .enablement(kit.project.clone(), enable(&["joe"], false, false))
+        .await
+        .unwrap();
+    assert_eq!(kit.status("joe").await.enabled, EnableState::Disabled);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_unit_files_change_nothing() {
+    let kit = Kit::new().await;
+    kit.load(&four()[..1]).await;
+    let req = LoadRequest {
+        manifest: "/tmp/devctl.kdl".into(),
+        root: "/tmp".into(),
+        units: [("bad.service".to_string(), "[Bogus]\nx=y\n".to_string())].into(),
+    };
+    let err = kit
+        .sup
+        .load_project(kit.project.clone(), req)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidUnits);
+    assert!(err.message.contains("bad.service"));
+    let names: Vec<String> = kit
+        .sup
+        .units(Some(kit.project.clone()))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["paulie"]);
+    kit.finish().await;
+}
