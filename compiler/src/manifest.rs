@@ -206,15 +206,12 @@ fn read_unit(
     };
     let mut seen: Vec<(&str, SourceSpan)> = Vec::new();
     let mut trigger_span = None;
+    let mut unknown_child = false;
     for child in node.iter_children() {
         let cname = child.name().value();
         let Some(&(slot, allowed)) = CHILDREN.iter().find(|(c, _)| *c == cname) else {
-            let names = CHILDREN
-                .iter()
-                .filter(|(_, ks)| ks.contains(&kind))
-                .map(|(c, _)| *c);
-            let help = suggest(cname, names)
-                .unwrap_or_else(|| format!("see devctl.kdl(5) for what a {kname} accepts"));
+            unknown_child = true;
+            let help = child_help(cname, kind);
             cx.err_help(
                 "devctl::manifest::unknown-node",
                 format!(
@@ -266,8 +263,67 @@ fn read_unit(
         }
         read_child(cx, &mut ru, child);
     }
-    check_required(cx, &ru, &seen, trigger_span);
+    // A misspelt required setting would be reported twice otherwise.
+    if !unknown_child {
+        check_required(cx, &ru, &seen, trigger_span);
+    }
     Some(ru)
+}
+
+/// Spellings from other tools, and what devctl calls them.
+const ALIASES: &[(&str, &str)] = &[
+    ("cmd", "run"),
+    ("exec", "run"),
+    ("script", "sh"),
+    ("shell", "sh"),
+    ("cwd", "dir"),
+    ("working-dir", "dir"),
+    ("working_dir", "dir"),
+    ("workdir", "dir"),
+    ("environment", "env"),
+    ("env_file", "env-file"),
+    ("depends-on", "requires"),
+    ("depends_on", "requires"),
+    ("after", "requires"),
+    ("needs", "requires"),
+    ("healthcheck", "ready"),
+    ("readiness", "ready"),
+    ("liveness", "alive"),
+    ("ports", "port"),
+    ("pidfile", "pid-file"),
+    ("autostart", "enabled"),
+];
+
+fn child_help(name: &str, kind: UnitKind) -> String {
+    let kname = kind.as_str();
+    let allowed = |c: &str| CHILDREN.iter().any(|(n, ks)| *n == c && ks.contains(&kind));
+    if let Some((_, to)) = ALIASES
+        .iter()
+        .find(|(from, to)| *from == name && allowed(to))
+    {
+        return format!("a {kname} spells this `{to}`");
+    }
+    let own = CHILDREN
+        .iter()
+        .filter(|(_, ks)| ks.contains(&kind))
+        .map(|(c, _)| *c);
+    if let Some(s) = suggest(name, own) {
+        return s;
+    }
+    let typo_of = CHILDREN
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| suggest(name, [*c]).is_some())
+        .find(|c| !allowed(c));
+    let run_like = matches!(kind, S | B)
+        && typo_of.is_some_and(|c| matches!(c, "command" | "entrypoint" | "start"));
+    match typo_of {
+        Some(_) if run_like => "did you mean `run`? (or `sh` for a shell command)".to_owned(),
+        Some(c) => {
+            format!("`{c}` is not a {kname} setting; see devctl.kdl(5) for what a {kname} accepts")
+        }
+        None => format!("see devctl.kdl(5) for what a {kname} accepts"),
+    }
 }
 
 fn read_child(cx: &mut Cx, ru: &mut RawUnit, n: &KdlNode) {

@@ -42,7 +42,10 @@ pub fn parse(text: &Arc<String>, src: &Source, out: &mut Vec<Problem>) -> Option
             let len = text.len();
             for d in err.diagnostics {
                 let offset = d.span.offset().min(len);
-                let span = SourceSpan::new(offset.into(), d.span.len().min(len - offset));
+                let span = narrow(
+                    text,
+                    SourceSpan::new(offset.into(), d.span.len().min(len - offset)),
+                );
                 let message = d.message.unwrap_or_else(|| "syntax error".to_owned());
                 let label = d.label.unwrap_or_else(|| "here".to_owned());
                 let help = d.help.or_else(|| {
@@ -76,5 +79,20 @@ pub fn parse(text: &Arc<String>, src: &Source, out: &mut Vec<Problem>) -> Option
             );
             None
         }
+    }
+}
+
+/// The parser sometimes reports a span running from the start of the
+/// document to the point of failure; underline just the last character
+/// before that point when a span covers several lines.
+fn narrow(text: &str, span: SourceSpan) -> SourceSpan {
+    let end = span.offset() + span.len();
+    let covered = &text[span.offset()..end];
+    if !covered.contains('\n') {
+        return span;
+    }
+    match covered.trim_end().char_indices().last() {
+        Some((i, c)) => SourceSpan::new((span.offset() + i).into(), c.len_utf8()),
+        None => SourceSpan::new(end.into(), 0),
     }
 }

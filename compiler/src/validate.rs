@@ -251,6 +251,6 @@ fn report_cycle(cx: &mut Cx, path: &[&str], span: SourceSpan) {
         msg,
         span,
         "closes the cycle",
-        "units cannot wait for each other; remove one of these dependencies (use `wants` plus until=\"started\" only if ordering does not matter)",
+        "units cannot wait for each other in a circle; remove one of these dependencies",
     );
 }

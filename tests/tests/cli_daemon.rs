@@ -1,0 +1,264 @@
+//! End-to-end tests of `devctl` against the real `devctld`: autostart and
+//! `daemon stop`, start/stop/restart/status/is-*/show against real
+//! processes, enable vs start, `up NAMES`, `run BUILD` exit codes, `wait`
+//! timeouts, invalid manifests changing nothing, `--json` errors, and a
+//! broken pipe on `status`.
+
+use std::process::{Command, Stdio};
+
+use devctl_tests::{CEILING, TestEnv, devctl_bin, devctld_bin, wait_until};
+
+const MANIFEST: &str = r#"project "clitest"
+
+service "web" {
+    run "sleep" "1000"
+}
+
+service "worker" {
+    run "sleep" "1000"
+    enabled #false
+}
+
+build "gen" {
+    run "sh" "-c" "echo generating; echo oops >&2; exit 3"
+}
+
+build "ok" {
+    run "sh" "-c" "echo fine"
+}
+"#;
+
+fn env_with_daemon() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write_manifest(MANIFEST);
+    env.start_daemon();
+    env
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn autostart_once_then_daemon_stop() {
+    let env = TestEnv::new();
+    env.write_manifest(MANIFEST);
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .env("DEVCTLD", devctld_bin())
+        .current_dir(&env.project_dir)
+        .arg("status");
+    let first = devctl_tests::run_with_ceiling(cmd, CEILING);
+    first.expect_code(0);
+    assert!(
+        first.stderr.contains("devctl: started devctld (pid "),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stdout.contains("web"), "{}", first.stdout);
+    let second = env.devctl(&["status"]);
+    second.expect_code(0);
+    assert!(
+        !second.stderr.contains("started devctld"),
+        "{}",
+        second.stderr
+    );
+    let info = json(
+        &env.devctl(&["daemon", "status", "--json"])
+            .expect_code(0)
+            .stdout,
+    );
+    assert!(info["pid"].as_u64().unwrap() > 0);
+    env.devctl(&["start", "web"]).expect_code(0);
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    env.devctl(&["daemon", "status"]).expect_code(3);
+    assert!(!env.socket().exists());
+    env.assert_no_orphans();
+}
+
+#[test]
+fn start_stop_status_is_active() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    assert_eq!(
+        env.devctl(&["is-active", "web"]).expect_code(0).stdout,
+        "active\n"
+    );
+    env.devctl(&["start", "web"]).expect_code(0);
+    let table = env.devctl(&["status"]).expect_code(0).stdout.clone();
+    assert!(table.starts_with("UNIT"), "{table}");
+    assert!(!table.contains('\x1b'), "{table}");
+    let units = json(&env.devctl(&["status", "--json"]).expect_code(0).stdout);
+    let web = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "web")
+        .unwrap();
+    assert_eq!(web["active"], "active");
+    let pid = web["main_pid"].as_u64().unwrap();
+    let detail = env.devctl(&["status", "web"]).expect_code(0).stdout.clone();
+    assert!(detail.contains(&format!("Main PID: {pid}")), "{detail}");
+    let show = env
+        .devctl(&["show", "web", "-P", "ActiveState"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert_eq!(show, "active\n");
+    env.devctl(&["stop", "web"]).expect_code(0);
+    env.devctl(&["stop", "web"]).expect_code(0);
+    assert_eq!(
+        env.devctl(&["is-active", "web"]).expect_code(3).stdout,
+        "inactive\n"
+    );
+    env.devctl(&["is-failed", "web"]).expect_code(3);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn unknown_units_are_4() {
+    let env = env_with_daemon();
+    assert_eq!(
+        env.devctl(&["is-active", "nope"]).expect_code(4).stdout,
+        "unknown\n"
+    );
+    let r = env.devctl(&["status", "nope", "--json"]);
+    r.expect_code(4);
+    assert_eq!(json(&r.stdout)["error"]["kind"], "not-found");
+    let r = env.devctl(&["start", "nope"]);
+    r.expect_code(4);
+    assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
+    env.devctl(&["-p", "no-such-project", "status", "x"])
+        .expect_code(4);
+}
+
+#[test]
+fn enable_is_not_start() {
+    let env = env_with_daemon();
+    env.devctl(&["is-enabled", "worker"]).expect_code(3);
+    env.devctl(&["enable", "worker"]).expect_code(0);
+    env.devctl(&["is-enabled", "worker"]).expect_code(0);
+    env.devctl(&["is-active", "worker"]).expect_code(3);
+    env.devctl(&["disable", "--now", "web"]).expect_code(0);
+    env.devctl(&["enable", "--now", "web"]).expect_code(0);
+    env.devctl(&["is-active", "web"]).expect_code(0);
+    env.devctl(&["disable", "--now", "web"]).expect_code(0);
+    env.devctl(&["is-active", "web"]).expect_code(3);
+    env.devctl(&["is-enabled", "web"]).expect_code(3);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn up_names_stops_the_others_and_down_stops_all() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web", "worker"]).expect_code(0);
+    let up = env.devctl(&["up", "web"]);
+    up.expect_code(0);
+    assert!(up.stdout.contains("stopped: worker"), "{}", up.stdout);
+    env.devctl(&["is-active", "worker"]).expect_code(3);
+    env.devctl(&["is-active", "web"]).expect_code(0);
+    env.devctl(&["down"]).expect_code(0);
+    env.devctl(&["is-active", "web"]).expect_code(3);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn run_exits_with_the_build_code() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["run", "gen"]);
+    r.expect_code(3);
+    assert!(r.stdout.contains("generating"), "{}", r.stdout);
+    assert!(r.stdout.contains("oops"), "{}", r.stdout);
+    let r = env.devctl(&["run", "ok"]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("fine"), "{}", r.stdout);
+    let logs = env
+        .devctl(&["logs", "gen", "ok"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let gen_at = logs.find("generating").unwrap();
+    let ok_at = logs.find("fine").unwrap();
+    assert!(gen_at < ok_at, "not merged by time: {logs}");
+}
+
+#[test]
+fn wait_times_out_with_124() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["wait", "web", "--for", "active", "--timeout", "300ms"]);
+    r.expect_code(124);
+    assert!(r.stderr.contains("clitest/web"), "{}", r.stderr);
+    env.devctl(&["wait", "web", "--for", "inactive", "--timeout", "5s"])
+        .expect_code(0);
+}
+
+#[test]
+fn invalid_manifest_changes_nothing() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    env.write_manifest("service \"web\" {\n    run \"sleep\" \"1\"\n    bogus 1\n}\n");
+    let r = env.devctl(&["reload"]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("bogus"), "{}", r.stderr);
+    env.devctl(&["stop", "web"]).expect_code(65);
+    env.devctl(&["is-active", "web"]).expect_code(0);
+    env.write_manifest(MANIFEST);
+    let r = env.devctl(&["reload"]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("unchanged"), "{}", r.stdout);
+    env.devctl(&["stop", "web"]).expect_code(0);
+}
+
+#[test]
+fn status_into_a_closed_pipe_is_success() {
+    let env = env_with_daemon();
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .current_dir(&env.project_dir)
+        .args(["status"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn events_follow_shows_state_changes() {
+    let env = env_with_daemon();
+    env.devctl(&["status"]).expect_code(0);
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .current_dir(&env.project_dir)
+        .args(["events", "--json"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // The subscription is open once devctl has connected; start until seen.
+    let seen = wait_until("an event for web", CEILING, || {
+        env.devctl(&["restart", "web"]).expect_code(0);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).ok()?;
+        let v = json(&line);
+        (v["unit"] == "web").then_some(v)
+    });
+    assert!(seen["type"].is_string());
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,113 @@
+//! devctld and its host: systemd readiness notification (`NOTIFY_SOCKET`),
+//! and the permission checks that need a second user (T30; those run only
+//! when the tests run as root, which can act as another uid).
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::process::Command;
+
+use devctl_tests::{CEILING, TestEnv, run_with_ceiling};
+use nix::sys::signal::Signal;
+
+/// An unprivileged uid for the second-user tests.
+const NOBODY: u32 = 65534;
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn recv_until(sock: &UnixDatagram, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no {needle} from devctld ({e}); got {seen:?}"));
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let done = msg.lines().any(|l| l == needle);
+        seen.push(msg);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn under_systemd_ready_status_and_stopping_are_notified() {
+    let mut env = TestEnv::new();
+    let path = env.home.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(CEILING)).unwrap();
+    let mut cmd = env.daemon_command();
+    cmd.env("NOTIFY_SOCKET", &path);
+    let pid = env.spawn_daemon_cmd(cmd);
+    let ready = recv_until(&sock, "READY=1");
+    // READY=1 means served: the very next request must succeed.
+    let v = env.request("GET", "/v1/version", None).unwrap().json();
+    assert_eq!(v["hosting"], "systemd");
+    assert!(ready.iter().any(|m| m.contains("STATUS=")), "{ready:?}");
+    env.signal_daemon(pid, Signal::SIGTERM);
+    recv_until(&sock, "STOPPING=1");
+    assert_eq!(env.wait_daemon_exit(pid, CEILING), Some(0));
+}
+
+#[test]
+fn t30_runtime_dir_owned_by_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root to create a directory owned by another user");
+        return;
+    }
+    let mut env = TestEnv::new();
+    std::fs::create_dir_all(env.runtime_dir()).unwrap();
+    std::os::unix::fs::chown(env.runtime_dir(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let pid = env.spawn_daemon();
+    assert_eq!(env.wait_daemon_exit(pid, CEILING), Some(69));
+    assert!(
+        env.daemon_log().contains(&format!("owned by uid {NOBODY}")),
+        "{}",
+        env.daemon_log()
+    );
+    assert!(!env.socket().exists());
+}
+
+#[test]
+fn t30_another_uid_reaching_the_socket_is_refused_by_peer_credentials() {
+    if !is_root() {
+        eprintln!("skipped: needs root to connect as another user");
+        return;
+    }
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    // Simulate a leaked path (as a hard link or a passed fd would): open
+    // the modes up so only the SO_PEERCRED check stands in the way.
+    for (p, m) in [
+        (env.home.path().to_path_buf(), 0o711),
+        (env.runtime_dir(), 0o711),
+        (env.socket(), 0o666),
+    ] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        &format!("--reuid={NOBODY}"),
+        &format!("--regid={NOBODY}"),
+        "--clear-groups",
+        "curl",
+        "-sS",
+    ])
+    .args(["--max-time", "20", "--unix-socket"])
+    .arg(env.socket())
+    .args(["-w", "\n%{http_code}", "http://devctld/v1/version"]);
+    let r = run_with_ceiling(cmd, CEILING);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let (body, code) = r.stdout.rsplit_once('\n').unwrap();
+    assert_eq!(code, "403", "{r:?}");
+    let err: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(err["error"]["kind"], "forbidden");
+    assert!(
+        env.daemon_log().contains("another user refused"),
+        "the refusal is logged"
+    );
+    // The owner is still served.
+    assert_eq!(env.request("GET", "/v1/version", None).unwrap().status, 200);
+}
