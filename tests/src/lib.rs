@@ -182,15 +182,20 @@ impl TestEnv {
 
     /// Spawn a `devctld` and keep it (killed on drop); does not wait.
     pub fn spawn_daemon(&mut self) -> u32 {
-        let child = self.daemon_command().spawn().expect("spawn devctld");
+        let cmd = self.daemon_command();
+        self.spawn_daemon_cmd(cmd)
+    }
+
+    /// Spawn a prepared [`TestEnv::daemon_command`] (with extra settings).
+    pub fn spawn_daemon_cmd(&mut self, mut cmd: Command) -> u32 {
+        let child = cmd.spawn().expect("spawn devctld");
         let pid = child.id();
         self.daemons.push(child);
         pid
     }
 
-    /// Start a daemon and wait until it answers `GET /v1/version`.
-    pub fn start_daemon(&mut self) -> u32 {
-        let pid = self.spawn_daemon();
+    /// Wait until a spawned daemon answers `GET /v1/version`.
+    pub fn wait_daemon_ready(&mut self, pid: u32) {
         wait_until("devctld to answer on its socket", CEILING, || {
             if let Some(code) = self.daemon_exit(pid) {
                 panic!(
@@ -203,6 +208,12 @@ impl TestEnv {
                 .filter(|r| r.status == 200)
                 .map(|_| ())
         });
+    }
+
+    /// Start a daemon and wait until it answers `GET /v1/version`.
+    pub fn start_daemon(&mut self) -> u32 {
+        let pid = self.spawn_daemon();
+        self.wait_daemon_ready(pid);
         pid
     }
 

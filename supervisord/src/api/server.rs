@@ -13,7 +13,7 @@ use futures_util::FutureExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -67,8 +67,10 @@ pub enum ServeError {
 
 /// Largest request head (and read buffer) hyper keeps per connection.
 const MAX_HEAD_BYTES: usize = 64 << 10;
-/// How long a canned answer may take to write before the peer is dropped.
+/// How long a canned answer may take (write and linger) before the peer is dropped.
 const CANNED_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// At most this much is discarded from a refused peer before closing.
+const LINGER_BYTES: usize = 64 << 10;
 
 /// Serve the API on `listener` until `shutdown` resolves.
 pub async fn serve<B: Backend>(
@@ -178,12 +180,23 @@ fn peer_allowed(stream: &UnixStream, allowed_uid: u32) -> bool {
     }
 }
 
-/// Write a canned error answer without reading anything, then close.
+/// Write a canned error answer, then close. Nothing the peer sent is
+/// parsed; whatever it sends meanwhile is discarded (a bounded lingering
+/// close, so clients see the answer rather than a reset).
 async fn answer_and_close(mut stream: UnixStream, err: devctl_units::api::ApiError) {
     let bytes = canned_error(err);
     let _ = tokio::time::timeout(CANNED_WRITE_TIMEOUT, async {
         stream.write_all(&bytes).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        Ok::<(), std::io::Error>(())
     })
     .await;
 }
