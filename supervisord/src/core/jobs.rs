@@ -234,6 +234,10 @@ impl Manager {
 
     /// `POST /jobs`.
     pub(crate) fn job(&mut self, project: ProjectName, req: JobRequest, reply: Reply<JobResponse>) {
+        if let Err(e) = self.project(&project) {
+            let _ = reply.send(Err(e));
+            return;
+        }
         let names = match (req.verb, req.units.is_empty()) {
             (JobVerb::Up | JobVerb::Down, true) => Ok(Vec::new()),
             _ => self.resolve_in(&project, &req.units),
