@@ -15,6 +15,7 @@
 //! set into unit-file text.
 
 mod container;
+mod emit;
 mod error;
 mod manifest;
 mod parse;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use devctl_units::{ProjectName, Unit};
 use miette::SourceSpan;
 
+pub use emit::emit_devctl;
 pub use error::{CompileError, ErrorKind, Problem, Source, Warning};
 pub use prescan::{MAX_DEPTH, MAX_FILE_BYTES, MAX_SLASHDASH_DEPTH, MAX_STRING_BYTES};
 pub use systemd::{SystemdOutput, emit_systemd, probe_argv};

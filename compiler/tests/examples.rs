@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use devctl_compiler::{Compiled, compile_file, compile_str, emit_systemd};
+use devctl_compiler::{Compiled, compile_file, compile_str, emit_devctl, emit_systemd};
 
 const EXAMPLES: &[&str] = &["webapp", "monorepo", "containers"];
 
@@ -38,6 +38,42 @@ fn examples_compile_from_disk() {
             .unwrap_or_else(|e| panic!("{name}: {:?}", miette::Report::new(e)));
         assert!(c.units.len() >= 4, "{name}");
         assert!(c.root.is_absolute());
+    }
+}
+
+#[test]
+fn devctl_snapshots() {
+    for name in EXAMPLES {
+        insta::assert_snapshot!(
+            format!("devctl_{name}"),
+            concat(&emit_devctl(&compile_example(name)))
+        );
+    }
+}
+
+/// What the compiler writes, the supervisor reads back unchanged.
+#[test]
+fn devctl_unit_files_round_trip() {
+    for name in EXAMPLES {
+        let c = compile_example(name);
+        let files = emit_devctl(&c);
+        assert_eq!(files.len(), c.units.len(), "{name}: file names collide");
+        for u in &c.units {
+            let text = &files[&u.file_name()];
+            let back = devctl_units::from_unit_file(&u.file_name(), text)
+                .unwrap_or_else(|e| panic!("{name}/{}: {e}\n{text}", u.name));
+            assert_eq!(&back, u, "{name}/{}", u.name);
+        }
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    for name in EXAMPLES {
+        let (a, b) = (compile_example(name), compile_example(name));
+        assert_eq!(a, b);
+        assert_eq!(emit_devctl(&a), emit_devctl(&b));
+        assert_eq!(emit_systemd(&a), emit_systemd(&b));
     }
 }
 

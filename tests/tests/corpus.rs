@@ -92,8 +92,18 @@ fn valid_corpus_compiles() {
             "/srv/valid/{}/devctl.kdl",
             path.file_stem().unwrap().to_string_lossy()
         );
-        if let Err(e) = compile_str(&text, Path::new(&fake)) {
-            panic!("{}: {}", path.display(), render(&e));
+        let c = compile_str(&text, Path::new(&fake))
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), render(&e)));
+        // What the compiler writes, the supervisor reads back unchanged.
+        for (name, text) in devctl_compiler::emit_devctl(&c) {
+            let back = devctl_units::from_unit_file(&name, &text)
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+            assert_eq!(
+                Some(&back),
+                c.units.iter().find(|u| u.file_name() == name),
+                "{}: {name}",
+                path.display()
+            );
         }
     }
 }
