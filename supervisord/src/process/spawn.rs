@@ -23,6 +23,9 @@ use super::procfs::{self, MARKER_VAR};
 use super::reaper::{ExitCell, ExitStatus, Reaper};
 use super::stop::TreeRef;
 
+/// How many 1 ms waits `spawn` allows for the marker to become visible.
+const MARKER_VISIBLE_TRIES: u32 = 50;
+
 /// What the child's stdin is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum StdinMode {

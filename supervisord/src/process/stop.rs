@@ -153,22 +153,47 @@ fn is_empty(t: &TreeRef, set: &BTreeMap<i32, u64>) -> bool {
 
 /// Wait until the tree is empty or `deadline`; `Ok(())` when empty, else
 /// the survivors. Every pass rescans `/proc`; a reap wakes it early.
+/// Processes that appear meanwhile (forked while the signal was in flight)
+/// get `sig` too; with `every_pass`, everyone gets it on every pass.
+/// Emptiness must be seen by two scans a moment apart: a process in the
+/// middle of `exec` briefly shows an empty environment.
 async fn wait_empty(
     t: &TreeRef,
     deadline: Instant,
-    resignal: Option<i32>,
+    sig: i32,
+    every_pass: bool,
+    signalled: &mut BTreeMap<i32, u64>,
 ) -> Result<(), BTreeMap<i32, u64>> {
     let mut interval = Duration::from_millis(2);
+    let mut empty_once = false;
     loop {
         let wake = Reaper::reaped_notification();
         tokio::pin!(wake);
         wake.as_mut().enable();
         let set = survivors(t);
         if is_empty(t, &set) {
-            return Ok(());
+            if empty_once {
+                return Ok(());
+            }
+            empty_once = true;
+            tokio::time::sleep(CONFIRM_EMPTY).await;
+            continue;
         }
-        if let Some(sig) = resignal {
-            signal_all(t, &set, sig);
+        empty_once = false;
+        let fresh: BTreeMap<i32, u64> = if every_pass {
+            set.clone()
+        } else {
+            set.iter()
+                .filter(|(pid, st)| signalled.get(pid) != Some(st))
+                .map(|(p, s)| (*p, *s))
+                .collect()
+        };
+        if !fresh.is_empty() {
+            signal_all(t, &fresh, sig);
+            if sig != libc::SIGKILL && sig != libc::SIGCONT {
+                signal_all(t, &fresh, libc::SIGCONT);
+            }
+            signalled.extend(fresh);
         }
         let now = Instant::now();
         if now >= deadline {
@@ -182,6 +207,9 @@ async fn wait_empty(
     }
 }
 
+/// Pause between the two scans that confirm a tree is empty.
+const CONFIRM_EMPTY: Duration = Duration::from_millis(1);
+
 /// Stop a whole tree: `signal` + SIGCONT, wait up to `timeout`, then
 /// SIGKILL repeatedly for up to `kill_wait`.
 pub async fn stop_tree(
@@ -191,16 +219,26 @@ pub async fn stop_tree(
     kill_wait: Duration,
 ) -> StopOutcome {
     let start = Instant::now();
-    let set = survivors(target);
+    let mut set = survivors(target);
     if is_empty(target, &set) {
-        return StopOutcome::Graceful;
+        tokio::time::sleep(CONFIRM_EMPTY).await;
+        set = survivors(target);
+        if is_empty(target, &set) {
+            return StopOutcome::Graceful;
+        }
     }
     debug!(marker = %target.marker, pids = ?set.keys().collect::<Vec<_>>(), %signal, "stopping tree");
-    signal_all(target, &set, signal.number());
-    if signal != Signal::SIGKILL && signal != Signal::SIGCONT {
-        signal_all(target, &set, libc::SIGCONT);
-    }
-    if wait_empty(target, start + timeout, None).await.is_ok() {
+    let mut signalled = BTreeMap::new();
+    if wait_empty(
+        target,
+        start + timeout,
+        signal.number(),
+        false,
+        &mut signalled,
+    )
+    .await
+    .is_ok()
+    {
         return if signal == Signal::SIGKILL {
             StopOutcome::Killed
         } else {
@@ -208,7 +246,15 @@ pub async fn stop_tree(
         };
     }
     let kill_start = Instant::now();
-    match wait_empty(target, kill_start + kill_wait, Some(libc::SIGKILL)).await {
+    match wait_empty(
+        target,
+        kill_start + kill_wait,
+        libc::SIGKILL,
+        true,
+        &mut signalled,
+    )
+    .await
+    {
         Ok(()) => StopOutcome::Killed,
         Err(left) => {
             let pids: Vec<i32> = left.into_keys().collect();

@@ -1,0 +1,11 @@
+//! Per-unit logs: on disk, timestamped, stream-tagged, size-rotated, with
+//! bounded memory whatever the child writes.
+
+mod pump;
+mod read;
+mod record;
+mod store;
+
+pub use pump::{PumpStats, pump};
+pub use record::{LogLine, Stream, format_timestamp, parse_record, parse_timestamp};
+pub use store::{FollowEvent, LINE_SPLIT_MARKER, LogFollower, LogLimits, LogStore, UnitLog};
