@@ -268,8 +268,18 @@ pub async fn wait(
             out.json(&serde_json::json!({"project": project, "wait": r}))?;
         }
         if r.timed_out {
+            let mut pending: Vec<String> = r
+                .outcomes
+                .iter()
+                .filter(|o| !o.ok)
+                .map(|o| format!("{project}/{}", o.unit))
+                .collect();
+            if pending.is_empty() {
+                pending = req.units.iter().map(|u| format!("{project}/{u}")).collect();
+            }
+            let word = format!("{condition:?}").to_lowercase();
             return Err(CtlError::TimedOut {
-                what: format!("{project} to be {condition:?}").to_lowercase(),
+                what: format!("{} to be {word}", pending.join(", ")),
             });
         }
         if !r.ok {

@@ -2,11 +2,13 @@
 //! compile, cat, completions, man, usage errors, manifest discovery, `-C`,
 //! `-f`, `--json` errors, broken pipes, and an unstartable daemon (69).
 //!
-//! The binary is `$DEVCTL_BIN`, else `target/debug/devctl` (build it with
-//! `cargo build -p devctl-ctl`).
+//! The binary is located by the harness (`$DEVCTL_BIN`, else
+//! `target/debug/devctl`). `DEVCTLD` points nowhere so no daemon starts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use devctl_tests::devctl_bin;
 
 const VALID: &str = r#"project "pizzeria"
 
@@ -27,26 +29,6 @@ service "api" {
     requires "nope"
 }
 "#;
-
-fn devctl_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("DEVCTL_BIN") {
-        return PathBuf::from(p);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug/devctl");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `cargo build -p devctl-ctl` first",
-        bin.display()
-    );
-    bin
-}
 
 /// A temporary DEVCTL_HOME and project directory.
 struct Env {
