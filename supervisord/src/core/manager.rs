@@ -424,10 +424,8 @@ impl Manager {
         };
         let old = std::mem::replace(&mut l.snap, r.snap);
         let new = l.snap.clone();
-        if l.settled() {
-            if l.stop_sent && !new.is_up() {
-                l.stop_sent = false;
-            }
+        if l.settled() && l.stop_sent && !new.is_up() {
+            l.stop_sent = false;
         }
         let state_changed = (old.active, old.sub, old.result, &old.message)
             != (new.active, new.sub, new.result, &new.message);

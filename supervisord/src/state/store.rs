@@ -56,6 +56,9 @@ pub enum ReadOutcome<T> {
     Quarantined(PathBuf),
 }
 
+/// A persisted project: its settings and its unit files (name → text).
+pub type StoredProject = (ProjectFile, BTreeMap<String, String>);
+
 /// Reads and writes devctl's state files.
 #[derive(Debug, Clone)]
 pub struct StateStore {
@@ -150,9 +153,7 @@ impl StateStore {
 
     /// Every persisted project with its unit files (name → text). A project
     /// whose `project.json` is unusable is skipped (and set aside).
-    pub fn load_projects(
-        &self,
-    ) -> Result<Vec<(ProjectFile, BTreeMap<String, String>)>, StateError> {
+    pub fn load_projects(&self) -> Result<Vec<StoredProject>, StateError> {
         let dir = self.paths.projects_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
