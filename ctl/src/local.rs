@@ -154,6 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn committed_completions_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+        for (shell, file) in [
+            (clap_complete::Shell::Bash, "devctl.bash"),
+            (clap_complete::Shell::Zsh, "_devctl"),
+            (clap_complete::Shell::Fish, "devctl.fish"),
+            (clap_complete::Shell::Elvish, "devctl.elv"),
+            (clap_complete::Shell::PowerShell, "_devctl.ps1"),
+        ] {
+            let committed = std::fs::read(dir.join(file)).unwrap_or_default();
+            assert!(
+                committed == completion_script(shell),
+                "ctl/completions/{file} is out of date; regenerate it with \
+                 `cargo run -p devctl-ctl -- completions {shell} > ctl/completions/{file}`"
+            );
+        }
+    }
+
+    #[test]
     fn atomic_write_leaves_no_temp_files() {
         let tmp = tempfile::tempdir().unwrap();
         let m = Manifest {
