@@ -503,6 +503,117 @@ mod tests {
         assert!(!wildcard("a", "ab"));
     }
 
+    fn unit(active: ActiveState) -> UnitStatus {
+        use devctl_units::api::ExitInfo;
+        use devctl_units::state::{LoadState, SubState, UnitResult};
+        UnitStatus {
+            project: ProjectName::new("pz").unwrap(),
+            name: devctl_units::UnitName::new("web").unwrap(),
+            kind: devctl_units::UnitKind::Service,
+            description: Some("Web".into()),
+            load: LoadState::Loaded,
+            enabled: EnableState::Enabled,
+            enabled_default: false,
+            active,
+            sub: SubState::Running,
+            result: (active == ActiveState::Failed).then_some(UnitResult::ExitCode),
+            message: None,
+            main_pid: Some(42),
+            since_ms: Some(1_000),
+            ready: Some(true),
+            restarts: 2,
+            restart_limit: 10,
+            next_restart_ms: None,
+            last_exit: Some(ExitInfo {
+                code: Some(3),
+                signal: None,
+                at_ms: 500,
+            }),
+            origin: Some(devctl_units::api::Origin::Adopted),
+            trigger: None,
+            pending_changes: 0,
+            notify_status: None,
+            ports: vec![8080],
+            links: vec!["http://localhost:8080/".into()],
+            deps: vec![],
+            log_tail: vec![],
+        }
+    }
+
+    #[test]
+    fn table_and_detail_rendering() {
+        let plain = Style { on: false };
+        let t = table_lines(&[unit(ActiveState::Active)], false, plain);
+        assert!(t[0].starts_with("UNIT  KIND"), "{t:?}");
+        assert!(
+            t[1].starts_with("web   service  active  running  -"),
+            "{t:?}"
+        );
+        assert!(t[1].contains("42") && t[1].contains("yes"), "{t:?}");
+        let with_project = table_lines(&[unit(ActiveState::Active)], true, plain);
+        assert!(with_project[1].starts_with("pz"), "{with_project:?}");
+        let d = detail_lines(&unit(ActiveState::Active), 61_000, plain);
+        assert_eq!(d[0], "● pz/web - Web");
+        assert!(
+            d.iter().any(|l| l.trim() == "Main PID: 42 (adopted)"),
+            "{d:?}"
+        );
+        assert!(d.iter().any(|l| l.contains("Restarts: 2/10")), "{d:?}");
+        assert!(
+            d.iter().any(|l| l.contains("Last exit: code 3, 1m ago")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|l| l.contains("manifest default: disabled")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|l| l.contains("Link: http://localhost:8080/")),
+            "{d:?}"
+        );
+        assert!(d.iter().all(|l| !l.contains('\x1b')));
+        let coloured = table_lines(&[unit(ActiveState::Failed)], false, Style { on: true });
+        assert!(coloured[1].contains("\x1b[1;31mfailed"), "{coloured:?}");
+    }
+
+    #[test]
+    fn is_answers() {
+        assert_eq!(
+            answer(Question::Active, &unit(ActiveState::Active)),
+            ("active".into(), true)
+        );
+        assert_eq!(
+            answer(Question::Active, &unit(ActiveState::Failed)),
+            ("failed".into(), false)
+        );
+        assert_eq!(
+            answer(Question::Failed, &unit(ActiveState::Failed)),
+            ("failed".into(), true)
+        );
+        assert_eq!(
+            answer(Question::Enabled, &unit(ActiveState::Inactive)),
+            ("enabled".into(), true)
+        );
+    }
+
+    #[test]
+    fn show_properties() {
+        let props = properties(&unit(ActiveState::Active));
+        let get = |k: &str| {
+            props
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(get("ActiveState"), "active");
+        assert_eq!(get("MainPID"), "42");
+        assert_eq!(get("UnitFilePreset"), "disabled");
+        assert_eq!(get("ExecMainStatus"), "3");
+        assert_eq!(get("Origin"), "adopted");
+        assert_eq!(get("Ports"), "8080");
+    }
+
     #[test]
     fn ages() {
         assert_eq!(ago(1_000, 63_000), "1m 2s ago");

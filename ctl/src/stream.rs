@@ -70,6 +70,18 @@ pub fn logs_path(
     q
 }
 
+/// Without `-n`, the last [`DEFAULT_LINES`] lines, unless `--since` bounds the output.
+pub fn default_lines(lines: Option<u64>, since: bool) -> Option<u64> {
+    match (lines, since) {
+        (Some(n), _) => Some(n),
+        (None, true) => None,
+        (None, false) => Some(DEFAULT_LINES),
+    }
+}
+
+/// How many lines `logs` prints by default.
+pub const DEFAULT_LINES: u64 = 200;
+
 /// Prints records, colouring each unit consistently.
 struct Printer {
     colours: HashMap<String, usize>,
@@ -109,9 +121,7 @@ pub async fn logs(
     let path = logs_path(
         s.project.as_str(),
         &units,
-        lines
-            .or(Some(200))
-            .filter(|_| since.is_none() || lines.is_some()),
+        default_lines(lines, since.is_some()),
         since.map(since_ms),
         follow,
     );
@@ -350,6 +360,13 @@ mod tests {
             format_event(&e, st),
             "1970-01-01T00:00:00.000Z p/web: exited with code 3"
         );
+    }
+
+    #[test]
+    fn line_defaults() {
+        assert_eq!(default_lines(Some(5), true), Some(5));
+        assert_eq!(default_lines(None, true), None);
+        assert_eq!(default_lines(None, false), Some(DEFAULT_LINES));
     }
 
     #[test]
