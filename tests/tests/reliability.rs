@@ -1,0 +1,292 @@
+//! Reliability tests: the CLI driving a real daemon with real processes: whole-tree stop
+//! (T01), escalation (T02, T03), crash loops (T10), exit classification and
+//! start failures (T11, port-in-use, dependency, probe-timeout) and builds
+//! through `devctl run` (T06). Every test ends with the orphan oracle.
+
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use devctl_tests::{CEILING, TestEnv, wait_until};
+use serde_json::Value;
+
+/// A TCP port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// A started daemon and a manifest.
+fn setup(kdl: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write_manifest(kdl);
+    env.start_daemon();
+    env
+}
+
+/// `devctl status --json UNIT` for one unit.
+fn status(env: &TestEnv, unit: &str) -> Value {
+    let r = env.devctl(&["status", "--json", unit]);
+    let v: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
+    let all = match v {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    all.into_iter()
+        .find(|u| u["name"] == unit)
+        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
+}
+
+fn field(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or("null").to_owned()
+}
+
+/// T01: stop takes the whole tree — background child, a setsid
+/// double-forked grandchild holding a port, a TERM-ignoring child.
+#[test]
+fn t01_stop_takes_the_whole_tree_including_a_setsid_escapee() {
+    let port = free_port();
+    let env = setup(&format!(
+        r#"project "t01"
+service "tree" {{
+    sh "sleep 300 & setsid sh -c 'python3 -m http.server {port} --bind 127.0.0.1 >/dev/null 2>&1 &'; (trap '' TERM; exec sleep 301) & wait"
+    stop timeout="2s"
+}}
+"#
+    ));
+    env.devctl(&["start", "tree"]).expect_code(0);
+    wait_until("the escapee to listen", CEILING, || {
+        listening(port).then_some(())
+    });
+    assert!(
+        env.marked_children().len() >= 4,
+        "the tree is up: {:?}",
+        env.marked_children()
+    );
+    env.devctl(&["stop", "tree"]).expect_code(0);
+    env.assert_no_orphans();
+    TcpListener::bind(("127.0.0.1", port)).expect("the port is free right after stop");
+    let s = status(&env, "tree");
+    assert_eq!(field(&s, "active"), "inactive", "{s}");
+}
+
+/// T02: a TERM-ignoring service is killed at its stop timeout, and the
+/// kill does not trigger a restart; a SIGSTOPped one too (SIGCONT is sent).
+#[test]
+fn t02_term_ignoring_and_stopped_services_are_escalated() {
+    let env = setup(
+        r#"project "t02"
+service "stubborn" {
+    sh "trap '' TERM; while true; do sleep 1; done"
+    stop timeout="2s"
+    restart "always"
+}
+"#,
+    );
+    for frozen in [false, true] {
+        env.devctl(&["start", "stubborn"]).expect_code(0);
+        let pid = status(&env, "stubborn")["main_pid"]
+            .as_u64()
+            .expect("main pid") as i32;
+        if frozen {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGSTOP,
+            )
+            .unwrap();
+        }
+        let t = Instant::now();
+        env.devctl(&["stop", "stubborn"]).expect_code(0);
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(1500),
+            "waited for the stop timeout ({took:?}, frozen={frozen})"
+        );
+        assert!(
+            took < Duration::from_secs(10),
+            "escalated promptly ({took:?}, frozen={frozen})"
+        );
+        env.assert_no_orphans();
+        let s = status(&env, "stubborn");
+        assert_eq!(
+            field(&s, "active"),
+            "inactive",
+            "a user stop never restarts: {s}"
+        );
+    }
+}
+
+/// T03: the leader exits on TERM at once, a child in its group ignores
+/// TERM; stop returns only after the child is killed.
+#[test]
+fn t03_stop_waits_for_the_whole_group_not_the_leader() {
+    let env = setup(
+        r#"project "t03"
+service "leader" {
+    sh "(trap '' TERM; exec sleep 3601) & trap 'exit 0' TERM; sleep 3600 & wait"
+    stop timeout="1s"
+}
+"#,
+    );
+    env.devctl(&["start", "leader"]).expect_code(0);
+    wait_until("the children to run", CEILING, || {
+        (env.marked_children().len() >= 3).then_some(())
+    });
+    env.devctl(&["stop", "leader"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
+/// T10: a crash loop ends in `failed (start-limit-hit)`, status shows the
+/// attempts against the limit, and no spawn happens after that.
+#[test]
+fn t10_crash_loop_hits_the_start_limit() {
+    let env = TestEnv::new();
+    let count = env.project_dir.join("starts");
+    let mut env = env;
+    env.write_manifest(&format!(
+        r#"project "t10"
+service "crashy" {{
+    sh "echo start >> '{}'; exit 1"
+    restart "on-failure" backoff="100ms" max-delay="200ms" limit=3 within="1m"
+}}
+"#,
+        count.display()
+    ));
+    env.start_daemon();
+    env.devctl(&["start", "crashy", "--no-block"]);
+    let s = wait_until("crashy to fail", CEILING, || {
+        let s = status(&env, "crashy");
+        (field(&s, "active") == "failed").then_some(s)
+    });
+    assert_eq!(field(&s, "result"), "start-limit-hit", "{s}");
+    let restarts = s["restarts"].as_u64().unwrap();
+    let limit = s["restart_limit"].as_u64().unwrap();
+    assert_eq!(limit, 3, "{s}");
+    assert!(restarts <= limit, "{s}");
+    let human = env.devctl(&["status", "crashy"]);
+    assert!(human.stdout.contains("start-limit-hit"), "{human:?}");
+    assert!(
+        human.stdout.contains(&format!("{restarts}/{limit}")),
+        "attempts n/limit shown: {human:?}"
+    );
+    let starts = || std::fs::read_to_string(&count).unwrap().lines().count();
+    let seen = starts();
+    assert!(
+        seen as u64 >= restarts,
+        "every attempt ran ({seen} starts, {restarts} restarts)"
+    );
+    // Observation window: no further spawns once failed.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(starts(), seen, "no spawn after start-limit-hit");
+    env.assert_no_orphans();
+}
+
+/// T11: start failures are classified and never retried.
+#[test]
+fn t11_exec_failed_port_in_use_dependency_and_probe_timeout() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port();
+    let silent = free_port();
+    let env = setup(&format!(
+        r#"project "t11"
+service "missing" {{
+    run "/nonexistent/devctl-test-binary"
+    restart "always"
+}}
+service "needs-missing" {{
+    sh "exec sleep 300"
+    requires "missing"
+}}
+service "portless" {{
+    sh "exec sleep 300"
+    port {held_port}
+}}
+service "never-ready" {{
+    sh "exec sleep 300"
+    ready {{ tcp {silent}; period "50ms" }}
+    start-timeout "1s"
+    restart "no"
+}}
+"#
+    ));
+    let r = env.devctl(&["start", "missing"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "missing");
+    assert_eq!(
+        (field(&s, "active"), field(&s, "result")),
+        ("failed".into(), "exec-failed".into()),
+        "{s}"
+    );
+    assert!(
+        field(&s, "message").contains("/nonexistent/devctl-test-binary"),
+        "{s}"
+    );
+    assert_eq!(s["restarts"], 0, "exec-failed is permanent: {s}");
+
+    let r = env.devctl(&["start", "needs-missing"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        field(&status(&env, "needs-missing"), "result"),
+        "dependency"
+    );
+
+    let r = env.devctl(&["start", "portless"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "portless");
+    assert_eq!(field(&s, "result"), "port-in-use", "{s}");
+    assert!(field(&s, "message").contains(&held_port.to_string()), "{s}");
+
+    let r = env.devctl(&["start", "never-ready"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        field(&status(&env, "never-ready"), "result"),
+        "probe-timeout"
+    );
+    wait_until("the unready tree to be killed", CEILING, || {
+        env.marked_children().is_empty().then_some(())
+    });
+    env.assert_no_orphans();
+    drop(held);
+}
+
+/// T06: `devctl run` streams a build and exits with its exit code; a build
+/// over its timeout is killed with its whole tree.
+#[test]
+fn t06_builds_exit_codes_and_timeouts() {
+    let env = setup(
+        r#"project "t06"
+build "gen" {
+    sh "echo generating; exit 3"
+}
+build "ok" {
+    sh "echo fine"
+}
+build "slow" {
+    sh "sleep 300 & sleep 301"
+    timeout "1s"
+}
+"#,
+    );
+    let r = env.devctl(&["run", "gen"]);
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert!(r.stdout.contains("generating"), "{r:?}");
+    let r = env.devctl(&["run", "ok"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let t = Instant::now();
+    let r = env.devctl(&["run", "slow"]);
+    assert_ne!(r.code, Some(0), "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "the timeout fired ({:?})",
+        t.elapsed()
+    );
+    assert_eq!(field(&status(&env, "slow"), "result"), "timeout");
+    env.assert_no_orphans();
+}
