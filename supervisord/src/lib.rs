@@ -7,5 +7,6 @@ pub mod logs;
 pub mod probe;
 pub mod process;
 pub mod state;
+pub mod watch;
 
 pub use daemon::run;

@@ -1,0 +1,15 @@
+//! File watching: per-project inotify watcher (notify + a quiet-window
+//! coalescer) that turns file changes into `Changed { unit, paths }`
+//! messages for the core, plus the self-retrigger guard. The core knows
+//! nothing of notify types.
+
+pub mod error;
+pub mod filter;
+pub mod guard;
+pub mod tree;
+pub mod watcher;
+
+pub use error::WatchError;
+pub use filter::{ProjectIgnore, UnitFilter};
+pub use guard::{LoopGuard, RunWindow, Verdict};
+pub use watcher::{Changed, ProjectWatcher, WatchConfig, WatchMsg, WatchedUnit};
