@@ -24,8 +24,8 @@ function __fish_devctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c devctl -n "__fish_devctl_needs_command" -s f -l file -d 'Use this manifest instead of searching for devctl.kdl upwards from the current directory' -r -F
-complete -c devctl -n "__fish_devctl_needs_command" -s C -d 'Run as if devctl was started in DIR' -r -F
+complete -c devctl -n "__fish_devctl_needs_command" -s f -l file -d 'Use this manifest instead of searching for devctl.kdl upwards (give it before the verb)' -r -F
+complete -c devctl -n "__fish_devctl_needs_command" -s C -d 'Run as if devctl was started in DIR (give it before the verb)' -r -F
 complete -c devctl -n "__fish_devctl_needs_command" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_needs_command" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
 complete -c devctl -n "__fish_devctl_needs_command" -l json -d 'Print machine-readable JSON (results and errors)'
@@ -54,7 +54,7 @@ complete -c devctl -n "__fish_devctl_needs_command" -f -a "cat" -d 'Print the co
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "check" -d 'Check the manifest; exit 65 with every problem if it is invalid'
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "compile" -d 'Compile the manifest to unit files (stdout, or files in DIR)'
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "reload" -d 'Load the edited manifest into the daemon and apply the difference'
-complete -c devctl -n "__fish_devctl_needs_command" -f -a "events" -d 'Print the daemon\'s events (state changes, spawns, exits)'
+complete -c devctl -n "__fish_devctl_needs_command" -f -a "events" -d 'Print the daemon\'s events (state changes, spawns, exits) as they happen, until interrupted'
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "forget" -d 'Stop a project\'s units and make the daemon forget it'
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "daemon" -d 'Control the daemon itself'
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -229,7 +229,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand reload" -s h -l help -d 'P
 complete -c devctl -n "__fish_devctl_using_subcommand reload" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand events" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_using_subcommand events" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
-complete -c devctl -n "__fish_devctl_using_subcommand events" -s f -l follow -d 'Keep printing new events'
+complete -c devctl -n "__fish_devctl_using_subcommand events" -s f -l follow -d 'Keep printing new events (always the case: the daemon keeps no event history)'
 complete -c devctl -n "__fish_devctl_using_subcommand events" -l json -d 'Print machine-readable JSON (results and errors)'
 complete -c devctl -n "__fish_devctl_using_subcommand events" -l no-block -d 'Do not wait for units to become ready or stopped'
 complete -c devctl -n "__fish_devctl_using_subcommand events" -s q -l quiet -d 'Print only errors'
@@ -361,7 +361,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "check" -d 'Check the manifest; exit 65 with every problem if it is invalid'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "compile" -d 'Compile the manifest to unit files (stdout, or files in DIR)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "reload" -d 'Load the edited manifest into the daemon and apply the difference'
-complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "events" -d 'Print the daemon\'s events (state changes, spawns, exits)'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "events" -d 'Print the daemon\'s events (state changes, spawns, exits) as they happen, until interrupted'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "forget" -d 'Stop a project\'s units and make the daemon forget it'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "daemon" -d 'Control the daemon itself'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "completions" -d 'Print a shell completion script'

@@ -1,4 +1,4 @@
-//! Verbs about the daemon and projects as a whole: `daemon run|stop|status`
+//! Verbs about the daemon and projects as a whole: `daemon run|stop|status|reexec`
 //! and `forget PROJECT`.
 
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use crate::error::CtlError;
 use crate::exit::Exit;
 use crate::opts::Context;
 use crate::output::Out;
+use crate::systemd::install;
 
 /// How long `daemon stop` waits for the socket to go away by default.
 pub const STOP_WAIT: Duration = Duration::from_secs(60);
@@ -53,20 +54,32 @@ pub async fn status(ctx: &Context, out: &mut Out) -> Result<Exit, CtlError> {
     let paths = Paths::from_env()?;
     match daemon::existing(&paths).await {
         Ok((_, info)) => {
+            let units = install::unit_states().await;
             if ctx.json {
-                out.json(&info)?;
+                let mut v = serde_json::to_value(&info).map_err(|e| CtlError::Protocol {
+                    message: e.to_string(),
+                })?;
+                v["systemd"] = serde_json::json!(units);
+                out.json(&v)?;
             } else {
                 for l in info_lines(&info) {
                     out.line(&l)?;
+                }
+                for s in units.iter().flatten() {
+                    out.line(&install::state_line(s))?;
                 }
             }
             Ok(Exit::Ok)
         }
         Err(CtlError::Unreachable { source, .. }) if daemon::is_absent(&source) => {
+            let units = install::unit_states().await;
             if ctx.json {
-                out.json(&serde_json::json!({"running": false}))?;
+                out.json(&serde_json::json!({"running": false, "systemd": units}))?;
             } else if !ctx.quiet {
                 out.line("devctld is not running")?;
+                for s in units.iter().flatten() {
+                    out.line(&install::state_line(s))?;
+                }
             }
             Ok(Exit::NotActive)
         }
@@ -109,6 +122,49 @@ pub async fn stop(ctx: &Context, out: &mut Out) -> Result<Exit, CtlError> {
         out.json(&serde_json::json!({"stopped": info.pid}))?;
     } else if !ctx.quiet {
         out.line(&format!("stopped devctld (pid {})", info.pid))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// How long `daemon reexec` waits for the new image to answer by default.
+pub const REEXEC_WAIT: Duration = Duration::from_secs(30);
+
+/// `daemon reexec`: the daemon re-executes its binary in place; waits
+/// until the same pid answers with a new start time.
+pub async fn reexec(ctx: &Context, out: &mut Out) -> Result<Exit, CtlError> {
+    let paths = Paths::from_env()?;
+    let (client, before) = daemon::existing(&paths).await?;
+    let _: serde_json::Value = client
+        .post("/v1/daemon/reexec", &serde_json::json!({}))
+        .await?;
+    let limit = ctx.timeout.unwrap_or(REEXEC_WAIT);
+    let begun = Instant::now();
+    let after = loop {
+        match daemon::existing(&paths).await {
+            Ok((_, info)) if info.started_at_ms != before.started_at_ms => break info,
+            _ if begun.elapsed() > limit => {
+                return Err(CtlError::TimedOut {
+                    what: format!("devctld (pid {}) to re-execute", before.pid),
+                });
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    if after.pid != before.pid {
+        return Err(CtlError::Failed {
+            message: format!(
+                "devctld came back with pid {} instead of {}: it was restarted, not re-executed",
+                after.pid, before.pid
+            ),
+        });
+    }
+    if ctx.json {
+        out.json(&after)?;
+    } else if !ctx.quiet {
+        out.line(&format!(
+            "re-executed devctld {} (pid {})",
+            after.version, after.pid
+        ))?;
     }
     Ok(Exit::Ok)
 }

@@ -25,11 +25,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Use this manifest instead of searching for devctl.kdl upwards from the current directory.
+    /// Use this manifest instead of searching for devctl.kdl upwards (give it before the verb).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
 
-    /// Run as if devctl was started in DIR.
+    /// Run as if devctl was started in DIR (give it before the verb).
     #[arg(short = 'C', value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
@@ -185,9 +185,9 @@ pub enum Command {
     },
     /// Load the edited manifest into the daemon and apply the difference.
     Reload,
-    /// Print the daemon's events (state changes, spawns, exits).
+    /// Print the daemon's events (state changes, spawns, exits) as they happen, until interrupted.
     Events {
-        /// Keep printing new events.
+        /// Keep printing new events (always the case: the daemon keeps no event history).
         #[arg(short = 'f', long)]
         follow: bool,
     },
@@ -220,8 +220,25 @@ pub enum DaemonCommand {
     Run,
     /// Stop the daemon cleanly: every unit is stopped and the session ends.
     Stop,
-    /// Print the daemon's pid, version, hosting and session.
+    /// Print the daemon's pid, version, hosting (standalone, systemd unit,
+    /// socket-activated) and session, and the systemd units when installed.
     Status,
+    /// Re-execute devctld in place (same pid): its units keep running and
+    /// are re-adopted, so an upgraded binary takes over without a restart.
+    Reexec,
+    /// Install devctld as a systemd user service (devctld.service, Type=notify,
+    /// with a watchdog and delegated cgroups, plus devctld.socket) through the
+    /// user manager's D-Bus API, and enable it.
+    Install {
+        /// Also start it now.
+        #[arg(long)]
+        now: bool,
+        /// The service's WatchdogSec= (0 disables it); devctld pings at half of it.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+        watchdog: Duration,
+    },
+    /// Stop, disable and remove the devctld user units (ends the session).
+    Uninstall,
 }
 
 /// `devctl probe CHECK …`: the grammar `devctl_compiler::probe_argv` emits

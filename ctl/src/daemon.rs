@@ -42,7 +42,11 @@ pub async fn connect(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
     match existing(paths).await {
         Ok((client, _)) => Ok(client),
         Err(CtlError::Unreachable { source, .. }) if is_absent(&source) => {
-            start(paths, quiet).await
+            if crate::systemd::install::installed() {
+                crate::systemd::install::start_installed(paths, quiet).await
+            } else {
+                start(paths, quiet).await
+            }
         }
         Err(e) => Err(e),
     }
@@ -67,7 +71,8 @@ pub fn find_devctld(
         .find(|c| c.is_file())
 }
 
-fn devctld_program() -> Result<PathBuf, CtlError> {
+/// The devctld program to run (`$DEVCTLD`, next to devctl, `$PATH`).
+pub fn devctld_program() -> Result<PathBuf, CtlError> {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("devctl"));
     find_devctld(
         std::env::var_os(DEVCTLD_ENV),

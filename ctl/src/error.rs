@@ -59,6 +59,8 @@ pub enum CtlError {
     },
     #[error(transparent)]
     Paths(#[from] devctl_units::paths::PathsError),
+    #[error(transparent)]
+    Systemd(#[from] crate::systemd::error::SystemdError),
 }
 
 impl CtlError {
@@ -91,6 +93,7 @@ impl CtlError {
                 Some("the units keep going; raise --timeout or check `devctl status`".into())
             }
             CtlError::Paths(p) => p.help().map(|h| h.to_string()),
+            CtlError::Systemd(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
             _ => None,
         }
     }
@@ -113,6 +116,7 @@ impl CtlError {
             | CtlError::DaemonStart { .. }
             | CtlError::NoDaemonBinary { .. } => "daemon-unreachable".into(),
             CtlError::TimedOut { .. } => "timeout".into(),
+            CtlError::Systemd(_) => "systemd".into(),
             CtlError::Protocol { .. } => "protocol".into(),
             CtlError::Failed { .. } | CtlError::Io { .. } | CtlError::Paths(_) => "failed".into(),
         }

@@ -15,6 +15,7 @@
 use devctl_units::api::ErrorKind;
 
 use crate::error::CtlError;
+use crate::systemd::error::SystemdError;
 
 /// An exit status of `devctl`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,10 @@ pub fn for_error(err: &CtlError) -> Exit {
         | CtlError::NoDaemonBinary { .. } => Exit::Unavailable,
         CtlError::Api(api) => for_api_kind(api.kind),
         CtlError::TimedOut { .. } => Exit::TimedOut,
+        CtlError::Systemd(SystemdError::NoBus { .. } | SystemdError::Disconnected) => {
+            Exit::Unavailable
+        }
+        CtlError::Systemd(_) => Exit::Failed,
         CtlError::Io { .. }
         | CtlError::Protocol { .. }
         | CtlError::Failed { .. }

@@ -19,6 +19,7 @@ pub mod probe;
 pub mod query;
 pub mod session;
 pub mod stream;
+pub mod systemd;
 pub mod verbs;
 
 use std::ffi::OsString;

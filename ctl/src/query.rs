@@ -8,6 +8,7 @@ use devctl_units::ProjectName;
 use devctl_units::api::{ErrorKind, UnitStatus};
 use devctl_units::state::{ActiveState, EnableState};
 
+use crate::client::Client;
 use crate::error::CtlError;
 use crate::exit::Exit;
 use crate::opts::{Context, group_by_project};
@@ -34,12 +35,12 @@ fn is_glob(s: &str) -> bool {
 }
 
 async fn list_units(
-    s: &Session,
+    client: &Client,
     project: Option<&ProjectName>,
 ) -> Result<Vec<UnitStatus>, CtlError> {
     match project {
-        Some(p) => s.client.get(&format!("/v1/units?project={p}")).await,
-        None => s.client.get("/v1/units").await,
+        Some(p) => client.get(&format!("/v1/units?project={p}")).await,
+        None => client.get("/v1/units").await,
     }
 }
 
@@ -60,7 +61,7 @@ async fn resolve(s: &Session, names: &[String]) -> Result<Vec<UnitStatus>, CtlEr
         let project = s.project_or(&project).clone();
         for pat in patterns {
             if is_glob(&pat) {
-                let all = list_units(s, Some(&project)).await?;
+                let all = list_units(&s.client, Some(&project)).await?;
                 let hits: Vec<_> = all
                     .into_iter()
                     .filter(|u| wildcard(&pat, u.name.as_str()))
@@ -261,7 +262,7 @@ pub fn detail_lines(u: &UnitStatus, now: u64, st: Style) -> Vec<String> {
 pub async fn status(ctx: &Context, names: &[String], out: &mut Out) -> Result<Exit, CtlError> {
     let s = session::open(ctx, Access::ReadOnly).await?;
     if names.is_empty() {
-        let units = list_units(&s, Some(&s.project)).await?;
+        let units = list_units(&s.client, Some(&s.project)).await?;
         if ctx.json {
             out.json(&units)?;
         } else {
@@ -290,22 +291,14 @@ pub async fn status(ctx: &Context, names: &[String], out: &mut Out) -> Result<Ex
 
 /// `list [--all]`.
 pub async fn list(ctx: &Context, all: bool, out: &mut Out) -> Result<Exit, CtlError> {
-    let s = if all {
+    let units = if all {
         let paths = devctl_units::paths::Paths::from_env()?;
         let client = crate::daemon::connect(&paths, ctx.quiet).await?;
-        let placeholder = ProjectName::new("all").map_err(|e| CtlError::Failed {
-            message: e.to_string(),
-        })?;
-        Session {
-            client,
-            project: placeholder,
-            manifest: None,
-            loaded: None,
-        }
+        list_units(&client, None).await?
     } else {
-        session::open(ctx, Access::ReadOnly).await?
+        let s = session::open(ctx, Access::ReadOnly).await?;
+        list_units(&s.client, Some(&s.project)).await?
     };
-    let units = list_units(&s, (!all).then_some(&s.project)).await?;
     if ctx.json {
         out.json(&units)?;
     } else {
@@ -464,7 +457,7 @@ pub async fn show(
 ) -> Result<Exit, CtlError> {
     let s = session::open(ctx, Access::ReadOnly).await?;
     let units = if names.is_empty() {
-        list_units(&s, Some(&s.project)).await?
+        list_units(&s.client, Some(&s.project)).await?
     } else {
         resolve(&s, names).await?
     };

@@ -9,6 +9,7 @@ use crate::exit::Exit;
 use crate::opts::Context;
 use crate::output::Out;
 use crate::query::Question;
+use crate::systemd::install;
 use crate::{admin, daemon, jobs, local, man, probe, query, stream};
 
 /// Run one verb.
@@ -42,6 +43,11 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
         Command::Daemon(DaemonCommand::Run) => Err(daemon::exec_foreground()),
         Command::Daemon(DaemonCommand::Stop) => admin::stop(ctx, out).await,
         Command::Daemon(DaemonCommand::Status) => admin::status(ctx, out).await,
+        Command::Daemon(DaemonCommand::Reexec) => admin::reexec(ctx, out).await,
+        Command::Daemon(DaemonCommand::Install { now, watchdog }) => {
+            install::install(ctx, *now, *watchdog, out).await
+        }
+        Command::Daemon(DaemonCommand::Uninstall) => install::uninstall(ctx, out).await,
         Command::Check => local::check(ctx, out),
         Command::Compile { output, target } => local::compile(ctx, output.as_deref(), *target, out),
         Command::Cat { name, target } => local::cat(ctx, name, *target, out),
