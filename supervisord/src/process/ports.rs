@@ -1,4 +1,5 @@
-//! Who holds a TCP port: LISTEN sockets from `/proc/net/tcp{,6}`, mapped
+//! Who holds a TCP port: LISTEN sockets (netlink sock_diag, or
+//! `/proc/net/tcp{,6}`), mapped
 //! from socket inode to pid through `/proc/*/fd`. Also used by the probe
 //! layer's listen watcher.
 
@@ -6,7 +7,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
-use super::procfs;
+use super::{procfs, sockdiag};
 
 /// A process listening on a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,20 @@ pub fn parse_listeners(table: &str) -> Vec<(u16, u64)> {
         .collect()
 }
 
+/// Every LISTEN socket as `(port, inode)`: netlink `sock_diag` (cheap),
+/// else `/proc/net/tcp{,6}`.
 fn all_listeners() -> Vec<(u16, u64)> {
+    match sockdiag::tcp_listeners() {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!(error = %e, "sock_diag unavailable; reading /proc/net/tcp");
+            proc_listeners()
+        }
+    }
+}
+
+/// LISTEN sockets from `/proc/net/tcp{,6}`.
+pub fn proc_listeners() -> Vec<(u16, u64)> {
     TABLES
         .iter()
         .filter_map(|t| fs::read_to_string(t).ok())
@@ -104,6 +118,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert!(listening_ports().contains(&port));
+        assert!(
+            proc_listeners().iter().any(|(p, _)| *p == port),
+            "the /proc fallback agrees"
+        );
         let holder = port_holder(port).expect("holder found");
         assert_eq!(holder.pid, std::process::id() as i32);
         assert!(!holder.cmdline.is_empty());

@@ -315,6 +315,16 @@ pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, Spawn
             });
         }
     };
+    // Right after exec the new image's environment is briefly unreadable;
+    // return once the marker scan can see the process (or it has exited).
+    for _ in 0..MARKER_VISIBLE_TRIES {
+        if procfs::has_marker(pid, &spec.invocation_id)
+            || !procfs::is_same_live_process(pid, start_time)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     Ok(Child {
         pid,
         pidfd,
