@@ -3,6 +3,8 @@
 pub mod api;
 pub mod core;
 pub mod daemon;
+#[cfg(feature = "docker")]
+pub mod docker;
 pub mod logs;
 pub mod probe;
 pub mod process;
