@@ -1,11 +1,14 @@
 //! The daemon's life: resolve paths, take the instance lock, bind (or
 //! inherit) the API socket, start the core, serve, and stop cleanly on
 //! SIGTERM/SIGINT or `POST /v1/daemon/stop` — every unit stopped, then the
-//! socket removed. systemd readiness (`READY=1`, `STATUS=`, `STOPPING=1`)
-//! is reported when `NOTIFY_SOCKET` is set.
+//! socket removed. systemd readiness (`READY=1`, `STATUS=`, `STOPPING=1`,
+//! watchdog pings) is reported when `NOTIFY_SOCKET` is set; under systemd
+//! with a delegated cgroup each run gets its own cgroup; the D-Bus
+//! interface is served when a session bus answers.
 
 mod adapter;
 mod lifecycle;
+mod systemd;
 
 use std::future::Future;
 use std::os::fd::FromRawFd;
@@ -13,6 +16,7 @@ use std::path::PathBuf;
 
 use devctl_units::api::Hosting;
 use devctl_units::paths::{Paths, PathsError, ensure_private_dir};
+use futures_util::FutureExt;
 use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -31,6 +35,8 @@ pub struct DaemonOptions {
     pub limits: ServerLimits,
     /// Extra environment given to every child (tests mark their processes).
     pub extra_env: Vec<(String, String)>,
+    /// Do not serve the D-Bus interface.
+    pub no_dbus: bool,
 }
 
 /// Why the daemon could not start or run.
@@ -159,6 +165,7 @@ pub async fn run_until(
     };
     let mut core_opts = CoreOptions::new(paths.clone(), hosting);
     core_opts.extra_env = opts.extra_env;
+    core_opts.cgroup = systemd::delegated_cgroup(hosting);
     let sup = match Supervisor::start(core_opts).await {
         Ok(s) => s,
         Err(e) => {
@@ -182,6 +189,14 @@ pub async fn run_until(
         recovered = info.recovered, "devctld ready"
     );
     notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
+    let helpers: Vec<_> = [
+        systemd::watchdog(sup.clone()),
+        systemd::status_lines(sup.clone()),
+        (!opts.no_dbus).then(|| tokio::spawn(serve_dbus(sup.clone(), phase.subscribe()))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
 
     let stop_phase = phase.clone();
     let stop_task = tokio::spawn(async move {
@@ -189,16 +204,29 @@ pub async fn run_until(
         request_stop(&stop_phase);
     });
     let mut watch_phase = phase.subscribe();
-    let _ = watch_phase.wait_for(|p| *p != Phase::Running).await;
+    let mut server = server;
+    let early = tokio::select! {
+        () = watch_phase.wait_for(|p| *p != Phase::Running).map(|_| ()) => None,
+        r = &mut server => Some(r),
+    };
     stop_task.abort();
+    if early.is_some() {
+        tracing::error!("the API server stopped on its own; stopping every unit");
+    }
     notify(&[
         NotifyState::Stopping,
         NotifyState::Status("stopping every unit"),
     ]);
     tracing::info!("stopping every unit; the session ends");
     sup.shutdown().await;
+    for h in helpers {
+        h.abort();
+    }
     phase.send_replace(Phase::Stopped);
-    let served = server.await;
+    let served = match early {
+        Some(r) => r,
+        None => server.await,
+    };
     cleanup(bound);
     tracing::info!("devctld stopped");
     match served {
@@ -208,6 +236,27 @@ pub async fn run_until(
             Ok(())
         }
     }
+}
+
+/// Serve the D-Bus interface until the daemon stops; without a session bus,
+/// say so once and carry on.
+async fn serve_dbus(sup: Supervisor, mut phase: watch::Receiver<Phase>) {
+    let served = tokio::time::timeout(std::time::Duration::from_secs(5), crate::dbus::start(sup)).await;
+    let service = match served {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!("{e}; D-Bus interface not served");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!("the session bus did not answer within 5s; D-Bus interface not served");
+            return;
+        }
+    };
+    tracing::info!(name = crate::dbus::BUS_NAME, unique = ?service.unique_name(), "D-Bus interface served");
+    // Signals keep flowing while units stop; released once every unit is down.
+    let _ = phase.wait_for(|p| *p == Phase::Stopped).await;
+    drop(service);
 }
 
 /// The listening socket systemd passed (socket activation), if any.

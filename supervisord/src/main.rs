@@ -2,6 +2,7 @@
 //! call [`devctl_supervisord::run`], and map the outcome to an exit code
 //! (0 stopped cleanly, 69 could not start or already running, 1 otherwise).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -290,3 +290,53 @@ build "slow" {
     assert_eq!(field(&status(&env, "slow"), "result"), "timeout");
     env.assert_no_orphans();
 }
+
+/// T07: SIGKILL the daemon while services run; the next daemon continues
+/// the session with exactly one instance of each service and no orphan.
+#[test]
+fn t07_daemon_sigkill_continues_the_session_without_duplicates() {
+    let mut env = TestEnv::new();
+    env.write_manifest(
+        r#"project "t07"
+service "a" {
+    sh "exec sleep 300"
+}
+service "b" {
+    sh "sleep 300 & exec sleep 301"
+}
+"#,
+    );
+    let first = env.start_daemon();
+    env.devctl(&["start", "a", "b"]).expect_code(0);
+    let before = env.marked_children();
+    assert_eq!(before.len(), 3, "{before:?}");
+    let session = env.request("GET", "/v1/version", None).unwrap().json()["session_id"].clone();
+    env.signal_daemon(first, nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(
+        env.wait_daemon_exit(first, CEILING),
+        None,
+        "killed by a signal"
+    );
+    env.start_daemon();
+    let v = env.request("GET", "/v1/version", None).unwrap().json();
+    assert_eq!(v["recovered"], true, "{v}");
+    assert_eq!(v["session_id"], session, "the session continues");
+    for unit in ["a", "b"] {
+        let s = wait_until("the unit to be running again", CEILING, || {
+            let s = status(&env, unit);
+            (field(&s, "active") == "active").then_some(s)
+        });
+        assert!(
+            matches!(field(&s, "origin").as_str(), "adopted" | "restarted"),
+            "{s}"
+        );
+    }
+    let after = env.marked_children();
+    assert_eq!(
+        after.len(),
+        3,
+        "one instance of each service, no duplicate: {after:?}"
+    );
+    env.devctl(&["stop", "a", "b"]).expect_code(0);
+    env.assert_no_orphans();
+}

@@ -165,10 +165,20 @@ mod tests {
         ));
         drop(live); // the file stays: a stale socket
         assert!(path.exists());
-        let (_again, bound2) = bind_socket(&path).unwrap();
-        bound.remove(); // not ours any more: left alone
-        assert!(path.exists());
+        let (again, bound2) = bind_socket(&path).unwrap();
+        drop(bound); // the first socket's file is gone already
+        // Replaced behind our back (the old inode kept alive elsewhere, so
+        // the replacement cannot reuse its number): left alone.
+        let aside = dir.path().join("aside.sock");
+        std::fs::rename(&path, &aside).unwrap();
+        std::fs::write(&path, b"someone else's").unwrap();
         bound2.remove();
+        assert_eq!(std::fs::read(&path).unwrap(), b"someone else's");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::rename(&aside, &path).unwrap();
+        drop(again); // now a stale socket again
+        let (_third, bound3) = bind_socket(&path).unwrap();
+        bound3.remove();
         assert!(!path.exists());
         std::fs::write(&path, b"not a socket").unwrap();
         assert!(matches!(
