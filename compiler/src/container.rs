@@ -5,8 +5,8 @@
 use devctl_units::{ContainerSpec, ImageBuild, KubeSpec, PortForward, Publish, Unit, Volume};
 use kdl::KdlNode;
 
-use crate::manifest::argv;
 use crate::reader::{self as r, Cx, args, check_shape, clip, prop};
+use crate::settings::argv;
 
 fn spec(u: &mut Unit) -> &mut ContainerSpec {
     u.container.get_or_insert_with(|| ContainerSpec {
@@ -56,10 +56,10 @@ pub fn read_child(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
     let one = |cx: &mut Cx| check_shape(cx, n, 1, Some(1), &[], false);
     match name {
         "image" => {
-            if one(cx) {
-                if let Some(img) = word(cx, n, "the image") {
-                    spec(u).image = img;
-                }
+            if one(cx)
+                && let Some(img) = word(cx, n, "the image")
+            {
+                spec(u).image = img;
             }
         }
         "build" => {

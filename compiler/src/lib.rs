@@ -22,6 +22,7 @@ mod parse;
 pub mod prescan;
 mod probe;
 mod reader;
+mod settings;
 mod systemd;
 mod validate;
 

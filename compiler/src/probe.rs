@@ -8,8 +8,8 @@ use kdl::KdlNode;
 use miette::SourceSpan;
 
 use crate::error::Problem;
-use crate::manifest::argv;
 use crate::reader::{self as r, Cx, args, check_shape, clip, prop, suggest};
+use crate::settings::argv;
 
 const CHECKS: &[&str] = &["exec", "http", "tcp", "log", "notify"];
 const KNOBS: &[&str] = &[
@@ -282,10 +282,10 @@ pub fn check_url(cx: &mut Cx, url: &str, span: SourceSpan, what: &str, http_only
     } else {
         hostport.rsplit_once(':').map(|(_, p)| p)
     };
-    if let Some(p) = port {
-        if !matches!(p.parse::<u32>(), Ok(1..=65535)) {
-            return bad(cx, "bad port");
-        }
+    if let Some(p) = port
+        && !matches!(p.parse::<u32>(), Ok(1..=65535))
+    {
+        return bad(cx, "bad port");
     }
     true
 }

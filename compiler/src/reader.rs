@@ -76,7 +76,7 @@ pub fn clip(s: &str) -> String {
 /// `1500ms`, `30s`.
 pub fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -133,15 +133,15 @@ pub fn validate(cx: &mut Cx, raw: RawManifest, project: Option<ProjectName>) -> 
                 None => unknown_unit(cx, m, *span, &names, "member"),
             }
         }
-        if let (Some(span), Some(_)) = (ru.alive_span, &ru.unit.alive) {
-            if ru.unit.restart.mode == RestartMode::No {
-                warn(
-                    cx,
-                    ru.unit.name.as_str(),
-                    "has a liveness probe but restart \"no\": a failing probe stops it for good",
-                    span,
-                );
-            }
+        if let (Some(span), Some(_)) = (ru.alive_span, &ru.unit.alive)
+            && ru.unit.restart.mode == RestartMode::No
+        {
+            warn(
+                cx,
+                ru.unit.name.as_str(),
+                "has a liveness probe but restart \"no\": a failing probe stops it for good",
+                span,
+            );
         }
     }
     find_cycles(cx, &units, &edges);
