@@ -419,7 +419,10 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run devctld in the foreground')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the daemon cleanly: every unit is stopped and the session ends')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting and session')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed')
+            [CompletionResult]::new('reexec', 'reexec', [CompletionResultType]::ParameterValue, 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop, disable and remove the devctld user units (ends the session)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -465,10 +468,57 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'devctl;daemon;reexec' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'devctl;daemon;install' {
+            [CompletionResult]::new('--watchdog', '--watchdog', [CompletionResultType]::ParameterName, 'The service''s WatchdogSec= (0 disables it); devctld pings at half of it')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Also start it now')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'devctl;daemon;uninstall' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'devctl;daemon;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run devctld in the foreground')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the daemon cleanly: every unit is stopped and the session ends')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting and session')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed')
+            [CompletionResult]::new('reexec', 'reexec', [CompletionResultType]::ParameterValue, 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop, disable and remove the devctld user units (ends the session)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -479,6 +529,15 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;daemon;help;status' {
+            break
+        }
+        'devctl;daemon;help;reexec' {
+            break
+        }
+        'devctl;daemon;help;install' {
+            break
+        }
+        'devctl;daemon;help;uninstall' {
             break
         }
         'devctl;daemon;help;help' {
@@ -707,7 +766,10 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
         'devctl;help;daemon' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run devctld in the foreground')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the daemon cleanly: every unit is stopped and the session ends')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting and session')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed')
+            [CompletionResult]::new('reexec', 'reexec', [CompletionResultType]::ParameterValue, 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop, disable and remove the devctld user units (ends the session)')
             break
         }
         'devctl;help;daemon;run' {
@@ -717,6 +779,15 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;help;daemon;status' {
+            break
+        }
+        'devctl;help;daemon;reexec' {
+            break
+        }
+        'devctl;help;daemon;install' {
+            break
+        }
+        'devctl;help;daemon;uninstall' {
             break
         }
         'devctl;help;completions' {

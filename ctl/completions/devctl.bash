@@ -103,6 +103,12 @@ _devctl() {
             devctl__subcmd__daemon,help)
                 cmd="devctl__subcmd__daemon__subcmd__help"
                 ;;
+            devctl__subcmd__daemon,install)
+                cmd="devctl__subcmd__daemon__subcmd__install"
+                ;;
+            devctl__subcmd__daemon,reexec)
+                cmd="devctl__subcmd__daemon__subcmd__reexec"
+                ;;
             devctl__subcmd__daemon,run)
                 cmd="devctl__subcmd__daemon__subcmd__run"
                 ;;
@@ -112,8 +118,17 @@ _devctl() {
             devctl__subcmd__daemon,stop)
                 cmd="devctl__subcmd__daemon__subcmd__stop"
                 ;;
+            devctl__subcmd__daemon,uninstall)
+                cmd="devctl__subcmd__daemon__subcmd__uninstall"
+                ;;
             devctl__subcmd__daemon__subcmd__help,help)
                 cmd="devctl__subcmd__daemon__subcmd__help__subcmd__help"
+                ;;
+            devctl__subcmd__daemon__subcmd__help,install)
+                cmd="devctl__subcmd__daemon__subcmd__help__subcmd__install"
+                ;;
+            devctl__subcmd__daemon__subcmd__help,reexec)
+                cmd="devctl__subcmd__daemon__subcmd__help__subcmd__reexec"
                 ;;
             devctl__subcmd__daemon__subcmd__help,run)
                 cmd="devctl__subcmd__daemon__subcmd__help__subcmd__run"
@@ -123,6 +138,9 @@ _devctl() {
                 ;;
             devctl__subcmd__daemon__subcmd__help,stop)
                 cmd="devctl__subcmd__daemon__subcmd__help__subcmd__stop"
+                ;;
+            devctl__subcmd__daemon__subcmd__help,uninstall)
+                cmd="devctl__subcmd__daemon__subcmd__help__subcmd__uninstall"
                 ;;
             devctl__subcmd__help,cat)
                 cmd="devctl__subcmd__help__subcmd__cat"
@@ -208,6 +226,12 @@ _devctl() {
             devctl__subcmd__help,wait)
                 cmd="devctl__subcmd__help__subcmd__wait"
                 ;;
+            devctl__subcmd__help__subcmd__daemon,install)
+                cmd="devctl__subcmd__help__subcmd__daemon__subcmd__install"
+                ;;
+            devctl__subcmd__help__subcmd__daemon,reexec)
+                cmd="devctl__subcmd__help__subcmd__daemon__subcmd__reexec"
+                ;;
             devctl__subcmd__help__subcmd__daemon,run)
                 cmd="devctl__subcmd__help__subcmd__daemon__subcmd__run"
                 ;;
@@ -216,6 +240,9 @@ _devctl() {
                 ;;
             devctl__subcmd__help__subcmd__daemon,stop)
                 cmd="devctl__subcmd__help__subcmd__daemon__subcmd__stop"
+                ;;
+            devctl__subcmd__help__subcmd__daemon,uninstall)
+                cmd="devctl__subcmd__help__subcmd__daemon__subcmd__uninstall"
                 ;;
             devctl__subcmd__help__subcmd__probe,exec)
                 cmd="devctl__subcmd__help__subcmd__probe__subcmd__exec"
@@ -415,7 +442,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__daemon)
-            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version run stop status help"
+            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version run stop status reexec install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,7 +468,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__daemon__subcmd__help)
-            opts="run stop status help"
+            opts="run stop status reexec install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -455,6 +482,34 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__daemon__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__help__subcmd__reexec)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -503,6 +558,76 @@ _devctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__install)
+            opts="-p -q -h -V --now --watchdog --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --watchdog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__reexec)
+            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -563,6 +688,32 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__daemon__subcmd__stop)
+            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__daemon__subcmd__uninstall)
             opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -781,8 +932,36 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__daemon)
-            opts="run stop status"
+            opts="run stop status reexec install uninstall"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__daemon__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__daemon__subcmd__reexec)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -823,6 +1002,20 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__daemon__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__daemon__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -392,7 +392,10 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand --version 'Print version'
             cand run 'Run devctld in the foreground'
             cand stop 'Stop the daemon cleanly: every unit is stopped and the session ends'
-            cand status 'Print the daemon''s pid, version, hosting and session'
+            cand status 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+            cand reexec 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+            cand install 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it'
+            cand uninstall 'Stop, disable and remove the devctld user units (ends the session)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'devctl;daemon;run'= {
@@ -434,10 +437,54 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'devctl;daemon;reexec'= {
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'devctl;daemon;install'= {
+            cand --watchdog 'The service''s WatchdogSec= (0 disables it); devctld pings at half of it'
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --now 'Also start it now'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'devctl;daemon;uninstall'= {
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'devctl;daemon;help'= {
             cand run 'Run devctld in the foreground'
             cand stop 'Stop the daemon cleanly: every unit is stopped and the session ends'
-            cand status 'Print the daemon''s pid, version, hosting and session'
+            cand status 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+            cand reexec 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+            cand install 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it'
+            cand uninstall 'Stop, disable and remove the devctld user units (ends the session)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'devctl;daemon;help;run'= {
@@ -445,6 +492,12 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;daemon;help;stop'= {
         }
         &'devctl;daemon;help;status'= {
+        }
+        &'devctl;daemon;help;reexec'= {
+        }
+        &'devctl;daemon;help;install'= {
+        }
+        &'devctl;daemon;help;uninstall'= {
         }
         &'devctl;daemon;help;help'= {
         }
@@ -636,13 +689,22 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;daemon'= {
             cand run 'Run devctld in the foreground'
             cand stop 'Stop the daemon cleanly: every unit is stopped and the session ends'
-            cand status 'Print the daemon''s pid, version, hosting and session'
+            cand status 'Print the daemon''s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+            cand reexec 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+            cand install 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager''s D-Bus API, and enable it'
+            cand uninstall 'Stop, disable and remove the devctld user units (ends the session)'
         }
         &'devctl;help;daemon;run'= {
         }
         &'devctl;help;daemon;stop'= {
         }
         &'devctl;help;daemon;status'= {
+        }
+        &'devctl;help;daemon;reexec'= {
+        }
+        &'devctl;help;daemon;install'= {
+        }
+        &'devctl;help;daemon;uninstall'= {
         }
         &'devctl;help;completions'= {
         }

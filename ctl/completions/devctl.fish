@@ -241,17 +241,20 @@ complete -c devctl -n "__fish_devctl_using_subcommand forget" -l no-block -d 'Do
 complete -c devctl -n "__fish_devctl_using_subcommand forget" -s q -l quiet -d 'Print only errors'
 complete -c devctl -n "__fish_devctl_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c devctl -n "__fish_devctl_using_subcommand forget" -s V -l version -d 'Print version'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -s p -l project -d 'Address this project instead of the current directory\'s' -r
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -l json -d 'Print machine-readable JSON (results and errors)'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -l no-block -d 'Do not wait for units to become ready or stopped'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -s q -l quiet -d 'Print only errors'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -s h -l help -d 'Print help'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -s V -l version -d 'Print version'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -f -a "run" -d 'Run devctld in the foreground'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -f -a "stop" -d 'Stop the daemon cleanly: every unit is stopped and the session ends'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -f -a "status" -d 'Print the daemon\'s pid, version, hosting and session'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -s p -l project -d 'Address this project instead of the current directory\'s' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -l json -d 'Print machine-readable JSON (results and errors)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -l no-block -d 'Do not wait for units to become ready or stopped'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -s q -l quiet -d 'Print only errors'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -s h -l help -d 'Print help'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -s V -l version -d 'Print version'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "run" -d 'Run devctld in the foreground'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "stop" -d 'Stop the daemon cleanly: every unit is stopped and the session ends'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "status" -d 'Print the daemon\'s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "reexec" -d 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "install" -d 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager\'s D-Bus API, and enable it'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "uninstall" -d 'Stop, disable and remove the devctld user units (ends the session)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and not __fish_seen_subcommand_from run stop status reexec install uninstall help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from run" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from run" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from run" -l json -d 'Print machine-readable JSON (results and errors)'
@@ -273,9 +276,35 @@ complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_su
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only errors'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -s p -l project -d 'Address this project instead of the current directory\'s' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -l json -d 'Print machine-readable JSON (results and errors)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -l no-block -d 'Do not wait for units to become ready or stopped'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -s q -l quiet -d 'Print only errors'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -s h -l help -d 'Print help'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from reexec" -s V -l version -d 'Print version'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -l watchdog -d 'The service\'s WatchdogSec= (0 disables it); devctld pings at half of it' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -s p -l project -d 'Address this project instead of the current directory\'s' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -l now -d 'Also start it now'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -l json -d 'Print machine-readable JSON (results and errors)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -l no-block -d 'Do not wait for units to become ready or stopped'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print only errors'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -s p -l project -d 'Address this project instead of the current directory\'s' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -l json -d 'Print machine-readable JSON (results and errors)'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -l no-block -d 'Do not wait for units to become ready or stopped'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Print only errors'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run devctld in the foreground'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon cleanly: every unit is stopped and the session ends'
-complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Print the daemon\'s pid, version, hosting and session'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Print the daemon\'s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "reexec" -d 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager\'s D-Bus API, and enable it'
+complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Stop, disable and remove the devctld user units (ends the session)'
 complete -c devctl -n "__fish_devctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand completions" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_using_subcommand completions" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
@@ -370,7 +399,10 @@ complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_
 complete -c devctl -n "__fish_devctl_using_subcommand help; and not __fish_seen_subcommand_from up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "run" -d 'Run devctld in the foreground'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon cleanly: every unit is stopped and the session ends'
-complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Print the daemon\'s pid, version, hosting and session'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Print the daemon\'s pid, version, hosting (standalone, systemd unit, socket-activated) and session, and the systemd units when installed'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "reexec" -d 'Re-execute devctld in place (same pid): its units keep running and are re-adopted, so an upgraded binary takes over without a restart'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "install" -d 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager\'s D-Bus API, and enable it'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "uninstall" -d 'Stop, disable and remove the devctld user units (ends the session)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "tcp" -d 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "exec" -d 'Ready when the command exits 0'

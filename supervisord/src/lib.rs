@@ -3,6 +3,7 @@
 pub mod api;
 pub mod core;
 pub mod daemon;
+pub mod dbus;
 #[cfg(feature = "docker")]
 pub mod docker;
 pub mod logs;

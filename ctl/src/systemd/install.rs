@@ -21,7 +21,9 @@ use crate::opts::Context;
 use crate::output::Out;
 
 fn env_path(k: &str) -> Option<PathBuf> {
-    std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(k)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The user unit directory from the environment.
@@ -224,14 +226,20 @@ pub fn state_line(s: &UnitState) -> String {
 
 /// The CLI's autostart under systemd: start the installed service through
 /// the user manager and wait for the API socket to answer.
-pub async fn start_installed(paths: &Paths, quiet: bool) -> Result<crate::client::Client, CtlError> {
+pub async fn start_installed(
+    paths: &Paths,
+    quiet: bool,
+) -> Result<crate::client::Client, CtlError> {
     let mgr = UserManager::connect().await?;
     mgr.reset_failed(SERVICE).await;
     mgr.start(SOCKET).await?;
     mgr.start(SERVICE).await?;
     let (client, info) = daemon::existing(paths).await?;
     if !quiet {
-        eprintln!("devctl: started {SERVICE} through systemd (pid {})", info.pid);
+        eprintln!(
+            "devctl: started {SERVICE} through systemd (pid {})",
+            info.pid
+        );
     }
     Ok(client)
 }

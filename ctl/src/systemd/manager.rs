@@ -153,9 +153,15 @@ impl UserManager {
             .await
             .map_err(call("JobRemoved"))?;
         let job = if start {
-            self.mgr.start_unit(name, "replace").await.map_err(call("StartUnit"))?
+            self.mgr
+                .start_unit(name, "replace")
+                .await
+                .map_err(call("StartUnit"))?
         } else {
-            self.mgr.stop_unit(name, "replace").await.map_err(call("StopUnit"))?
+            self.mgr
+                .stop_unit(name, "replace")
+                .await
+                .map_err(call("StopUnit"))?
         };
         let wait = async {
             while let Some(sig) = removed.next().await {

@@ -14,7 +14,8 @@ pub const SERVICE: &str = "devctld.service";
 /// The socket unit's name.
 pub const SOCKET: &str = "devctld.socket";
 /// First line of every file we write; uninstall only removes files carrying it.
-pub const MARKER: &str = "# Written by `devctl daemon install`; `devctl daemon uninstall` removes it.";
+pub const MARKER: &str =
+    "# Written by `devctl daemon install`; `devctl daemon uninstall` removes it.";
 /// Default `WatchdogSec=`: devctld pings at half of it.
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(30);
 
@@ -34,14 +35,23 @@ pub struct UnitSpec {
 
 /// Environment variables carried into the service when the CLI has them,
 /// so the daemon resolves the same paths as the CLI that installed it.
-pub const CARRIED_ENV: &[&str] = &["DEVCTL_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "DEVCTL_LOG"];
+pub const CARRIED_ENV: &[&str] = &[
+    "DEVCTL_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+    "DEVCTL_LOG",
+];
 
 /// The user unit directory: `$XDG_CONFIG_HOME/systemd/user`, else
 /// `$HOME/.config/systemd/user`; `None` when neither is set.
 pub fn user_unit_dir(get: impl Fn(&str) -> Option<PathBuf>) -> Option<PathBuf> {
     let base = get("XDG_CONFIG_HOME")
         .filter(|p| p.is_absolute())
-        .or_else(|| get("HOME").filter(|p| p.is_absolute()).map(|h| h.join(".config")))?;
+        .or_else(|| {
+            get("HOME")
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(".config"))
+        })?;
     Some(base.join("systemd").join("user"))
 }
 

@@ -40,6 +40,8 @@ pub struct ActorEnv {
     pub env: Arc<EnvContext>,
     pub reaper: Arc<Reaper>,
     pub notify_dir: std::path::PathBuf,
+    /// Parent of per-run cgroups, when delegated.
+    pub cgroup: Option<crate::process::CgroupParent>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +108,8 @@ pub fn spawn_local(
     reports: mpsc::UnboundedSender<Report>,
     initial: Snapshot,
 ) -> mpsc::UnboundedSender<ActorMsg> {
-    let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone());
+    let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone())
+        .with_cgroup(env.cgroup.clone());
     let (tx, rx) = mpsc::unbounded_channel();
     let actor = Actor::new(unit, provider, log, env, reports, initial);
     tokio::spawn(actor.run_loop(rx));

@@ -33,6 +33,9 @@ pub struct CoreOptions {
     pub extra_env: Vec<(String, String)>,
     /// Capacity of the event broadcast channel; slow subscribers lag.
     pub event_capacity: usize,
+    /// A delegated cgroup v2 directory under which each local run gets its
+    /// own cgroup (devctld under systemd with `Delegate=yes`).
+    pub cgroup: Option<crate::process::CgroupParent>,
 }
 
 impl CoreOptions {
@@ -44,6 +47,7 @@ impl CoreOptions {
             strip_env: Vec::new(),
             extra_env: Vec::new(),
             event_capacity: 1024,
+            cgroup: None,
         }
     }
 }

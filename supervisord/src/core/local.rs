@@ -37,6 +37,7 @@ struct Run {
 pub struct LocalProvider {
     reaper: Arc<Reaper>,
     notify_dir: PathBuf,
+    cgroup: Option<process::CgroupParent>,
     run: Option<Run>,
 }
 
@@ -46,8 +47,15 @@ impl LocalProvider {
         LocalProvider {
             reaper,
             notify_dir,
+            cgroup: None,
             run: None,
         }
+    }
+
+    /// Give every run its own cgroup under `parent` (when delegated).
+    pub fn with_cgroup(mut self, parent: Option<process::CgroupParent>) -> LocalProvider {
+        self.cgroup = parent;
+        self
     }
 
     /// The notify socket path a run with this invocation id gets.
@@ -134,6 +142,7 @@ impl LocalProvider {
             env: ctx.env.clone(),
             capture: true,
             invocation_id: ctx.invocation.clone(),
+            cgroup: self.cgroup.clone(),
             ..SpawnSpec::default()
         };
         let mut child = process::spawn(&self.reaper, spec)

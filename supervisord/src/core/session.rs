@@ -85,6 +85,7 @@ impl Manager {
             }),
             reaper,
             notify_dir: opts.paths.notify_dir(),
+            cgroup: opts.cgroup.clone(),
         };
         let started_at_ms = now_ms();
         let previous = match store.load_session() {
