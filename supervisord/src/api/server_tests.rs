@@ -58,6 +58,33 @@ fn every_route_is_documented_in_openapi() {
     }
 }
 
+#[test]
+fn openapi_documents_nothing_but_the_routes() {
+    let mut documented = Vec::new();
+    let mut path = None;
+    for line in OPENAPI.lines() {
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if !line.starts_with("  ") {
+            path = None;
+        } else if let (Some(p), Some(m)) = (
+            &path,
+            line.strip_prefix("    ").and_then(|m| m.strip_suffix(':')),
+        ) {
+            if ["get", "post", "put", "delete", "patch"].contains(&m) {
+                documented.push((m.to_ascii_uppercase(), p.clone()));
+            }
+        }
+    }
+    let mut routes: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    documented.sort();
+    routes.sort();
+    assert_eq!(documented, routes);
+}
+
 #[tokio::test]
 async fn every_route_reaches_the_backend() {
     let srv = TestServer::start(fast_limits()).await;
