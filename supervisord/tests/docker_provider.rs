@@ -288,6 +288,21 @@ async fn recovery_keeps_wanted_running_containers_and_removes_the_rest() {
         ]
     );
     assert_eq!(project_containers(&project).len(), 1);
-    assert_eq!(recover::remove_all(&engine, &instance).await.unwrap(), 1);
+    // The boot hook of a crashed session keeps what is wanted...
+    let host = devctl_supervisord::docker::engine::host_from_env();
+    let r = recover::on_boot(&host, tmp.path(), Some(&keep))
+        .await
+        .unwrap();
+    assert_eq!(r.kept, [(project.clone(), "keep".to_string())]);
+    // ...a new session wants nothing.
+    let r = recover::on_boot(&host, tmp.path(), None).await.unwrap();
+    assert_eq!(r.removed, [(project.clone(), "keep".to_string())]);
     assert!(project_containers(&project).is_empty());
+    assert_eq!(recover::remove_all(&engine, &instance).await.unwrap(), 0);
+    // An unreachable engine only skips recovery.
+    assert!(
+        recover::on_boot("unix:///nonexistent.sock", tmp.path(), None)
+            .await
+            .is_none()
+    );
 }

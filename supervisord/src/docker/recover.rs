@@ -5,11 +5,13 @@
 //! removed. Other instances' and foreign containers are never touched.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::docker::engine::Engine;
 use crate::docker::error::DockerError;
+use crate::docker::labels;
 
 /// What recovery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,4 +51,31 @@ pub async fn remove_all(engine: &Engine, instance: &str) -> Result<usize, Docker
         .await?
         .removed
         .len())
+}
+
+/// The session hook at daemon start. `keep` is what a crashed session
+/// wanted running (`None`: a new session, so nothing of this instance's is
+/// wanted). An unreachable engine is a warning: container units will say
+/// so when they start, and every other unit runs.
+pub async fn on_boot(
+    host: &str,
+    notify_dir: &Path,
+    keep: Option<&BTreeSet<(String, String)>>,
+) -> Option<Recovered> {
+    let engine = match Engine::connect(host).await {
+        Ok(e) => e,
+        Err(e) => {
+            warn!("container recovery skipped: {}", e.user_message());
+            return None;
+        }
+    };
+    let instance = labels::instance_id(notify_dir);
+    let empty = BTreeSet::new();
+    match clean_strays(&engine, &instance, keep.unwrap_or(&empty)).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            warn!("container recovery: {}", e.user_message());
+            None
+        }
+    }
 }
