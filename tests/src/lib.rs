@@ -9,6 +9,7 @@
 
 mod http;
 mod procs;
+pub mod systemd;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
