@@ -88,3 +88,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("  emit_systemd alone        {systemd}");
     Ok(())
 }
+
+/// Scenario 8 for `all`: the medians of `compile_str` and of
+/// `compile_str` + `emit_devctl` for a manifest of `units` units (devctl
+/// only: systemd has no compiler to compare with).
+pub fn figures(units: usize, reps: usize) -> Result<Vec<crate::report::Row>, String> {
+    let text = manifest(units);
+    let path = Path::new("/srv/bench/devctl.kdl");
+    devctl_compiler::compile_str(&text, path)
+        .map_err(|e| format!("generated manifest is invalid: {e}"))?;
+    let ms = |s: crate::stats::Summary| vec![s.median.as_secs_f64() * 1e3];
+    let compile = ms(time(reps, || devctl_compiler::compile_str(&text, path)));
+    let both = ms(time(reps, || {
+        devctl_compiler::compile_str(&text, path).map(|c| devctl_compiler::emit_devctl(&c))
+    }));
+    Ok(vec![
+        crate::report::Row::of("compile", units, "compile_str", "ms", &compile, &[], ""),
+        crate::report::Row::of(
+            "compile",
+            units,
+            "compile_str + emit_devctl",
+            "ms",
+            &both,
+            &[],
+            "",
+        ),
+    ])
+}

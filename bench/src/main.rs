@@ -4,12 +4,32 @@
 //!
 //! ```text
 //! devctl-bench compile [--units N] [--reps N]
+//! devctl-bench all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]
+//! devctl-bench start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
 //! ```
+//!
+//! The side-by-side scenarios (devctl against a private `systemd --user`)
+//! are described in `bench/README.md`.
 
+mod all;
 mod compile;
+mod devctl_side;
+mod helper;
+mod idle;
+mod logs;
+mod pair;
+mod procfs;
+mod ready;
+mod report;
+mod restart;
+mod roundtrip;
+mod side;
+mod start;
 mod stats;
+mod stop;
+mod systemd_side;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,6 +37,18 @@ fn main() {
     let rest: Vec<String> = args.collect();
     let result = match scenario.as_deref() {
         Some("compile") => compile::run(&rest),
+        Some("all") => all::run(&rest),
+        Some("helper") => helper::run(&rest),
+        Some("start") => pair::standalone(&rest, &[10, 100, 1000], 5, start::measure),
+        Some("ready") => pair::standalone(&rest, &[10, 100, 1000], 5, ready::measure),
+        Some("roundtrip") => pair::standalone(&rest, &[10, 100, 1000], 5, roundtrip::measure),
+        Some("restart") => pair::standalone(&rest, &[10, 100, 1000], 5, restart::measure),
+        Some("stop") => pair::standalone(&rest, &[10, 100, 1000], 5, stop::measure),
+        Some("idle") => stats::flag(&rest, "--secs", 30).and_then(|s| {
+            idle::SECS.store(s as u64, std::sync::atomic::Ordering::Relaxed);
+            pair::standalone(&rest, &[10, 100, 1000], 1, idle::measure)
+        }),
+        Some("logs") => pair::standalone(&rest, &[1], 5, logs::measure),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
