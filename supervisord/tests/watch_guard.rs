@@ -18,8 +18,8 @@ fn a_window_covers_changes_during_the_run_and_a_grace_after() {
     assert!(w.covers(ms(20), SETTLE_GRACE), "during an unsettled run");
     w.settle(ms(100));
     assert!(w.covers(ms(100), SETTLE_GRACE));
-    assert!(w.covers(ms(1_100), SETTLE_GRACE));
-    assert!(!w.covers(ms(1_101), SETTLE_GRACE));
+    assert!(w.covers(ms(100) + SETTLE_GRACE, SETTLE_GRACE));
+    assert!(!w.covers(ms(101) + SETTLE_GRACE, SETTLE_GRACE));
     // Settling twice keeps the first settle time.
     w.settle(ms(5_000));
     assert!(!w.covers(ms(4_000), SETTLE_GRACE));

@@ -97,6 +97,8 @@ pub struct Actor<P: Provider> {
     timers: Timers,
     log_regex: Option<Regex>,
     rerun_queued: bool,
+    /// Why the queued re-run happens.
+    queued_trigger: Option<String>,
     events: Vec<EventKind>,
 }
 
@@ -146,6 +148,7 @@ impl<P: Provider> Actor<P> {
             timers: Timers::default(),
             log_regex: None,
             rerun_queued: false,
+            queued_trigger: None,
             events: Vec::new(),
         };
         a.compile_regex();
@@ -288,9 +291,15 @@ impl<P: Provider> Actor<P> {
                         self.rerun_queued = true;
                         self.log.marker(&format!("re-run queued ({reason})"));
                     }
+                    self.queued_trigger = Some(reason);
                 } else {
                     self.restart(reason).await;
                 }
+            }
+            ActorMsg::Note { seq, message } => {
+                self.snap.ack = seq;
+                self.log.marker(&message);
+                self.snap.message = Some(message);
             }
             ActorMsg::Update { seq, unit } => {
                 self.snap.ack = seq;
@@ -318,6 +327,7 @@ impl<P: Provider> Actor<P> {
     async fn halt_run(&mut self) -> StopReport {
         self.timers = Timers::default();
         self.rerun_queued = false;
+        self.queued_trigger = None;
         if !self.running {
             return StopReport::Graceful;
         }
@@ -724,6 +734,9 @@ impl<P: Provider> Actor<P> {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.timers.backoff) {
             self.timers.backoff = None;
+            if let Some(t) = self.queued_trigger.take() {
+                self.snap.trigger = Some(t);
+            }
             self.log.marker("restarting");
             self.spawn_run().await;
             self.report();

@@ -180,11 +180,13 @@ impl Manager {
         }
         let view = x.dep_view();
         let x_kind = x.unit.kind;
+        let x_why = x.snap.trigger.clone();
         let rebuilt = x_kind == UnitKind::Build
             && old.sub == SubState::Building
             && x.snap.sub == SubState::Exited
             && x.snap.result == Some(UnitResult::Success);
         let mut restarts = Vec::new();
+        let mut notes = Vec::new();
         let defs = p.defs();
         for (dn, du) in &defs {
             let Some(dep) = du.deps.iter().find(|d| &d.unit == unit) else {
@@ -217,17 +219,22 @@ impl Manager {
                 None if view.active == ActiveState::Failed
                     && dep.until == DepCondition::Succeeded =>
                 {
-                    dl.log.marker(&format!(
-                        "build {unit} failed; keeping the running instance"
-                    ));
+                    notes.push(dn.clone());
                 }
                 None => {}
             }
         }
+        let why = x_why.map(|t| format!(" ({t})")).unwrap_or_default();
         for d in restarts {
             self.send(project, &d, |seq| ActorMsg::Restart {
                 seq,
-                trigger: format!("build {unit} succeeded"),
+                trigger: format!("build {unit} succeeded{why}"),
+            });
+        }
+        for d in notes {
+            self.send(project, &d, |seq| ActorMsg::Note {
+                seq,
+                message: format!("build {unit} failed, still serving the previous version"),
             });
         }
     }
@@ -330,18 +337,16 @@ impl Manager {
                                 trigger: "manual restart".into(),
                             });
                         } else {
-                            self.send(project, n, |seq| ActorMsg::Trigger {
-                                seq,
-                                reason: "manual trigger".into(),
-                            });
+                            let reason = self.manual_trigger(project, n);
+                            self.send(project, n, |seq| ActorMsg::Trigger { seq, reason });
                         }
                     } else {
-                        self.mark_start(
-                            project,
-                            std::slice::from_ref(n),
-                            Origin::Started,
-                            "manual",
-                        );
+                        let why = if verb == JobVerb::Trigger {
+                            self.manual_trigger(project, n)
+                        } else {
+                            "manual".into()
+                        };
+                        self.mark_start(project, std::slice::from_ref(n), Origin::Started, &why);
                     }
                     items.push((n.clone(), Goal::Up));
                 }

@@ -24,6 +24,7 @@ use crate::core::logsink::{UnitLog, merge};
 use crate::core::project::{Loaded, Project};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::core::waiters::Waiter;
+use crate::core::watching::WatchHub;
 use crate::state::files::{ProjectFile, SessionFile};
 use crate::state::store::{StateError, StateStore};
 
@@ -128,6 +129,7 @@ pub struct Manager {
     pub(crate) written_session: Option<SessionFile>,
     pub(crate) shutdown_replies: Vec<oneshot::Sender<()>>,
     pub(crate) done: bool,
+    pub(crate) watch: WatchHub,
 }
 
 /// Start the manager task: load state, recover or begin the session.
@@ -152,6 +154,10 @@ impl Manager {
         timeouts_tx: mpsc::UnboundedSender<u64>,
         session: SessionFile,
     ) -> Manager {
+        let watch = WatchHub::new(vec![
+            store.paths().state.clone(),
+            store.paths().runtime.clone(),
+        ]);
         Manager {
             store,
             env,
@@ -167,6 +173,7 @@ impl Manager {
             written_session: None,
             shutdown_replies: Vec::new(),
             done: false,
+            watch,
         }
     }
 
@@ -176,6 +183,7 @@ impl Manager {
         mut reports: mpsc::UnboundedReceiver<Report>,
         mut timeouts: mpsc::UnboundedReceiver<u64>,
     ) {
+        let mut watch_rx = self.watch.take_rx();
         while !self.done {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
@@ -186,6 +194,7 @@ impl Manager {
                 },
                 Some(r) = reports.recv() => self.on_report(r),
                 Some(id) = timeouts.recv() => self.on_timeout(id),
+                Some(m) = watch_rx.recv() => self.on_watch(m),
             }
         }
     }
@@ -245,9 +254,11 @@ impl Manager {
                 reply,
             } => {
                 let r = self.project(&project).and_then(|p| {
-                    p.status(&unit, DETAIL_TAIL).ok_or_else(|| {
-                        api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
-                    })
+                    p.status(&unit, DETAIL_TAIL)
+                        .map(|s| self.watch.annotate(s))
+                        .ok_or_else(|| {
+                            api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
+                        })
                 });
                 let _ = reply.send(r);
             }
@@ -315,6 +326,7 @@ impl Manager {
         Ok(projects
             .into_iter()
             .flat_map(|p| p.units.keys().filter_map(|n| p.status(n, 0)))
+            .map(|s| self.watch.annotate(s))
             .collect())
     }
 
@@ -441,6 +453,7 @@ impl Manager {
         for e in r.events {
             self.emit(Some(&r.project), Some(&r.unit), e);
         }
+        self.watch_observe(&r.project, &r.unit, &old, &new);
         if state_changed {
             self.propagate(&r.project, &r.unit, &old);
         }
@@ -598,6 +611,7 @@ impl Manager {
             changed: resp.changed.len(),
         };
         self.emit(Some(&project), None, kind);
+        self.rewatch(&project);
         self.advance(&project);
         self.check_waiters();
         self.write_session();
@@ -630,6 +644,7 @@ impl Manager {
                 exits.push(rx);
             }
         }
+        self.watch.forget(&project);
         self.emit(Some(&project), None, EventKind::ProjectForgotten);
         self.write_session();
         tokio::spawn(async move {

@@ -18,6 +18,7 @@ pub mod provider;
 pub mod session;
 pub mod snapshot;
 pub mod waiters;
+pub mod watching;
 
 #[cfg(test)]
 mod it_jobs;

@@ -130,6 +130,9 @@ impl Manager {
                 },
             );
         }
+        for name in mgr.projects.keys().cloned().collect::<Vec<_>>() {
+            mgr.rewatch(&name);
+        }
         match previous {
             Some(prev) => {
                 let killed = kill_leftovers(prev.invocations().map(str::to_owned).collect()).await;

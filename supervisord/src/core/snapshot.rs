@@ -88,6 +88,9 @@ pub enum ActorMsg {
     Restart { seq: u64, trigger: String },
     /// Builds: run again (queued once if running). Others: restart.
     Trigger { seq: u64, reason: String },
+    /// Say something about the unit in its status message and log
+    /// (a failed rebuild, a detected self-retrigger loop).
+    Note { seq: u64, message: String },
     /// A new definition for later runs.
     Update { seq: u64, unit: Box<Unit> },
     /// Leave: stop first when `stop`, else abandon the processes (crash

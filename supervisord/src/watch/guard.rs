@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 /// Changes arriving this long after a run settled still count as its own.
-pub const SETTLE_GRACE: Duration = Duration::from_secs(1);
+pub const SETTLE_GRACE: Duration = Duration::from_millis(500);
 
 /// Consecutive self-caused re-runs that count as a loop.
 pub const LOOP_THRESHOLD: u32 = 3;

@@ -1,0 +1,338 @@
+//! File watching on the manager: one [`ProjectWatcher`] per project with
+//! watched units, whose `Changed` messages become triggers (auto mode) or
+//! pending changes (manual mode, or auto mode paused after a detected
+//! self-retrigger loop). Also the run windows that tell a unit's own
+//! writes from outside edits, and what `devctl trigger` resets. The
+//! watcher runs in its own task; only the manager mutates this state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use devctl_units::api::{EventKind, Origin, UnitStatus};
+use devctl_units::state::{ActiveState, SubState};
+use devctl_units::{ProjectName, TriggerMode, UnitName, WatchSpec};
+
+use crate::core::manager::Manager;
+use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::watch::{
+    Changed, LoopGuard, ProjectWatcher, RunWindow, Verdict, WatchConfig, WatchMsg, WatchedUnit,
+    guard::SETTLE_GRACE,
+};
+
+/// Pending paths remembered per unit (the count covers the rest).
+const MAX_PENDING_LISTED: usize = 20;
+
+/// One unit's watch bookkeeping.
+#[derive(Debug, Default)]
+pub struct UnitWatch {
+    pending: BTreeSet<PathBuf>,
+    pending_count: usize,
+    guard: LoopGuard,
+    window: RunWindow,
+}
+
+impl UnitWatch {
+    fn record(&mut self, c: &Changed) {
+        let before = self.pending.len();
+        for p in &c.paths {
+            if self.pending.len() < MAX_PENDING_LISTED {
+                self.pending.insert(p.clone());
+            }
+        }
+        // Listed paths are deduplicated; unlisted ones are counted as given.
+        let new_listed = self.pending.len() - before;
+        self.pending_count += new_listed + c.count.saturating_sub(c.paths.len());
+    }
+
+    fn take_pending(&mut self) -> usize {
+        self.pending.clear();
+        std::mem::take(&mut self.pending_count)
+    }
+}
+
+/// One project's watcher and units.
+#[derive(Debug, Default)]
+struct ProjectWatch {
+    watcher: Option<ProjectWatcher>,
+    /// What the watcher was started with, to skip needless restarts.
+    config: Vec<(UnitName, PathBuf, WatchSpec)>,
+    units: BTreeMap<UnitName, UnitWatch>,
+}
+
+/// The manager's watch state.
+#[derive(Debug)]
+pub struct WatchHub {
+    tx: mpsc::UnboundedSender<WatchMsg>,
+    rx: Option<mpsc::UnboundedReceiver<WatchMsg>>,
+    ignore_dirs: Vec<PathBuf>,
+    projects: BTreeMap<ProjectName, ProjectWatch>,
+}
+
+impl WatchHub {
+    /// A hub ignoring devctl's own directories.
+    pub fn new(ignore_dirs: Vec<PathBuf>) -> WatchHub {
+        let (tx, rx) = mpsc::unbounded_channel();
+        WatchHub {
+            tx,
+            rx: Some(rx),
+            ignore_dirs,
+            projects: BTreeMap::new(),
+        }
+    }
+
+    /// The receiving end, for the manager loop (once).
+    pub fn take_rx(&mut self) -> mpsc::UnboundedReceiver<WatchMsg> {
+        self.rx
+            .take()
+            .unwrap_or_else(|| mpsc::unbounded_channel().1)
+    }
+
+    /// Stop watching a project.
+    pub fn forget(&mut self, project: &ProjectName) {
+        self.projects.remove(project);
+    }
+
+    /// Changes recorded but not acted upon.
+    pub fn pending(&self, project: &ProjectName, unit: &UnitName) -> u32 {
+        self.projects
+            .get(project)
+            .and_then(|p| p.units.get(unit))
+            .map_or(0, |u| u.pending_count.min(u32::MAX as usize) as u32)
+    }
+
+    /// Fill in `pending_changes` of a status.
+    pub fn annotate(&self, mut s: UnitStatus) -> UnitStatus {
+        s.pending_changes = self.pending(&s.project, &s.name);
+        s
+    }
+}
+
+fn is_run_phase(s: &Snapshot) -> bool {
+    matches!(s.sub, SubState::Building | SubState::Starting)
+}
+
+impl Manager {
+    /// (Re)start a project's watcher after its units changed; a no-op
+    /// when the watched set is the same.
+    pub(crate) fn rewatch(&mut self, project: &ProjectName) {
+        let Some(p) = self.projects.get(project) else {
+            self.watch.forget(project);
+            return;
+        };
+        let config: Vec<(UnitName, PathBuf, WatchSpec)> = p
+            .units
+            .values()
+            .filter(|l| l.unit.kind.is_runnable() && !l.unit.watch.is_empty())
+            .map(|l| {
+                (
+                    l.unit.name.clone(),
+                    l.unit.root.clone(),
+                    l.unit.watch.clone(),
+                )
+            })
+            .collect();
+        let root = p.file.root.clone();
+        let tx = self.watch.tx.clone();
+        let ignore_dirs = self.watch.ignore_dirs.clone();
+        let pw = self.watch.projects.entry(project.clone()).or_default();
+        pw.units
+            .retain(|n, _| config.iter().any(|(c, _, _)| c == n));
+        for (n, _, _) in &config {
+            pw.units.entry(n.clone()).or_default();
+        }
+        if config.is_empty() {
+            self.watch.forget(project);
+            return;
+        }
+        if pw.config == config && pw.watcher.is_some() {
+            return;
+        }
+        pw.watcher = None;
+        let units = config
+            .iter()
+            .map(|(name, root, spec)| WatchedUnit {
+                name: name.clone(),
+                root: root.clone(),
+                spec: spec.clone(),
+            })
+            .collect();
+        let mut cfg = WatchConfig::new(project.clone(), root, units);
+        cfg.ignore_dirs = ignore_dirs;
+        pw.config = config.clone();
+        match ProjectWatcher::start(cfg, tx) {
+            Ok(w) => {
+                info!(%project, dirs = w.watched_dirs(), units = config.len(), "watching files");
+                pw.watcher = Some(w);
+            }
+            Err(e) => {
+                warn!(%project, "file watching unavailable: {e}");
+                let text = watch_problem(&e);
+                for (n, _, _) in &config {
+                    self.marker(project, n, &text);
+                }
+            }
+        }
+    }
+
+    fn marker(&self, project: &ProjectName, unit: &UnitName, text: &str) {
+        if let Some(l) = self.projects.get(project).and_then(|p| p.units.get(unit)) {
+            l.log.marker(text);
+        }
+    }
+
+    /// A message from a project watcher.
+    pub(crate) fn on_watch(&mut self, msg: WatchMsg) {
+        match msg {
+            WatchMsg::Degraded { project, error } => {
+                let text = watch_problem(&error);
+                let names: Vec<UnitName> = self
+                    .watch
+                    .projects
+                    .get(&project)
+                    .map(|p| p.config.iter().map(|(n, _, _)| n.clone()).collect())
+                    .unwrap_or_default();
+                for n in &names {
+                    self.marker(&project, n, &text);
+                }
+            }
+            WatchMsg::Changed(c) => self.on_changed(c),
+        }
+    }
+
+    fn on_changed(&mut self, c: Changed) {
+        let Some(l) = self
+            .projects
+            .get(&c.project)
+            .and_then(|p| p.units.get(&c.unit))
+        else {
+            return;
+        };
+        let manual = l.unit.watch.trigger == TriggerMode::Manual;
+        let uw = self
+            .watch
+            .projects
+            .entry(c.project.clone())
+            .or_default()
+            .units
+            .entry(c.unit.clone())
+            .or_default();
+        let verdict = if manual {
+            Verdict::Paused
+        } else {
+            uw.guard
+                .on_change(uw.window.covers(c.first_event, SETTLE_GRACE))
+        };
+        if verdict == Verdict::Run {
+            uw.take_pending();
+        } else {
+            uw.record(&c);
+        }
+        let n = uw.pending_count;
+        let what = c.describe();
+        let unit = &c.unit;
+        match verdict {
+            Verdict::Run => self.watch_trigger(&c.project, unit, format!("file change: {what}")),
+            Verdict::Paused => {
+                let why = if manual { "" } else { "auto-trigger paused; " };
+                let text = format!(
+                    "changed: {what}; {why}changes pending: {n} files (run `devctl trigger {unit}`)"
+                );
+                self.marker(&c.project, unit, &text);
+            }
+            Verdict::Tripped => {
+                let message = format!(
+                    "re-triggers itself: its last runs each changed its own watched files ({what}); auto-trigger paused until `devctl trigger {unit}`"
+                );
+                warn!(project = %c.project, %unit, "{message}");
+                self.send(&c.project, unit, |seq| ActorMsg::Note { seq, message });
+            }
+        }
+    }
+
+    /// Run a unit again because of `reason`, as `devctl trigger` does;
+    /// a unit that is neither running nor meant to run is left alone.
+    fn watch_trigger(&mut self, project: &ProjectName, unit: &UnitName, reason: String) {
+        let Some(p) = self.projects.get(project) else {
+            return;
+        };
+        let Some(l) = p.units.get(unit) else { return };
+        let up = l.snap.is_up() && !l.stop_sent && l.pending_start.is_none();
+        if up {
+            info!(%project, %unit, "{reason}");
+            self.send(project, unit, |seq| ActorMsg::Trigger { seq, reason });
+        } else if p.should_run.contains(unit) && l.snap.active == ActiveState::Failed {
+            info!(%project, %unit, "{reason}");
+            self.emit(
+                Some(project),
+                Some(unit),
+                EventKind::Triggered {
+                    reason: reason.clone(),
+                },
+            );
+            self.mark_start(
+                project,
+                std::slice::from_ref(unit),
+                Origin::Started,
+                &reason,
+            );
+            self.advance(project);
+            self.write_session();
+        }
+    }
+
+    /// `devctl trigger`: resume auto-triggering, clear pending changes and
+    /// say why the run happens.
+    pub(crate) fn manual_trigger(&mut self, project: &ProjectName, unit: &UnitName) -> String {
+        let n = self
+            .watch
+            .projects
+            .get_mut(project)
+            .and_then(|p| p.units.get_mut(unit))
+            .map_or(0, |uw| {
+                uw.guard.reset();
+                uw.take_pending()
+            });
+        match n {
+            0 => "manual trigger".into(),
+            1 => "manual trigger (1 pending change)".into(),
+            n => format!("manual trigger ({n} pending changes)"),
+        }
+    }
+
+    /// Track when each watched unit's runs begin and settle.
+    pub(crate) fn watch_observe(
+        &mut self,
+        project: &ProjectName,
+        unit: &UnitName,
+        old: &Snapshot,
+        new: &Snapshot,
+    ) {
+        let Some(uw) = self
+            .watch
+            .projects
+            .get_mut(project)
+            .and_then(|p| p.units.get_mut(unit))
+        else {
+            return;
+        };
+        let now = Instant::now();
+        if new.invocation.is_some() && new.invocation != old.invocation {
+            uw.window.begin(now);
+        }
+        if is_run_phase(old) && !is_run_phase(new) {
+            uw.window.settle(now);
+        }
+    }
+}
+
+fn watch_problem(e: &crate::watch::WatchError) -> String {
+    use miette::Diagnostic;
+    match e.help() {
+        Some(h) => format!("file watching incomplete: {e}; {h}"),
+        None => format!("file watching incomplete: {e}"),
+    }
+}
