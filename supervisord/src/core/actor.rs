@@ -1,13 +1,14 @@
 //! One tokio task per runnable unit: owns the unit's provider (its process
-//! tree), its restart history, readiness state, timers and probes, and
-//! reports every change to the manager as a [`Report`]. Commands arrive in
-//! order on its mailbox, so operations on one unit are serialized: two
-//! concurrent restarts can never produce two instances.
+//! tree), its restart history, readiness state, timers and the run's
+//! watchers (probes, log follower), and reports every change to the
+//! manager as a [`Report`]. Commands arrive in order on its mailbox, so
+//! operations on one unit are serialized: two concurrent restarts can
+//! never produce two instances. The watchers themselves live in
+//! `runwatch.rs`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use regex::Regex;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tracing::{error, info, warn};
@@ -18,12 +19,13 @@ use devctl_units::{ProbeCheck, Unit, UnitKind};
 
 use crate::core::env::{EnvContext, build_env};
 use crate::core::local::{LocalProvider, exit_result};
-use crate::core::logsink::UnitLog;
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
-use crate::core::probecheck::{ProbeEnv, check};
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport, TaggedFact};
+use crate::core::runwatch::{ProbeKind, RunWatch, Seen, TaggedSeen};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::logs::{LogStore, UnitLog};
+use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
 
 /// Wall-clock milliseconds (for display only; timers use `Instant`).
@@ -42,38 +44,28 @@ pub struct ActorEnv {
     pub notify_dir: std::path::PathBuf,
     /// Parent of per-run cgroups, when delegated.
     pub cgroup: Option<crate::process::CgroupParent>,
+    /// Every unit's log.
+    pub logs: Arc<LogStore>,
+    /// The daemon's one listen watcher (prompt TCP/HTTP readiness).
+    pub listen: ListenWatcher,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProbeKind {
-    Ready,
-    Alive,
-}
-
-/// Timers of the current run; all `None` when idle.
+/// Timers of the current run; all `None` when idle. Probe periods are
+/// kept by the run's watchers.
 #[derive(Debug, Default)]
 struct Timers {
     backoff: Option<Instant>,
     start: Option<Instant>,
     run: Option<Instant>,
     idle: Option<Instant>,
-    ready_probe: Option<Instant>,
-    alive_probe: Option<Instant>,
 }
 
 impl Timers {
     fn next(&self) -> Option<Instant> {
-        [
-            self.backoff,
-            self.start,
-            self.run,
-            self.idle,
-            self.ready_probe,
-            self.alive_probe,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.backoff, self.start, self.run, self.idle]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -86,16 +78,18 @@ pub struct Actor<P: Provider> {
     reports: mpsc::UnboundedSender<Report>,
     facts_tx: mpsc::UnboundedSender<TaggedFact>,
     facts_rx: mpsc::UnboundedReceiver<TaggedFact>,
-    probe_tx: mpsc::UnboundedSender<(u64, ProbeKind, bool)>,
-    probe_rx: mpsc::UnboundedReceiver<(u64, ProbeKind, bool)>,
-    probe_busy: [bool; 2],
+    seen_tx: mpsc::UnboundedSender<TaggedSeen>,
+    seen_rx: mpsc::UnboundedReceiver<TaggedSeen>,
+    /// The current run's probes and log followers.
+    watch: Option<RunWatch>,
+    /// Why the last probe check failed (for messages).
+    probe_failure: Option<String>,
     run: u64,
     running: bool,
     snap: Snapshot,
     hist: RestartHistory,
     ready: ReadyState,
     timers: Timers,
-    log_regex: Option<Regex>,
     rerun_queued: bool,
     /// Why the queued re-run happens.
     queued_trigger: Option<String>,
@@ -128,8 +122,9 @@ impl<P: Provider> Actor<P> {
         snap: Snapshot,
     ) -> Self {
         let (facts_tx, facts_rx) = mpsc::unbounded_channel();
-        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
-        let mut a = Actor {
+        let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+        let ready = ReadyState::new(unit.ready.as_ref(), unit.alive.as_ref());
+        Actor {
             unit,
             provider,
             log,
@@ -137,35 +132,20 @@ impl<P: Provider> Actor<P> {
             reports,
             facts_tx,
             facts_rx,
-            probe_tx,
-            probe_rx,
-            probe_busy: [false; 2],
+            seen_tx,
+            seen_rx,
+            watch: None,
+            probe_failure: None,
             run: 0,
             running: false,
             snap,
             hist: RestartHistory::default(),
-            ready: ReadyState::new(),
+            ready,
             timers: Timers::default(),
-            log_regex: None,
             rerun_queued: false,
             queued_trigger: None,
             events: Vec::new(),
-        };
-        a.compile_regex();
-        a
-    }
-
-    fn compile_regex(&mut self) {
-        self.log_regex = match self.unit.ready.as_ref().map(|p| &p.check) {
-            Some(ProbeCheck::Log { regex }) => match Regex::new(regex) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    warn!(unit = %self.unit.name, "log readiness regex does not compile: {e}");
-                    None
-                }
-            },
-            _ => None,
-        };
+        }
     }
 
     fn report(&mut self) {
@@ -212,10 +192,9 @@ impl<P: Provider> Actor<P> {
                         self.on_fact(fact).await;
                     }
                 }
-                Some((run, kind, ok)) = self.probe_rx.recv() => {
-                    self.probe_busy[kind as usize] = false;
+                Some((run, seen)) = self.seen_rx.recv() => {
                     if run == self.run && self.running {
-                        self.on_probe(kind, ok).await;
+                        self.on_seen(seen).await;
                     }
                 }
                 _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => self.on_timer().await,
@@ -304,7 +283,6 @@ impl<P: Provider> Actor<P> {
             ActorMsg::Update { seq, unit } => {
                 self.snap.ack = seq;
                 self.unit = Arc::new(*unit);
-                self.compile_regex();
             }
             ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
         }
@@ -326,6 +304,7 @@ impl<P: Provider> Actor<P> {
     /// Stop the current run (if any) and cancel timers; no state decided.
     async fn halt_run(&mut self) -> StopReport {
         self.timers = Timers::default();
+        self.watch = None;
         self.rerun_queued = false;
         self.queued_trigger = None;
         if !self.running {
@@ -422,7 +401,8 @@ impl<P: Provider> Actor<P> {
             }
         };
         self.hist.on_start(Instant::now());
-        self.ready = ReadyState::new();
+        self.ready = ReadyState::new(unit.ready.as_ref(), unit.alive.as_ref());
+        self.probe_failure = None;
         let building = unit.kind == UnitKind::Build;
         self.set(
             ActiveState::Activating,
@@ -436,6 +416,14 @@ impl<P: Provider> Actor<P> {
         self.snap.ready = unit.ready.as_ref().map(|_| false);
         self.snap.invocation = Some(invocation.clone());
         self.report();
+        // Log followers subscribe before the run's processes can write.
+        let mut watch = RunWatch::before_spawn(&unit, &self.log, self.run, self.seen_tx.clone());
+        let probe_ctx = ProbeCtx {
+            reaper: self.env.reaper.clone(),
+            dir: unit.working_dir().to_path_buf(),
+            env: env.clone(),
+            unit_marker: Some(invocation.clone()),
+        };
         let ctx = RunCtx {
             unit: unit.clone(),
             run: self.run,
@@ -455,17 +443,13 @@ impl<P: Provider> Actor<P> {
                 if building {
                     self.timers.run = unit.run_timeout.map(|d| now + d);
                     self.timers.idle = unit.idle_timeout.map(|d| now + d);
-                } else if let Some(p) = &unit.ready {
+                } else if unit.ready.is_some() {
                     self.timers.start = unit.start_timeout.map(|d| now + d);
-                    if !matches!(p.check, ProbeCheck::Log { .. } | ProbeCheck::Notify) {
-                        self.timers.ready_probe = Some(now + p.initial_delay);
-                    }
                 } else {
                     self.set(ActiveState::Active, SubState::Running);
                 }
-                if let Some(p) = &unit.alive {
-                    self.timers.alive_probe = Some(now + p.initial_delay + p.period);
-                }
+                watch.start_probes(&unit, probe_ctx, &self.env.listen);
+                self.watch = Some(watch);
             }
             Err(StartFailure::Permanent { result, message }) => {
                 self.log.marker(&message);
@@ -486,6 +470,7 @@ impl<P: Provider> Actor<P> {
     async fn decide(&mut self, cause: ExitCause, message: Option<String>) {
         self.running = false;
         self.timers = Timers::default();
+        self.watch = None;
         self.snap.main_pid = None;
         self.snap.ready = self.unit.ready.as_ref().map(|_| false);
         let decision = on_exit(&self.unit.restart, &mut self.hist, cause, Instant::now());
@@ -545,18 +530,6 @@ impl<P: Provider> Actor<P> {
 
     async fn on_fact(&mut self, fact: Fact) {
         match fact {
-            Fact::Line(line) => {
-                if let Some(d) = self.unit.idle_timeout
-                    && self.timers.idle.is_some()
-                {
-                    self.timers.idle = Some(Instant::now() + d);
-                }
-                if self.ready.phase == ReadyPhase::Starting
-                    && self.log_regex.as_ref().is_some_and(|r| r.is_match(&line))
-                {
-                    self.ready_event(ReadyEvent::NotifyReady).await;
-                }
-            }
             Fact::Ready => {
                 if matches!(
                     self.unit.ready.as_ref().map(|p| &p.check),
@@ -590,6 +563,7 @@ impl<P: Provider> Actor<P> {
             at_ms,
         });
         self.events.push(EventKind::Exited { code, signal });
+        self.watch = None;
         self.log.marker(&match status {
             Some(st) => st.to_string(),
             None => "main process exited".into(),
@@ -639,12 +613,7 @@ impl<P: Provider> Actor<P> {
 
     async fn ready_event(&mut self, ev: ReadyEvent) {
         let unit = self.unit.clone();
-        let action = match step(
-            &mut self.ready,
-            unit.ready.as_ref(),
-            unit.alive.as_ref(),
-            ev,
-        ) {
+        let action = match step(&mut self.ready, ev) {
             Ok(a) => a,
             Err(e) => {
                 error!(unit = %unit.name, "{e}");
@@ -655,15 +624,20 @@ impl<P: Provider> Actor<P> {
             None => {}
             Some(ReadyAction::BecameReady) => {
                 self.timers.start = None;
+                if let Some(w) = &self.watch {
+                    w.settled();
+                }
                 self.log.marker("ready");
                 self.set(ActiveState::Active, SubState::Ready);
                 self.snap.ready = Some(true);
                 self.report();
             }
             Some(ReadyAction::BecameNotReady) => {
-                self.log.marker("not ready");
+                let why = self.probe_failure.clone().unwrap_or_default();
+                self.log.marker(format!("not ready: {why}"));
                 self.set(ActiveState::Active, SubState::NotReady);
                 self.snap.ready = Some(false);
+                self.snap.message = Some(format!("readiness probe failing: {why}"));
                 self.report();
             }
             Some(ReadyAction::Restart(result)) | Some(ReadyAction::FailStart(result)) => {
@@ -673,7 +647,10 @@ impl<P: Provider> Actor<P> {
                         humantime::format_duration(unit.start_timeout.unwrap_or_default())
                     )
                 } else {
-                    "liveness probe failed".to_string()
+                    match &self.probe_failure {
+                        Some(why) => format!("liveness probe failed: {why}"),
+                        None => "liveness probe failed".to_string(),
+                    }
                 };
                 self.log.marker(&format!("{msg}; stopping"));
                 self.halt_run().await;
@@ -683,50 +660,35 @@ impl<P: Provider> Actor<P> {
         }
     }
 
-    async fn on_probe(&mut self, kind: ProbeKind, ok: bool) {
-        let now = Instant::now();
-        match kind {
-            ProbeKind::Ready => {
-                if let Some(p) = &self.unit.ready {
-                    // Poll quickly until first ready, then at the period.
-                    let gap = if self.ready.phase == ReadyPhase::Starting {
-                        p.period.min(Duration::from_millis(100))
-                    } else {
-                        p.period
-                    };
-                    self.timers.ready_probe = Some(now + gap);
+    async fn on_seen(&mut self, seen: Seen) {
+        match seen {
+            Seen::Probe(kind, outcome) => {
+                let ok = outcome.is_success();
+                if let crate::probe::ProbeOutcome::Failure(why) = outcome {
+                    self.probe_failure = Some(why);
+                } else if !ok {
+                    self.probe_failure = Some("timed out".into());
                 }
-                self.ready_event(ReadyEvent::Readiness(ok)).await;
+                let ev = match kind {
+                    ProbeKind::Ready => ReadyEvent::Readiness(ok),
+                    ProbeKind::Alive => ReadyEvent::Liveness(ok),
+                };
+                self.ready_event(ev).await;
             }
-            ProbeKind::Alive => {
-                if let Some(p) = &self.unit.alive {
-                    self.timers.alive_probe = Some(now + p.period);
+            Seen::LogMatched(line) => {
+                if self.ready.phase == ReadyPhase::Starting {
+                    self.log.marker(format!("readiness line matched: {line}"));
+                    self.ready_event(ReadyEvent::NotifyReady).await;
                 }
-                self.ready_event(ReadyEvent::Liveness(ok)).await;
+            }
+            Seen::Output => {
+                if let Some(d) = self.unit.idle_timeout
+                    && self.timers.idle.is_some()
+                {
+                    self.timers.idle = Some(Instant::now() + d);
+                }
             }
         }
-    }
-
-    fn launch_probe(&mut self, kind: ProbeKind) {
-        let probe = match kind {
-            ProbeKind::Ready => self.unit.ready.clone(),
-            ProbeKind::Alive => self.unit.alive.clone(),
-        };
-        let Some(probe) = probe else { return };
-        if self.probe_busy[kind as usize] {
-            return;
-        }
-        self.probe_busy[kind as usize] = true;
-        let ctx = ProbeEnv {
-            reaper: self.env.reaper.clone(),
-            dir: self.unit.working_dir().to_path_buf(),
-            env: self.env.env.base.clone(),
-        };
-        let (tx, run) = (self.probe_tx.clone(), self.run);
-        tokio::spawn(async move {
-            let ok = check(&probe.check, probe.timeout, &ctx).await;
-            let _ = tx.send((run, kind, ok));
-        });
     }
 
     async fn on_timer(&mut self) {
@@ -764,15 +726,6 @@ impl<P: Provider> Actor<P> {
             self.decide(ExitCause::Failure(UnitResult::Timeout), Some(msg))
                 .await;
             self.report();
-            return;
-        }
-        if due(self.timers.ready_probe) {
-            self.timers.ready_probe = None;
-            self.launch_probe(ProbeKind::Ready);
-        }
-        if due(self.timers.alive_probe) {
-            self.timers.alive_probe = None;
-            self.launch_probe(ProbeKind::Alive);
         }
     }
 }

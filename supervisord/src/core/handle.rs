@@ -17,7 +17,8 @@ use devctl_units::api::{
 use devctl_units::paths::Paths;
 use devctl_units::{ProjectName, UnitName};
 
-use crate::core::manager::{self, Command};
+use crate::core::logview;
+use crate::core::manager::{self, Command, DETAIL_TAIL};
 use crate::state::store::StateError;
 
 /// Everything the core needs to start.
@@ -207,13 +208,19 @@ impl Supervisor {
 
     /// Detailed status of one unit, with its last log lines.
     pub async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
-        self.ask(|reply| Command::Unit {
-            project,
-            unit,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
+        let (mut st, sel) = self
+            .ask(|reply| Command::Unit {
+                project,
+                unit,
+                reply,
+            })
+            .await
+            .unwrap_or_else(|| Err(gone()))?;
+        if let Some(sel) = sel {
+            // From disk when this daemon has fewer lines (after a restart).
+            st.log_tail = logview::recent(&sel, DETAIL_TAIL).await;
+        }
+        Ok(st)
     }
 
     /// The unit file text as loaded.
@@ -246,16 +253,15 @@ impl Supervisor {
         since_ms: Option<u64>,
         follow: bool,
     ) -> Result<LogStreamOut, ApiError> {
-        self.ask(|reply| Command::Logs {
-            project,
-            units,
-            n,
-            since_ms,
-            follow,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
+        let sel = self
+            .ask(|reply| Command::Logs {
+                project,
+                units,
+                reply,
+            })
+            .await
+            .unwrap_or_else(|| Err(gone()))?;
+        Ok(logview::query(sel, n, since_ms, follow).await)
     }
 
     /// Stop the core without stopping any unit and keep the session file,

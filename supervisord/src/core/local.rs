@@ -1,24 +1,24 @@
 //! The local-process provider: services (simple and sd_notify), daemons
 //! (start command, pid file, tracked by pidfd while they live, stop
-//! command then whole-tree stop) and builds (one-shot). Spawning, reaping
-//! and tree stops are the process layer's; this file wires them to facts.
+//! command then whole-tree stop) and builds (one-shot). Spawning, reaping,
+//! pidfds and tree stops are the process layer's, output goes through
+//! `logs::pump`, sd_notify through `probe::NotifySocket`; this file wires
+//! them to facts.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
-use tokio::net::UnixDatagram;
 use tokio::task::JoinHandle;
 
-use devctl_units::api::LogStream;
 use devctl_units::state::UnitResult;
 use devctl_units::{ProbeCheck, StopSpec, UnitKind};
 
-use crate::core::logsink::pump;
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
-use crate::process::{self, Reaper, SpawnSpec, StopOutcome, TreeRef};
+use crate::logs::{Stream, pump};
+use crate::probe::{NotifyMessage, NotifySocket};
+use crate::process::{self, PidFd, Reaper, SpawnSpec, StopOutcome, TreeRef};
 
 /// Bounded wait after the final SIGKILL.
 pub const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -27,8 +27,9 @@ pub const PID_FILE_WAIT: Duration = Duration::from_secs(30);
 
 struct Run {
     tree: TreeRef,
+    /// Exit, pid and notify watchers (the notify socket's file goes with
+    /// its task).
     tasks: Vec<JoinHandle<()>>,
-    notify_path: Option<PathBuf>,
     env: Vec<(String, String)>,
     dir: PathBuf,
 }
@@ -89,45 +90,41 @@ fn spawn_failure(e: process::SpawnError) -> StartFailure {
     }
 }
 
-/// Parse one sd_notify datagram into facts.
-pub fn parse_notify(msg: &str) -> Vec<Fact> {
-    msg.lines()
-        .filter_map(|l| match l.split_once('=') {
-            Some(("READY", "1")) => Some(Fact::Ready),
-            Some(("STATUS", s)) => Some(Fact::Status(s.to_string())),
-            Some(("MAINPID", p)) => p.parse().ok().map(Fact::MainPid),
-            _ => None,
-        })
-        .collect()
+/// What an sd_notify message means for the actor; `None` for messages it
+/// does not act on (watchdog, reloading…). A rejected message is logged
+/// by the caller.
+pub fn notify_fact(msg: NotifyMessage) -> Option<Fact> {
+    match msg {
+        NotifyMessage::Ready => Some(Fact::Ready),
+        NotifyMessage::Status(s) => Some(Fact::Status(s)),
+        NotifyMessage::MainPid(pid) => u32::try_from(pid).ok().map(Fact::MainPid),
+        NotifyMessage::Reloading
+        | NotifyMessage::Stopping
+        | NotifyMessage::Watchdog
+        | NotifyMessage::WatchdogTrigger
+        | NotifyMessage::ExtendTimeout(_)
+        | NotifyMessage::Errno(_)
+        | NotifyMessage::Rejected(_) => None,
+    }
 }
 
-fn open_pidfd(pid: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes two integers and returns a new fd or -1.
-    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if ret < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the kernel just returned this fd; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+/// A live (not zombie) process's start time.
+fn live_start_time(pid: i32) -> Option<u64> {
+    process::stat(pid)
+        .filter(|s| !s.is_zombie())
+        .map(|s| s.start_time)
 }
 
-/// Start time (clock ticks since boot) of a live, non-zombie process.
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // `rest` starts at field 3 (state); start time is field 22.
-    if matches!(fields.first().copied(), Some("Z" | "X" | "x")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
-
-struct FdWrap(OwnedFd);
-impl AsRawFd for FdWrap {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0.as_raw_fd()
-    }
+/// Resolves when `pid` (not our child) has exited.
+fn watch_pid(pid: i32) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    // SAFETY: the pidfd is owned by the `PidFd` the AsyncFd holds, so it
+    // stays open and names the same process for as long as it is registered.
+    let fd = unsafe { AsyncFd::register(PidFd::open(pid)?) }
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(async move {
+        // A pidfd turns readable once its process exits.
+        let _ = fd.readable().await;
+    })
 }
 
 impl LocalProvider {
@@ -149,21 +146,12 @@ impl LocalProvider {
             .await
             .map_err(spawn_failure)?;
         for (pipe, stream) in [
-            (child.stdout.take(), LogStream::Stdout),
-            (child.stderr.take(), LogStream::Stderr),
+            (child.stdout.take(), Stream::Stdout),
+            (child.stderr.take(), Stream::Stderr),
         ] {
             if let Some(pipe) = pipe {
-                let (log, facts, run) = (ctx.log.clone(), ctx.facts.clone(), ctx.run);
-                let (tap, mut taps) = tokio::sync::mpsc::unbounded_channel();
                 // Pumps end at EOF on their own (never aborted: no lost lines).
-                tokio::spawn(pump(pipe, stream, log, tap));
-                tokio::spawn(async move {
-                    while let Some(line) = taps.recv().await {
-                        if facts.send((run, Fact::Line(line))).is_err() {
-                            break;
-                        }
-                    }
-                });
+                tokio::spawn(pump(pipe, stream, ctx.log.clone()));
             }
         }
         Ok(child)
@@ -210,7 +198,7 @@ impl LocalProvider {
                     .next()
                     .and_then(|l| l.trim().parse::<i32>().ok())
                 && pid > 0
-                && proc_start_time(pid).is_some()
+                && live_start_time(pid).is_some()
             {
                 break pid;
             }
@@ -233,19 +221,13 @@ impl LocalProvider {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let start_time = proc_start_time(pid).unwrap_or(0);
+        let start_time = live_start_time(pid).unwrap_or(0);
         let tree = TreeRef::adopt(pid, start_time, &ctx.invocation)
             .unwrap_or_else(|| TreeRef::marker_only(&ctx.invocation));
         let (facts, run) = (ctx.facts.clone(), ctx.run);
-        let watch = open_pidfd(pid).and_then(|fd| {
-            // SAFETY: the fd is owned by the wrapper the AsyncFd holds, so it
-            // stays open for as long as it is registered.
-            unsafe { AsyncFd::register(FdWrap(fd)) }
-                .map_err(|e| std::io::Error::other(e.to_string()))
-        });
-        match watch {
-            Ok(fd) => tasks.push(tokio::spawn(async move {
-                let _ = fd.readable().await;
+        match watch_pid(pid) {
+            Ok(exited) => tasks.push(tokio::spawn(async move {
+                exited.await;
                 let _ = facts.send((run, Fact::Exited(None)));
             })),
             Err(e) => tracing::warn!(pid, "cannot watch daemon pid: {e}"),
@@ -253,7 +235,6 @@ impl LocalProvider {
         self.run = Some(Run {
             tree,
             tasks,
-            notify_path: None,
             env: ctx.env.clone(),
             dir: unit.working_dir().to_path_buf(),
         });
@@ -265,7 +246,6 @@ impl Provider for LocalProvider {
     async fn start(&mut self, ctx: RunCtx) -> Result<u32, StartFailure> {
         self.forget();
         let mut tasks = Vec::new();
-        let mut notify_path = None;
         if ctx
             .unit
             .ready
@@ -273,24 +253,13 @@ impl Provider for LocalProvider {
             .is_some_and(|p| p.check == ProbeCheck::Notify)
         {
             let path = LocalProvider::notify_path(&self.notify_dir, &ctx.invocation);
-            let _ = std::fs::create_dir_all(&self.notify_dir);
-            let _ = std::fs::remove_file(&path);
-            let sock = UnixDatagram::bind(&path).map_err(|e| StartFailure::Transient {
-                result: UnitResult::ExecFailed,
-                message: format!("notify socket {}: {e}", path.display()),
-            })?;
-            let (facts, run) = (ctx.facts.clone(), ctx.run);
-            tasks.push(tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                while let Ok(n) = sock.recv(&mut buf).await {
-                    for f in parse_notify(&String::from_utf8_lossy(&buf[..n])) {
-                        if facts.send((run, f)).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }));
-            notify_path = Some(path);
+            let sock = std::fs::create_dir_all(&self.notify_dir)
+                .and_then(|()| NotifySocket::bind(&path, &ctx.invocation))
+                .map_err(|e| StartFailure::Transient {
+                    result: UnitResult::ExecFailed,
+                    message: format!("notify socket {}: {e}", path.display()),
+                })?;
+            tasks.push(tokio::spawn(notify_loop(sock, ctx.clone())));
         }
         if ctx.unit.kind == UnitKind::Daemon {
             return self.start_daemon(&ctx, tasks).await;
@@ -320,7 +289,6 @@ impl Provider for LocalProvider {
         self.run = Some(Run {
             tree,
             tasks,
-            notify_path,
             env: ctx.env.clone(),
             dir: ctx.unit.working_dir().to_path_buf(),
         });
@@ -372,11 +340,31 @@ impl Provider for LocalProvider {
 
 fn finish(run: Run) {
     for t in run.tasks {
-        // Pumps end on their own at EOF; the exit/notify watchers are aborted.
+        // Pumps end on their own at EOF; the exit/notify watchers are
+        // aborted (dropping the notify socket removes its file).
         t.abort();
     }
-    if let Some(p) = run.notify_path {
-        let _ = std::fs::remove_file(p);
+}
+
+/// Turn the run's notify messages into facts until the socket fails or the
+/// actor is gone; refusals go to the unit's log.
+async fn notify_loop(mut sock: NotifySocket, ctx: RunCtx) {
+    loop {
+        let msg = match sock.recv().await {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.log.marker(format!("notify socket failed: {e}"));
+                return;
+            }
+        };
+        if let NotifyMessage::Rejected(why) = &msg {
+            ctx.log.marker(format!("notify message ignored: {why}"));
+        }
+        if let Some(fact) = notify_fact(msg)
+            && ctx.facts.send((ctx.run, fact)).is_err()
+        {
+            return;
+        }
     }
 }
 
@@ -385,16 +373,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn notify_parsing() {
+    fn notify_messages_to_facts() {
+        let facts: Vec<Option<Fact>> = [
+            NotifyMessage::Ready,
+            NotifyMessage::Status("warming up".into()),
+            NotifyMessage::MainPid(42),
+            NotifyMessage::Watchdog,
+            NotifyMessage::Rejected("sender pid 1 is not part of the unit".into()),
+        ]
+        .into_iter()
+        .map(notify_fact)
+        .collect();
         assert_eq!(
-            parse_notify("READY=1\nSTATUS=warming up\nMAINPID=42\nBOGUS\nMAINPID=x"),
+            facts,
             vec![
-                Fact::Ready,
-                Fact::Status("warming up".into()),
-                Fact::MainPid(42)
+                Some(Fact::Ready),
+                Some(Fact::Status("warming up".into())),
+                Some(Fact::MainPid(42)),
+                None,
+                None
             ]
         );
-        assert!(parse_notify("READY=0").is_empty());
     }
 
     #[test]

@@ -13,14 +13,14 @@ use tracing::info;
 
 use devctl_units::api::{
     ApiError, EnableRequest, EnableResponse, ErrorKind, Event, EventKind, JobRequest, JobResponse,
-    LoadRequest, LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+    LoadRequest, LoadResponse, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
 };
 use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
 use crate::core::actor::{ActorEnv, now_ms, spawn_local};
-use crate::core::handle::{CoreError, CoreInfo, CoreOptions, LogStreamOut};
-use crate::core::logsink::{UnitLog, merge};
+use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
+use crate::core::logview::Selected;
 use crate::core::project::{Loaded, Project};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::core::waiters::Waiter;
@@ -66,23 +66,22 @@ pub enum Command {
         project: Option<ProjectName>,
         reply: Reply<Vec<UnitStatus>>,
     },
+    /// A unit's status (without its log tail) and its log.
     Unit {
         project: ProjectName,
         unit: UnitName,
-        reply: Reply<UnitStatus>,
+        reply: Reply<(UnitStatus, Option<Selected>)>,
     },
     UnitFile {
         project: ProjectName,
         unit: UnitName,
         reply: Reply<String>,
     },
+    /// The logs of some units (all of the project's when empty).
     Logs {
         project: ProjectName,
         units: Vec<UnitName>,
-        n: Option<usize>,
-        since_ms: Option<u64>,
-        follow: bool,
-        reply: Reply<LogStreamOut>,
+        reply: Reply<Vec<Selected>>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -254,10 +253,19 @@ impl Manager {
                 reply,
             } => {
                 let r = self.project(&project).and_then(|p| {
+                    let log = p.units.get(&unit).map(|l| l.log.clone());
                     p.status(&unit, DETAIL_TAIL)
                         .map(|s| self.watch.annotate(s))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
+                        })
+                        .map(|st| {
+                            let sel = log.map(|log| Selected {
+                                project: project.clone(),
+                                unit: unit.clone(),
+                                log,
+                            });
+                            (st, sel)
                         })
                 });
                 let _ = reply.send(r);
@@ -277,12 +285,9 @@ impl Manager {
             Command::Logs {
                 project,
                 units,
-                n,
-                since_ms,
-                follow,
                 reply,
             } => {
-                let _ = reply.send(self.logs(&project, units, n, since_ms, follow));
+                let _ = reply.send(self.logs(&project, units));
             }
             Command::Shutdown { reply } => self.shutdown(reply),
             Command::Abandon { reply } => self.abandon(Some(reply)),
@@ -330,46 +335,25 @@ impl Manager {
             .collect())
     }
 
-    fn logs(
-        &self,
-        project: &ProjectName,
-        units: Vec<UnitName>,
-        n: Option<usize>,
-        since_ms: Option<u64>,
-        follow: bool,
-    ) -> Result<LogStreamOut, ApiError> {
+    fn logs(&self, project: &ProjectName, units: Vec<UnitName>) -> Result<Vec<Selected>, ApiError> {
         let p = self.project(project)?;
-        let logs: Vec<UnitLog> = if units.is_empty() {
-            p.units.values().map(|l| l.log.clone()).collect()
-        } else {
-            units
-                .iter()
-                .map(|u| {
-                    p.units.get(u).map(|l| l.log.clone()).ok_or_else(|| {
-                        api_err(ErrorKind::NotFound, format!("no unit {project}/{u}"))
-                    })
-                })
-                .collect::<Result<_, _>>()?
+        let select = |(name, l): (&UnitName, &Loaded)| Selected {
+            project: project.clone(),
+            unit: name.clone(),
+            log: l.log.clone(),
         };
-        let since_us = since_ms.map(|ms| ms.saturating_mul(1000));
-        let history = merge(logs.iter().map(|l| l.read(since_us, n)).collect(), n);
-        let live = follow.then(|| {
-            let (tx, rx) = mpsc::channel::<LogRecord>(1024);
-            for l in &logs {
-                let mut sub = l.subscribe();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    // A lagging follower is dropped, never buffered without bound.
-                    while let Ok(rec) = sub.recv().await {
-                        if tx.send(rec).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            rx
-        });
-        Ok(LogStreamOut { history, live })
+        if units.is_empty() {
+            return Ok(p.units.iter().map(select).collect());
+        }
+        units
+            .iter()
+            .map(|u| {
+                p.units
+                    .get_key_value(u)
+                    .map(select)
+                    .ok_or_else(|| api_err(ErrorKind::NotFound, format!("no unit {project}/{u}")))
+            })
+            .collect()
     }
 
     /// Create the record (and actor, for runnable kinds) of a new unit.
@@ -381,7 +365,10 @@ impl Manager {
         origin_snap: Snapshot,
     ) -> Loaded {
         let unit = Arc::new(unit);
-        let log = UnitLog::open(&self.store.paths().logs_dir(), &unit.project, &unit.name);
+        let log = self
+            .env
+            .logs
+            .unit(unit.project.as_str(), unit.name.as_str());
         let tx = unit.kind.is_runnable().then(|| {
             spawn_local(
                 unit.clone(),

@@ -1,12 +1,17 @@
 //! Readiness and liveness as a pure state machine with Kubernetes
-//! semantics: `success_threshold` consecutive successes make a unit ready,
-//! `failure_threshold` consecutive failures make a ready unit not-ready (no
-//! restart); liveness failures restart with result `liveness`; a start
-//! deadline passing before the first readiness fails the start with
-//! `probe-timeout`. Events that cannot happen in a phase are errors.
+//! semantics: the thresholds are counted by `probe::ProbeTracker`
+//! (`success_threshold` consecutive successes pass, `failure_threshold`
+//! consecutive failures fail); this machine decides what a crossing means
+//! for the unit: a passing readiness probe makes it ready, a failing one
+//! makes a ready unit not-ready (no restart); a failing liveness probe
+//! restarts with result `liveness`; a start deadline passing before the
+//! first readiness fails the start with `probe-timeout`. Events that cannot
+//! happen in a phase are errors.
 
 use devctl_units::Probe;
 use devctl_units::state::UnitResult;
+
+use crate::probe::{ProbeTracker, ProbeTransition};
 
 /// Where a started unit stands with respect to readiness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,57 +53,27 @@ pub struct IllegalTransition {
     pub event: ReadyEvent,
 }
 
-/// Consecutive-result counter with k8s thresholds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Streak {
-    pub successes: u32,
-    pub failures: u32,
-}
-
-impl Streak {
-    fn push(&mut self, ok: bool) {
-        if ok {
-            self.successes += 1;
-            self.failures = 0;
-        } else {
-            self.failures += 1;
-            self.successes = 0;
-        }
-    }
-}
-
 /// Readiness state of one run of a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyState {
     pub phase: ReadyPhase,
-    ready: Streak,
-    live: Streak,
+    ready: Option<ProbeTracker>,
+    live: Option<ProbeTracker>,
 }
 
 impl ReadyState {
-    /// A fresh run.
-    pub fn new() -> ReadyState {
+    /// A fresh run of a unit with these probes.
+    pub fn new(ready: Option<&Probe>, alive: Option<&Probe>) -> ReadyState {
         ReadyState {
             phase: ReadyPhase::Starting,
-            ready: Streak::default(),
-            live: Streak::default(),
+            ready: ready.map(ProbeTracker::new),
+            live: alive.map(ProbeTracker::new),
         }
     }
 }
 
-impl Default for ReadyState {
-    fn default() -> Self {
-        ReadyState::new()
-    }
-}
-
 /// Apply one event.
-pub fn step(
-    st: &mut ReadyState,
-    ready: Option<&Probe>,
-    alive: Option<&Probe>,
-    ev: ReadyEvent,
-) -> Result<Option<ReadyAction>, IllegalTransition> {
+pub fn step(st: &mut ReadyState, ev: ReadyEvent) -> Result<Option<ReadyAction>, IllegalTransition> {
     let illegal = IllegalTransition {
         phase: st.phase,
         event: ev,
@@ -119,16 +94,16 @@ pub fn step(
             ReadyPhase::Ready | ReadyPhase::NotReady => Ok(None),
         },
         ReadyEvent::Readiness(ok) => {
-            let probe = ready.ok_or(illegal)?;
-            st.ready.push(ok);
-            match st.phase {
-                ReadyPhase::Starting | ReadyPhase::NotReady
-                    if st.ready.successes >= probe.success_threshold.max(1) =>
-                {
+            let tracker = st.ready.as_mut().ok_or(illegal)?;
+            match (tracker.record(ok), st.phase) {
+                (
+                    Some(ProbeTransition::BecamePassing),
+                    ReadyPhase::Starting | ReadyPhase::NotReady,
+                ) => {
                     st.phase = ReadyPhase::Ready;
                     Ok(Some(ReadyAction::BecameReady))
                 }
-                ReadyPhase::Ready if st.ready.failures >= probe.failure_threshold.max(1) => {
+                (Some(ProbeTransition::BecameFailing), ReadyPhase::Ready) => {
                     st.phase = ReadyPhase::NotReady;
                     Ok(Some(ReadyAction::BecameNotReady))
                 }
@@ -136,10 +111,9 @@ pub fn step(
             }
         }
         ReadyEvent::Liveness(ok) => {
-            let probe = alive.ok_or(illegal)?;
-            st.live.push(ok);
-            if st.live.failures >= probe.failure_threshold.max(1) {
-                st.live = Streak::default();
+            let tracker = st.live.as_mut().ok_or(illegal)?;
+            if tracker.record(ok) == Some(ProbeTransition::BecameFailing) {
+                tracker.reset();
                 return Ok(Some(ReadyAction::Restart(UnitResult::Liveness)));
             }
             Ok(None)
@@ -163,31 +137,19 @@ mod tests {
         }
     }
 
-    fn run(
-        st: &mut ReadyState,
-        r: Option<&Probe>,
-        a: Option<&Probe>,
-        evs: &[ReadyEvent],
-    ) -> Vec<Option<ReadyAction>> {
-        evs.iter().map(|e| step(st, r, a, *e).unwrap()).collect()
+    fn run(st: &mut ReadyState, evs: &[ReadyEvent]) -> Vec<Option<ReadyAction>> {
+        evs.iter().map(|e| step(st, *e).unwrap()).collect()
     }
 
     #[test]
     fn thresholds_gate_ready_and_not_ready() {
         use ReadyEvent::Readiness as R;
         let p = probe(2, 3);
-        let mut st = ReadyState::new();
-        let out = run(
-            &mut st,
-            Some(&p),
-            None,
-            &[R(true), R(false), R(true), R(true)],
-        );
+        let mut st = ReadyState::new(Some(&p), None);
+        let out = run(&mut st, &[R(true), R(false), R(true), R(true)]);
         assert_eq!(out, [None, None, None, Some(ReadyAction::BecameReady)]);
         let out = run(
             &mut st,
-            Some(&p),
-            None,
             &[R(false), R(false), R(true), R(false), R(false), R(false)],
         );
         assert_eq!(
@@ -202,7 +164,7 @@ mod tests {
             ]
         );
         assert_eq!(st.phase, ReadyPhase::NotReady);
-        let out = run(&mut st, Some(&p), None, &[R(true), R(true)]);
+        let out = run(&mut st, &[R(true), R(true)]);
         assert_eq!(out, [None, Some(ReadyAction::BecameReady)]);
     }
 
@@ -210,10 +172,10 @@ mod tests {
     fn strict_alternation_never_flips_after_ready() {
         use ReadyEvent::Readiness as R;
         let p = probe(2, 3);
-        let mut st = ReadyState::new();
-        run(&mut st, Some(&p), None, &[R(true), R(true)]);
+        let mut st = ReadyState::new(Some(&p), None);
+        run(&mut st, &[R(true), R(true)]);
         for i in 0..100 {
-            assert_eq!(step(&mut st, Some(&p), None, R(i % 2 == 0)).unwrap(), None);
+            assert_eq!(step(&mut st, R(i % 2 == 0)).unwrap(), None);
         }
         assert_eq!(st.phase, ReadyPhase::Ready);
     }
@@ -223,11 +185,9 @@ mod tests {
         use ReadyEvent::*;
         let r = probe(1, 1);
         let a = probe(1, 2);
-        let mut st = ReadyState::new();
+        let mut st = ReadyState::new(Some(&r), Some(&a));
         let out = run(
             &mut st,
-            Some(&r),
-            Some(&a),
             &[
                 Readiness(true),
                 Readiness(false),
@@ -248,36 +208,29 @@ mod tests {
 
     #[test]
     fn start_deadline_and_notify() {
-        let mut st = ReadyState::new();
+        let mut st = ReadyState::new(None, None);
         assert_eq!(
-            step(&mut st, None, None, ReadyEvent::StartDeadline).unwrap(),
+            step(&mut st, ReadyEvent::StartDeadline).unwrap(),
             Some(ReadyAction::FailStart(UnitResult::ProbeTimeout))
         );
-        let mut st = ReadyState::new();
+        let mut st = ReadyState::new(None, None);
         assert_eq!(
-            step(&mut st, None, None, ReadyEvent::NotifyReady).unwrap(),
+            step(&mut st, ReadyEvent::NotifyReady).unwrap(),
             Some(ReadyAction::BecameReady)
         );
-        assert_eq!(
-            step(&mut st, None, None, ReadyEvent::NotifyReady).unwrap(),
-            None
-        );
+        assert_eq!(step(&mut st, ReadyEvent::NotifyReady).unwrap(), None);
     }
 
     #[test]
     fn illegal_transitions_are_errors() {
         let p = probe(1, 1);
-        let mut st = ReadyState::new();
-        step(&mut st, Some(&p), None, ReadyEvent::Readiness(true)).unwrap();
-        let cases = [
-            (ReadyEvent::StartDeadline, Some(&p), None),
-            (ReadyEvent::Liveness(false), Some(&p), None),
-        ];
-        for (ev, r, a) in cases {
-            let err = step(&mut st, r, a, ev).unwrap_err();
+        let mut st = ReadyState::new(Some(&p), None);
+        step(&mut st, ReadyEvent::Readiness(true)).unwrap();
+        for ev in [ReadyEvent::StartDeadline, ReadyEvent::Liveness(false)] {
+            let err = step(&mut st, ev).unwrap_err();
             assert_eq!(err.phase, ReadyPhase::Ready);
         }
-        let mut fresh = ReadyState::new();
-        assert!(step(&mut fresh, None, None, ReadyEvent::Readiness(true)).is_err());
+        let mut fresh = ReadyState::new(None, None);
+        assert!(step(&mut fresh, ReadyEvent::Readiness(true)).is_err());
     }
 }

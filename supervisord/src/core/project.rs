@@ -9,12 +9,14 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use devctl_units::api::{Origin, UnitStatus};
-use devctl_units::state::{EnableState, LoadState, UnitResult};
-use devctl_units::{Unit, UnitName};
+use devctl_units::state::{ActiveState, EnableState, LoadState, SubState, UnitResult};
+use devctl_units::{Unit, UnitKind, UnitName};
 
-use crate::core::logsink::UnitLog;
+use crate::core::graph;
+use crate::core::logview::record;
 use crate::core::policy_deps::DepView;
 use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::logs::UnitLog;
 use crate::state::files::ProjectFile;
 
 /// A stop the manager will send once the unit's dependents are down.
@@ -87,6 +89,25 @@ impl Project {
         }
     }
 
+    /// Groups and the project target own no process: their state is
+    /// derived from their runnable members (for the project target, the
+    /// session's desired set). All active → active; any starting →
+    /// activating; some active → active with a message counting them; none
+    /// active but some failed → failed; otherwise inactive.
+    fn target_state(&self, u: &Unit) -> (ActiveState, SubState, Option<String>) {
+        let members: BTreeSet<UnitName> = if u.kind == UnitKind::Project {
+            self.should_run.clone()
+        } else {
+            graph::expand_groups(&u.members, &self.defs())
+        };
+        let states: Vec<ActiveState> = members
+            .iter()
+            .filter_map(|m| self.units.get(m))
+            .map(|l| l.snap.active)
+            .collect();
+        derive_target_state(&states)
+    }
+
     /// The status of one unit; `tail` lines of log for the detail view.
     pub fn status(&self, name: &UnitName, tail: usize) -> Option<UnitStatus> {
         let l = self.units.get(name)?;
@@ -99,6 +120,11 @@ impl Project {
         } else {
             EnableState::Disabled
         };
+        let (active, sub, message) = if u.kind.is_runnable() {
+            (s.active, s.sub, s.message.clone())
+        } else {
+            self.target_state(u)
+        };
         Some(UnitStatus {
             project: self.file.name.clone(),
             name: name.clone(),
@@ -107,10 +133,10 @@ impl Project {
             load: LoadState::Loaded,
             enabled,
             enabled_default: u.enabled,
-            active: s.active,
-            sub: s.sub,
+            active,
+            sub,
             result: s.result,
-            message: s.message.clone(),
+            message,
             main_pid: s.main_pid,
             since_ms: s.since_ms,
             ready: s.ready,
@@ -126,10 +152,90 @@ impl Project {
             links: u.links.clone(),
             deps: u.deps.clone(),
             log_tail: if tail > 0 {
-                l.log.tail(tail)
+                l.log
+                    .tail(tail)
+                    .iter()
+                    .map(|line| record(&self.file.name, name, line))
+                    .collect()
             } else {
                 Vec::new()
             },
         })
+    }
+}
+
+/// The pure rule behind [`Project::target_state`].
+fn derive_target_state(states: &[ActiveState]) -> (ActiveState, SubState, Option<String>) {
+    let total = states.len();
+    let count = |want: ActiveState| states.iter().filter(|s| **s == want).count();
+    let (active, activating, failed) = (
+        count(ActiveState::Active),
+        count(ActiveState::Activating),
+        count(ActiveState::Failed),
+    );
+    if total > 0 && active == total {
+        (ActiveState::Active, SubState::Running, None)
+    } else if activating > 0 {
+        (
+            ActiveState::Activating,
+            SubState::Starting,
+            Some(format!("{active}/{total} units active")),
+        )
+    } else if active > 0 {
+        let failed_note = if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        };
+        (
+            ActiveState::Active,
+            SubState::Running,
+            Some(format!("{active}/{total} units active{failed_note}")),
+        )
+    } else if failed > 0 {
+        (
+            ActiveState::Failed,
+            SubState::Failed,
+            Some(format!("{failed}/{total} units failed")),
+        )
+    } else {
+        (ActiveState::Inactive, SubState::Dead, None)
+    }
+}
+
+#[cfg(test)]
+mod target_state_tests {
+    use super::derive_target_state;
+    use devctl_units::state::{ActiveState as A, SubState as S};
+
+    #[test]
+    fn derived_from_members() {
+        let cases: &[(&[A], A, S, Option<&str>)] = &[
+            (&[], A::Inactive, S::Dead, None),
+            (&[A::Inactive, A::Inactive], A::Inactive, S::Dead, None),
+            (&[A::Active, A::Active], A::Active, S::Running, None),
+            (
+                &[A::Active, A::Activating],
+                A::Activating,
+                S::Starting,
+                Some("1/2 units active"),
+            ),
+            (
+                &[A::Active, A::Inactive, A::Failed],
+                A::Active,
+                S::Running,
+                Some("1/3 units active, 1 failed"),
+            ),
+            (
+                &[A::Failed, A::Inactive],
+                A::Failed,
+                S::Failed,
+                Some("1/2 units failed"),
+            ),
+        ];
+        for (states, active, sub, msg) in cases {
+            let (a, s, m) = derive_target_state(states);
+            assert_eq!((a, s, m.as_deref()), (*active, *sub, *msg), "{states:?}");
+        }
     }
 }

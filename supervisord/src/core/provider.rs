@@ -1,7 +1,8 @@
 //! The provider boundary: what runs a unit (local processes now; Docker
-//! and Kubernetes later) behind one trait. Providers only *report facts*
-//! (spawned, output line, notify message, exited); the unit actor turns
-//! them into state transitions and events.
+//! and Kubernetes later) behind one trait. Providers write the unit's
+//! output to its log and only *report facts* (notify message, main pid,
+//! exited); the unit actor turns them into state transitions and events
+//! (it follows the log itself for log readiness and build idle timeouts).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,13 +12,11 @@ use tokio::sync::mpsc;
 use devctl_units::state::UnitResult;
 use devctl_units::{StopSpec, Unit};
 
-use crate::core::logsink::UnitLog;
+use crate::logs::UnitLog;
 
 /// Something a provider observed about the current run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fact {
-    /// One line of output.
-    Line(String),
     /// `READY=1` (sd_notify) or an equivalent readiness signal.
     Ready,
     /// `STATUS=…` from sd_notify.

@@ -24,6 +24,8 @@ use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::manager::Manager;
 use crate::core::project::Project;
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::logs::{LogLimits, LogStore};
+use crate::probe::ListenWatcher;
 use crate::process::{self, Reaper, TreeRef};
 use crate::state::files::{SessionFile, SessionUnit};
 use crate::state::store::{ReadOutcome, StateStore};
@@ -86,6 +88,15 @@ impl Manager {
             reaper,
             notify_dir: opts.paths.notify_dir(),
             cgroup: opts.cgroup.clone(),
+            logs: Arc::new(
+                LogStore::open(opts.paths.logs_dir(), LogLimits::default()).map_err(|source| {
+                    CoreError::State(crate::state::store::StateError::Read {
+                        path: opts.paths.logs_dir(),
+                        source,
+                    })
+                })?,
+            ),
+            listen: ListenWatcher::new(),
         };
         let started_at_ms = now_ms();
         let previous = match store.load_session() {

@@ -9,11 +9,10 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use devctl_units::ImageBuild;
-use devctl_units::api::LogStream;
 
-use crate::core::logsink::UnitLog;
 use crate::docker::engine::Engine;
 use crate::docker::error::DockerError;
+use crate::logs::{Stream, UnitLog};
 
 /// Pack `dir` (recursively, symlinks kept as links) into a tar archive.
 pub fn tar_context(dir: &Path) -> Result<Vec<u8>, DockerError> {
@@ -37,7 +36,7 @@ fn log_output(log: &UnitLog, text: &str) {
     for line in text.lines() {
         let line = line.trim_end();
         if !line.is_empty() {
-            log.write(LogStream::Stdout, line);
+            log.write(Stream::Stdout, line);
         }
     }
 }
@@ -49,7 +48,7 @@ pub async fn build_image(
     tag: &str,
     log: &UnitLog,
 ) -> Result<(), DockerError> {
-    log.marker(&format!(
+    log.marker(format!(
         "building image {tag} from {} ({})",
         build.context.display(),
         build.dockerfile
@@ -90,7 +89,7 @@ pub async fn build_image(
             }
             Err(e) => {
                 let message = e.to_string();
-                log.write(LogStream::Stderr, &message);
+                log.write(Stream::Stderr, message.as_str());
                 return Err(DockerError::BuildFailed {
                     image: tag.to_string(),
                     message,
@@ -98,7 +97,7 @@ pub async fn build_image(
             }
         }
     }
-    log.marker(&format!("built image {tag}"));
+    log.marker(format!("built image {tag}"));
     Ok(())
 }
 

@@ -94,14 +94,7 @@ impl ContainerProvider {
     }
 
     fn watch(&mut self, engine: Engine, id: String, pid: u32, since: Option<i32>, ctx: &RunCtx) {
-        let logs = watch::stream_logs(
-            engine.clone(),
-            id.clone(),
-            since,
-            ctx.log.clone(),
-            ctx.facts.clone(),
-            ctx.run,
-        );
+        let logs = watch::stream_logs(engine.clone(), id.clone(), since, ctx.log.clone());
         let mut tasks = vec![watch::watch_exit(
             engine.clone(),
             id.clone(),
@@ -151,7 +144,7 @@ impl ContainerProvider {
             let running = state.and_then(|s| s.running).unwrap_or(false);
             if running && owner.config.as_deref() == Some(config.as_str()) {
                 let pid = state.and_then(|s| s.pid).unwrap_or(0).max(0) as u32;
-                ctx.log.marker(&format!(
+                ctx.log.marker(format!(
                     "adopted running container {name} ({}); output written while devctld was away: docker logs {name}",
                     short(&id)
                 ));
@@ -159,7 +152,7 @@ impl ContainerProvider {
                 return Ok(pid);
             }
             ctx.log
-                .marker(&format!("removing stale container {name} ({})", short(&id)));
+                .marker(format!("removing stale container {name} ({})", short(&id)));
             engine.remove(&id).await?;
         }
 
@@ -212,7 +205,7 @@ impl ContainerProvider {
             .unwrap_or(0)
             .max(0) as u32;
         ctx.log
-            .marker(&format!("started container {name} ({})", short(&id)));
+            .marker(format!("started container {name} ({})", short(&id)));
         self.watch(engine, id, pid, None, ctx);
         Ok(pid)
     }

@@ -1,7 +1,7 @@
 //! Watchers of one running container, each a task reporting to the unit
 //! actor: the log stream (stdout/stderr frames split into capped lines
-//! through the core's `pump`, written to the unit's log with devctl's
-//! timestamps and offered as [`Fact::Line`]), the exit watcher
+//! through `logs::pump`, written to the unit's log with devctl's
+//! timestamps; the actor follows the log for log readiness), the exit watcher
 //! ([`Fact::Exited`]) and the HEALTHCHECK poller ([`Fact::Ready`] once the
 //! engine reports `healthy`).
 
@@ -15,11 +15,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use devctl_units::api::LogStream;
-
-use crate::core::logsink::{UnitLog, pump};
 use crate::core::provider::{Fact, TaggedFact};
 use crate::docker::engine::Engine;
+use crate::logs::{Stream, UnitLog, pump};
 use crate::process::ExitStatus;
 
 /// Buffer between the engine stream and the line splitter.
@@ -38,31 +36,16 @@ pub fn exit_status(code: i64) -> ExitStatus {
     }
 }
 
-/// Stream the container's output into `log` (and facts) until it ends.
-/// `since` (Unix seconds) skips older output, for adopted containers.
-pub fn stream_logs(
-    engine: Engine,
-    id: String,
-    since: Option<i32>,
-    log: UnitLog,
-    facts: mpsc::UnboundedSender<TaggedFact>,
-    run: u64,
-) -> JoinHandle<()> {
+/// Stream the container's output into `log` until it ends. `since` (Unix
+/// seconds) skips older output, for adopted containers.
+pub fn stream_logs(engine: Engine, id: String, since: Option<i32>, log: UnitLog) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let (tap, mut taps) = mpsc::unbounded_channel::<String>();
         let (mut out_w, out_r) = tokio::io::duplex(PIPE_BYTES);
         let (mut err_w, err_r) = tokio::io::duplex(PIPE_BYTES);
         let pumps = [
-            tokio::spawn(pump(out_r, LogStream::Stdout, log.clone(), tap.clone())),
-            tokio::spawn(pump(err_r, LogStream::Stderr, log.clone(), tap)),
+            tokio::spawn(pump(out_r, Stream::Stdout, log.clone())),
+            tokio::spawn(pump(err_r, Stream::Stderr, log.clone())),
         ];
-        let forward = tokio::spawn(async move {
-            while let Some(line) = taps.recv().await {
-                if facts.send((run, Fact::Line(line))).is_err() {
-                    break;
-                }
-            }
-        });
         let mut opts = LogsOptionsBuilder::default()
             .follow(true)
             .stdout(true)
@@ -91,7 +74,6 @@ pub fn stream_logs(
         for p in pumps {
             let _ = p.await;
         }
-        let _ = forward.await;
     })
 }
 
@@ -135,7 +117,7 @@ pub fn watch_health(
             };
             if status != last {
                 if let Some(s) = status {
-                    log.marker(&format!("health: {s}"));
+                    log.marker(format!("health: {s}"));
                 }
                 last = status;
             }

@@ -202,6 +202,30 @@ impl UnitLog {
         self.append(vec![LogLine::now(Stream::Marker, text.into())]);
     }
 
+    /// Write one line of `stream` that did not come through a pump (engine
+    /// messages, build output already split into lines).
+    pub fn write(&self, stream: Stream, text: impl Into<Arc<str>>) {
+        self.append(vec![LogLine::now(stream, text)]);
+    }
+
+    /// The last `n` lines: from memory when it holds that many, else from
+    /// disk (which also has the lines of earlier daemon runs); memory again
+    /// if the files cannot be read.
+    pub async fn recent(&self, n: usize) -> Vec<LogLine> {
+        let tail = self.tail(n);
+        if tail.len() >= n {
+            return tail;
+        }
+        match self.read(None, n).await {
+            Ok(lines) if lines.len() >= tail.len() => lines,
+            Ok(_) => tail,
+            Err(e) => {
+                debug!(path = %self.inner.path.display(), error = %e, "log history unreadable; memory tail only");
+                tail
+            }
+        }
+    }
+
     /// Follow new lines. Subscribe before the process starts to miss none.
     pub fn subscribe(&self) -> LogFollower {
         LogFollower {

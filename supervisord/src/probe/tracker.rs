@@ -52,7 +52,12 @@ impl ProbeTracker {
 
     /// Record one result; returns the transition it caused, if any.
     pub fn observe(&mut self, outcome: &ProbeOutcome) -> Option<ProbeTransition> {
-        if outcome.is_success() {
+        self.record(outcome.is_success())
+    }
+
+    /// Record one result given as pass/fail.
+    pub fn record(&mut self, ok: bool) -> Option<ProbeTransition> {
+        if ok {
             self.failures = 0;
             self.successes = self.successes.saturating_add(1);
             if self.state != ProbeState::Passing && self.successes >= self.success_threshold {

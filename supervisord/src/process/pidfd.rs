@@ -4,7 +4,7 @@
 //! spawn is re-checked right before signalling.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::procfs;
 
@@ -52,6 +52,20 @@ impl PidFd {
         } else {
             Ok(())
         }
+    }
+}
+
+/// The fd becomes readable when the process exits (poll it with
+/// `tokio::io::unix::AsyncFd` to await a process that is not our child).
+impl AsFd for PidFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for PidFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
 
