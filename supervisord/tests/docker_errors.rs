@@ -44,14 +44,11 @@ async fn build_gates_the_container_and_logs_its_output() {
         context: ctxdir.path().to_path_buf(),
         dockerfile: "Dockerfile".into(),
     });
-    let (ctx, log, mut facts) = docker_util::ctx(u, tmp.path(), 1);
+    let (ctx, log, _facts) = docker_util::ctx(u, tmp.path(), 1);
     let mut p = ContainerProvider::new(tmp.path());
     p.start(ctx).await.expect("builds and starts");
-    fact(&mut facts, 20, |f| {
-        *f == Fact::Line("from-built-image".into())
-    })
-    .await;
-    let texts: Vec<String> = log.tail(200).into_iter().map(|r| r.text).collect();
+    wait_line(&log, 20, "from-built-image").await;
+    let texts = texts(&log);
     let built = texts
         .iter()
         .position(|t| t.starts_with("built image"))
@@ -141,7 +138,7 @@ async fn healthcheck_readiness_and_an_image_without_one() {
     let mut p = ContainerProvider::new(tmp.path());
     p.start(ctx).await.expect("starts");
     fact(&mut facts, 30, |f| *f == Fact::Ready).await;
-    assert!(log.tail(50).iter().any(|r| r.text == "health: healthy"));
+    assert!(log.tail(50).iter().any(|r| &*r.text == "health: healthy"));
     p.stop(&devctl_units::StopSpec {
         timeout: std::time::Duration::from_millis(200),
         ..Default::default()

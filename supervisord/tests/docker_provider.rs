@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use devctl_supervisord::core::provider::{Fact, Provider, StopReport};
 use devctl_supervisord::docker::{ContainerProvider, recover};
+use devctl_supervisord::logs::Stream;
 use devctl_supervisord::process::ExitStatus;
 use devctl_units::Publish;
-use devctl_units::api::LogStream;
 
 use docker_util::*;
 
@@ -63,23 +63,19 @@ async fn serves_tcp_logs_stops_and_removes() {
     let _g = Cleanup(project.clone());
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (ctx, log, mut facts) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
+    let (ctx, log, _facts) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
     let mut p = ContainerProvider::new(tmp.path());
     let pid = p.start(ctx).await.expect("container starts");
     assert!(pid > 0);
-    fact(&mut facts, 20, |f| *f == Fact::Line("serving".into())).await;
+    wait_line(&log, 20, "serving").await;
     until(20, "the page through the published port", async || {
         http_get(port).is_some_and(|r| r.contains("hello-from-web"))
     })
     .await;
-    let rec = log.tail(50);
     assert!(
-        rec.iter()
-            .any(|r| r.stream == LogStream::Stdout && r.text == "serving")
-    );
-    assert!(
-        rec.iter()
-            .any(|r| r.stream == LogStream::Marker && r.text.starts_with("started container"))
+        log.tail(50)
+            .iter()
+            .any(|r| r.stream == Stream::Marker && r.text.starts_with("started container"))
     );
     let labels = docker(&[
         "inspect",
@@ -116,7 +112,7 @@ async fn exit_code_and_stderr_are_reported() {
     assert!(
         log.tail(20)
             .iter()
-            .any(|r| r.stream == LogStream::Stderr && r.text == "oops")
+            .any(|r| r.stream == Stream::Stderr && &*r.text == "oops")
     );
     assert!(project_containers(&project).is_empty());
 }
@@ -133,10 +129,10 @@ async fn stop_escalates_to_sigkill_after_the_timeout() {
         "stubborn",
         &["sh", "-c", "echo up; while :; do sleep 1; done"],
     );
-    let (ctx, _log, mut facts) = ctx(u, tmp.path(), 1);
+    let (ctx, log, _facts) = ctx(u, tmp.path(), 1);
     let mut p = ContainerProvider::new(tmp.path());
     p.start(ctx).await.expect("starts");
-    fact(&mut facts, 20, |f| *f == Fact::Line("up".into())).await;
+    wait_line(&log, 20, "up").await;
     let spec = devctl_units::StopSpec {
         timeout: Duration::from_millis(500),
         ..Default::default()
@@ -152,10 +148,10 @@ async fn adopts_a_running_container_after_a_crash_and_replaces_a_stale_one() {
     let _g = Cleanup(project.clone());
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (c1, _l, mut f1) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
+    let (c1, l1, _f1) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
     let mut first = ContainerProvider::new(tmp.path());
     let pid1 = first.start(c1).await.expect("starts");
-    fact(&mut f1, 20, |f| *f == Fact::Line("serving".into())).await;
+    wait_line(&l1, 20, "serving").await;
     let id1 = project_containers(&project);
     // The daemon "crashes": the provider forgets, the container keeps running.
     first.forget();

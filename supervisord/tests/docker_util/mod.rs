@@ -11,9 +11,9 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::mpsc;
 
-use devctl_supervisord::core::logsink::UnitLog;
 use devctl_supervisord::core::provider::{RunCtx, TaggedFact};
 use devctl_supervisord::docker::Engine;
+use devctl_supervisord::logs::{LogLimits, LogStore, Stream, UnitLog};
 use devctl_units::{ContainerSpec, ProjectName, Unit, UnitKind, UnitName};
 
 /// The test image: a static busybox on `scratch`.
@@ -134,7 +134,8 @@ pub fn ctx(
     logs: &Path,
     run: u64,
 ) -> (RunCtx, UnitLog, mpsc::UnboundedReceiver<TaggedFact>) {
-    let log = UnitLog::open(logs, &unit.project, &unit.name);
+    let store = LogStore::open(logs.to_path_buf(), LogLimits::default()).unwrap();
+    let log = store.unit(unit.project.as_str(), unit.name.as_str());
     let (tx, rx) = mpsc::unbounded_channel();
     let ctx = RunCtx {
         unit: Arc::new(unit),
@@ -176,4 +177,21 @@ pub async fn fact(
     })
     .await
     .expect("expected fact did not arrive in time")
+}
+
+/// Whether the log holds a line of `stream` with exactly `text`.
+pub fn has_line(log: &UnitLog, stream: Stream, text: &str) -> bool {
+    log.tail(500)
+        .iter()
+        .any(|l| l.stream == stream && &*l.text == text)
+}
+
+/// The texts of the log's last lines.
+pub fn texts(log: &UnitLog) -> Vec<String> {
+    log.tail(500).iter().map(|l| l.text.to_string()).collect()
+}
+
+/// Wait until the log holds a stdout line `text`.
+pub async fn wait_line(log: &UnitLog, secs: u64, text: &str) {
+    until(secs, text, async || has_line(log, Stream::Stdout, text)).await;
 }
