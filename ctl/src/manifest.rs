@@ -103,3 +103,46 @@ pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{Exit, for_error};
+
+    #[test]
+    fn compiler_errors_map_to_65() {
+        let p = Path::new("/m/devctl.kdl");
+        let t = compile_error(p, CompileError::timeout(p, DEADLINE));
+        assert!(
+            matches!(t, CtlError::ManifestTimeout { limit_ms: 2000, .. }),
+            "{t:?}"
+        );
+        assert_eq!(for_error(&t), Exit::InvalidManifest);
+        assert!(t.to_string().contains("2000 ms"), "{t}");
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        let io = compile_error(p, CompileError::io(p, &denied));
+        assert!(matches!(io, CtlError::InvalidManifest(_)));
+        assert_eq!(for_error(&io), Exit::InvalidManifest);
+    }
+
+    #[test]
+    fn missing_file_is_no_manifest_and_files_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("devctl.kdl");
+        assert!(matches!(
+            compile(&missing, Target::Devctl),
+            Err(CtlError::NoManifest { .. })
+        ));
+        std::fs::write(
+            &missing,
+            "project \"pz\"\nservice \"web\" {\n    run \"true\"\n}\n",
+        )
+        .unwrap();
+        let m = compile(&missing, Target::Devctl).unwrap();
+        assert_eq!(m.project.as_str(), "pz");
+        assert_eq!(m.file_of("web"), Some("web.service"));
+        assert_eq!(m.load_request().units.len(), m.files.len());
+        let s = compile(&missing, Target::Systemd).unwrap();
+        assert_eq!(s.file_of("web"), Some("pz-web.service"));
+    }
+}

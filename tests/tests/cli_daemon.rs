@@ -262,3 +262,68 @@ fn events_follow_shows_state_changes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn forget_drops_the_project() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    env.devctl(&["forget", "clitest"]).expect_code(0);
+    // Outside the project directory nothing can load it again.
+    let elsewhere = env.home.path().to_path_buf();
+    env.devctl_in(&elsewhere, &["-p", "clitest", "is-active", "web"])
+        .expect_code(4);
+    // Inside it, a read-only verb loads the unknown project again.
+    env.devctl(&["is-active", "web"]).expect_code(3);
+    env.devctl(&["forget", "no-such"]).expect_code(4);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn logs_follow_prints_new_lines() {
+    let env = env_with_daemon();
+    env.devctl(&["run", "ok"]).expect_code(0);
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .current_dir(&env.project_dir)
+        .args(["logs", "-f", "-n", "0", "ok"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let line = wait_until("a followed log line", CEILING, || {
+        env.devctl(&["run", "ok"]).expect_code(0);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).ok()?;
+        line.contains(" ok | ").then_some(line)
+    });
+    assert!(!line.contains('\x1b'), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn daemon_run_in_the_foreground() {
+    let env = TestEnv::new();
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .env("DEVCTLD", devctld_bin())
+        .args(["daemon", "run"]);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("devctld to answer", CEILING, || {
+        env.request("GET", "/v1/version", None)
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    let status = wait_until("devctl daemon run to exit", CEILING, || {
+        child.try_wait().ok().flatten()
+    });
+    assert_eq!(status.code(), Some(0));
+}

@@ -325,3 +325,25 @@ fn probe_exit_codes() {
     let o = env.run(&["probe", "tcp", "not-an-address"]);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn compile_for_systemd() {
+    let env = Env::new();
+    env.write(VALID);
+    let out = env.dir.path().join("sd");
+    let o = env.run(&[
+        "compile",
+        "--target",
+        "systemd",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(out.join("pizzeria-web.service").is_file());
+    let o = env.run(&["cat", "--target", "systemd", "web"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("pizzeria-web.service"));
+    let o = env.run(&["compile", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["web.service"].as_str().unwrap().contains("sleep"));
+}
