@@ -15,6 +15,17 @@ fn fd_count(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
+/// The daemon's open sockets (listener, D-Bus, client connections).
+fn socket_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|l| l.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -78,14 +89,19 @@ fn t31_a_log_follower_that_stops_reading_is_dropped_and_memory_stays_flat() {
     );
     let pid = env.start_daemon();
     env.devctl(&["start", "chatty"]).expect_code(0);
-    let before_fds = fd_count(pid);
+    wait_until("the CLI connection to be closed", CEILING, || {
+        let n = socket_fds(pid);
+        std::thread::sleep(Duration::from_millis(200));
+        (socket_fds(pid) == n).then_some(())
+    });
+    let before = socket_fds(pid);
     let rss_before = rss_kib(pid);
     let mut stalled = UnixStream::connect(env.socket()).unwrap();
     stalled
         .write_all(b"GET /v1/logs?project=flood&follow=true HTTP/1.1\r\nhost: x\r\n\r\n")
         .unwrap();
     wait_until("the follower's connection to be open", CEILING, || {
-        (fd_count(pid) > before_fds).then_some(())
+        (socket_fds(pid) > before).then_some(())
     });
     let mut peak = rss_before;
     // The write-stall guard (10 s) must drop the connection; meanwhile the
@@ -95,7 +111,7 @@ fn t31_a_log_follower_that_stops_reading_is_dropped_and_memory_stays_flat() {
         Duration::from_secs(60),
         || {
             peak = peak.max(rss_kib(pid));
-            (fd_count(pid) <= before_fds).then_some(())
+            (socket_fds(pid) <= before).then_some(())
         },
     );
     assert!(
