@@ -13,7 +13,6 @@ use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
@@ -134,9 +133,6 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| Shared {
     reaped: Notify::new(),
 });
 
-/// A safety net for a lost SIGCHLD: reap at least this often.
-const SWEEP: Duration = Duration::from_secs(1);
-
 /// Handle to the process-wide reaper.
 #[derive(Debug)]
 pub struct Reaper {
@@ -170,13 +166,19 @@ impl Reaper {
     /// called inside a tokio runtime; each runtime that spawns needs one.
     pub fn install() -> io::Result<Arc<Reaper>> {
         nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)?;
+        // No periodic sweep: an idle daemon must not wake up. No SIGCHLD
+        // is lost: tokio's signal stream yields at least once after every
+        // delivery since the previous `recv` (deliveries coalesce), and
+        // `reap_all` drains every exited child each time, so a child that
+        // exits while it runs is reaped on the next, already pending, turn.
+        // Children that exited before the handler existed are reaped by the
+        // `reap_all` below, which runs after it is installed.
         let mut sigchld = signal(SignalKind::child())?;
         tokio::spawn(async move {
             loop {
                 reap_all();
-                tokio::select! {
-                    _ = sigchld.recv() => {}
-                    _ = tokio::time::sleep(SWEEP) => {}
+                if sigchld.recv().await.is_none() {
+                    return;
                 }
             }
         });
@@ -257,6 +259,7 @@ fn reap_all() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn decodes_raw_statuses() {
