@@ -171,7 +171,8 @@ fn systemd_user_service_lifecycle() {
         (sleepers(&sd) == vec![again]).then_some(())
     });
     let status = ok(&sd, &dir, &["daemon", "status", "--json"]);
-    assert!(status.contains("\"recovered\":true"), "{status}");
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["recovered"], true, "{status}");
 
     // Watchdog: a frozen devctld misses its pings; systemd restarts it.
     nix::sys::signal::kill(
@@ -199,7 +200,8 @@ fn systemd_user_service_lifecycle() {
     });
     assert_eq!(sleepers(&sd).len(), 1);
     let status = ok(&sd, &dir, &["daemon", "status", "--json"]);
-    assert!(status.contains("\"recovered\":false"), "{status}");
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["recovered"], false, "{status}");
 
     // Uninstall leaves nothing behind.
     ok(&sd, &dir, &["daemon", "uninstall"]);

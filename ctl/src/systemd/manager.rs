@@ -103,6 +103,8 @@ impl UserManager {
         let mgr = SystemdManagerProxy::new(&conn)
             .await
             .map_err(call("connect to org.freedesktop.systemd1"))?;
+        // Job signals are only sent to subscribed clients; once per connection.
+        mgr.subscribe().await.map_err(call("Subscribe"))?;
         Ok(UserManager { conn, mgr })
     }
 
@@ -145,7 +147,6 @@ impl UserManager {
     }
 
     async fn job(&self, name: &str, start: bool) -> Result<(), SystemdError> {
-        self.mgr.subscribe().await.map_err(call("Subscribe"))?;
         // Listen before queuing the job so its JobRemoved cannot be missed.
         let mut removed = self
             .mgr
