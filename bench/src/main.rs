@@ -6,6 +6,7 @@
 //! devctl-bench compile [--units N] [--reps N]
 //! devctl-bench all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]
 //! devctl-bench start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
+//! devctl-bench watch [--reps K] [--files N]
 //! ```
 //!
 //! The side-by-side scenarios (devctl against a private `systemd --user`)
@@ -28,8 +29,9 @@ mod start;
 mod stats;
 mod stop;
 mod systemd_side;
+mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -49,6 +51,7 @@ fn main() {
             pair::standalone(&rest, &[10, 100, 1000], 1, idle::measure)
         }),
         Some("logs") => pair::standalone(&rest, &[1], 5, logs::measure),
+        Some("watch") => watch::run(&rest),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
