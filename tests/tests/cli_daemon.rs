@@ -327,3 +327,19 @@ fn daemon_run_in_the_foreground() {
     });
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn enable_boot_marks_the_project() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["enable", "--boot"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout.contains("clitest: comes up when devctld starts"),
+        "{}",
+        r.stdout
+    );
+    let r = env.devctl(&["disable", "--boot", "--json"]);
+    r.expect_code(0);
+    assert_eq!(json(&r.stdout)[0]["result"]["boot"], false);
+    env.devctl(&["enable"]).expect_code(2);
+}

@@ -347,3 +347,30 @@ fn compile_for_systemd() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["web.service"].as_str().unwrap().contains("sleep"));
 }
+
+/// Run devctl under a pseudo-terminal (`script`), returning what it printed.
+fn on_a_tty(env: &Env, args: &str, no_color: bool) -> String {
+    let line = format!("{} {args}", devctl_bin().display());
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(env.proj())
+        .env("DEVCTL_HOME", env.dir.path().join("home"))
+        .env("DEVCTLD", "/nonexistent/devctld")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    text(&script.output().expect("script(1) runs").stdout)
+}
+
+#[test]
+fn colour_only_on_a_tty_and_never_with_no_color() {
+    let env = Env::new();
+    env.write(INVALID);
+    assert!(on_a_tty(&env, "check", false).contains('\x1b'));
+    assert!(!on_a_tty(&env, "check", true).contains('\x1b'));
+    let piped = env.run(&["check"]);
+    assert!(!text(&piped.stderr).contains('\x1b'));
+}
