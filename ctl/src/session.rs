@@ -3,6 +3,12 @@
 //! manifest first — always for mutating verbs, only when the daemon does not
 //! know the project for read-only ones. An invalid manifest stops a mutating
 //! verb before anything is sent.
+//!
+//! Read-only verbs take a fast path: when the daemon already serves a
+//! project loaded from this directory's manifest, that project is addressed
+//! without compiling the manifest (a status query stays cheap however large
+//! the manifest is). Like `systemctl`, they report what is loaded: an edit
+//! not yet applied with `reload` (or a mutating verb) is not seen.
 
 use devctl_units::ProjectName;
 use devctl_units::api::{LoadResponse, ProjectInfo};
@@ -45,9 +51,35 @@ fn local_target(ctx: &Context) -> Result<(ProjectName, Option<Manifest>), CtlErr
     Ok((m.project.clone(), Some(m)))
 }
 
+/// The read-only fast path: the project the daemon loaded from this
+/// manifest, found without compiling it; `None` when there is none.
+async fn loaded_from_here(ctx: &Context, paths: &Paths) -> Result<Option<Session>, CtlError> {
+    let Ok(path) = ctx.manifest_path() else {
+        return Ok(None);
+    };
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let client = daemon::connect(paths, ctx.quiet).await?;
+    let projects: Vec<ProjectInfo> = client.get("/v1/projects").await?;
+    Ok(projects
+        .into_iter()
+        .find(|p| p.manifest == path)
+        .map(|p| Session {
+            client,
+            project: p.name,
+            manifest: None,
+            loaded: None,
+        }))
+}
+
 /// Open a session for a verb.
 pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
     let paths = Paths::from_env()?;
+    if access == Access::ReadOnly
+        && ctx.project.is_none()
+        && let Some(s) = loaded_from_here(ctx, &paths).await?
+    {
+        return Ok(s);
+    }
     let target = local_target(ctx);
     // A read-only verb in a directory whose manifest is now invalid still
     // works if the daemon knows a project loaded from that manifest.
