@@ -570,7 +570,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)')
-            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx)')
+            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Ready when the command exits 0')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -632,7 +632,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
         }
         'devctl;probe;help' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)')
-            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx)')
+            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Ready when the command exits 0')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -795,7 +795,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
         }
         'devctl;help;probe' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)')
-            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx)')
+            [CompletionResult]::new('http', 'http', [CompletionResultType]::ParameterValue, 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Ready when the command exits 0')
             break
         }

@@ -527,7 +527,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand tcp 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-            cand http 'Ready when GET URL answers STATUS (default: any 2xx)'
+            cand http 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
             cand exec 'Ready when the command exits 0'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -585,7 +585,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
         }
         &'devctl;probe;help'= {
             cand tcp 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-            cand http 'Ready when GET URL answers STATUS (default: any 2xx)'
+            cand http 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
             cand exec 'Ready when the command exits 0'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -710,7 +710,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
         }
         &'devctl;help;probe'= {
             cand tcp 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-            cand http 'Ready when GET URL answers STATUS (default: any 2xx)'
+            cand http 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
             cand exec 'Ready when the command exits 0'
         }
         &'devctl;help;probe;tcp'= {

@@ -321,7 +321,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -s h -l help -d 'Print help'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -f -a "tcp" -d 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx)'
+complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -f -a "exec" -d 'Ready when the command exits 0'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and not __fish_seen_subcommand_from tcp http exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from tcp" -l period -d 'Time between attempts' -r
@@ -359,7 +359,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_sub
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from exec" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "tcp" -d 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx)'
+complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Ready when the command exits 0'
 complete -c devctl -n "__fish_devctl_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand man" -s p -l project -d 'Address this project instead of the current directory\'s' -r
@@ -404,5 +404,5 @@ complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subc
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "install" -d 'Install devctld as a systemd user service (devctld.service, Type=notify, with a watchdog and delegated cgroups, plus devctld.socket) through the user manager\'s D-Bus API, and enable it'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "uninstall" -d 'Stop, disable and remove the devctld user units (ends the session)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "tcp" -d 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'
-complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx)'
+complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "http" -d 'Ready when GET URL answers STATUS (default: any 2xx or 3xx)'
 complete -c devctl -n "__fish_devctl_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "exec" -d 'Ready when the command exits 0'

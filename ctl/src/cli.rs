@@ -281,7 +281,7 @@ pub enum ProbeCheckArgs {
         #[command(flatten)]
         timing: ProbeTiming,
     },
-    /// Ready when GET URL answers STATUS (default: any 2xx).
+    /// Ready when GET URL answers STATUS (default: any 2xx or 3xx).
     Http {
         /// An http:// URL.
         #[arg(value_name = "URL")]

@@ -63,7 +63,7 @@ async fn http_once(uri: &hyper::Uri, want: Option<u16>) -> bool {
     match tx.send_request(req).await {
         Ok(resp) => match want {
             Some(code) => resp.status().as_u16() == code,
-            None => resp.status().is_success(),
+            None => resp.status().is_success() || resp.status().is_redirection(),
         },
         Err(_) => false,
     }

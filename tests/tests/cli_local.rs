@@ -374,3 +374,40 @@ fn colour_only_on_a_tty_and_never_with_no_color() {
     let piped = env.run(&["check"]);
     assert!(!text(&piped.stderr).contains('\x1b'));
 }
+
+/// The argv the compiler writes into `ExecStartPost=`, run with this devctl.
+fn compiled_probe(env: &Env, check: devctl_units::ProbeCheck) -> Output {
+    let probe = devctl_units::Probe::readiness(check);
+    let argv = devctl_compiler::probe_argv(&probe).expect("a probe devctl can run");
+    assert_eq!(argv[..2], ["devctl", "probe"]);
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let mut cmd = env.cmd(&env.proj(), &args);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn probes_written_by_the_compiler_run() {
+    let env = Env::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tcp = devctl_units::ProbeCheck::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    assert_eq!(code(&compiled_probe(&env, tcp)), 0);
+    let exec = devctl_units::ProbeCheck::Exec(vec!["sh".into(), "-c".into(), "exit 0".into()]);
+    assert_eq!(code(&compiled_probe(&env, exec)), 0);
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            let mut b = [0u8; 1024];
+            let _ = s.read(&mut b);
+            let _ = s.write_all(b"HTTP/1.1 302 Found\r\nlocation: /x\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let http = devctl_units::ProbeCheck::Http {
+        url: format!("http://127.0.0.1:{port}/healthz"),
+        status: None,
+    };
+    assert_eq!(code(&compiled_probe(&env, http)), 0);
+}
