@@ -411,3 +411,23 @@ fn probes_written_by_the_compiler_run() {
     };
     assert_eq!(code(&compiled_probe(&env, http)), 0);
 }
+
+#[test]
+fn no_devctld_anywhere_is_69_with_help() {
+    let env = Env::new();
+    let lonely = env.dir.path().join("bin");
+    std::fs::create_dir(&lonely).unwrap();
+    std::fs::copy(devctl_bin(), lonely.join("devctl")).unwrap();
+    let o = Command::new(lonely.join("devctl"))
+        .args(["-p", "pizzeria", "status"])
+        .current_dir(env.proj())
+        .env("DEVCTL_HOME", env.dir.path().join("home"))
+        .env_remove("DEVCTLD")
+        .env("PATH", env.dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 69, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("cannot find the devctld program"), "{err}");
+    assert!(err.contains("help: "), "{err}");
+}
