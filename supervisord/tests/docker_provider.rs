@@ -148,10 +148,14 @@ async fn adopts_a_running_container_after_a_crash_and_replaces_a_stale_one() {
     let _g = Cleanup(project.clone());
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (c1, l1, _f1) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
+    let (c1, l1, mut f1) = ctx(web_unit(&project, "web", port), tmp.path(), 1);
     let mut first = ContainerProvider::new(tmp.path());
     let pid1 = first.start(c1).await.expect("starts");
     wait_line(&l1, 20, "serving").await;
+    assert!(
+        f1.try_recv().is_err(),
+        "a fresh container is not reported adopted"
+    );
     let id1 = project_containers(&project);
     // The daemon "crashes": the provider forgets, the container keeps running.
     first.forget();
@@ -169,6 +173,9 @@ async fn adopts_a_running_container_after_a_crash_and_replaces_a_stale_one() {
         http_get(port).is_some_and(|r| r.contains("hello-from-web"))
     })
     .await;
+    // The actor learns it was adopted (origin `adopted`), first of all facts.
+    let (_, first_fact) = f2.try_recv().expect("a fact is queued when start returns");
+    assert_eq!(first_fact, Fact::Adopted);
     // Its exit is still watched.
     docker(&["kill", "-s", "KILL", &id1[0]]);
     let f = fact(&mut f2, 20, |f| matches!(f, Fact::Exited(_))).await;

@@ -96,7 +96,22 @@ pub struct Actor<P: Provider> {
     events: Vec<EventKind>,
 }
 
-/// Spawn the actor task for `unit`; returns its mailbox.
+/// Why a `container` unit cannot start in a build without Docker support.
+pub const NO_DOCKER: &str = "devctld was built without Docker support (cargo feature `docker`), \
+     so container units cannot run; rebuild devctld with the default features";
+
+/// The unit as its actor sees it: a container whose readiness is the
+/// image's HEALTHCHECK is ready on the provider's word, like sd_notify.
+fn actor_view(unit: Arc<Unit>) -> Arc<Unit> {
+    #[cfg(feature = "docker")]
+    return crate::docker::effective_unit(unit);
+    #[cfg(not(feature = "docker"))]
+    unit
+}
+
+/// Spawn the actor task for `unit` with the provider of its kind
+/// (containers: Docker; everything else: local processes); returns its
+/// mailbox.
 pub fn spawn_local(
     unit: Arc<Unit>,
     log: UnitLog,
@@ -104,9 +119,19 @@ pub fn spawn_local(
     reports: mpsc::UnboundedSender<Report>,
     initial: Snapshot,
 ) -> mpsc::UnboundedSender<ActorMsg> {
+    let unit = actor_view(unit);
+    let (tx, rx) = mpsc::unbounded_channel();
+    if unit.kind == UnitKind::Container {
+        #[cfg(feature = "docker")]
+        let provider = crate::docker::ContainerProvider::new(&env.notify_dir);
+        #[cfg(not(feature = "docker"))]
+        let provider = crate::core::provider::Unavailable::new(NO_DOCKER);
+        let actor = Actor::new(unit, provider, log, env, reports, initial);
+        tokio::spawn(actor.run_loop(rx));
+        return tx;
+    }
     let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone())
         .with_cgroup(env.cgroup.clone());
-    let (tx, rx) = mpsc::unbounded_channel();
     let actor = Actor::new(unit, provider, log, env, reports, initial);
     tokio::spawn(actor.run_loop(rx));
     tx
@@ -282,7 +307,7 @@ impl<P: Provider> Actor<P> {
             }
             ActorMsg::Update { seq, unit } => {
                 self.snap.ack = seq;
-                self.unit = Arc::new(*unit);
+                self.unit = actor_view(Arc::new(*unit));
             }
             ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
         }
@@ -547,6 +572,10 @@ impl<P: Provider> Actor<P> {
                 self.report();
             }
             Fact::Exited(status) => self.on_exit(status).await,
+            Fact::Adopted => {
+                self.snap.origin = Some(Origin::Adopted);
+                self.report();
+            }
         }
     }
 

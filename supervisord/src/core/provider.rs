@@ -1,8 +1,9 @@
-//! The provider boundary: what runs a unit (local processes now; Docker
-//! and Kubernetes later) behind one trait. Providers write the unit's
-//! output to its log and only *report facts* (notify message, main pid,
-//! exited); the unit actor turns them into state transitions and events
-//! (it follows the log itself for log readiness and build idle timeouts).
+//! The provider boundary: what runs a unit (local processes, Docker
+//! containers; Kubernetes later) behind one trait. Providers write the
+//! unit's output to its log and only *report facts* (notify message, main
+//! pid, exited, adopted); the unit actor turns them into state transitions
+//! and events (it follows the log itself for log readiness and build idle
+//! timeouts). [`Unavailable`] stands in for a provider this build lacks.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +27,10 @@ pub enum Fact {
     /// The main process ended; `None` when it was not our child (a daemon's
     /// forked pid) and its status is unknown.
     Exited(Option<crate::process::ExitStatus>),
+    /// The run took over an instance that outlived a previous daemon (a
+    /// container) instead of starting a new one; sent before `start`
+    /// returns, so it is the run's first fact.
+    Adopted,
 }
 
 /// A fact tagged with the run it belongs to; the actor drops stale ones.
@@ -72,4 +77,77 @@ pub trait Provider: Send + 'static {
     /// Drop the current run without stopping it (daemon crash simulation,
     /// or after the main process exited and the tree was cleaned).
     fn forget(&mut self);
+}
+
+/// The provider of a kind this build cannot run (a `container` unit when
+/// devctld was built without the `docker` feature): every start fails at
+/// once, permanently, with `provider-unavailable` and `message`.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    message: String,
+}
+
+impl Unavailable {
+    /// A provider whose starts fail with `message`.
+    pub fn new(message: impl Into<String>) -> Unavailable {
+        Unavailable {
+            message: message.into(),
+        }
+    }
+}
+
+impl Provider for Unavailable {
+    async fn start(&mut self, _ctx: RunCtx) -> Result<u32, StartFailure> {
+        Err(StartFailure::Permanent {
+            result: UnitResult::ProviderUnavailable,
+            message: self.message.clone(),
+        })
+    }
+
+    async fn stop(&mut self, _spec: &StopSpec) -> StopReport {
+        StopReport::Graceful
+    }
+
+    fn forget(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devctl_units::{ProjectName, UnitKind, UnitName};
+
+    #[tokio::test]
+    async fn unavailable_fails_every_start_permanently() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::logs::LogStore::open(
+            tmp.path().to_path_buf(),
+            crate::logs::LogLimits::default(),
+        )
+        .unwrap();
+        let unit = Unit::new(
+            ProjectName::new("p").unwrap(),
+            UnitName::new("c").unwrap(),
+            UnitKind::Container,
+            "/".into(),
+        );
+        let (facts, _rx) = mpsc::unbounded_channel();
+        let ctx = RunCtx {
+            unit: Arc::new(unit),
+            run: 1,
+            invocation: "i".into(),
+            env: vec![],
+            log: store.unit("p", "c"),
+            facts,
+        };
+        let mut p = Unavailable::new("no docker here");
+        assert_eq!(
+            p.start(ctx).await,
+            Err(StartFailure::Permanent {
+                result: UnitResult::ProviderUnavailable,
+                message: "no docker here".into(),
+            })
+        );
+        assert_eq!(p.stop(&StopSpec::default()).await, StopReport::Graceful);
+        p.forget();
+    }
 }

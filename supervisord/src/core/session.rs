@@ -6,6 +6,9 @@
 //! (found by its `DEVCTL_INVOCATION_ID`, wherever it was re-parented) and
 //! starts again what should run, with origin `restarted`. Local processes
 //! are not adopted: their stdout/stderr pipes died with the old daemon.
+//! Containers are: the running ones the session wants are kept (the rest
+//! removed) before units start, and their providers take them over
+//! (origin `adopted`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -144,6 +147,8 @@ impl Manager {
         for name in mgr.projects.keys().cloned().collect::<Vec<_>>() {
             mgr.rewatch(&name);
         }
+        #[cfg(feature = "docker")]
+        mgr.recover_containers(previous.as_ref()).await;
         match previous {
             Some(prev) => {
                 let killed = kill_leftovers(prev.invocations().map(str::to_owned).collect()).await;
@@ -180,6 +185,38 @@ impl Manager {
         }
         mgr.write_session();
         Ok((mgr, info))
+    }
+
+    /// Containers outlive the daemon: before any unit starts, keep the
+    /// running ones a crashed session wants (their providers adopt them)
+    /// and remove this instance's others (all of them in a new session).
+    /// Skipped when no project has a container unit.
+    #[cfg(feature = "docker")]
+    async fn recover_containers(&self, previous: Option<&SessionFile>) {
+        let containers = self.projects.values().any(|p| {
+            p.units
+                .values()
+                .any(|l| l.unit.kind == devctl_units::UnitKind::Container)
+        });
+        if !containers {
+            return;
+        }
+        let keep = previous.map(|prev| {
+            prev.units
+                .iter()
+                .flat_map(|(p, us)| us.keys().map(move |u| (p.to_string(), u.to_string())))
+                .collect::<std::collections::BTreeSet<_>>()
+        });
+        let host = crate::docker::engine::host_from_env();
+        if let Some(r) =
+            crate::docker::recover::on_boot(&host, &self.env.notify_dir, keep.as_ref()).await
+        {
+            info!(
+                kept = r.kept.len(),
+                removed = r.removed.len(),
+                "containers recovered"
+            );
+        }
     }
 
     /// Persist what should run now (only when it changed).

@@ -4,10 +4,10 @@
 //! Start: connect (engine unreachable → `provider-unavailable`), then
 //! either **adopt** a running container of this unit (this daemon
 //! instance's labels, same configuration hash: it outlived a crashed
-//! daemon, and the engine kept its logs), or remove a stale one, build the
-//! image when the unit has a build, check the image is local (never
-//! pulled), create with labels and no engine restart policy, start, and
-//! watch logs, exit and health. Stop: the unit's stop signal, its timeout,
+//! daemon, and the engine kept its logs; reported as [`Fact::Adopted`]),
+//! or remove a stale one, build the image when the unit has a build,
+//! check the image is local (never pulled), create with labels and no
+//! engine restart policy, start, and watch logs, exit and health. Stop: the unit's stop signal, its timeout,
 //! then SIGKILL, then the container is removed.
 
 use std::path::Path;
@@ -20,7 +20,7 @@ use tracing::{error, warn};
 use devctl_units::state::UnitResult;
 use devctl_units::{ContainerSpec, Probe, ProbeCheck, StopSpec, Unit, UnitKind};
 
-use crate::core::provider::{Provider, RunCtx, StartFailure, StopReport};
+use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
 use crate::docker::engine::{self, Engine, conflict};
 use crate::docker::error::DockerError;
 use crate::docker::{build, labels, spec, watch};
@@ -149,6 +149,7 @@ impl ContainerProvider {
                     short(&id)
                 ));
                 self.watch(engine, id, pid, Some(unix_now()), ctx);
+                let _ = ctx.facts.send((ctx.run, Fact::Adopted));
                 return Ok(pid);
             }
             ctx.log
