@@ -23,6 +23,10 @@ pub mod watching;
 #[cfg(test)]
 mod it_jobs;
 #[cfg(test)]
+mod it_kinds;
+#[cfg(test)]
+mod it_ready;
+#[cfg(test)]
 mod it_session;
 #[cfg(test)]
 pub mod testkit;
