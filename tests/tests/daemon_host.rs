@@ -111,3 +111,61 @@ fn t30_another_uid_reaching_the_socket_is_refused_by_peer_credentials() {
     // The owner is still served.
     assert_eq!(env.request("GET", "/v1/version", None).unwrap().status, 200);
 }
+
+/// Socket activation: devctld serves the socket it is passed (hosting
+/// `socket-activated`) and leaves the socket file to its owner on stop.
+#[test]
+fn socket_activated_daemon_serves_the_passed_socket() {
+    let mut env = TestEnv::new();
+    std::fs::create_dir_all(env.runtime_dir()).unwrap();
+    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let log = std::fs::File::create(env.daemon_log_path()).unwrap();
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.arg("-l")
+        .arg(env.socket())
+        .arg(format!(
+            "--setenv=DEVCTL_HOME={}",
+            env.home.path().display()
+        ))
+        .arg(format!("--setenv=DEVCTL_TEST_RUN={}", env.marker))
+        .arg(format!(
+            "--setenv=PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .arg(devctl_tests::devctld_bin())
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    let pid = env.spawn_daemon_cmd(cmd);
+    devctl_tests::wait_until("the activation socket", CEILING, || {
+        if let Some(code) = env.daemon_exit(pid) {
+            panic!(
+                "systemd-socket-activate exited with {code:?}: {}",
+                env.daemon_log()
+            );
+        }
+        env.socket().exists().then_some(())
+    });
+    env.wait_daemon_ready(pid);
+    let v = env.request("GET", "/v1/version", None).unwrap().json();
+    assert_eq!(v["hosting"], "socket-activated", "{v}");
+    assert_eq!(
+        v["pid"], pid,
+        "systemd-socket-activate execs the daemon in place"
+    );
+    assert_eq!(
+        env.request("POST", "/v1/daemon/stop", None).unwrap().status,
+        200
+    );
+    assert_eq!(
+        env.wait_daemon_exit(pid, CEILING),
+        Some(0),
+        "{}",
+        env.daemon_log()
+    );
+    assert!(
+        env.socket().exists(),
+        "the passed socket belongs to systemd, not to devctld"
+    );
+}
