@@ -263,7 +263,7 @@ impl<P: Provider> Actor<P> {
             ActorMsg::FailDeps { seq, message } => {
                 if !self.running {
                     self.timers = Timers::default();
-                    self.log.marker(&format!("dependency failed: {message}"));
+                    self.log.marker(format!("dependency failed: {message}"));
                     self.set(ActiveState::Failed, SubState::Failed);
                     self.snap.result = Some(UnitResult::Dependency);
                     self.snap.message = Some(message);
@@ -293,7 +293,7 @@ impl<P: Provider> Actor<P> {
                 if self.unit.kind == UnitKind::Build && self.running {
                     if !self.rerun_queued {
                         self.rerun_queued = true;
-                        self.log.marker(&format!("re-run queued ({reason})"));
+                        self.log.marker(format!("re-run queued ({reason})"));
                     }
                     self.queued_trigger = Some(reason);
                 } else {
@@ -342,13 +342,13 @@ impl<P: Provider> Actor<P> {
         self.run += 1;
         match &outcome {
             StopReport::Graceful => self.log.marker("stopped"),
-            StopReport::Killed => self.log.marker(&format!(
+            StopReport::Killed => self.log.marker(format!(
                 "killed after timeout ({})",
                 humantime::format_duration(self.unit.stop.timeout)
             )),
             StopReport::Unkillable(p) => self
                 .log
-                .marker(&format!("processes survived SIGKILL: {p:?}")),
+                .marker(format!("processes survived SIGKILL: {p:?}")),
         }
         self.snap.main_pid = None;
         outcome
@@ -461,7 +461,7 @@ impl<P: Provider> Actor<P> {
             Ok(pid) => {
                 self.running = true;
                 self.snap.main_pid = Some(pid);
-                self.log.marker(&format!("spawned pid {pid}"));
+                self.log.marker(format!("spawned pid {pid}"));
                 info!(project = %unit.project, unit = %unit.name, pid, "spawned");
                 self.events.push(EventKind::Spawned { pid });
                 let now = Instant::now();
@@ -514,7 +514,7 @@ impl<P: Provider> Actor<P> {
                     message.map(|m| format!("{m}; ")).unwrap_or_default(),
                     humantime::format_duration(delay)
                 ));
-                self.log.marker(&format!(
+                self.log.marker(format!(
                     "restarting in {} (attempt {attempt}/{limit})",
                     humantime::format_duration(delay)
                 ));
@@ -681,7 +681,7 @@ impl<P: Provider> Actor<P> {
                         None => "liveness probe failed".to_string(),
                     }
                 };
-                self.log.marker(&format!("{msg}; stopping"));
+                self.log.marker(format!("{msg}; stopping"));
                 self.halt_run().await;
                 self.decide(ExitCause::Failure(result), Some(msg)).await;
                 self.report();
