@@ -32,30 +32,47 @@ fn judge(
     timed_out: bool,
 ) -> Result<Exit, CtlError> {
     let failed: Vec<&UnitOutcome> = outcomes.iter().filter(|o| !o.ok).collect();
+    let names = names_list(
+        &failed
+            .iter()
+            .map(|o| format!("{project}/{}", o.unit))
+            .collect::<Vec<_>>(),
+    );
     if timed_out {
-        let pending = names_list(&failed.iter().map(|o| &o.unit).collect::<Vec<_>>());
-        return Err(CtlError::TimedOut {
-            what: format!("{project}: {pending}"),
-        });
+        let what = if names.is_empty() {
+            project.to_string()
+        } else {
+            names
+        };
+        return Err(CtlError::TimedOut { what });
     }
-    for o in &failed {
-        let result = o.result.map(|r| format!(" ({r})")).unwrap_or_default();
-        let msg = o
-            .message
-            .as_deref()
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
-        if !ctx.json {
-            eprintln!("devctl: {project}/{} is {}{result}{msg}", o.unit, o.active);
+    if !ctx.json {
+        for o in &failed {
+            eprintln!("devctl: {}", outcome_line(project, o));
         }
     }
     if failed.is_empty() {
         Ok(Exit::Ok)
     } else {
         Err(CtlError::Failed {
-            message: format!("{} unit(s) did not reach their goal", failed.len()),
+            message: format!("{names}: did not reach the requested state"),
         })
     }
+}
+
+/// `pz/web: failed (exec-failed): No such file or directory`, without
+/// repeating the result when the message starts with it.
+pub fn outcome_line(project: &ProjectName, o: &UnitOutcome) -> String {
+    let mut line = format!("{project}/{}: {}", o.unit, o.active);
+    if let Some(r) = o.result {
+        line.push_str(&format!(" ({r})"));
+    }
+    if let Some(m) = &o.message {
+        let prefix = o.result.map(|r| format!("{r}: ")).unwrap_or_default();
+        line.push_str(": ");
+        line.push_str(m.strip_prefix(prefix.as_str()).unwrap_or(m));
+    }
+    line
 }
 
 async fn post_job(
@@ -344,6 +361,14 @@ mod tests {
             judge(&ctx, &p, std::slice::from_ref(&bad), false),
             Err(CtlError::Failed { .. })
         ));
+        let with_msg = UnitOutcome {
+            message: Some("exit-code: exited 3".into()),
+            ..bad.clone()
+        };
+        assert_eq!(
+            outcome_line(&p, &with_msg),
+            "p/a: failed (exit-code): exited 3"
+        );
         assert!(matches!(
             judge(&ctx, &p, &[bad], true),
             Err(CtlError::TimedOut { .. })
