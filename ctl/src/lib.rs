@@ -2,6 +2,17 @@
 //! arguments ([`cli`]), derives the context ([`opts`]), runs the verb
 //! ([`verbs`]) and turns the outcome into an exit code ([`exit`]), printing
 //! errors as text or JSON ([`error`]). A broken pipe on stdout is success.
+//!
+//! | module | verbs / role |
+//! |---|---|
+//! | [`local`], [`manifest`] | check, compile, cat, completions (no daemon); the only compiler caller |
+//! | [`session`], [`daemon`], [`client`] | project resolution + manifest load, daemon autostart, the HTTP client |
+//! | [`jobs`] | up, down, start, stop, restart, trigger, enable, disable, reload, wait |
+//! | [`query`] | status, list, show, is-active, is-enabled, is-failed |
+//! | [`stream`] | logs, events, run |
+//! | [`admin`] | daemon run/stop/status/reexec, forget |
+//! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
+//! | [`output`] | colour (TTY only, `NO_COLOR`), tables, JSON |
 
 pub mod admin;
 pub mod cli;
