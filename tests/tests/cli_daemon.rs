@@ -343,3 +343,21 @@ fn enable_boot_marks_the_project() {
     assert_eq!(json(&r.stdout)[0]["result"]["boot"], false);
     env.devctl(&["enable"]).expect_code(2);
 }
+
+#[test]
+fn trigger_reruns_a_build_and_quiet_is_quiet() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["trigger", "ok", "-q"]);
+    r.expect_code(0);
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+    wait_until("the triggered build's output", CEILING, || {
+        let logs = env.devctl(&["logs", "ok"]);
+        logs.stdout.contains("fine").then_some(())
+    });
+    let r = env.devctl(&["-q", "reload"]);
+    r.expect_code(0);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = env.devctl(&["is-active", "web", "-q"]);
+    r.expect_code(3);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
