@@ -23,6 +23,12 @@ build "gen" {
     run "sh" "-c" "echo generating; echo oops >&2; exit 3"
 }
 
+service "never-ready" {
+    run "sleep" "1000"
+    ready { exec "false"; period "50ms" }
+    enabled #false
+}
+
 build "ok" {
     run "sh" "-c" "echo fine"
 }
@@ -360,4 +366,20 @@ fn trigger_reruns_a_build_and_quiet_is_quiet() {
     let r = env.devctl(&["is-active", "web", "-q"]);
     r.expect_code(3);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
+#[test]
+fn start_timeout_is_124_and_the_unit_keeps_going() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["start", "never-ready", "--timeout", "300ms"]);
+    r.expect_code(124);
+    assert!(r.stderr.contains("clitest/never-ready"), "{}", r.stderr);
+    assert_eq!(
+        env.devctl(&["is-active", "never-ready"])
+            .expect_code(0)
+            .stdout,
+        "activating\n"
+    );
+    env.devctl(&["stop", "never-ready"]).expect_code(0);
+    env.assert_no_orphans();
 }
