@@ -1,11 +1,17 @@
 //! Reading `/proc`: a process's stat line (state, ppid, pgid, start time),
 //! its command line, and the invocation-marker scan that finds every
 //! process a unit started, wherever it was re-parented.
+//!
+//! [`table_after`] is the shared form of the scan for whole-tree stops:
+//! one pass records every live process's group and marker, and every stop
+//! in flight that only needs a pass started after a given moment reuses it,
+//! so stopping N units costs one pass per wake-up, not N.
 
 use std::fs;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The environment variable carrying a process tree's invocation marker.
 pub const MARKER_VAR: &str = "DEVCTL_INVOCATION_ID";
@@ -112,6 +118,76 @@ pub fn environ_has_marker(environ: &[u8], value: &str) -> bool {
         .any(|entry| entry == needle.as_slice())
 }
 
+/// The value of `MARKER_VAR` in an environ block.
+pub fn environ_marker(environ: &[u8]) -> Option<&[u8]> {
+    environ.split(|b| *b == 0).find_map(|entry| {
+        entry
+            .strip_prefix(MARKER_VAR.as_bytes())?
+            .strip_prefix(b"=")
+    })
+}
+
+/// One live process of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableEntry {
+    pub pid: i32,
+    pub pgid: i32,
+    pub start_time: u64,
+    /// Its `MARKER_VAR` value, if it carries one.
+    pub marker: Option<String>,
+}
+
+/// Every live (non-zombie) process, from one pass over `/proc` that
+/// started at `started`.
+#[derive(Debug)]
+pub struct Table {
+    pub started: Instant,
+    pub procs: Vec<TableEntry>,
+}
+
+impl Table {
+    /// One pass over `/proc` (this process excluded).
+    pub fn scan() -> Table {
+        let started = Instant::now();
+        let me = std::process::id() as i32;
+        let procs = all_pids()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&pid| pid != me)
+            .filter_map(|pid| {
+                let st = stat(pid).filter(|s| !s.is_zombie())?;
+                let env = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let marker = environ_marker(&env).map(|m| String::from_utf8_lossy(m).into_owned());
+                Some(TableEntry {
+                    pid,
+                    pgid: st.pgid,
+                    start_time: st.start_time,
+                    marker,
+                })
+            })
+            .collect();
+        Table { started, procs }
+    }
+}
+
+static LATEST_TABLE: Mutex<Option<Arc<Table>>> = Mutex::new(None);
+
+/// A process table whose pass started strictly after `after`: the latest
+/// one when it qualifies (shared by every concurrent caller), else a new
+/// pass, which then becomes the latest.
+pub fn table_after(after: Instant) -> Arc<Table> {
+    let latest = || LATEST_TABLE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = latest().as_ref().filter(|t| t.started > after) {
+        return t.clone();
+    }
+    let fresh = Arc::new(Table::scan());
+    let mut slot = latest();
+    if slot.as_ref().is_none_or(|t| t.started < fresh.started) {
+        *slot = Some(fresh.clone());
+    }
+    fresh
+}
+
 /// True when `/proc/<pid>/environ` carries the marker. Unreadable (gone,
 /// zombie, another user's) counts as not marked.
 pub fn has_marker(pid: i32, value: &str) -> bool {
@@ -136,19 +212,6 @@ pub fn find_marked(marker_value: &str) -> Vec<ProcInfo> {
                 start_time: st.start_time,
                 cmdline: cmdline(pid),
             })
-        })
-        .collect()
-}
-
-/// Every live process in process group `pgid`, as `(pid, start_time)`.
-pub fn group_members(pgid: i32) -> Vec<(i32, u64)> {
-    let Ok(pids) = all_pids() else {
-        return Vec::new();
-    };
-    pids.into_iter()
-        .filter_map(|pid| {
-            let st = stat(pid)?;
-            (st.pgid == pgid && !st.is_zombie()).then_some((pid, st.start_time))
         })
         .collect()
 }
@@ -180,6 +243,26 @@ pub fn invocation_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_value_from_environ() {
+        let env = format!("A=1\0{MARKER_VAR}=abc\0B=2\0");
+        assert_eq!(environ_marker(env.as_bytes()), Some(&b"abc"[..]));
+        assert_eq!(environ_marker(b"A=1\0"), None);
+    }
+
+    #[test]
+    fn tables_are_shared_only_when_new_enough() {
+        let before = Instant::now();
+        let t1 = table_after(before);
+        assert!(t1.started > before);
+        assert!(t1.procs.iter().all(|p| p.pid != std::process::id() as i32));
+        // A table that started after `before` is reused...
+        assert!(Arc::ptr_eq(&t1, &table_after(before)));
+        // ...one that did not is replaced by a new pass.
+        let t2 = table_after(t1.started);
+        assert!(t2.started > t1.started);
+    }
 
     #[test]
     fn parses_stat_with_odd_comm() {

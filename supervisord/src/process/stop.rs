@@ -4,6 +4,9 @@
 //! short `/proc` rescans); then SIGKILL the same set until it is empty or
 //! the kill wait runs out. Pids from a scan are re-checked against their
 //! start time right before each signal; the main pid goes through its pidfd.
+//! Scans are shared process tables ([`procfs::table_after`]): each pass
+//! asks for a table that started after its own last signal and last table,
+//! so concurrent stops of many units share one `/proc` pass per wake-up.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,17 +90,24 @@ pub enum StopOutcome {
     Unkillable(Vec<i32>),
 }
 
-/// The live processes of a tree, pid → start time.
-fn survivors(t: &TreeRef) -> BTreeMap<i32, u64> {
-    let mut set: BTreeMap<i32, u64> = procfs::find_marked(&t.marker)
-        .into_iter()
+/// The live processes of a tree in `table`, pid → start time.
+fn survivors(t: &TreeRef, table: &procfs::Table) -> BTreeMap<i32, u64> {
+    let mut set: BTreeMap<i32, u64> = table
+        .procs
+        .iter()
+        .filter(|p| p.marker.as_deref() == Some(t.marker.as_str()))
         .map(|p| (p.pid, p.start_time))
         .collect();
     if t.leader_alive() {
         set.insert(t.pid, t.start_time);
     }
     if t.pgid > 1 {
-        let members = procfs::group_members(t.pgid);
+        let members: Vec<(i32, u64)> = table
+            .procs
+            .iter()
+            .filter(|p| p.pgid == t.pgid)
+            .map(|p| (p.pid, p.start_time))
+            .collect();
         // The group id is ours unless a different process now leads a
         // group with that id (our leader gone and the id recycled).
         let recycled = members
@@ -152,7 +162,8 @@ fn is_empty(t: &TreeRef, set: &BTreeMap<i32, u64>) -> bool {
 }
 
 /// Wait until the tree is empty or `deadline`; `Ok(())` when empty, else
-/// the survivors. Every pass rescans `/proc`; a reap wakes it early.
+/// the survivors. Every pass looks at a process table newer than the last
+/// (shared with concurrent stops); a reap wakes it early.
 /// Processes that appear meanwhile (forked while the signal was in flight)
 /// get `sig` too; with `every_pass`, everyone gets it on every pass.
 /// Emptiness must be seen by two scans a moment apart: a process in the
@@ -166,16 +177,29 @@ async fn wait_empty(
 ) -> Result<(), BTreeMap<i32, u64>> {
     let mut interval = Duration::from_millis(2);
     let mut empty_once = false;
+    let entry = std::time::Instant::now();
+    // Emptiness only counts in tables that started after this moment (our
+    // entry, then our last signal)...
+    let mut fresh_since = entry;
+    // ...while any recent table will do to find whom to signal first.
+    let mut after = entry.checked_sub(REUSE_WINDOW).unwrap_or(entry);
     loop {
         let wake = Reaper::reaped_notification();
         tokio::pin!(wake);
         wake.as_mut().enable();
-        let set = survivors(t);
+        let table = procfs::table_after(after);
+        after = after.max(table.started);
+        let set = survivors(t, &table);
         if is_empty(t, &set) {
+            if table.started <= fresh_since {
+                after = fresh_since;
+                continue;
+            }
             if empty_once {
                 return Ok(());
             }
             empty_once = true;
+            after = table.started + CONFIRM_EMPTY;
             tokio::time::sleep(CONFIRM_EMPTY).await;
             continue;
         }
@@ -194,6 +218,8 @@ async fn wait_empty(
                 signal_all(t, &fresh, libc::SIGCONT);
             }
             signalled.extend(fresh);
+            fresh_since = std::time::Instant::now();
+            after = after.max(fresh_since);
         }
         let now = Instant::now();
         if now >= deadline {
@@ -207,6 +233,11 @@ async fn wait_empty(
     }
 }
 
+/// How old a process table may be for the first pass of a stop (which
+/// only finds whom to signal; later passes need newer ones). Lets a stop of
+/// many units start from one shared `/proc` pass.
+const REUSE_WINDOW: Duration = Duration::from_millis(100);
+
 /// Pause between the two scans that confirm a tree is empty.
 const CONFIRM_EMPTY: Duration = Duration::from_millis(1);
 
@@ -219,15 +250,7 @@ pub async fn stop_tree(
     kill_wait: Duration,
 ) -> StopOutcome {
     let start = Instant::now();
-    let mut set = survivors(target);
-    if is_empty(target, &set) {
-        tokio::time::sleep(CONFIRM_EMPTY).await;
-        set = survivors(target);
-        if is_empty(target, &set) {
-            return StopOutcome::Graceful;
-        }
-    }
-    debug!(marker = %target.marker, pids = ?set.keys().collect::<Vec<_>>(), %signal, "stopping tree");
+    debug!(marker = %target.marker, pid = target.pid, %signal, "stopping tree");
     let mut signalled = BTreeMap::new();
     if wait_empty(
         target,
@@ -239,7 +262,8 @@ pub async fn stop_tree(
     .await
     .is_ok()
     {
-        return if signal == Signal::SIGKILL {
+        // An already empty tree stopped gracefully, whatever the signal.
+        return if signal == Signal::SIGKILL && !signalled.is_empty() {
             StopOutcome::Killed
         } else {
             StopOutcome::Graceful
