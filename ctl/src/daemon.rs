@@ -40,7 +40,7 @@ pub async fn existing(paths: &Paths) -> Result<(Client, DaemonInfo), CtlError> {
 /// The client of the running daemon, starting one if none answers.
 pub async fn connect(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
     match existing(paths).await {
-        Ok((client, _)) => Ok(client),
+        Ok((client, info)) => check_api(&info).map(|()| client),
         Err(CtlError::Unreachable { source, .. }) if is_absent(&source) => {
             if crate::systemd::install::installed() {
                 crate::systemd::install::start_installed(paths, quiet).await
@@ -50,6 +50,19 @@ pub async fn connect(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Refuse a daemon that speaks another API version (`daemon stop` and
+/// `daemon status` still work with it: they use [`existing`]).
+pub fn check_api(info: &DaemonInfo) -> Result<(), CtlError> {
+    if info.api == devctl_units::api::API_VERSION {
+        return Ok(());
+    }
+    Err(CtlError::ApiMismatch {
+        pid: info.pid,
+        theirs: info.api,
+        ours: devctl_units::api::API_VERSION,
+    })
 }
 
 /// Find the devctld program.
@@ -135,7 +148,7 @@ async fn start(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
                 if !quiet {
                     eprintln!("devctl: started devctld (pid {})", info.pid);
                 }
-                return Ok(client);
+                return check_api(&info).map(|()| client);
             }
             Err(CtlError::Unreachable { source, .. }) if is_absent(&source) => {}
             Err(e) => return Err(e),
@@ -171,6 +184,24 @@ async fn start(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_version_is_checked() {
+        let mut info = DaemonInfo {
+            version: "0".into(),
+            api: devctl_units::api::API_VERSION,
+            pid: 7,
+            started_at_ms: 0,
+            hosting: devctl_units::api::Hosting::Standalone,
+            session_id: "s".into(),
+            recovered: false,
+        };
+        assert!(check_api(&info).is_ok());
+        info.api += 1;
+        let err = check_api(&info).unwrap_err();
+        assert_eq!(crate::exit::for_error(&err).code(), 69);
+        assert!(err.help().unwrap().contains("daemon stop"));
+    }
 
     #[test]
     fn absent_errnos() {

@@ -44,6 +44,8 @@ pub enum CtlError {
     DaemonStart { reason: String, log: PathBuf },
     #[error("cannot find the devctld program (looked at $DEVCTLD, next to {}, and in $PATH)", exe.display())]
     NoDaemonBinary { exe: PathBuf },
+    #[error("devctld (pid {pid}) speaks API v{theirs}; this devctl speaks v{ours}")]
+    ApiMismatch { pid: u32, theirs: u32, ours: u32 },
     #[error("{}", .0.message)]
     Api(ApiError),
     #[error("devctld sent an answer devctl does not understand: {message}")]
@@ -88,6 +90,10 @@ impl CtlError {
             CtlError::NoDaemonBinary { .. } => {
                 Some("install devctld next to devctl, or set DEVCTLD=/path/to/devctld".into())
             }
+            CtlError::ApiMismatch { .. } => Some(
+                "restart it with the matching version: `devctl daemon stop`, then run devctl again"
+                    .into(),
+            ),
             CtlError::Api(api) => api.help.clone(),
             CtlError::TimedOut { .. } => {
                 Some("the units keep going; raise --timeout or check `devctl status`".into())
@@ -114,7 +120,8 @@ impl CtlError {
             | CtlError::ManifestRead { .. } => "invalid-manifest".into(),
             CtlError::Unreachable { .. }
             | CtlError::DaemonStart { .. }
-            | CtlError::NoDaemonBinary { .. } => "daemon-unreachable".into(),
+            | CtlError::NoDaemonBinary { .. }
+            | CtlError::ApiMismatch { .. } => "daemon-unreachable".into(),
             CtlError::TimedOut { .. } => "timeout".into(),
             CtlError::Systemd(_) => "systemd".into(),
             CtlError::Protocol { .. } => "protocol".into(),

@@ -88,7 +88,8 @@ pub fn for_error(err: &CtlError) -> Exit {
         | CtlError::ManifestRead { .. } => Exit::InvalidManifest,
         CtlError::Unreachable { .. }
         | CtlError::DaemonStart { .. }
-        | CtlError::NoDaemonBinary { .. } => Exit::Unavailable,
+        | CtlError::NoDaemonBinary { .. }
+        | CtlError::ApiMismatch { .. } => Exit::Unavailable,
         CtlError::Api(api) => for_api_kind(api.kind),
         CtlError::TimedOut { .. } => Exit::TimedOut,
         CtlError::Systemd(SystemdError::NoBus { .. } | SystemdError::Disconnected) => {
