@@ -1,0 +1,107 @@
+//! End-to-end through the real binaries: sd_notify readiness with its
+//! `STATUS=` shown by `devctl status`, HTTP readiness from a manifest, and
+//! log history that survives a SIGKILLed daemon (`devctl logs` and the
+//! status tail show the lines the first daemon wrote). Every test ends
+//! with the orphan oracle.
+
+use std::net::TcpListener;
+
+use devctl_tests::{CEILING, TestEnv, wait_until};
+
+/// A TCP port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn notify_ready_and_status_show_in_devctl_status() {
+    let mut env = TestEnv::new();
+    env.write_manifest(
+        r#"project "rn"
+service "svc" {
+    sh "python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.sendto(b\"STATUS=serving 3 clients\\nREADY=1\", os.environ[\"NOTIFY_SOCKET\"])'; exec sleep 300"
+    ready { notify; }
+    start-timeout "20s"
+}
+"#,
+    );
+    env.start_daemon();
+    env.devctl(&["start", "svc"]).expect_code(0);
+    let detail = env.devctl(&["status", "svc"]).expect_code(0).stdout.clone();
+    assert!(detail.contains("Status: serving 3 clients"), "{detail}");
+    assert!(detail.contains("ready"), "{detail}");
+    env.devctl(&["stop", "svc"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn http_readiness_from_the_manifest() {
+    let port = free_port();
+    let mut env = TestEnv::new();
+    env.write_manifest(&format!(
+        r#"project "rh"
+service "web" {{
+    sh "sleep 0.5; exec python3 -m http.server {port} --bind 127.0.0.1 -d /"
+    ready {{ http "http://127.0.0.1:{port}/" status=200; period "10s"; }}
+}}
+"#
+    ));
+    env.start_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    assert_eq!(
+        env.devctl(&["is-active", "web"]).expect_code(0).stdout,
+        "active\n"
+    );
+    let show = env.devctl(&["show", "web", "-P", "SubState"]);
+    assert_eq!(
+        show.expect_code(0).stdout,
+        "ready\n",
+        "start returns once ready"
+    );
+    env.devctl(&["stop", "web"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
+#[test]
+fn log_history_survives_a_sigkilled_daemon() {
+    let mut env = TestEnv::new();
+    env.write_manifest(
+        r#"project "rl"
+service "web" {
+    sh "echo line from the first daemon; exec sleep 300"
+}
+"#,
+    );
+    let first = env.start_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    wait_until("the line is logged", CEILING, || {
+        let r = env.devctl(&["logs", "web"]);
+        r.stdout
+            .contains("line from the first daemon")
+            .then_some(())
+    });
+    env.signal_daemon(first, nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(env.wait_daemon_exit(first, CEILING), None);
+    env.start_daemon();
+    wait_until("web running again", CEILING, || {
+        let r = env.devctl(&["is-active", "web"]);
+        (r.stdout == "active\n").then_some(())
+    });
+    let logs = wait_until("both runs' lines", CEILING, || {
+        let r = env.devctl(&["logs", "web"]);
+        (r.stdout.matches("line from the first daemon").count() == 2).then(|| r.stdout.clone())
+    });
+    assert!(logs.contains("spawned pid"), "{logs}");
+    let detail = env.devctl(&["status", "web"]).expect_code(0).stdout.clone();
+    assert_eq!(
+        detail.matches("line from the first daemon").count(),
+        2,
+        "the status tail reads the earlier daemon's lines: {detail}"
+    );
+    env.devctl(&["stop", "web"]).expect_code(0);
+    env.assert_no_orphans();
+}
