@@ -447,7 +447,9 @@ impl<P: Provider> Actor<P> {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
             env: env.clone(),
-            unit_marker: Some(invocation.clone()),
+            // A container's port is held by the engine's proxy, never by a
+            // process carrying the marker.
+            unit_marker: (unit.kind != UnitKind::Container).then(|| invocation.clone()),
         };
         let ctx = RunCtx {
             unit: unit.clone(),
