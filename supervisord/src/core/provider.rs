@@ -150,4 +150,43 @@ mod tests {
         assert_eq!(p.stop(&StopSpec::default()).await, StopReport::Graceful);
         p.forget();
     }
+
+    /// Without the `docker` feature a container unit fails at once, saying
+    /// why, and is never exec'd as a local process.
+    #[cfg(not(feature = "docker"))]
+    #[tokio::test]
+    async fn container_units_fail_clearly_without_docker_support() {
+        use crate::core::testkit::{Kit, sh};
+        use devctl_units::api::JobVerb;
+        use devctl_units::state::ActiveState;
+
+        let kit = Kit::new().await;
+        let mut c = sh("web", UnitKind::Container, "exec sleep 300");
+        c.command = None;
+        c.container = Some(devctl_units::ContainerSpec {
+            image: "busybox:latest".into(),
+            build: None,
+            command: Some(vec!["sleep".into(), "300".into()]),
+            entrypoint: None,
+            publish: vec![],
+            volumes: vec![],
+            workdir: None,
+            user: None,
+            network: None,
+            healthcheck: false,
+        });
+        let local = sh("local", UnitKind::Service, "exec sleep 300");
+        kit.load(&[c, local]).await;
+        let r = kit.job(JobVerb::Start, &["web"]).await;
+        assert!(!r.outcomes[0].ok, "{r:?}");
+        let s = kit.status("web").await;
+        assert_eq!(s.active, ActiveState::Failed, "{s:?}");
+        assert_eq!(s.result, Some(UnitResult::ProviderUnavailable));
+        assert_eq!(s.restarts, 0, "permanent: {s:?}");
+        let msg = s.message.unwrap_or_default();
+        assert!(msg.contains("without Docker support"), "{msg}");
+        let r = kit.job(JobVerb::Start, &["local"]).await;
+        assert!(r.outcomes[0].ok, "{r:?}");
+        kit.finish().await;
+    }
 }
