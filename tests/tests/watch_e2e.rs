@@ -88,7 +88,7 @@ fn wait_field(
 const BUILD_SERVE: &str = r#"project "bs"
 
 build "gen" {
-    sh "echo run >>runs.txt; sleep 0.3; if grep -q FAIL src/input.txt; then echo broken >&2; exit 1; fi; cp src/input.txt out.txt"
+    sh "echo run >>runs.txt; sleep 1; if grep -q FAIL src/input.txt; then echo broken >&2; exit 1; fi; cp src/input.txt out.txt"
     watch "src/**"
 }
 
@@ -103,7 +103,10 @@ fn edit_rebuilds_then_restarts_the_dependent_service() {
     let env = env_with(BUILD_SERVE, &[("src/input.txt", "v1")]);
     let root = env.project_dir.clone();
     env.devctl(&["up"]).expect_code(0);
-    assert_eq!(read(&root, "served.txt"), "v1");
+    // `up` returns once web runs; its first command copies the output.
+    wait_until("v1 served", CEILING, || {
+        (read(&root, "served.txt") == "v1").then_some(())
+    });
     let old_pid = unit(&env, "bs", "web")["main_pid"].as_u64().unwrap();
     let mut events = env.stream("/v1/events?project=bs").unwrap();
 
@@ -346,7 +349,11 @@ build "gen" {
                 .is_some_and(|m| m.contains("re-triggers itself"))
     });
     assert!(log(&env, "loop", "gen").contains("re-triggers itself"));
-    // Quiet period: the loop is broken, no further runs.
+    // Quiet period once the current run is over: the loop is broken, no
+    // further runs (a re-run queued before the detection is dropped).
+    wait_field(&env, "loop", "gen", "gen settled", |u| {
+        u["sub"] != "building"
+    });
     let n = runs(&env);
     assert!(n <= 4, "{n} runs before the loop was caught");
     std::thread::sleep(QUIET);

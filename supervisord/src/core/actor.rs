@@ -300,8 +300,17 @@ impl<P: Provider> Actor<P> {
                     self.restart(reason).await;
                 }
             }
-            ActorMsg::Note { seq, message } => {
+            ActorMsg::Note {
+                seq,
+                message,
+                drop_queued,
+            } => {
                 self.snap.ack = seq;
+                if drop_queued && self.rerun_queued {
+                    self.rerun_queued = false;
+                    self.queued_trigger = None;
+                    self.log.marker("queued re-run dropped");
+                }
                 self.log.marker(&message);
                 self.snap.message = Some(message);
             }

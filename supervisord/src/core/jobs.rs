@@ -235,6 +235,7 @@ impl Manager {
             self.send(project, &d, |seq| ActorMsg::Note {
                 seq,
                 message: format!("build {unit} failed, still serving the previous version"),
+                drop_queued: false,
             });
         }
     }

@@ -89,8 +89,13 @@ pub enum ActorMsg {
     /// Builds: run again (queued once if running). Others: restart.
     Trigger { seq: u64, reason: String },
     /// Say something about the unit in its status message and log
-    /// (a failed rebuild, a detected self-retrigger loop).
-    Note { seq: u64, message: String },
+    /// (a failed rebuild, a detected self-retrigger loop); with
+    /// `drop_queued`, also forget a queued re-run.
+    Note {
+        seq: u64,
+        message: String,
+        drop_queued: bool,
+    },
     /// A new definition for later runs.
     Update { seq: u64, unit: Box<Unit> },
     /// Leave: stop first when `stop`, else abandon the processes (crash

@@ -33,6 +33,8 @@ pub struct UnitWatch {
     pending_count: usize,
     guard: LoopGuard,
     window: RunWindow,
+    /// Set while auto-trigger is paused after a detected loop.
+    paused_message: Option<String>,
 }
 
 impl UnitWatch {
@@ -104,9 +106,24 @@ impl WatchHub {
             .map_or(0, |u| u.pending_count.min(u32::MAX as usize) as u32)
     }
 
-    /// Fill in `pending_changes` of a status.
+    /// Fill in `pending_changes` of a status, and keep a detected loop
+    /// in its message while auto-trigger stays paused (a run that was
+    /// already going may have replaced the actor's message since).
     pub fn annotate(&self, mut s: UnitStatus) -> UnitStatus {
         s.pending_changes = self.pending(&s.project, &s.name);
+        let paused = self
+            .projects
+            .get(&s.project)
+            .and_then(|p| p.units.get(&s.name))
+            .and_then(|u| u.paused_message.as_ref());
+        if let Some(m) = paused
+            && s.message.as_deref() != Some(m.as_str())
+        {
+            s.message = Some(match s.message.take() {
+                Some(own) => format!("{own}; {m}"),
+                None => m.clone(),
+            });
+        }
         s
     }
 }
@@ -248,7 +265,19 @@ impl Manager {
                     "re-triggers itself: its last runs each changed its own watched files ({what}); auto-trigger paused until `devctl trigger {unit}`"
                 );
                 warn!(project = %c.project, %unit, "{message}");
-                self.send(&c.project, unit, |seq| ActorMsg::Note { seq, message });
+                if let Some(uw) = self
+                    .watch
+                    .projects
+                    .get_mut(&c.project)
+                    .and_then(|p| p.units.get_mut(unit))
+                {
+                    uw.paused_message = Some(message.clone());
+                }
+                self.send(&c.project, unit, |seq| ActorMsg::Note {
+                    seq,
+                    message,
+                    drop_queued: true,
+                });
             }
         }
     }
@@ -294,6 +323,7 @@ impl Manager {
             .and_then(|p| p.units.get_mut(unit))
             .map_or(0, |uw| {
                 uw.guard.reset();
+                uw.paused_message = None;
                 uw.take_pending()
             });
         match n {
