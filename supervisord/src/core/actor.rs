@@ -39,6 +39,9 @@ pub fn now_ms() -> u64 {
 /// Shared, read-only inputs of every actor.
 #[derive(Debug, Clone)]
 pub struct ActorEnv {
+/// How the status message of a ready unit whose readiness fails begins.
+const NOT_READY: &str = "readiness probe failing: ";
+
     pub env: Arc<EnvContext>,
     pub reaper: Arc<Reaper>,
     pub notify_dir: std::path::PathBuf,
@@ -677,9 +680,17 @@ impl<P: Provider> Actor<P> {
                 self.log.marker(format!("not ready: {why}"));
                 self.set(ActiveState::Active, SubState::NotReady);
                 self.snap.ready = Some(false);
-                self.snap.message = Some(format!("readiness probe failing: {why}"));
+                self.snap.message = Some(format!("{NOT_READY}{why}"));
                 self.report();
             }
+                if self
+                    .snap
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(NOT_READY))
+                {
+                    self.snap.message = None;
+                }
             Some(ReadyAction::Restart(result)) | Some(ReadyAction::FailStart(result)) => {
                 let msg = if result == UnitResult::ProbeTimeout {
                     format!(

@@ -203,3 +203,44 @@ async fn failing_liveness_restarts_with_result_liveness() {
     assert!(kit.job(JobVerb::Stop, &["live"]).await.outcomes[0].ok);
     kit.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_readiness_after_ready_is_not_ready_without_a_restart() {
+    let kit = Kit::new().await;
+    let ok = kit.tmp.path().join("ok");
+    std::fs::write(&ok, b"").unwrap();
+    let mut u = sh("flap", UnitKind::Service, "exec sleep 300");
+    u.ready = Some(Probe {
+        period: Duration::from_millis(100),
+        failure_threshold: 2,
+        ..Probe::readiness(ProbeCheck::Exec(vec![
+            "test".into(),
+            "-e".into(),
+            ok.display().to_string(),
+        ]))
+    });
+    kit.load(&[u]).await;
+    assert!(kit.job(JobVerb::Start, &["flap"]).await.outcomes[0].ok);
+    let pid = kit.status("flap").await.main_pid;
+    std::fs::remove_file(&ok).unwrap();
+    let s = kit
+        .wait_state("flap", ActiveState::Active, SubState::NotReady)
+        .await;
+    assert_eq!(s.ready, Some(false));
+    assert_eq!(
+        s.message.as_deref(),
+        Some("readiness probe failing: exited 1")
+    );
+    std::fs::write(&ok, b"").unwrap();
+    let s = kit
+        .wait_state("flap", ActiveState::Active, SubState::Ready)
+        .await;
+    assert_eq!(s.message, None, "the failure message goes with the failure");
+    assert_eq!(
+        (s.main_pid, s.restarts),
+        (pid, 0),
+        "readiness never restarts"
+    );
+    assert!(kit.job(JobVerb::Stop, &["flap"]).await.outcomes[0].ok);
+    kit.finish().await;
+}
