@@ -36,12 +36,12 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Shared, read-only inputs of every actor.
-#[derive(Debug, Clone)]
-pub struct ActorEnv {
 /// How the status message of a ready unit whose readiness fails begins.
 const NOT_READY: &str = "readiness probe failing: ";
 
+/// Shared, read-only inputs of every actor.
+#[derive(Debug, Clone)]
+pub struct ActorEnv {
     pub env: Arc<EnvContext>,
     pub reaper: Arc<Reaper>,
     pub notify_dir: std::path::PathBuf,
@@ -673,6 +673,14 @@ impl<P: Provider> Actor<P> {
                 self.log.marker("ready");
                 self.set(ActiveState::Active, SubState::Ready);
                 self.snap.ready = Some(true);
+                if self
+                    .snap
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(NOT_READY))
+                {
+                    self.snap.message = None;
+                }
                 self.report();
             }
             Some(ReadyAction::BecameNotReady) => {
@@ -683,14 +691,6 @@ impl<P: Provider> Actor<P> {
                 self.snap.message = Some(format!("{NOT_READY}{why}"));
                 self.report();
             }
-                if self
-                    .snap
-                    .message
-                    .as_deref()
-                    .is_some_and(|m| m.starts_with(NOT_READY))
-                {
-                    self.snap.message = None;
-                }
             Some(ReadyAction::Restart(result)) | Some(ReadyAction::FailStart(result)) => {
                 let msg = if result == UnitResult::ProbeTimeout {
                     format!(
