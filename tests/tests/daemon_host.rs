@@ -169,3 +169,72 @@ fn socket_activated_daemon_serves_the_passed_socket() {
         "the passed socket belongs to systemd, not to devctld"
     );
 }
+
+/// A malformed socket-activation environment is a startup error (69).
+#[test]
+fn malformed_socket_activation_environment_is_refused() {
+    let mut env = TestEnv::new();
+    let mut cmd = env.daemon_command();
+    // `exec` keeps the shell's pid, so LISTEN_PID names the daemon.
+    cmd.env_clear()
+        .env("DEVCTL_HOME", env.home.path())
+        .env(devctl_tests::MARKER_ENV, &env.marker)
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(r#"LISTEN_PID=$$ LISTEN_FDS=not-a-number exec "$0""#)
+        .arg(devctl_tests::devctld_bin());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let log = std::fs::File::create(env.daemon_log_path()).unwrap();
+    sh.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    let pid = env.spawn_daemon_cmd(sh);
+    assert_eq!(
+        env.wait_daemon_exit(pid, CEILING),
+        Some(69),
+        "{}",
+        env.daemon_log()
+    );
+    assert!(
+        env.daemon_log().contains("socket passed by systemd"),
+        "{}",
+        env.daemon_log()
+    );
+    assert!(!env.socket().exists());
+}
+
+/// The NDJSON streams over the real socket: a unit's state changes and
+/// its output arrive while it starts.
+#[test]
+fn events_and_followed_logs_stream_a_starting_unit() {
+    let mut env = TestEnv::new();
+    env.write_manifest("project \"streams\"\nservice \"web\" {\n    sh \"echo hello-from-web; exec sleep 300\"\n}\n");
+    env.start_daemon();
+    env.devctl(&["start", "web", "--no-block"]);
+    env.devctl(&["stop", "web"]).expect_code(0);
+    let mut events = env.stream("/v1/events?project=streams&unit=web").unwrap();
+    assert_eq!(events.status, 200);
+    env.devctl(&["start", "web"]).expect_code(0);
+    let mut logs = env
+        .stream("/v1/logs?project=streams&unit=web&follow=true")
+        .unwrap();
+    assert_eq!(logs.status, 200);
+    let active = devctl_tests::wait_until("a state-changed event to active", CEILING, || {
+        let v = events.next_value(CEILING).unwrap().expect("stream open");
+        assert_eq!(v["unit"], "web", "filtered to the unit: {v}");
+        (v["type"] == "state-changed" && v["active"] == "active").then_some(v)
+    });
+    assert!(active["seq"].as_u64().is_some(), "{active}");
+    devctl_tests::wait_until("the unit's output in the log stream", CEILING, || {
+        let v = logs.next_value(CEILING).unwrap().expect("stream open");
+        (v["text"].as_str() == Some("hello-from-web")).then_some(())
+    });
+    env.devctl(&["stop", "web"]).expect_code(0);
+    env.assert_no_orphans();
+}
