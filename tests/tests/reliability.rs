@@ -368,7 +368,7 @@ service "web" {
                     .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok() != daemon)
                     .filter(|p| {
                         std::fs::read(format!("/proc/{p}/cmdline"))
-                            .is_ok_and(|c| c.starts_with(b"sleep\0300"))
+                            .is_ok_and(|c| c.starts_with(b"sleep\x00300"))
                     })
                     .count();
                 worst = worst.max(n);
