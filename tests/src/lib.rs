@@ -7,6 +7,7 @@
 //! Waiting is by condition with a generous ceiling ([`wait_until`]), never by
 //! fixed sleeps used as assertions.
 
+pub mod docker;
 mod http;
 mod procs;
 pub mod systemd;
