@@ -417,15 +417,25 @@ fn no_devctld_anywhere_is_69_with_help() {
     let env = Env::new();
     let lonely = env.dir.path().join("bin");
     std::fs::create_dir(&lonely).unwrap();
-    std::fs::copy(devctl_bin(), lonely.join("devctl")).unwrap();
-    let o = Command::new(lonely.join("devctl"))
-        .args(["-p", "pizzeria", "status"])
-        .current_dir(env.proj())
-        .env("DEVCTL_HOME", env.dir.path().join("home"))
-        .env_remove("DEVCTLD")
-        .env("PATH", env.dir.path().join("empty"))
-        .output()
-        .unwrap();
+    let exe = lonely.join("devctl");
+    if std::fs::hard_link(devctl_bin(), &exe).is_err() {
+        std::fs::copy(devctl_bin(), &exe).unwrap();
+    }
+    // A concurrent test's fork may briefly hold a freshly copied file open
+    // for writing (ETXTBSY): retry the exec, bounded.
+    let o = devctl_tests::wait_until("devctl to exec", devctl_tests::CEILING, || {
+        let result = Command::new(&exe)
+            .args(["-p", "pizzeria", "status"])
+            .current_dir(env.proj())
+            .env("DEVCTL_HOME", env.dir.path().join("home"))
+            .env_remove("DEVCTLD")
+            .env("PATH", env.dir.path().join("empty"))
+            .output();
+        match result {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => None,
+            other => Some(other.unwrap()),
+        }
+    });
     assert_eq!(code(&o), 69, "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(err.contains("cannot find the devctld program"), "{err}");
