@@ -383,3 +383,42 @@ fn start_timeout_is_124_and_the_unit_keeps_going() {
     env.devctl(&["stop", "never-ready"]).expect_code(0);
     env.assert_no_orphans();
 }
+
+#[test]
+fn every_read_command_speaks_json() {
+    let env = env_with_daemon();
+    env.devctl(&["run", "ok"]).expect_code(0);
+    let list = json(
+        &env.devctl(&["list", "--all", "--json"])
+            .expect_code(0)
+            .stdout,
+    );
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["project"] == "clitest" && u["name"] == "web")
+    );
+    let show = json(&env.devctl(&["show", "web", "--json"]).expect_code(0).stdout);
+    assert_eq!(show[0]["name"], "web");
+    let is = json(
+        &env.devctl(&["is-active", "web", "--json"])
+            .expect_code(3)
+            .stdout,
+    );
+    assert_eq!(is[0]["state"], "inactive");
+    let logs = env
+        .devctl(&["logs", "ok", "--json"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let records: Vec<serde_json::Value> = logs.lines().map(json).collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["text"] == "fine" && r["stream"] == "stdout"),
+        "{logs}"
+    );
+    let cat = json(&env.devctl(&["cat", "web", "--json"]).expect_code(0).stdout);
+    assert_eq!(cat["file"], "web.service");
+}
