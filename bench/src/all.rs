@@ -84,8 +84,8 @@ fn machine(load_before: &str, load_after: &str) -> String {
 const METHOD: &str = "\
 Method. Both supervisors run side by side in the same run: a `devctld` in a throwaway
 `DEVCTL_HOME`, and a private `systemd --user` (fresh `XDG_RUNTIME_DIR`, units in its
-`XDG_CONFIG_HOME`). Each figure is the median over the repetitions, the two sides taken
-in alternating order. Services are this binary's `helper` modes on both sides (same argv,
+`XDG_CONFIG_HOME`). Each figure is the median over the repetitions (at most 3 at N=1000), the
+two sides taken in alternating order. Services are this binary's `helper` modes on both sides (same argv,
 same environment); devctl gets a generated `devctl.kdl`, systemd generated units
 (`Type=exec`, or `Type=notify` for the readiness scenario) and a `bench.target` that
 `Wants=` and is `After=` every service. Ground truth comes from the kernel, not from
@@ -94,6 +94,12 @@ either tool: processes are found by a marker in `/proc/<pid>/environ`, exec time
 `/proc/<pid>/stat`), exits are pidfd notifications, CPU and RSS come from
 `/proc/<pid>/{stat,status}`, wake-ups are the context switches of the manager's threads.
 Commands are timed from the moment they are issued, CLI start-up included.";
+
+/// Repetitions at `n` services: at most 3 from N=1000 on, where one
+/// repetition of a scenario takes tens of seconds.
+pub fn reps_for(n: usize, reps: usize) -> usize {
+    if n >= 1000 { reps.min(3) } else { reps }
+}
 
 /// Run every scenario and write RESULTS.md.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -133,7 +139,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for (name, f) in scenarios {
         println!("{name}:");
         for &n in &ns {
-            keep(name, n, f(n, reps));
+            keep(name, n, f(n, reps_for(n, reps)));
         }
     }
     println!("logs:");

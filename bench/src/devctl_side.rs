@@ -32,7 +32,7 @@ pub fn locate(env: &str, name: &str) -> Result<PathBuf, String> {
 /// A running devctld with its home and project.
 pub struct Devctl {
     home: tempfile::TempDir,
-    stamps: PathBuf,
+    stamp_dir: tempfile::TempDir,
     run: String,
     devctl: PathBuf,
     daemon: Child,
@@ -44,9 +44,8 @@ impl Devctl {
         let devctl = locate("DEVCTL_BIN", "devctl")?;
         let devctld = locate("DEVCTLD_BIN", "devctld")?;
         let home = side::scratch("devctl-bench-")?;
-        let stamps = home.path().join("stamps");
+        let stamp_dir = side::stamp_dir()?;
         std::fs::create_dir_all(home.path().join("project")).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&stamps).map_err(|e| e.to_string())?;
         let log =
             std::fs::File::create(home.path().join("devctld.stderr")).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(devctld);
@@ -63,7 +62,7 @@ impl Devctl {
         let sock = home.path().join("run/devctld.sock");
         let mut me = Devctl {
             home,
-            stamps,
+            stamp_dir,
             run: side::random_id(),
             devctl,
             daemon,
@@ -114,10 +113,10 @@ impl Side for Devctl {
         format!("BENCH_RUN={}", self.run)
     }
     fn stamps(&self) -> &Path {
-        &self.stamps
+        self.stamp_dir.path()
     }
     fn install(&mut self, svcs: &[Svc]) -> Result<(), String> {
-        let text = side::manifest(&side::bench_exe()?, &self.run, &self.stamps, svcs);
+        let text = side::manifest(&side::bench_exe()?, &self.run, self.stamp_dir.path(), svcs);
         std::fs::write(self.project().join("devctl.kdl"), text).map_err(|e| e.to_string())?;
         side::run(&mut self.cmd(&["reload"]))
     }

@@ -241,6 +241,20 @@ pub fn scratch(prefix: &str) -> Result<tempfile::TempDir, String> {
         .map_err(|e| format!("tempdir: {e}"))
 }
 
+/// A directory for the services' stamps: on tmpfs (`/dev/shm`) when there
+/// is one, so that stamping costs the file system as little as possible.
+pub fn stamp_dir() -> Result<tempfile::TempDir, String> {
+    let b = tempfile::Builder::new()
+        .prefix("devctl-bench-stamps-")
+        .tempdir_in("/dev/shm");
+    b.or_else(|_| {
+        tempfile::Builder::new()
+            .prefix("devctl-bench-stamps-")
+            .tempdir()
+    })
+    .map_err(|e| format!("tempdir: {e}"))
+}
+
 /// This binary, which is also the services' program.
 pub fn bench_exe() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("current_exe: {e}"))

@@ -30,7 +30,7 @@ const JOURNAL_DROPIN: &str = "/run/systemd/journald.conf.d/devctl-bench.conf";
 /// A private `systemd --user`, plus the journald it may have started.
 pub struct Systemd {
     base: tempfile::TempDir,
-    stamps: PathBuf,
+    stamp_dir: tempfile::TempDir,
     run: String,
     manager: Option<Child>,
     journald: Option<Child>,
@@ -65,8 +65,8 @@ impl Systemd {
             std::fs::create_dir_all(RUN_SYSTEM).map_err(|e| format!("{RUN_SYSTEM}: {e}"))?;
         }
         let base = side::scratch("devctl-bench-systemd-")?;
-        let stamps = base.path().join("stamps");
-        for d in ["run", "config/systemd/user", "stamps"] {
+        let stamp_dir = side::stamp_dir()?;
+        for d in ["run", "config/systemd/user"] {
             std::fs::create_dir_all(base.path().join(d)).map_err(|e| e.to_string())?;
         }
         std::fs::set_permissions(
@@ -76,7 +76,7 @@ impl Systemd {
         .map_err(|e| e.to_string())?;
         let mut me = Systemd {
             base,
-            stamps,
+            stamp_dir,
             run: side::random_id(),
             manager: None,
             journald: None,
@@ -162,7 +162,7 @@ impl Side for Systemd {
         format!("BENCH_RUN={}", self.run)
     }
     fn stamps(&self) -> &Path {
-        &self.stamps
+        self.stamp_dir.path()
     }
     fn install(&mut self, svcs: &[Svc]) -> Result<(), String> {
         let dir = self.unit_dir();
@@ -176,7 +176,7 @@ impl Side for Systemd {
         for svc in svcs {
             std::fs::write(
                 dir.join(format!("bench-{}.service", svc.name)),
-                side::unit_file(&exe, &self.run, &self.stamps, svc),
+                side::unit_file(&exe, &self.run, self.stamp_dir.path(), svc),
             )
             .map_err(|e| e.to_string())?;
         }
