@@ -4,10 +4,14 @@
 //! socket removed. systemd readiness (`READY=1`, `STATUS=`, `STOPPING=1`,
 //! watchdog pings) is reported when `NOTIFY_SOCKET` is set; under systemd
 //! with a delegated cgroup each run gets its own cgroup; the D-Bus
-//! interface is served when a session bus answers.
+//! interface is served when a session bus answers. `POST
+//! /v1/daemon/reexec` replaces the image in place (`reexec.rs`): serving
+//! stops, the core freezes, and the same pid executes the binary again
+//! with the listener, the lock and every unit's pipes kept open.
 
 mod adapter;
 mod lifecycle;
+pub mod reexec;
 mod systemd;
 
 use std::future::Future;
@@ -37,6 +41,9 @@ pub struct DaemonOptions {
     pub extra_env: Vec<(String, String)>,
     /// Do not serve the D-Bus interface.
     pub no_dbus: bool,
+    /// What a previous image of this process left (`devctld
+    /// --reexec-state`): the listener, the lock and the carried session.
+    pub reexec: Option<reexec::Inherited>,
 }
 
 /// Why the daemon could not start or run.
@@ -83,6 +90,14 @@ pub enum DaemonError {
         help("check devctld.socket: it must be one ListenStream= socket")
     )]
     Inherited(#[source] std::io::Error),
+    #[error("cannot re-execute devctld: {0}")]
+    #[diagnostic(
+        code(devctld::reexec),
+        help(
+            "the units keep running; start devctld again (the session continues as after a crash)"
+        )
+    )]
+    Reexec(#[source] std::io::Error),
     #[error("cannot install signal handlers: {0}")]
     #[diagnostic(code(devctld::signals))]
     Signals(#[source] std::io::Error),
@@ -132,10 +147,34 @@ pub async fn run_until(
     };
     ensure_private_dir(&paths.runtime)?;
     ensure_private_dir(&paths.state)?;
-    let _lock = lock_instance(&paths.lock())?;
-    let (listener, bound, hosting) = match inherited_listener()? {
-        Some(l) => (l, None, Hosting::SocketActivated),
-        None => {
+    let inherited = opts.reexec;
+    let lock = match inherited
+        .as_ref()
+        .and_then(|i| lifecycle::InstanceLock::inherit(i.lock))
+    {
+        Some(l) => l,
+        None => lock_instance(&paths.lock())?,
+    };
+    let carried = inherited.as_ref().and_then(|i| {
+        reexec::listener_from(i.listener)
+            .inspect_err(|e| tracing::warn!(error = %e, "the inherited API listener is unusable"))
+            .ok()
+    });
+    let (listener, bound, hosting) = match (carried, inherited_listener()?) {
+        (Some(l), activated) => {
+            let (bound, hosting) = match inherited.as_ref().and_then(|i| i.carry.as_ref()) {
+                Some(c) => (c.bound, c.hosting),
+                None if activated.is_some() => (false, Hosting::SocketActivated),
+                None if std::env::var_os("NOTIFY_SOCKET").is_some() => (true, Hosting::Systemd),
+                None => (true, Hosting::Standalone),
+            };
+            let bound = bound
+                .then(|| lifecycle::BoundSocket::existing(&paths.socket()))
+                .flatten();
+            (l, bound, hosting)
+        }
+        (None, Some(l)) => (l, None, Hosting::SocketActivated),
+        (None, None) => {
             let (l, b) = bind_socket(&paths.socket())?;
             let hosting = if std::env::var_os("NOTIFY_SOCKET").is_some() {
                 Hosting::Systemd
@@ -150,6 +189,12 @@ pub async fn run_until(
             b.remove();
         }
     };
+    // Kept to hand the listening socket to a re-executed image.
+    let listen_dup = listener
+        .try_clone()
+        .map(std::os::fd::OwnedFd::from)
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot duplicate the API listener; re-exec is unavailable"))
+        .ok();
     let listener = match listener
         .set_nonblocking(true)
         .and_then(|()| tokio::net::UnixListener::from_std(listener))
@@ -166,6 +211,7 @@ pub async fn run_until(
     let mut core_opts = CoreOptions::new(paths.clone(), hosting);
     core_opts.extra_env = opts.extra_env;
     core_opts.cgroup = systemd::delegated_cgroup(hosting);
+    core_opts.reexec = inherited.and_then(|i| i.carry).map(|c| c.core);
     let sup = match Supervisor::start(core_opts).await {
         Ok(s) => s,
         Err(e) => {
@@ -178,6 +224,7 @@ pub async fn run_until(
         sup: sup.clone(),
         hosting,
         phase: phase.clone(),
+        can_reexec: listen_dup.is_some(),
     };
     let mut stopped = phase.subscribe();
     let server = tokio::spawn(serve(listener, backend, opts.limits, async move {
@@ -186,7 +233,7 @@ pub async fn run_until(
     let info = sup.info();
     tracing::info!(
         socket = %paths.socket().display(), pid = std::process::id(), ?hosting, session = %info.session_id,
-        recovered = info.recovered, "devctld ready"
+        recovered = info.recovered, reexecuted = info.reexecuted, "devctld ready"
     );
     notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
     let helpers: Vec<_> = [
@@ -210,6 +257,31 @@ pub async fn run_until(
         r = &mut server => Some(r),
     };
     stop_task.abort();
+    if *phase.borrow() == Phase::Reexecuting
+        && let Some(listen_dup) = listen_dup
+    {
+        tracing::info!("re-executing: serving stops, every unit keeps running");
+        phase.send_replace(Phase::Stopped);
+        if early.is_none() {
+            let _ = server.await;
+        }
+        let Some(mut frozen) = sup.freeze().await else {
+            return Err(DaemonError::Reexec(std::io::Error::other(
+                "the core stopped before it could be frozen",
+            )));
+        };
+        let _no_reaping = frozen.seal();
+        let carry = reexec::DaemonCarry {
+            version: reexec::STATE_VERSION,
+            hosting,
+            bound: bound.is_some(),
+            core: frozen.carry.clone(),
+        };
+        let state = reexec::state_path(&paths.runtime);
+        let err = reexec::exec(&state, &carry, &listen_dup, lock.raw_fd(), &frozen.fds);
+        tracing::error!(error = %err, "re-exec failed; the units keep running unsupervised");
+        return Err(DaemonError::Reexec(err));
+    }
     if early.is_some() {
         tracing::error!("the API server stopped on its own; stopping every unit");
     }
@@ -241,7 +313,8 @@ pub async fn run_until(
 /// Serve the D-Bus interface until the daemon stops; without a session bus,
 /// say so once and carry on.
 async fn serve_dbus(sup: Supervisor, mut phase: watch::Receiver<Phase>) {
-    let served = tokio::time::timeout(std::time::Duration::from_secs(5), crate::dbus::start(sup)).await;
+    let served =
+        tokio::time::timeout(std::time::Duration::from_secs(5), crate::dbus::start(sup)).await;
     let service = match served {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {

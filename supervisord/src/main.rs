@@ -6,16 +6,34 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use devctl_supervisord::daemon::DaemonOptions;
+use devctl_supervisord::daemon::{DaemonOptions, reexec};
 
 /// devctld — the devctl supervisor daemon. Usually started by `devctl`
 /// or by systemd (`devctl daemon install`); see devctld(8).
 #[derive(Parser, Debug)]
 #[command(name = "devctld", version, about, long_about = None)]
-struct Args {}
+struct Args {
+    /// Set by a previous image of this process re-executing itself: the
+    /// state file it left (see devctld(8), REEXEC).
+    #[arg(
+        long = "reexec-state",
+        value_name = "PATH",
+        hide = true,
+        requires = "reexec_fds"
+    )]
+    reexec_state: Option<std::path::PathBuf>,
+    /// With --reexec-state: the inherited listener and lock fds, `LISTEN,LOCK`.
+    #[arg(
+        long = "reexec-fds",
+        value_name = "FDS",
+        hide = true,
+        requires = "reexec_state"
+    )]
+    reexec_fds: Option<String>,
+}
 
 fn main() -> ExitCode {
-    let Args {} = Args::parse();
+    let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DEVCTL_LOG")
@@ -24,6 +42,22 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
+    let mut opts = DaemonOptions::default();
+    if let (Some(state), Some(fds)) = (&args.reexec_state, &args.reexec_fds) {
+        // Before the runtime exists: stray inherited fds are closed here.
+        match reexec::parse_fds(fds) {
+            Some(fds) => {
+                let (inherited, problem) = reexec::take_inherited(state, fds);
+                if let Some(p) = problem {
+                    tracing::warn!(
+                        "re-exec state unusable ({p}); continuing the session as after a crash"
+                    );
+                }
+                opts.reexec = Some(inherited);
+            }
+            None => tracing::warn!(fds, "ignoring a malformed --reexec-fds"),
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -34,7 +68,7 @@ fn main() -> ExitCode {
             return ExitCode::from(69);
         }
     };
-    match runtime.block_on(devctl_supervisord::run(DaemonOptions::default())) {
+    match runtime.block_on(devctl_supervisord::run(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = u8::try_from(e.exit_code()).unwrap_or(1);

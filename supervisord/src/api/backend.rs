@@ -97,6 +97,9 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn subscribe_events(&self) -> broadcast::Receiver<Event>;
     /// `GET /v1/logs`.
     fn logs(&self, query: LogQuery) -> impl Future<Output = Result<LogFeed, ApiError>> + Send;
+    /// `POST /v1/daemon/reexec`: accept (or refuse) replacing the daemon's
+    /// image in place; the exec happens after the answer is sent.
+    fn reexec_daemon(&self) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// `POST /v1/daemon/stop`: stop every unit and end the session; returns
     /// once the units are stopped (the daemon exits right after).
     fn stop_daemon(&self) -> impl Future<Output = ()> + Send;

@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/events"),
     ("GET", "/v1/logs"),
     ("POST", "/v1/daemon/stop"),
+    ("POST", "/v1/daemon/reexec"),
 ];
 
 /// What every handler sees.
@@ -75,6 +76,7 @@ pub fn router<B: Backend>(
         .route("/v1/events", get(events::<B>))
         .route("/v1/logs", get(logs::<B>))
         .route("/v1/daemon/stop", post(stop::<B>))
+        .route("/v1/daemon/reexec", post(reexec::<B>))
         .fallback(no_route)
         .method_not_allowed_fallback(bad_method)
         .with_state(AppState {
@@ -289,6 +291,17 @@ async fn stop<B: Backend>(State(st): St<B>, headers: HeaderMap, body: Body) -> A
             // The body is ignored, but still bounded and read before acting.
             read_body(&headers, body, st.body_timeout).await?;
             st.backend.stop_daemon().await;
+            Ok(json(&serde_json::json!({})))
+        }
+        .await,
+    )
+}
+
+async fn reexec<B: Backend>(State(st): St<B>, headers: HeaderMap, body: Body) -> ApiReply {
+    ApiReply(
+        async {
+            read_body(&headers, body, st.body_timeout).await?;
+            st.backend.reexec_daemon().await?;
             Ok(json(&serde_json::json!({})))
         }
         .await,

@@ -149,6 +149,10 @@ impl Backend for Fake {
         };
         Ok(LogFeed { history, live })
     }
+    async fn reexec_daemon(&self) -> Result<(), ApiError> {
+        self.record("reexec".into());
+        Ok(())
+    }
     async fn stop_daemon(&self) {
         self.record("stop".into());
     }

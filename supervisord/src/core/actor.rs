@@ -28,6 +28,9 @@ use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
 
+#[path = "actor_reexec.rs"]
+mod reexec;
+
 /// Wall-clock milliseconds (for display only; timers use `Instant`).
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -203,6 +206,10 @@ impl<P: Provider> Actor<P> {
                         self.provider.forget();
                         return;
                     }
+                    Some(ActorMsg::Freeze { reply }) => {
+                        let _ = reply.send(self.freeze().await);
+                        return;
+                    }
                     Some(ActorMsg::Exit { stop, reply }) => {
                         if stop && (self.running || self.snap.is_up()) {
                             self.stop_now(UnitResult::Success, None, false).await;
@@ -321,7 +328,10 @@ impl<P: Provider> Actor<P> {
                 self.snap.ack = seq;
                 self.unit = actor_view(Arc::new(*unit));
             }
-            ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
+            ActorMsg::Resume { seq, resume } => self.resume(seq, *resume).await,
+            ActorMsg::Exit { .. } | ActorMsg::Freeze { .. } => {
+                error!("Exit and Freeze are handled by the loop")
+            }
         }
         self.report();
     }
@@ -404,6 +414,11 @@ impl<P: Provider> Actor<P> {
         self.snap.message = None;
         self.snap.next_restart_ms = None;
         self.snap.notify_status = None;
+        // An adopted container is gone once a new run begins (a restart
+        // after it exited): the new one was started by this daemon.
+        if self.snap.origin == Some(Origin::Adopted) {
+            self.snap.origin = Some(Origin::Restarted);
+        }
         for port in &unit.ports {
             if process::port_in_use(*port) {
                 let msg = match process::port_holder(*port) {

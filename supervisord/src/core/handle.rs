@@ -37,6 +37,9 @@ pub struct CoreOptions {
     /// A delegated cgroup v2 directory under which each local run gets its
     /// own cgroup (devctld under systemd with `Delegate=yes`).
     pub cgroup: Option<crate::process::CgroupParent>,
+    /// What a previous image of this process handed over (re-exec): the
+    /// session continues with its runs adopted.
+    pub reexec: Option<crate::core::reexec::CoreCarry>,
 }
 
 impl CoreOptions {
@@ -49,6 +52,7 @@ impl CoreOptions {
             extra_env: Vec::new(),
             event_capacity: 1024,
             cgroup: None,
+            reexec: None,
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct CoreInfo {
     pub session_id: String,
     /// True when this process continued a crashed session.
     pub recovered: bool,
+    /// True when this process continued its session after a re-exec.
+    pub reexecuted: bool,
     pub started_at_ms: u64,
 }
 
@@ -268,6 +274,12 @@ impl Supervisor {
     /// as a crash would (tests of crash recovery; never used by the daemon).
     pub async fn abandon(&self) {
         let _ = self.ask(|reply| Command::Abandon { reply }).await;
+    }
+
+    /// Re-exec: freeze every unit (processes untouched) and stop the core;
+    /// `None` when it was already stopping.
+    pub async fn freeze(&self) -> Option<crate::core::reexec::Frozen> {
+        self.ask(|reply| Command::Freeze { reply }).await
     }
 
     /// Clean stop: every unit stopped in reverse dependency order, the

@@ -16,7 +16,7 @@ use devctl_units::state::UnitResult;
 use devctl_units::{ProbeCheck, StopSpec, UnitKind};
 
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
-use crate::logs::{Stream, pump};
+use crate::logs::Stream;
 use crate::probe::{NotifyMessage, NotifySocket};
 use crate::process::{self, PidFd, Reaper, SpawnSpec, StopOutcome, TreeRef};
 
@@ -27,12 +27,24 @@ pub const PID_FILE_WAIT: Duration = Duration::from_secs(30);
 
 struct Run {
     tree: TreeRef,
+    /// Output pumps, pausable for a re-exec (`local_reexec.rs`).
+    pumps: Vec<Pump>,
     /// Exit, pid and notify watchers (the notify socket's file goes with
     /// its task).
     tasks: Vec<JoinHandle<()>>,
     env: Vec<(String, String)>,
     dir: PathBuf,
 }
+
+/// One output pump: pausing it hands its pipe back.
+struct Pump {
+    stream: Stream,
+    pause: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<Option<tokio::net::unix::pipe::Receiver>>,
+}
+
+#[path = "local_reexec.rs"]
+mod reexec;
 
 /// Runs one unit as local processes.
 pub struct LocalProvider {
@@ -132,7 +144,7 @@ impl LocalProvider {
         &self,
         ctx: &RunCtx,
         argv: Vec<String>,
-    ) -> Result<process::Child, StartFailure> {
+    ) -> Result<(process::Child, Vec<Pump>), StartFailure> {
         let spec = SpawnSpec {
             argv,
             dir: ctx.unit.working_dir().to_path_buf(),
@@ -145,16 +157,17 @@ impl LocalProvider {
         let mut child = process::spawn(&self.reaper, spec)
             .await
             .map_err(spawn_failure)?;
+        let mut pumps = Vec::new();
         for (pipe, stream) in [
             (child.stdout.take(), Stream::Stdout),
             (child.stderr.take(), Stream::Stderr),
         ] {
             if let Some(pipe) = pipe {
                 // Pumps end at EOF on their own (never aborted: no lost lines).
-                tokio::spawn(pump(pipe, stream, ctx.log.clone()));
+                pumps.push(Pump::spawn(pipe, stream, ctx.log.clone()));
             }
         }
-        Ok(child)
+        Ok((child, pumps))
     }
 
     async fn start_daemon(
@@ -168,7 +181,7 @@ impl LocalProvider {
             .as_ref()
             .map(|c| c.to_argv())
             .unwrap_or_default();
-        let child = self.spawn_captured(ctx, argv).await?;
+        let (child, pumps) = self.spawn_captured(ctx, argv).await?;
         let starter = child.tree();
         let status = child.wait().await;
         let pid_file = unit.pid_file.clone();
@@ -234,6 +247,7 @@ impl LocalProvider {
         }
         self.run = Some(Run {
             tree,
+            pumps,
             tasks,
             env: ctx.env.clone(),
             dir: unit.working_dir().to_path_buf(),
@@ -270,7 +284,7 @@ impl Provider for LocalProvider {
             .as_ref()
             .map(|c| c.to_argv())
             .unwrap_or_default();
-        let child = match self.spawn_captured(&ctx, argv).await {
+        let (child, pumps) = match self.spawn_captured(&ctx, argv).await {
             Ok(c) => c,
             Err(e) => {
                 for t in tasks {
@@ -288,6 +302,7 @@ impl Provider for LocalProvider {
         }));
         self.run = Some(Run {
             tree,
+            pumps,
             tasks,
             env: ctx.env.clone(),
             dir: ctx.unit.working_dir().to_path_buf(),
@@ -335,6 +350,18 @@ impl Provider for LocalProvider {
         if let Some(run) = self.run.take() {
             finish(run);
         }
+    }
+
+    async fn freeze(&mut self) -> Option<crate::core::reexec::HeldRun> {
+        self.freeze_run().await
+    }
+
+    async fn adopt(
+        &mut self,
+        ctx: RunCtx,
+        run: crate::core::reexec::AdoptRun,
+    ) -> Result<u32, StartFailure> {
+        self.adopt_run(ctx, run).await
     }
 }
 

@@ -90,6 +90,10 @@ pub enum Command {
     Abandon {
         reply: oneshot::Sender<()>,
     },
+    /// Re-exec: freeze every actor, hand their state over, stop the manager.
+    Freeze {
+        reply: oneshot::Sender<crate::core::reexec::Frozen>,
+    },
 }
 
 /// An error answer.
@@ -253,9 +257,14 @@ impl Manager {
                 reply,
             } => {
                 let r = self.project(&project).and_then(|p| {
-                    let log = p.units.get(&unit).map(|l| l.log.clone());
+                    let log = p.units.get(&unit).map(|l| l.log.clone()).or_else(|| {
+                        p.broken
+                            .contains_key(&unit)
+                            .then(|| self.env.logs.unit(project.as_str(), unit.as_str()))
+                    });
                     p.status(&unit, DETAIL_TAIL)
                         .map(|s| self.watch.annotate(s))
+                        .or_else(|| p.broken_status(&unit))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
                         })
@@ -291,6 +300,7 @@ impl Manager {
             }
             Command::Shutdown { reply } => self.shutdown(reply),
             Command::Abandon { reply } => self.abandon(Some(reply)),
+            Command::Freeze { reply } => self.freeze(reply),
         }
     }
 
@@ -330,8 +340,13 @@ impl Manager {
         };
         Ok(projects
             .into_iter()
-            .flat_map(|p| p.units.keys().filter_map(|n| p.status(n, 0)))
-            .map(|s| self.watch.annotate(s))
+            .flat_map(|p| {
+                let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
+                let loaded: Vec<UnitStatus> = loaded.map(|s| self.watch.annotate(s)).collect();
+                loaded
+                    .into_iter()
+                    .chain(p.broken.keys().filter_map(|n| p.broken_status(n)))
+            })
             .collect())
     }
 
@@ -505,8 +520,13 @@ impl Manager {
                     file: pf.clone(),
                     units: BTreeMap::new(),
                     should_run: BTreeSet::new(),
+                    broken: BTreeMap::new(),
                 },
             );
+        }
+        // The new files replace whatever failed to load.
+        if let Some(p) = self.projects.get_mut(&project) {
+            p.broken.clear();
         }
         let current: Vec<UnitName> = self.projects[&project].units.keys().cloned().collect();
         for name in current.iter().filter(|n| !parsed.contains_key(*n)) {

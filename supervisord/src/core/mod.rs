@@ -14,6 +14,7 @@ pub mod policy_ready;
 pub mod policy_restart;
 pub mod project;
 pub mod provider;
+pub mod reexec;
 pub mod runwatch;
 pub mod session;
 pub mod snapshot;

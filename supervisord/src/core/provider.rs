@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use devctl_units::state::UnitResult;
 use devctl_units::{StopSpec, Unit};
 
+use crate::core::reexec::{AdoptRun, HeldRun};
 use crate::logs::UnitLog;
 
 /// Something a provider observed about the current run.
@@ -77,6 +78,29 @@ pub trait Provider: Send + 'static {
     /// Drop the current run without stopping it (daemon crash simulation,
     /// or after the main process exited and the tree was cleaned).
     fn forget(&mut self);
+    /// Re-exec: hand the current run over (processes untouched, output
+    /// pipes detached from their pumps). `None` when this provider cannot
+    /// carry a run across an exec (containers are adopted on start instead).
+    fn freeze(&mut self) -> impl Future<Output = Option<HeldRun>> + Send {
+        async { None }
+    }
+    /// In a re-executed daemon: take over a run the previous image froze;
+    /// resolves with its main pid. Facts then flow as for a started run.
+    fn adopt(
+        &mut self,
+        _ctx: RunCtx,
+        run: AdoptRun,
+    ) -> impl Future<Output = Result<u32, StartFailure>> + Send {
+        async move {
+            Err(StartFailure::Transient {
+                result: UnitResult::ExecFailed,
+                message: format!(
+                    "cannot adopt pid {} after a re-exec: this provider starts its units anew",
+                    run.frozen.pid
+                ),
+            })
+        }
+    }
 }
 
 /// The provider of a kind this build cannot run (a `container` unit when

@@ -25,7 +25,7 @@ use crate::core::actor::{ActorEnv, now_ms};
 use crate::core::env::EnvContext;
 use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::manager::Manager;
-use crate::core::project::Project;
+use crate::core::project::{Broken, Project};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
@@ -75,6 +75,17 @@ impl Manager {
         timeouts_tx: mpsc::UnboundedSender<u64>,
     ) -> Result<(Manager, CoreInfo), CoreError> {
         ensure_private_dir(&opts.paths.state)?;
+        // Inherited children first: the reaper's first sweep must find
+        // their waiters (a re-exec keeps our pid, so they are our children).
+        let carry = opts.reexec.clone();
+        let cells: std::collections::HashMap<i32, Arc<process::ExitCell>> = carry
+            .as_ref()
+            .map(|c| {
+                let pids = c.child_pids();
+                let cells = Reaper::preregister(&pids);
+                pids.into_iter().zip(cells).collect()
+            })
+            .unwrap_or_default();
         let reaper: Arc<Reaper> = Reaper::install().map_err(|source| {
             CoreError::State(crate::state::store::StateError::Read {
                 path: opts.paths.state.clone(),
@@ -114,15 +125,34 @@ impl Manager {
             },
             None => SessionFile::new(new_session_id(), started_at_ms),
         };
+        let carry = match carry {
+            Some(c)
+                if previous
+                    .as_ref()
+                    .is_some_and(|p| p.session_id == c.session_id) =>
+            {
+                Some(c)
+            }
+            Some(c) => {
+                warn!("the re-exec state names another session; continuing as after a crash");
+                crate::core::reexec::close_carried(&c.fds());
+                let runs = c.units.iter().filter_map(|u| u.run.as_ref());
+                kill_leftovers(runs.map(|r| r.invocation.clone()).collect()).await;
+                None
+            }
+            None => None,
+        };
         let info = CoreInfo {
             session_id: session.session_id.clone(),
-            recovered: previous.is_some(),
+            recovered: previous.is_some() && carry.is_none(),
+            reexecuted: carry.is_some(),
             started_at_ms,
         };
         let mut mgr = Manager::new(store, env, events, reports_tx, timeouts_tx, session);
         for (pf, files) in mgr.store.load_projects()? {
             let name = pf.name.clone();
             let mut units = BTreeMap::new();
+            let mut broken = BTreeMap::new();
             for (file, text) in files {
                 match devctl_units::from_unit_file(&file, &text) {
                     Ok(mut u) => {
@@ -131,7 +161,10 @@ impl Manager {
                         units.insert(l.unit.name.clone(), l);
                     }
                     Err(e) => {
-                        warn!(project = %name, file, "persisted unit file does not parse; skipped: {e}")
+                        warn!(project = %name, file, "persisted unit file does not parse; shown as load error: {e}");
+                        if let Some((unit, b)) = Broken::new(&file, &text, e.to_string()) {
+                            broken.insert(unit, b);
+                        }
                     }
                 }
             }
@@ -140,6 +173,7 @@ impl Manager {
                 Project {
                     file: pf,
                     units,
+                    broken,
                     should_run: Default::default(),
                 },
             );
@@ -149,6 +183,11 @@ impl Manager {
         }
         #[cfg(feature = "docker")]
         mgr.recover_containers(previous.as_ref()).await;
+        if let (Some(prev), Some(carry)) = (&previous, carry) {
+            mgr.resume_reexec(prev.clone(), carry, cells).await;
+            mgr.write_session();
+            return Ok((mgr, info));
+        }
         match previous {
             Some(prev) => {
                 let killed = kill_leftovers(prev.invocations().map(str::to_owned).collect()).await;

@@ -98,6 +98,17 @@ pub enum ActorMsg {
     },
     /// A new definition for later runs.
     Update { seq: u64, unit: Box<Unit> },
+    /// Re-exec: hand the unit's state (and its run's pipes) over and leave
+    /// without touching any process.
+    Freeze {
+        reply: oneshot::Sender<crate::core::reexec::ActorFrozen>,
+    },
+    /// In a re-executed daemon: take the carried state over (and adopt the
+    /// carried run, if any).
+    Resume {
+        seq: u64,
+        resume: Box<crate::core::reexec::Resume>,
+    },
     /// Leave: stop first when `stop`, else abandon the processes (crash
     /// simulation); reply when done.
     Exit {

@@ -3,8 +3,9 @@
 //! clean-stop request shared with the signal handlers.
 
 use devctl_units::api::{
-    API_VERSION, ApiError, DaemonInfo, EnableRequest, EnableResponse, Event, Hosting, JobRequest,
-    JobResponse, LoadRequest, LoadResponse, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+    API_VERSION, ApiError, DaemonInfo, EnableRequest, EnableResponse, ErrorKind, Event, Hosting,
+    JobRequest, JobResponse, LoadRequest, LoadResponse, ProjectInfo, UnitStatus, WaitRequest,
+    WaitResponse,
 };
 use devctl_units::name::{ProjectName, UnitName};
 use futures_util::StreamExt;
@@ -17,6 +18,8 @@ use crate::core::handle::Supervisor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Running,
+    /// `POST /v1/daemon/reexec` was accepted: serving stops, units keep running.
+    Reexecuting,
     /// A clean stop was requested (signal or API).
     Stopping,
     /// Every unit is stopped; the server may close.
@@ -29,6 +32,8 @@ pub struct DaemonBackend {
     pub sup: Supervisor,
     pub hosting: Hosting,
     pub phase: watch::Sender<Phase>,
+    /// The listener can be handed to a new image.
+    pub can_reexec: bool,
 }
 
 /// Ask for a clean stop (idempotent).
@@ -108,6 +113,39 @@ impl Backend for DaemonBackend {
             history: out.history,
             live,
         })
+    }
+    async fn reexec_daemon(&self) -> Result<(), ApiError> {
+        let failed = |message: String, help: &str| ApiError {
+            kind: ErrorKind::Failed,
+            message,
+            help: Some(help.into()),
+        };
+        if !self.can_reexec {
+            return Err(failed(
+                "the API listener cannot be kept across an exec".into(),
+                "see devctld's log; `devctl daemon stop` then start it again instead",
+            ));
+        }
+        super::reexec::check_exe().map_err(|m| {
+            failed(
+                m,
+                "reinstall devctld at the path it was started from, then retry",
+            )
+        })?;
+        let accepted = self.phase.send_if_modified(|p| {
+            let ok = *p == Phase::Running;
+            if ok {
+                *p = Phase::Reexecuting;
+            }
+            ok
+        });
+        if !accepted {
+            return Err(failed(
+                "devctld is already stopping or re-executing".into(),
+                "wait until it is back (`devctl daemon status`), then retry",
+            ));
+        }
+        Ok(())
     }
     async fn stop_daemon(&self) {
         request_stop(&self.phase);

@@ -55,6 +55,31 @@ pub fn lock_instance(path: &Path) -> Result<InstanceLock, DaemonError> {
     Ok(InstanceLock { _lock: lock })
 }
 
+impl InstanceLock {
+    /// The lock's fd (kept open across a re-exec: the lock goes with it).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self._lock.as_raw_fd()
+    }
+
+    /// Re-take the lock through the fd a previous image of this process
+    /// kept open (`flock` on the same open file description succeeds).
+    pub fn inherit(fd: std::os::fd::RawFd) -> Option<InstanceLock> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: F_GETFD only reads the fd table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return None;
+        }
+        // SAFETY: the fd is open and was handed over for exactly this use;
+        // nothing else in this image owns it.
+        let file = unsafe { File::from_raw_fd(fd) };
+        let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).ok()?;
+        // SAFETY: F_SETFD with FD_CLOEXEC on an fd we own.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        Some(InstanceLock { _lock: lock })
+    }
+}
+
 /// A socket this process bound; removed by [`BoundSocket::remove`].
 pub struct BoundSocket {
     pub path: PathBuf,
@@ -107,6 +132,15 @@ pub fn bind_socket(
 }
 
 impl BoundSocket {
+    /// The socket file a previous image of this process bound (re-exec).
+    pub fn existing(path: &Path) -> Option<BoundSocket> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        meta.file_type().is_socket().then(|| BoundSocket {
+            path: path.to_path_buf(),
+            ino: (meta.dev(), meta.ino()),
+        })
+    }
+
     /// Remove the socket file if it is still the one this process bound.
     pub fn remove(self) {
         match std::fs::symlink_metadata(&self.path) {

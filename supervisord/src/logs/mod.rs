@@ -6,6 +6,6 @@ mod read;
 mod record;
 mod store;
 
-pub use pump::{PumpStats, pump};
+pub use pump::{PumpStats, pump, pump_pausable};
 pub use record::{LogLine, Stream, format_timestamp, parse_record, parse_timestamp};
 pub use store::{FollowEvent, LINE_SPLIT_MARKER, LogFollower, LogLimits, LogStore, UnitLog};

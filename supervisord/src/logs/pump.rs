@@ -128,6 +128,59 @@ pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, log: Unit
     }
 }
 
+/// Like [`pump`], but hands the pipe back when `pause` fires (a re-exec:
+/// the new image resumes reading it). A partial last line is logged as a
+/// line first; nothing read is lost. If `pause`'s sender is dropped the
+/// pump simply runs to the end. `None` when the pipe reached its end.
+pub async fn pump_pausable<R: AsyncRead + Unpin>(
+    mut reader: R,
+    stream: Stream,
+    log: UnitLog,
+    pause: tokio::sync::oneshot::Receiver<()>,
+) -> Option<R> {
+    let mut splitter = LineSplitter::new(stream, log.limits().max_line_bytes);
+    let mut buf = vec![0u8; READ_BUF];
+    let mut pause = Some(pause);
+    loop {
+        let read = async {
+            match pause.as_mut() {
+                Some(p) => tokio::select! {
+                    biased;
+                    r = p => Err(r.is_ok()),
+                    n = reader.read(&mut buf) => Ok(n),
+                },
+                None => Ok(reader.read(&mut buf).await),
+            }
+        };
+        let n = match read.await {
+            Err(true) => {
+                let mut lines = Vec::new();
+                splitter.finish(SystemTime::now(), &mut lines);
+                log.append(lines);
+                return Some(reader);
+            }
+            Err(false) => {
+                pause = None;
+                continue;
+            }
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                warn!(path = %log.path().display(), error = %e, "reading the child's output failed");
+                0
+            }
+        };
+        let now = SystemTime::now();
+        let mut lines = Vec::new();
+        if n == 0 {
+            splitter.finish(now, &mut lines);
+            log.append(lines);
+            return None;
+        }
+        splitter.feed(&buf[..n], now, &mut lines);
+        log.append(lines);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +235,36 @@ mod tests {
     fn invalid_utf8_is_replaced() {
         let (lines, _) = split(&[b"ok\xff\xfe\n"], 100);
         assert_eq!(lines, vec!["ok\u{fffd}\u{fffd}"]);
+    }
+
+    #[tokio::test]
+    async fn pausable_pump_hands_the_pipe_back_and_runs_without_a_pauser() {
+        use tokio::io::AsyncWriteExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let store =
+            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
+        let log = store.unit("p", "u");
+        let (mut w, r) = tokio::io::duplex(64);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
+        w.write_all(b"one\npart").await.unwrap();
+        for _ in 0..1000 {
+            if log.tail(10).len() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tx.send(()).unwrap();
+        let r = task.await.unwrap().expect("paused: the pipe comes back");
+        let texts: Vec<String> = log.tail(10).iter().map(|l| l.text.to_string()).collect();
+        assert_eq!(texts, vec!["one", "part"]);
+        // Resumed without a pauser (its sender dropped): runs to the end.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        drop(tx);
+        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
+        w.write_all(b"two\n").await.unwrap();
+        drop(w);
+        assert!(task.await.unwrap().is_none());
+        assert_eq!(log.tail(10).last().unwrap().text.as_ref(), "two");
     }
 }

@@ -14,6 +14,6 @@ pub use cgroup::{CgroupParent, InvocationCgroup};
 pub use pidfd::PidFd;
 pub use ports::{PortHolder, listening_ports, port_holder, port_in_use};
 pub use procfs::{MARKER_VAR, ProcInfo, ProcStat, find_marked, invocation_id, start_time, stat};
-pub use reaper::{ExitCell, ExitStatus, Reaper};
+pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};
 pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn};
 pub use stop::{StopOutcome, TreeRef, kill_marked, stop_tree};

@@ -186,6 +186,15 @@ impl Reaper {
         Ok(Arc::new(Reaper { _private: () }))
     }
 
+    /// Register children this process inherited across an `execve` (a
+    /// re-exec keeps the pid, so its children stay its children). Call
+    /// before [`Reaper::install`], whose first sweep would otherwise take a
+    /// child that exited meanwhile for an orphan and lose its status.
+    pub fn preregister(pids: &[i32]) -> Vec<Arc<ExitCell>> {
+        let mut reg = Registration { guard: lock() };
+        pids.iter().map(|pid| reg.register(*pid)).collect()
+    }
+
     /// Take the registry lock to spawn and register atomically.
     pub fn registration(&self) -> Registration<'static> {
         Registration { guard: lock() }
