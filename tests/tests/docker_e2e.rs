@@ -2,10 +2,11 @@
 //! the real Docker engine: a busybox container serving HTTP is probed ready
 //! before a dependent local service starts, its output is in `devctl logs`,
 //! `stop` and `down` remove it; after `kill -9` of the daemon the next one
-//! adopts the running container (same id, origin `adopted`) and restarts
-//! the project's local process (origin `restarted`); an unreachable engine
-//! fails only the container unit (`provider-unavailable`, naming the
-//! socket) and a missing image fails with its name.
+//! adopts the running container (same id, origin `adopted`, its exit still
+//! watched) and restarts the project's local process (origin `restarted`);
+//! an unreachable engine fails only the container unit
+//! (`provider-unavailable`, naming the socket) and a missing image fails
+//! with its name.
 //!
 //! Every test uses its own project (container names and labels) and host
 //! port, and a [`ContainerGuard`] removes the project's containers even
@@ -17,7 +18,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use devctl_tests::docker::{
-    ContainerGuard, TEST_IMAGE, container_running, ensure_test_image, project_containers,
+    ContainerGuard, TEST_IMAGE, container_running, docker, ensure_test_image, project_containers,
     require_engine, unique_project,
 };
 use devctl_tests::{CEILING, TestEnv, wait_until};
@@ -197,6 +198,17 @@ service "side" {{
     assert!(http_get(port).is_some_and(|r| r.contains("hello-from-web")));
     let logs = env.devctl(&["logs", "web"]).expect_code(0).stdout.clone();
     assert!(logs.contains("adopted running container"), "{logs}");
+
+    // The adopted container's exit is watched: the restart policy brings up
+    // a new container, which this daemon started.
+    docker(&["kill", "-s", "KILL", &ids[0]]);
+    let web = wait_until("web to run again in a new container", CEILING, || {
+        let s = status(&env, "web");
+        let fresh = project_containers(&project, Some("web"));
+        (field(&s, "active") == "active" && fresh.len() == 1 && fresh != ids).then_some(s)
+    });
+    assert_eq!(field(&web, "origin"), "restarted", "{web}");
+    assert_eq!(web["last_exit"]["signal"], 9, "{web}");
 
     env.devctl(&["down"]).expect_code(0);
     assert!(
