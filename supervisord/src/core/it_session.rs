@@ -317,3 +317,47 @@ async fn invalid_unit_files_change_nothing() {
     assert_eq!(names, ["paulie"]);
     kit.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_unit_file_that_no_longer_loads_shows_load_error() {
+    use devctl_units::state::LoadState;
+    let mut kit = Kit::new().await;
+    let mut units = four();
+    units.truncate(2);
+    units[1].kind = UnitKind::Build;
+    kit.load(&units).await;
+    assert!(kit.job(JobVerb::Start, &["paulie"]).await.outcomes[0].ok);
+    kit.sup.shutdown().await;
+    let dir = kit.paths.units_dir(&kit.project);
+    let file = dir.join("roberta.service");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}X-Devctl-Bogus=1\n")).unwrap();
+    kit.reboot().await;
+    let s = kit.status("roberta").await;
+    assert_eq!(s.load, LoadState::Error);
+    assert_eq!(s.kind, UnitKind::Build, "the kind the file declares");
+    assert_eq!(s.active, ActiveState::Inactive);
+    let msg = s.message.unwrap_or_default();
+    assert!(
+        msg.starts_with("roberta.service does not load: ") && msg.contains("X-Devctl-Bogus"),
+        "{msg}"
+    );
+    let all = kit.sup.units(Some(kit.project.clone())).await.unwrap();
+    let loads: Vec<(String, LoadState)> =
+        all.iter().map(|s| (s.name.to_string(), s.load)).collect();
+    assert_eq!(
+        loads,
+        [
+            ("paulie".to_string(), LoadState::Loaded),
+            ("roberta".to_string(), LoadState::Error)
+        ]
+    );
+    assert!(
+        !kit.status("paulie").await.log_tail.is_empty(),
+        "the loadable unit keeps its history"
+    );
+    // Loading the project again replaces the broken file.
+    kit.load(&units).await;
+    assert_eq!(kit.status("roberta").await.load, LoadState::Loaded);
+    kit.finish().await;
+}

@@ -63,6 +63,41 @@ impl Loaded {
     }
 }
 
+/// A persisted unit file that no longer loads (edited by hand, written by
+/// another version): shown with load state `error` until the project is
+/// loaded again, never run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub file: String,
+    pub kind: UnitKind,
+    pub error: String,
+}
+
+impl Broken {
+    /// The unit a file name stands for; its kind from `X-Devctl-Kind=`
+    /// when that fits the suffix, else from the suffix. `None` when the
+    /// file name is not a unit's.
+    pub fn new(file: &str, text: &str, error: String) -> Option<(UnitName, Broken)> {
+        let (stem, suffix) = file.rsplit_once('.')?;
+        let name = UnitName::new(stem).ok()?;
+        let declared = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("X-Devctl-Kind="))
+            .and_then(|k| UnitKind::parse(k.trim()))
+            .filter(|k| k.suffix() == suffix);
+        let kind = match (declared, suffix) {
+            (Some(k), _) => k,
+            (None, "service") => UnitKind::Service,
+            (None, "container") => UnitKind::Container,
+            (None, "kube") => UnitKind::Kubernetes,
+            (None, "target") => UnitKind::Group,
+            (None, _) => return None,
+        };
+        let file = file.to_string();
+        Some((name, Broken { file, kind, error }))
+    }
+}
+
 /// One project.
 #[derive(Debug)]
 pub struct Project {
@@ -70,6 +105,8 @@ pub struct Project {
     pub units: BTreeMap<UnitName, Loaded>,
     /// The session's desired set: units that should be running now.
     pub should_run: BTreeSet<UnitName>,
+    /// Persisted unit files that failed to load at boot.
+    pub broken: BTreeMap<UnitName, Broken>,
 }
 
 impl Project {
@@ -106,6 +143,39 @@ impl Project {
             .map(|l| l.snap.active)
             .collect();
         derive_target_state(&states)
+    }
+
+    /// The status of a unit whose file failed to load (`load: error`).
+    pub fn broken_status(&self, name: &UnitName) -> Option<UnitStatus> {
+        let b = self.broken.get(name)?;
+        Some(UnitStatus {
+            project: self.file.name.clone(),
+            name: name.clone(),
+            kind: b.kind,
+            description: None,
+            load: LoadState::Error,
+            enabled: EnableState::Disabled,
+            enabled_default: false,
+            active: ActiveState::Inactive,
+            sub: SubState::Dead,
+            result: None,
+            message: Some(format!("{} does not load: {}", b.file, b.error)),
+            main_pid: None,
+            since_ms: None,
+            ready: None,
+            restarts: 0,
+            restart_limit: 0,
+            next_restart_ms: None,
+            last_exit: None,
+            origin: None,
+            trigger: None,
+            pending_changes: 0,
+            notify_status: None,
+            ports: Vec::new(),
+            links: Vec::new(),
+            deps: Vec::new(),
+            log_tail: Vec::new(),
+        })
     }
 
     /// The status of one unit; `tail` lines of log for the detail view.
