@@ -179,6 +179,7 @@ impl TestEnv {
             .open(self.daemon_log_path())
             .expect("daemon log");
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+        last_resort_cleanup(&mut cmd);
         cmd
     }
 
@@ -321,6 +322,22 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.kill_everything();
+    }
+}
+
+/// If the test process dies without running `Drop` (aborted, killed), the
+/// daemon gets SIGTERM and stops its units cleanly. (The signal fires when
+/// the spawning thread exits, which is after the test's own cleanup.)
+pub fn last_resort_cleanup(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

@@ -377,21 +377,27 @@ service "web" {
             worst
         })
     };
-    let env = std::sync::Arc::new(env);
     let verbs: Vec<&str> = std::iter::repeat_n("restart", 20)
         .chain(std::iter::repeat_n("stop", 5))
         .chain(std::iter::repeat_n("start", 5))
         .collect();
-    let workers: Vec<_> = verbs
-        .into_iter()
-        .map(|verb| {
-            let env = env.clone();
-            std::thread::spawn(move || env.devctl(&[verb, "web"]).code)
-        })
-        .collect();
-    for w in workers {
-        let code = w.join().expect("no devctl invocation hangs or panics");
-        assert!(matches!(code, Some(0 | 1)), "exit {code:?}");
+    // Scoped threads: a failure joins every worker before `env` drops, so
+    // the harness still cleans up.
+    let codes: Vec<Option<i32>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = verbs
+            .iter()
+            .map(|verb| scope.spawn(|| env.devctl(&[verb, "web"]).code))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(None))
+            .collect()
+    });
+    for code in &codes {
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "every invocation answers: {codes:?}"
+        );
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let worst = sampler.join().unwrap();
