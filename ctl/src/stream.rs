@@ -228,6 +228,15 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
     let project = s.project_or(&arg.project).clone();
     let unit_path = format!("/v1/projects/{project}/units/{}", arg.pattern);
     let before: UnitStatus = s.client.get(&unit_path).await?;
+    if before.kind != devctl_units::UnitKind::Build {
+        return Err(CtlError::Usage {
+            message: format!(
+                "{project}/{} is a {}, not a build; `devctl run` runs builds (use `devctl start`)",
+                arg.pattern,
+                before.kind.as_str()
+            ),
+        });
+    }
     let start_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -178,6 +178,10 @@ fn run_exits_with_the_build_code() {
     let r = env.devctl(&["run", "ok"]);
     r.expect_code(0);
     assert!(r.stdout.contains("fine"), "{}", r.stdout);
+    let r = env.devctl(&["run", "web"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("not a build"), "{}", r.stderr);
+    env.devctl(&["run", "nope"]).expect_code(4);
     let logs = env
         .devctl(&["logs", "gen", "ok"])
         .expect_code(0)
