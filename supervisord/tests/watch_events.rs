@@ -239,3 +239,23 @@ async fn a_bad_glob_stops_the_start_with_a_typed_error() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_watch_root_deleted_and_recreated_is_watched_again() {
+    let mut f = start(src_dir, |r| vec![unit(r, "app", &["src/**"], &[])]);
+    std::fs::remove_dir_all(f.root.join("src")).unwrap();
+    let c = f.next().await;
+    assert!(rels(&c).contains(&"src".to_string()), "{c:?}");
+    // An empty directory is no change for `src/**`; it is watched again.
+    std::fs::create_dir(f.root.join("src")).unwrap();
+    f.write("src/again.rs", "x");
+    let c = f.next().await;
+    assert_eq!(rels(&c), vec!["src/again.rs"]);
+    // Directories outside the roots are not watched: a file in a new
+    // sibling directory is neither reported nor watched.
+    std::fs::create_dir(f.root.join("other")).unwrap();
+    f.write("other/x.rs", "x");
+    f.write("src/sentinel.rs", "x");
+    let c = f.next().await;
+    assert_eq!(rels(&c), vec!["src/sentinel.rs"]);
+}

@@ -41,6 +41,16 @@ fn globs_match_relative_paths_and_ignores_win() {
 }
 
 #[test]
+fn a_removed_directory_concerns_the_globs_reaching_into_it() {
+    let f = UnitFilter::new("b", &spec(&["src/app/**/*.rs"], &["src/app/gen"])).unwrap();
+    assert!(!f.matches(Path::new("src")));
+    assert!(f.matches_dir(Path::new("src")), "on the way to the prefix");
+    assert!(f.matches_dir(Path::new("src/app/x")), "below the prefix");
+    assert!(!f.matches_dir(Path::new("docs")));
+    assert!(!f.matches_dir(Path::new("src/app/gen")), "ignored");
+}
+
+#[test]
 fn a_directory_glob_covers_its_subtree() {
     let f = UnitFilter::new("b", &spec(&["schema"], &[])).unwrap();
     assert!(f.matches(Path::new("schema")));

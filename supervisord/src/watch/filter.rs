@@ -152,6 +152,25 @@ impl UnitFilter {
         hit
     }
 
+    /// Whether something inside directory `rel` may concern this unit:
+    /// `rel` is not ignored, and it lies on the way to, or below, one of
+    /// the globs' literal prefixes (a removed directory's contents are
+    /// unknown).
+    pub fn matches_dir(&self, rel: &Path) -> bool {
+        if rel
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .any(|a| self.ignore.is_match(a))
+        {
+            return false;
+        }
+        self.matches(rel)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| p.starts_with(rel) || rel.starts_with(p))
+    }
+
     /// The literal prefixes of the `watch` globs (relative).
     pub fn prefixes(&self) -> &[PathBuf] {
         &self.prefixes

@@ -155,6 +155,7 @@ impl ProjectWatcher {
             ignore,
             debouncer,
             dirs: HashSet::new(),
+            roots: Vec::new(),
             links: HashSet::new(),
             out,
             degraded: false,
@@ -164,8 +165,18 @@ impl ProjectWatcher {
             quiet: cfg.quiet,
             max_wait: cfg.max_wait,
         };
-        for r in watch_roots(&cfg.root, &prefixes) {
+        task.roots = watch_roots(&cfg.root, &prefixes);
+        for r in task.roots.clone() {
             task.add_tree(&r, false);
+            // The parent too (without recursing), so that a root deleted
+            // and recreated is seen and watched again.
+            if r != cfg.root
+                && let Some(parent) = r.parent()
+                && !task.degraded
+                && let Err(e) = task.debouncer.watch(parent, RecursiveMode::NonRecursive)
+            {
+                task.fail(WatchError::from_notify(e));
+            }
         }
         let dirs = task.dirs.len();
         debug!(project = %cfg.project, dirs, "watching");
@@ -193,6 +204,8 @@ struct Task {
     ignore: ProjectIgnore,
     debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
     dirs: HashSet<PathBuf>,
+    /// The covering directories; only directories below them are watched.
+    roots: Vec<PathBuf>,
     links: HashSet<PathBuf>,
     out: mpsc::UnboundedSender<WatchMsg>,
     degraded: bool,
@@ -291,10 +304,12 @@ impl Task {
                 | EventKind::Any
         );
         for p in &ev.paths {
+            // A watched directory that went away: everything below changed.
+            let gone_dir = self.dirs.contains(p);
             if structural || matches!(ev.kind, EventKind::Remove(_)) {
                 self.restructure(p);
             }
-            self.note(p, at);
+            self.note_entry(p, at, gone_dir && !p.exists());
         }
     }
 
@@ -302,7 +317,7 @@ impl Task {
     fn restructure(&mut self, p: &Path) {
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => {
-                if !self.dirs.contains(p) {
+                if !self.dirs.contains(p) && self.roots.iter().any(|r| p.starts_with(r)) {
                     self.add_tree(p, true);
                 }
             }
@@ -328,6 +343,13 @@ impl Task {
 
     /// Count a changed path for every unit it concerns.
     fn note(&mut self, p: &Path, at: std::time::Instant) {
+        self.note_entry(p, at, false);
+    }
+
+    /// Count a changed path; `gone_dir` when it was a watched directory
+    /// that no longer exists (it then concerns every unit whose globs
+    /// reach inside it).
+    fn note_entry(&mut self, p: &Path, at: std::time::Instant, gone_dir: bool) {
         let Ok(rel) = p.strip_prefix(&self.root) else {
             return;
         };
@@ -343,7 +365,7 @@ impl Task {
             let Ok(urel) = p.strip_prefix(&u.root) else {
                 continue;
             };
-            if !f.matches(urel) {
+            if !(f.matches(urel) || gone_dir && f.matches_dir(urel)) {
                 continue;
             }
             hit = true;
