@@ -473,7 +473,12 @@ impl<P: Provider> Actor<P> {
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
-            env: env.clone(),
+            // A probe is not the service: it gets no notify socket.
+            env: env
+                .iter()
+                .filter(|(k, _)| k != "NOTIFY_SOCKET")
+                .cloned()
+                .collect(),
             // A container's port is held by the engine's proxy, never by a
             // process carrying the marker.
             unit_marker: (unit.kind != UnitKind::Container).then(|| invocation.clone()),
