@@ -1,0 +1,167 @@
+//! `devctl daemon reexec` through the real binaries: devctld keeps its
+//! pid, every unit keeps its processes and is adopted (origin `adopted`),
+//! output written after the exec reaches the log (the pipes were carried),
+//! an exit after the exec is seen with its status (the reaper knew the
+//! child before its first sweep), and stop still takes the whole tree. A
+//! corrupt state file makes the new image continue as after a crash.
+
+use std::process::Command;
+
+use devctl_tests::{CEILING, TestEnv, wait_until};
+use serde_json::Value;
+
+const MANIFEST: &str = r#"project "rx"
+service "talker" {
+    sh "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.05; done"
+    ready { log "line 3" }
+}
+service "quiet" {
+    sh "sleep 1000 & wait"
+}
+service "quitter" {
+    sh "while [ ! -e go ]; do sleep 0.05; done; exit 7"
+    restart "no"
+}
+"#;
+
+fn status(env: &TestEnv, unit: &str) -> Value {
+    let r = env.devctl(&["status", "--json", unit]);
+    let v: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
+    let all = match v {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    all.into_iter()
+        .find(|u| u["name"] == unit)
+        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
+}
+
+fn daemon_info(env: &TestEnv) -> Value {
+    let r = env.devctl(&["daemon", "status", "--json"]);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("daemon status ({e}): {r:?}"))
+}
+
+/// The highest `line N` of talker's log.
+fn last_line(env: &TestEnv) -> u64 {
+    let r = env.devctl(&["logs", "talker", "-n", "20"]);
+    r.stdout
+        .lines()
+        .filter_map(|l| {
+            l.rsplit_once("line ")
+                .and_then(|(_, n)| n.trim().parse().ok())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn reexec_keeps_the_pid_and_adopts_every_unit() {
+    let mut env = TestEnv::new();
+    env.write_manifest(MANIFEST);
+    let daemon = env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    let pids: Vec<(String, u64)> = ["talker", "quiet", "quitter"]
+        .iter()
+        .map(|u| {
+            let pid = wait_until("the unit to run", CEILING, || {
+                status(&env, u)["main_pid"].as_u64()
+            });
+            (u.to_string(), pid)
+        })
+        .collect();
+    let before = daemon_info(&env);
+
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+
+    // Same process, a new image, the same session, not a crash recovery.
+    assert!(env.daemon_exit(daemon).is_none(), "devctld exited");
+    assert!(std::path::Path::new(&format!("/proc/{daemon}")).exists());
+    let after = daemon_info(&env);
+    assert_eq!(after["pid"].as_u64(), Some(daemon as u64), "{after}");
+    assert_ne!(after["started_at_ms"], before["started_at_ms"], "{after}");
+    assert_eq!(after["session_id"], before["session_id"], "{after}");
+    assert_eq!(after["recovered"], false, "{after}");
+    assert!(
+        !env.runtime_dir().join("devctld.reexec.json").exists(),
+        "the state file is consumed"
+    );
+    for (unit, pid) in &pids {
+        let s = status(&env, unit);
+        assert_eq!(
+            s["main_pid"].as_u64(),
+            Some(*pid),
+            "{unit} kept its pid: {s}"
+        );
+        assert_eq!(s["origin"], "adopted", "{s}");
+        assert_eq!(s["active"], "active", "{s}");
+    }
+    assert_eq!(status(&env, "talker")["ready"], true);
+
+    // Output written after the exec reaches the log: the pipes came along.
+    let seen = last_line(&env);
+    wait_until("talker's later lines in its log", CEILING, || {
+        (last_line(&env) > seen + 10).then_some(())
+    });
+    let log = env.devctl(&["logs", "talker", "-n", "200"]).stdout;
+    assert!(log.contains("adopted pid"), "{log}");
+
+    // An exit after the exec is seen, with its status.
+    std::fs::write(env.project_dir.join("go"), b"").unwrap();
+    let s = wait_until("quitter to be seen exiting", CEILING, || {
+        let s = status(&env, "quitter");
+        (s["active"] != "active").then_some(s)
+    });
+    assert_eq!(s["last_exit"]["code"].as_u64(), Some(7), "{s}");
+
+    // A second re-exec in a row, then stop takes every tree.
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+    assert_eq!(status(&env, "quiet")["main_pid"].as_u64(), Some(pids[1].1));
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    env.wait_daemon_exit(daemon, CEILING);
+    assert!(
+        !env.socket().exists(),
+        "a clean stop after re-execs removes the socket"
+    );
+}
+
+#[test]
+fn reexec_with_an_unusable_state_file_continues_as_after_a_crash() {
+    let mut env = TestEnv::new();
+    env.write_manifest(MANIFEST);
+    let first = env.start_daemon();
+    env.devctl(&["start", "quiet"]).expect_code(0);
+    let old = wait_until("quiet to run", CEILING, || {
+        status(&env, "quiet")["main_pid"].as_u64()
+    });
+    // The daemon dies (no clean stop); its successor is started the way
+    // a re-exec starts it, but with a corrupt state file and fds that are
+    // not open.
+    env.signal_daemon(first, nix::sys::signal::Signal::SIGKILL);
+    env.wait_daemon_exit(first, CEILING);
+    let state = env.runtime_dir().join("devctld.reexec.json");
+    std::fs::write(&state, b"{\"version\": 1, \"truncat").unwrap();
+    let mut cmd: Command = env.daemon_command();
+    cmd.args(["--reexec-state"])
+        .arg(&state)
+        .args(["--reexec-fds", "900,901"]);
+    let second = env.spawn_daemon_cmd(cmd);
+    env.wait_daemon_ready(second);
+    assert!(!state.exists(), "the corrupt state file is removed");
+    let info = daemon_info(&env);
+    assert_eq!(info["recovered"], true, "{info}");
+    let s = wait_until("quiet to run again", CEILING, || {
+        let s = status(&env, "quiet");
+        (s["active"] == "active" && s["main_pid"].as_u64() != Some(old)).then_some(s)
+    });
+    assert_eq!(s["origin"], "restarted", "{s}");
+    assert!(
+        !devctl_tests::alive(old as u32),
+        "the old tree was stopped, not duplicated"
+    );
+    assert!(env.daemon_log().contains("re-exec state unusable"));
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
+}
