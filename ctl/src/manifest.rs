@@ -74,20 +74,12 @@ fn compiled(path: &Path) -> Result<Compiled, CtlError> {
     devctl_compiler::compile_file_with_deadline(path, DEADLINE).map_err(|e| compile_error(path, e))
 }
 
-/// devctl's unit files: one per unit, named `<name>.<suffix>`.
-fn emit_devctl(c: &Compiled) -> BTreeMap<String, String> {
-    c.units
-        .iter()
-        .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
-        .collect()
-}
-
 /// Compile the manifest at `path` into unit files of `target`'s dialect.
 pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     let c = compiled(path)?;
     let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
     let files = match target {
-        Target::Devctl => emit_devctl(&c),
+        Target::Devctl => devctl_compiler::emit_devctl(&c),
         Target::Systemd => {
             let out = devctl_compiler::emit_systemd(&c);
             warnings.extend(out.warnings.iter().map(|w| w.to_string()));
