@@ -344,7 +344,7 @@ service "b" {
 /// T12: parallel restarts, stops and starts of one service: never two
 /// instances at once, no command hangs, and the end state is consistent.
 #[test]
-#[ignore = "core bug: ~10 concurrent blocking start/stop/restart jobs on one unit never answer (the daemon's job replies hang); un-ignore when fixed"]
+#[ignore = "core bug: blocking jobs superseded by a concurrent job never answer (4 parallel `devctl restart/stop/start/restart web`: 3 hang while the daemon keeps serving); un-ignore when fixed"]
 fn t12_concurrent_operations_never_run_two_instances() {
     let env = setup(
         r#"project "t12"
