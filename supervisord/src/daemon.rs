@@ -160,11 +160,19 @@ pub async fn run_until(
             .inspect_err(|e| tracing::warn!(error = %e, "the inherited API listener is unusable"))
             .ok()
     });
-    let (listener, bound, hosting) = match (carried, inherited_listener()?) {
-        (Some(l), activated) => {
+    // A re-executed image never reads LISTEN_FDS again: the fd systemd
+    // passed was closed at the exec and its number may be reused.
+    let activated =
+        || std::env::var("LISTEN_PID").is_ok_and(|p| p == std::process::id().to_string());
+    let from_systemd = match inherited {
+        None => inherited_listener()?,
+        Some(_) => None,
+    };
+    let (listener, bound, hosting) = match carried {
+        Some(l) => {
             let (bound, hosting) = match inherited.as_ref().and_then(|i| i.carry.as_ref()) {
                 Some(c) => (c.bound, c.hosting),
-                None if activated.is_some() => (false, Hosting::SocketActivated),
+                None if activated() => (false, Hosting::SocketActivated),
                 None if std::env::var_os("NOTIFY_SOCKET").is_some() => (true, Hosting::Systemd),
                 None => (true, Hosting::Standalone),
             };
@@ -173,16 +181,18 @@ pub async fn run_until(
                 .flatten();
             (l, bound, hosting)
         }
-        (None, Some(l)) => (l, None, Hosting::SocketActivated),
-        (None, None) => {
-            let (l, b) = bind_socket(&paths.socket())?;
-            let hosting = if std::env::var_os("NOTIFY_SOCKET").is_some() {
-                Hosting::Systemd
-            } else {
-                Hosting::Standalone
-            };
-            (l, Some(b), hosting)
-        }
+        None => match from_systemd {
+            Some(l) => (l, None, Hosting::SocketActivated),
+            None => {
+                let (l, b) = bind_socket(&paths.socket())?;
+                let hosting = if std::env::var_os("NOTIFY_SOCKET").is_some() {
+                    Hosting::Systemd
+                } else {
+                    Hosting::Standalone
+                };
+                (l, Some(b), hosting)
+            }
+        },
     };
     let cleanup = |bound: Option<lifecycle::BoundSocket>| {
         if let Some(b) = bound {

@@ -1,6 +1,7 @@
 //! devctld as a systemd user service, against a real `systemd --user`:
 //! `daemon install --now` (Type=notify readiness through the socket unit),
-//! per-unit cgroups under the delegated subtree, stop empties the cgroup,
+//! per-unit cgroups under the delegated subtree, `daemon reexec` keeps
+//! devctld's MainPID and the unit's pid and cgroup, stop empties the cgroup,
 //! `kill -9` and a watchdog timeout both get devctld restarted with the
 //! session continuing (the unit runs again, once), `systemctl --user
 //! restart devctld` ends the session (boot projects only come back),
@@ -146,6 +147,32 @@ fn systemd_user_service_lifecycle() {
     assert!(cgroup_of(main_pid(&sd)).ends_with("/devctld.service/devctld"));
     let cg_dir = PathBuf::from("/sys/fs/cgroup/unified").join(cg.trim_start_matches('/'));
     assert!(cg_dir.join("cgroup.procs").exists());
+
+    // daemon reexec: systemd sees the same MainPID stay active; the unit
+    // keeps its pid and its cgroup, adopted by the new image.
+    let daemon = main_pid(&sd);
+    ok(&sd, &dir, &["daemon", "reexec"]);
+    assert_eq!(main_pid(&sd), daemon);
+    assert_eq!(sd.property("devctld.service", "ActiveState"), "active");
+    assert_eq!(sd.property("devctld.service", "NRestarts"), "0");
+    assert_eq!(running_pid(&sd, &dir), pid);
+    assert_eq!(cgroup_of(pid), cg);
+    let (_, out, _) = devctl(&sd, &dir, &["status", "--json", "sleeper"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        find_unit(&v, "sleeper").unwrap()["origin"],
+        "adopted",
+        "{out}"
+    );
+    let status = ok(&sd, &dir, &["daemon", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["pid"].as_u64(), Some(daemon as u64), "{status}");
+    assert_eq!(v["hosting"], "socket-activated", "{status}");
+    assert_eq!(v["recovered"], false, "{status}");
+    // Still answering its watchdog well after the exec.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(main_pid(&sd), daemon);
+    assert_eq!(sd.property("devctld.service", "NRestarts"), "0");
 
     // Stop leaves the cgroup empty (and removed).
     ok(&sd, &dir, &["stop", "sleeper"]);
