@@ -28,10 +28,16 @@ async fn start_nowait(kit: &Kit, unit: &str) {
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }
 
-/// A port nothing listens on (bound then released).
+/// A port nothing listens on, below the ephemeral range (so another test's
+/// `bind(0)` cannot be handed the same port before the service binds it).
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    let seed = crate::process::invocation_id()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+    (0..12_000u32)
+        .map(|i| 20_000 + ((seed + i) % 12_000) as u16)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port between 20000 and 32000")
 }
 
 fn text_of(s: &UnitStatus) -> String {
