@@ -25,6 +25,25 @@ fn a_window_covers_changes_during_the_run_and_a_grace_after() {
     assert!(!w.covers(ms(4_000), SETTLE_GRACE));
     w.begin(ms(6_000));
     assert!(w.covers(ms(9_000), SETTLE_GRACE));
+    // The run before the current one still counts (a change it wrote
+    // may arrive after a queued run began), the one before that not.
+    assert!(w.covers(ms(50), SETTLE_GRACE));
+    assert!(!w.covers(ms(3_000), SETTLE_GRACE));
+    w.settle(ms(6_100));
+    w.begin(ms(7_000));
+    assert!(w.covers(ms(6_050), SETTLE_GRACE));
+    assert!(!w.covers(ms(50), SETTLE_GRACE));
+}
+
+#[test]
+fn an_unsettled_run_replaced_by_a_new_one_ends_where_it_began() {
+    let t0 = Instant::now();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut w = RunWindow::default();
+    w.begin(ms(0));
+    w.begin(ms(1_000));
+    assert!(w.covers(ms(500), SETTLE_GRACE));
+    assert!(w.covers(ms(1_400), SETTLE_GRACE));
 }
 
 #[test]

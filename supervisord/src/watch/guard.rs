@@ -15,16 +15,22 @@ pub const SETTLE_GRACE: Duration = Duration::from_millis(500);
 /// Consecutive self-caused re-runs that count as a loop.
 pub const LOOP_THRESHOLD: u32 = 3;
 
-/// When the unit's latest run began and (if it has) settled.
+/// When the unit's latest run began and (if it has) settled, and the
+/// run before it: a change written by one run may only arrive after the
+/// next (queued) run has begun.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunWindow {
     began: Option<Instant>,
     settled: Option<Instant>,
+    previous: Option<(Instant, Instant)>,
 }
 
 impl RunWindow {
     /// A run began (spawned / building / starting).
     pub fn begin(&mut self, at: Instant) {
+        if let Some(b) = self.began {
+            self.previous = Some((b, self.settled.unwrap_or(at)));
+        }
         self.began = Some(at);
         self.settled = None;
     }
@@ -39,11 +45,12 @@ impl RunWindow {
     /// Whether a change first seen at `t` happened during the run (or
     /// within `grace` after it settled).
     pub fn covers(&self, t: Instant, grace: Duration) -> bool {
-        match (self.began, self.settled) {
+        let current = match (self.began, self.settled) {
             (Some(b), None) => t >= b,
             (Some(b), Some(s)) => t >= b && t <= s + grace,
             _ => false,
-        }
+        };
+        current || self.previous.is_some_and(|(b, s)| t >= b && t <= s + grace)
     }
 }
 
