@@ -8,13 +8,17 @@ use std::net::TcpListener;
 
 use devctl_tests::{CEILING, TestEnv, wait_until};
 
-/// A TCP port nobody listens on right now.
+/// A TCP port nobody listens on right now, below the ephemeral range (so
+/// another test's `bind(0)` cannot be handed it before the service binds).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seed = nanos ^ std::process::id();
+    (0..12_000u32)
+        .map(|i| 20_000 + ((seed.wrapping_add(i)) % 12_000) as u16)
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port between 20000 and 32000")
 }
 
 #[test]
