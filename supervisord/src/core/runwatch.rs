@@ -1,11 +1,11 @@
 //! The watchers of one run of a unit, each a task telling the unit actor
 //! what it saw (tagged with the run, so the actor drops stale news):
 //!
-//! - the readiness probe (exec, HTTP, TCP through `probe::check`) on a
-//!   `probe::ReadinessSchedule`: fast retries from a few milliseconds up to
-//!   the period while starting, and a TCP/HTTP probe is woken by the
-//!   daemon's one shared `ListenWatcher` the moment its port listens; once
-//!   the unit was ready, every period;
+//! - the readiness probe through `probe::check`: TCP/HTTP on a
+//!   `probe::ReadinessSchedule` (fast retries from a few milliseconds up to
+//!   the period while starting, woken by the daemon's one shared
+//!   `ListenWatcher` the moment the port listens), exec after its initial
+//!   delay then every period; once the unit was ready, every period;
 //! - the liveness probe, every period after its initial delay;
 //! - the log-readiness matcher (`probe::LogMatcher`) and, for builds with an
 //!   idle timeout, an output-activity follower, both subscribed to the
@@ -156,17 +156,23 @@ async fn readiness(
     tx: mpsc::UnboundedSender<TaggedSeen>,
 ) {
     let mut schedule = ReadinessSchedule::new(&probe);
+    // TCP/HTTP retry fast and are woken by the listen; exec spawns a
+    // process per check, so it keeps to its period.
+    let fast = probe::listen_port(&probe.check).is_some();
+    let mut first = true;
     loop {
         let is_settled = *settled.borrow_and_update();
         let turn = async {
-            if is_settled {
+            if is_settled || (!fast && !first) {
                 sleep(probe.period).await;
+            } else if !fast {
+                sleep(probe.initial_delay).await;
             } else {
                 schedule.wait(&listen).await;
             }
         };
         tokio::select! {
-            () = turn => {}
+            () = turn => first = false,
             changed = settled.changed() => {
                 if changed.is_err() {
                     return;
