@@ -72,7 +72,7 @@ pub fn for_api_kind(kind: ErrorKind) -> Exit {
         ErrorKind::InvalidUnits => Exit::InvalidManifest,
         ErrorKind::Failed | ErrorKind::Storage | ErrorKind::Internal => Exit::Failed,
         ErrorKind::Timeout => Exit::TimedOut,
-        ErrorKind::Forbidden => Exit::Unavailable,
+        ErrorKind::Forbidden | ErrorKind::Busy => Exit::Unavailable,
     }
 }
 
@@ -138,6 +138,7 @@ mod tests {
             (ErrorKind::Timeout, 124),
             (ErrorKind::TooLarge, 2),
             (ErrorKind::Forbidden, 69),
+            (ErrorKind::Busy, 69),
             (ErrorKind::Storage, 1),
             (ErrorKind::Internal, 1),
         ];

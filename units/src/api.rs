@@ -336,6 +336,8 @@ pub enum ErrorKind {
     Forbidden,
     /// State could not be persisted, e.g. the disk is full (507; exit 1).
     Storage,
+    /// The daemon has too many open connections; retry (503; exit 69).
+    Busy,
     /// A devctl bug (500; exit 1).
     Internal,
 }
@@ -352,6 +354,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::Forbidden => 403,
             ErrorKind::Storage => 507,
+            ErrorKind::Busy => 503,
             ErrorKind::Internal => 500,
         }
     }

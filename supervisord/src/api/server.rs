@@ -119,7 +119,7 @@ pub async fn serve<B: Backend>(
             tokio::spawn(answer_and_close(
                 stream,
                 api_error(
-                    ErrorKind::Failed,
+                    ErrorKind::Busy,
                     format!(
                         "devctld is busy: {} connections are already open",
                         limits.max_connections

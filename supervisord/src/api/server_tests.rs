@@ -335,7 +335,7 @@ async fn t31_idle_slowloris_and_busy() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut extra = UnixStream::connect(&srv.socket).await.unwrap();
     let r = read_reply(&mut extra, Duration::from_secs(5)).await;
-    assert_eq!((r.status, r.error_kind()), (409, ErrorKind::Failed));
+    assert_eq!((r.status, r.error_kind()), (503, ErrorKind::Busy));
     assert!(r.body.contains("busy"));
     let mut slow = UnixStream::connect(&srv.socket).await.unwrap();
     // The idle ones are closed by the header timeout; then a request passes.
@@ -473,7 +473,7 @@ async fn a_stream_client_that_stops_reading_is_dropped() {
         }
         assert_eq!(
             r.error_kind(),
-            ErrorKind::Failed,
+            ErrorKind::Busy,
             "busy while the stalled stream holds the slot"
         );
         assert!(
