@@ -5,8 +5,8 @@
 //! adopts the running container (same id, origin `adopted`, its exit still
 //! watched) and restarts the project's local process (origin `restarted`);
 //! an unreachable engine fails only the container unit
-//! (`provider-unavailable`, naming the socket) and a missing image fails
-//! with its name.
+//! (`provider-unavailable`, naming the socket), a missing image fails
+//! with its name and a taken host port with `port-in-use`.
 //!
 //! Every test uses its own project (container names and labels) and host
 //! port, and a [`ContainerGuard`] removes the project's containers even
@@ -64,13 +64,15 @@ fn field(v: &Value, k: &str) -> String {
 /// A container unit `web` serving `/www/index.html` with busybox httpd on
 /// container port 8080, published on `port`, ready when a GET through the
 /// published port answers (a TCP probe could pass early: the engine's proxy
-/// accepts before the server listens).
+/// accepts before the server listens). It declares its host port, which
+/// the engine's proxy holds while an adopted container runs.
 fn web_unit(port: u16) -> String {
     format!(
         r#"container "web" {{
     image "{TEST_IMAGE}"
     command "sh" "-c" "mkdir -p /www; echo hello-from-web > /www/index.html; trap 'exit 0' TERM; httpd -f -v -p 8080 -h /www & echo serving; wait"
     publish 8080 host={port}
+    port {port}
     ready {{ http "http://127.0.0.1:{port}/index.html"; period "200ms" }}
     stop timeout="5s"
 }}
@@ -299,4 +301,35 @@ container "web" {{
     assert!(field(&s, "message").contains(&image), "{s}");
     assert_eq!(s["restarts"], 0, "a missing image is permanent: {s}");
     assert!(project_containers(&project, None).is_empty());
+}
+
+/// A host port already taken fails a new container at once with
+/// `port-in-use`, naming the port and its holder, and creates nothing.
+#[test]
+fn taken_host_port_fails_with_port_in_use() {
+    ensure_test_image();
+    let project = unique_project("port");
+    let _guard = ContainerGuard(project.clone());
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut env = TestEnv::new();
+    env.write_manifest(&format!("project \"{project}\"\n{}", web_unit(port)));
+    env.start_daemon();
+    let r = env.devctl(&["start", "web"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "web");
+    assert_eq!(
+        (field(&s, "active"), field(&s, "result")),
+        ("failed".into(), "port-in-use".into()),
+        "{s}"
+    );
+    let msg = field(&s, "message");
+    assert!(msg.contains(&format!("port {port}")), "{msg}");
+    assert!(
+        msg.contains(&std::process::id().to_string()),
+        "the holder: {msg}"
+    );
+    assert_eq!(s["restarts"], 0, "permanent: {s}");
+    assert!(project_containers(&project, None).is_empty());
+    drop(held);
 }

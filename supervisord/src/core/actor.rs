@@ -419,7 +419,10 @@ impl<P: Provider> Actor<P> {
         if self.snap.origin == Some(Origin::Adopted) {
             self.snap.origin = Some(Origin::Restarted);
         }
-        for port in &unit.ports {
+        // A container's provider checks its host ports for a new container
+        // (an adopted one's are held by the engine's proxy while it runs).
+        let local = unit.kind != UnitKind::Container;
+        for port in unit.ports.iter().filter(|_| local) {
             if process::port_in_use(*port) {
                 let msg = match process::port_holder(*port) {
                     Some(h) => format!("port {port} in use by pid {} ({})", h.pid, h.cmdline),

@@ -108,6 +108,13 @@ pub enum DockerError {
         source: std::io::Error,
     },
 
+    #[error("host port {port} is already in use{}", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    #[diagnostic(
+        code(devctl::docker::port_in_use),
+        help("stop what holds the port, or publish the container on another host port")
+    )]
+    PortInUse { port: u16, holder: Option<String> },
+
     #[error("a container named {name} already exists and was not created by this devctld")]
     #[diagnostic(
         code(devctl::docker::name_taken),
@@ -165,6 +172,10 @@ impl DockerError {
                     message,
                 }
             }
+            DockerError::PortInUse { .. } => StartFailure::Permanent {
+                result: UnitResult::PortInUse,
+                message,
+            },
             DockerError::ImageMissing { .. }
             | DockerError::BuildFailed { .. }
             | DockerError::BuildContext { .. }
@@ -250,6 +261,15 @@ mod tests {
         assert!(matches!(
             e.into_start_failure(),
             StartFailure::Permanent { result: UnitResult::ExecFailed, message } if message.contains("nope:1")
+        ));
+        let e = DockerError::PortInUse {
+            port: 18080,
+            holder: Some("pid 42 (nc -l)".into()),
+        };
+        assert!(matches!(
+            e.into_start_failure(),
+            StartFailure::Permanent { result: UnitResult::PortInUse, message }
+                if message.contains("port 18080 is already in use by pid 42 (nc -l)")
         ));
         let e = DockerError::api(
             "start",

@@ -6,8 +6,9 @@
 //! instance's labels, same configuration hash: it outlived a crashed
 //! daemon, and the engine kept its logs; reported as [`Fact::Adopted`]),
 //! or remove a stale one, build the image when the unit has a build,
-//! check the image is local (never pulled), create with labels and no
-//! engine restart policy, start, and watch logs, exit and health. Stop: the unit's stop signal, its timeout,
+//! check the image is local (never pulled) and its host ports free
+//! (`port-in-use`), create with labels and no engine restart policy,
+//! start, and watch logs, exit and health. Stop: the unit's stop signal, its timeout,
 //! then SIGKILL, then the container is removed.
 
 use std::path::Path;
@@ -24,6 +25,7 @@ use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
 use crate::docker::engine::{self, Engine, conflict};
 use crate::docker::error::DockerError;
 use crate::docker::{build, labels, spec, watch};
+use crate::process;
 
 /// Bounded wait after SIGKILL.
 pub const KILL_WAIT: Duration = Duration::from_secs(10);
@@ -157,6 +159,7 @@ impl ContainerProvider {
             engine.remove(&id).await?;
         }
 
+        busy_port(unit, cspec)?;
         if let Some(b) = &cspec.build {
             build::build_image(&engine, b, &cspec.image, &ctx.log).await?;
         }
@@ -210,6 +213,27 @@ impl ContainerProvider {
         self.watch(engine, id, pid, None, ctx);
         Ok(pid)
     }
+}
+
+/// A host port of a new container (published over TCP, or declared with
+/// `port`) that something already listens on. Checked only for a new
+/// container: an adopted one's ports are held by the engine's proxy.
+fn busy_port(unit: &Unit, cspec: &ContainerSpec) -> Result<(), DockerError> {
+    let published = cspec
+        .publish
+        .iter()
+        .filter(|p| p.protocol == "tcp")
+        .filter_map(|p| p.host_port);
+    for port in unit.ports.iter().copied().chain(published) {
+        if process::port_in_use(port) {
+            return Err(DockerError::PortInUse {
+                port,
+                holder: process::port_holder(port)
+                    .map(|h| format!("pid {} ({})", h.pid, h.cmdline)),
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn stop_run(run: &Run, spec: &StopSpec) -> Result<StopReport, DockerError> {
