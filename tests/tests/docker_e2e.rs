@@ -1,8 +1,8 @@
 //! Container units end to end, through the real `devctl` and `devctld` and
 //! the real Docker engine: a busybox container serving HTTP is probed ready
 //! before a dependent local service starts, its output is in `devctl logs`,
-//! `stop` and `down` remove it; after `kill -9` of the daemon the next one
-//! adopts the running container (same id, origin `adopted`, its exit still
+//! `stop`, `down` and `daemon stop` remove it; after `kill -9` of the daemon
+//! the next one adopts the running container (same id, origin `adopted`, its exit still
 //! watched) and restarts the project's local process (origin `restarted`);
 //! an unreachable engine fails only the container unit
 //! (`provider-unavailable`, naming the socket), a missing image fails
@@ -81,7 +81,7 @@ fn web_unit(port: u16) -> String {
 }
 
 /// The container unit `web` serves, is ready before its dependent starts,
-/// logs, and is removed by `stop` and by `down`.
+/// logs, and is removed by `stop`, `down` and a clean daemon stop.
 #[test]
 fn container_is_ready_before_its_dependent_logs_and_is_removed_by_stop_and_down() {
     ensure_test_image();
@@ -146,6 +146,15 @@ service "client" {{
     assert!(
         project_containers(&project, None).is_empty(),
         "down leaves no container"
+    );
+
+    // A clean daemon stop ends the session: its containers go with it.
+    env.devctl(&["start", "web"]).expect_code(0);
+    assert_eq!(project_containers(&project, None).len(), 1);
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    assert!(
+        project_containers(&project, None).is_empty(),
+        "daemon stop leaves no container"
     );
     env.assert_no_orphans();
 }
