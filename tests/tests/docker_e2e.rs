@@ -1,12 +1,12 @@
 //! Container units end to end, through the real `devctl` and `devctld` and
 //! the real Docker engine: a busybox container serving HTTP is probed ready
 //! before a dependent local service starts, its output is in `devctl logs`,
-//! `stop`, `down` and `daemon stop` remove it; after `kill -9` of the daemon
-//! the next one adopts the running container (same id, origin `adopted`, its exit still
-//! watched) and restarts the project's local process (origin `restarted`);
-//! an unreachable engine fails only the container unit
-//! (`provider-unavailable`, naming the socket), a missing image fails
-//! with its name and a taken host port with `port-in-use`.
+//! `stop`, `down` and `daemon stop` remove it; after `kill -9` of the
+//! daemon the next one adopts the running container (same id, origin
+//! `adopted`, its exit still watched) and restarts the project's local
+//! process (origin `restarted`); an unreachable engine fails only the
+//! container unit (`provider-unavailable`, naming the socket), a missing
+//! image fails with its name and a taken host port with `port-in-use`.
 //!
 //! Every test uses its own project (container names and labels) and host
 //! port, and a [`ContainerGuard`] removes the project's containers even
