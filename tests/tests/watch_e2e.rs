@@ -368,3 +368,26 @@ build "gen" {
     env.devctl(&["trigger", "gen"]).expect_code(0);
     wait_until("manual run", CEILING, || (runs(&env) > n).then_some(()));
 }
+
+#[test]
+fn a_fixed_build_starts_the_service_its_first_failure_held_back() {
+    let env = env_with(BUILD_SERVE, &[("src/input.txt", "FAIL")]);
+    let root = env.project_dir.clone();
+    let up = env.devctl(&["up"]);
+    assert_ne!(up.code, Some(0), "{up:?}");
+    let web = wait_field(&env, "bs", "web", "web held back", |u| {
+        u["active"] == "failed"
+    });
+    assert_eq!(web["result"], "dependency");
+    write(&root, "src/input.txt", "v1");
+    let web = wait_field(&env, "bs", "web", "web started", |u| {
+        u["active"] == "active"
+    });
+    assert_eq!(
+        web["trigger"],
+        "build gen succeeded (file change: src/input.txt)"
+    );
+    wait_until("v1 served", CEILING, || {
+        (read(&root, "served.txt") == "v1").then_some(())
+    });
+}

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use devctl_units::api::{EventKind, Origin, UnitStatus};
-use devctl_units::state::{ActiveState, SubState};
+use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, TriggerMode, UnitName, WatchSpec};
 
 use crate::core::manager::Manager;
@@ -356,6 +356,41 @@ impl Manager {
         if is_run_phase(old) && !is_run_phase(new) {
             uw.window.settle(now);
         }
+        if old.sub == SubState::Building
+            && new.sub == SubState::Exited
+            && new.result == Some(UnitResult::Success)
+        {
+            self.start_held_back(project, unit, new.trigger.as_deref());
+        }
+    }
+
+    /// A watched build succeeded again: start its dependents that failed
+    /// only because an earlier run of it failed (the fix is in). Running
+    /// dependents are restarted by the dependency propagation instead.
+    fn start_held_back(&mut self, project: &ProjectName, build: &UnitName, why: Option<&str>) {
+        let Some(p) = self.projects.get(project) else {
+            return;
+        };
+        let held: Vec<UnitName> = p
+            .units
+            .iter()
+            .filter(|(_, l)| {
+                l.unit.deps.iter().any(|d| &d.unit == build)
+                    && l.snap.active == ActiveState::Failed
+                    && l.snap.result == Some(UnitResult::Dependency)
+                    && l.pending_start.is_none()
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let reason = match why {
+            Some(t) => format!("build {build} succeeded ({t})"),
+            None => format!("build {build} succeeded"),
+        };
+        info!(%project, units = ?held, "{reason}");
+        self.mark_start(project, &held, Origin::Started, &reason);
     }
 }
 
