@@ -22,6 +22,13 @@ service "quitter" {
     sh "while [ ! -e go ]; do sleep 0.05; done; exit 7"
     restart "no"
 }
+daemon "forker" {
+    start "sh" "-c" "sleep 1000 >/dev/null 2>&1 & echo $! >forker.pid"
+    pid-file "forker.pid"
+}
+build "slowbuild" {
+    sh "echo building; while [ ! -e built ]; do sleep 0.05; done; echo build done"
+}
 "#;
 
 fn status(env: &TestEnv, unit: &str) -> Value {
@@ -60,8 +67,8 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
     let mut env = TestEnv::new();
     env.write_manifest(MANIFEST);
     let daemon = env.start_daemon();
-    env.devctl(&["up"]).expect_code(0);
-    let pids: Vec<(String, u64)> = ["talker", "quiet", "quitter"]
+    env.devctl(&["up", "--no-block"]).expect_code(0);
+    let pids: Vec<(String, u64)> = ["talker", "quiet", "quitter", "forker", "slowbuild"]
         .iter()
         .map(|u| {
             let pid = wait_until("the unit to run", CEILING, || {
@@ -70,6 +77,9 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
             (u.to_string(), pid)
         })
         .collect();
+    wait_until("talker to be ready", CEILING, || {
+        (status(&env, "talker")["ready"] == true).then_some(())
+    });
     let before = daemon_info(&env);
 
     env.devctl(&["daemon", "reexec"]).expect_code(0);
@@ -94,7 +104,12 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
             "{unit} kept its pid: {s}"
         );
         assert_eq!(s["origin"], "adopted", "{s}");
-        assert_eq!(s["active"], "active", "{s}");
+        let active = if unit == "slowbuild" {
+            "activating"
+        } else {
+            "active"
+        };
+        assert_eq!(s["active"], active, "{s}");
     }
     assert_eq!(status(&env, "talker")["ready"], true);
 
@@ -113,10 +128,22 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
         (s["active"] != "active").then_some(s)
     });
     assert_eq!(s["last_exit"]["code"].as_u64(), Some(7), "{s}");
+    // A build caught mid-run finishes in the new image, its output logged.
+    std::fs::write(env.project_dir.join("built"), b"").unwrap();
+    wait_until("the adopted build to succeed", CEILING, || {
+        let s = status(&env, "slowbuild");
+        (s["active"] == "active" && s["sub"] == "exited").then_some(())
+    });
+    let log = env.devctl(&["logs", "slowbuild"]).stdout;
+    assert!(
+        log.contains("building") && log.contains("build done"),
+        "{log}"
+    );
 
     // A second re-exec in a row, then stop takes every tree.
     env.devctl(&["daemon", "reexec"]).expect_code(0);
     assert_eq!(status(&env, "quiet")["main_pid"].as_u64(), Some(pids[1].1));
+    assert_eq!(status(&env, "forker")["main_pid"].as_u64(), Some(pids[3].1));
     env.devctl(&["down"]).expect_code(0);
     env.assert_no_orphans();
     env.devctl(&["daemon", "stop"]).expect_code(0);
@@ -163,5 +190,47 @@ fn reexec_with_an_unusable_state_file_continues_as_after_a_crash() {
     );
     assert!(env.daemon_log().contains("re-exec state unusable"));
     env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
+/// An upgrade: the binary at devctld's path is replaced, then a re-exec
+/// runs the new file in the same process.
+#[test]
+fn reexec_runs_the_replaced_binary() {
+    let mut env = TestEnv::new();
+    env.write_manifest(MANIFEST);
+    let bin = env.home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("devctld");
+    std::fs::copy(devctl_tests::devctld_bin(), &exe).unwrap();
+    let mut cmd = {
+        let mut c = Command::new(&exe);
+        env.apply_env(&mut c);
+        c.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let daemon = env.spawn_daemon_cmd(cmd);
+    env.wait_daemon_ready(daemon);
+    env.devctl(&["start", "quiet"]).expect_code(0);
+    let pid = status(&env, "quiet")["main_pid"].as_u64().unwrap();
+    let old_inode = std::fs::metadata(format!("/proc/{daemon}/exe")).unwrap();
+    // Replace the file the way a package manager does: new inode, renamed over.
+    let staged = bin.join("devctld.new");
+    std::fs::copy(devctl_tests::devctld_bin(), &staged).unwrap();
+    std::fs::rename(&staged, &exe).unwrap();
+    let link = std::fs::read_link(format!("/proc/{daemon}/exe")).unwrap();
+    assert!(link.to_string_lossy().ends_with("(deleted)"), "{link:?}");
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+    let link = std::fs::read_link(format!("/proc/{daemon}/exe")).unwrap();
+    assert_eq!(link, exe, "the new file runs");
+    use std::os::unix::fs::MetadataExt;
+    let now = std::fs::metadata(format!("/proc/{daemon}/exe")).unwrap();
+    assert_ne!(now.ino(), old_inode.ino());
+    assert_eq!(status(&env, "quiet")["main_pid"].as_u64(), Some(pid));
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    env.wait_daemon_exit(daemon, CEILING);
     env.assert_no_orphans();
 }
