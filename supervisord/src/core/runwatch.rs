@@ -295,6 +295,82 @@ mod tests {
         assert!(log.tail(1)[0].text.contains("does not compile"));
     }
 
+    /// Virtual milliseconds of each result until `until` readiness results.
+    async fn timeline(
+        rx: &mut mpsc::UnboundedReceiver<TaggedSeen>,
+        t0: Instant,
+        until: usize,
+        mut on_ready: impl FnMut(usize),
+    ) -> (Vec<u64>, Vec<u64>) {
+        let (mut ready, mut alive) = (Vec::new(), Vec::new());
+        while ready.len() < until {
+            let (run, seen) = rx.recv().await.unwrap();
+            assert_eq!(run, 3);
+            let ms = t0.elapsed().as_millis() as u64;
+            match seen {
+                Seen::Probe(ProbeKind::Ready, o) => {
+                    assert!(!o.is_success(), "nothing listens: {o:?}");
+                    ready.push(ms);
+                    on_ready(ready.len());
+                }
+                Seen::Probe(ProbeKind::Alive, _) => alive.push(ms),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (ready, alive)
+    }
+
+    fn near(got: &[u64], want: &[u64]) -> bool {
+        got.len() >= want.len() && got.iter().zip(want).all(|(g, w)| g.abs_diff(*w) <= 3)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tcp_readiness_retries_fast_until_ready_then_keeps_to_the_period() {
+        let reaper = crate::process::Reaper::install().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let check = ProbeCheck::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let mut u = unit(UnitKind::Service);
+        u.ready = Some(Probe {
+            period: Duration::from_secs(10),
+            ..Probe::readiness(check.clone())
+        });
+        u.alive = Some(Probe {
+            period: Duration::from_secs(3),
+            initial_delay: Duration::from_secs(2),
+            ..Probe::liveness(check)
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut w = RunWatch::before_spawn(&u, &store.unit("p", "u"), 3, tx);
+        let ctx = ProbeCtx {
+            reaper,
+            dir: "/".into(),
+            env: Vec::new(),
+            unit_marker: None,
+        };
+        let t0 = Instant::now();
+        w.start_probes(&u, ctx, &ListenWatcher::new());
+        // Ready after the fifth check: the next one waits a whole period.
+        let (ready, alive) = timeline(&mut rx, t0, 6, |n| {
+            if n == 5 {
+                w.settled();
+            }
+        })
+        .await;
+        assert!(near(&ready, &[0, 5, 15, 35, 75, 10_075]), "{ready:?}");
+        assert!(near(&alive, &[5_000, 8_000]), "liveness: {alive:?}");
+        drop(w);
+        let rest = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+        assert_eq!(rest, Ok(None), "the watchers end with the run");
+    }
+
     #[test]
     fn only_exec_http_tcp_are_polled() {
         assert!(polled(&ProbeCheck::Exec(vec!["true".into()])));
