@@ -1,7 +1,7 @@
 //! In-process core tests of the daemon (forking) kind and of builds with
 //! real processes: a daemon tracked through its pid file until its pid
 //! dies (then failed or restarted per policy), its stop command then the
-//! whole-tree stop; build overall and idle timeouts killing the whole
+//! whole-tree stop, a pid file naming a foreign process never adopted; build overall and idle timeouts killing the whole
 //! tree; re-runs requested during a build queueing exactly one more; a
 //! dependent restarted after its required build re-ran and kept serving
 //! when the re-run failed; log history surviving a daemon crash. Every
@@ -175,6 +175,37 @@ async fn a_daemon_without_a_live_pid_file_fails_to_start() {
     let s = kit.status("failing").await;
     assert_eq!(s.result, Some(UnitResult::ExitCode));
     assert_eq!(s.message.as_deref(), Some("start command exited 3"));
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pid_file_naming_a_foreign_process_is_never_adopted() {
+    let kit = Kit::new().await;
+    let dir = tmpdir(&kit, "daemon");
+    let mut u = daemon(&dir, RestartMode::No);
+    // This test process: adopting it would mean signalling it at stop.
+    let me = std::process::id();
+    u.command = Some(devctl_units::Command::Shell(format!(
+        "echo {me} > {}",
+        dir.join("d.pid").display()
+    )));
+    u.start_timeout = Some(Duration::from_millis(300));
+    kit.load(&[u]).await;
+    let r = kit.job(JobVerb::Start, &["forky"]).await;
+    assert!(!r.outcomes[0].ok);
+    let s = kit.status("forky").await;
+    assert_eq!(s.active, ActiveState::Failed);
+    assert_eq!(
+        s.message.as_deref(),
+        Some(
+            format!(
+                "pid file {} did not name a live process of the unit (it names pid {me}) within 300ms",
+                dir.join("d.pid").display()
+            )
+            .as_str()
+        )
+    );
+    assert!(alive(me));
     kit.finish().await;
 }
 

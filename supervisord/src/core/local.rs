@@ -204,6 +204,9 @@ impl LocalProvider {
         };
         let wait = unit.start_timeout.unwrap_or(PID_FILE_WAIT);
         let deadline = tokio::time::Instant::now() + wait;
+        // A pid the unit did not start (a stale file naming a reused pid,
+        // a wrong path) is never adopted, so never signalled.
+        let mut foreign = None;
         let pid = loop {
             if let Ok(text) = tokio::fs::read_to_string(&pid_file).await
                 && let Some(pid) = text
@@ -213,7 +216,13 @@ impl LocalProvider {
                 && pid > 0
                 && live_start_time(pid).is_some()
             {
-                break pid;
+                if process::find_marked(&ctx.invocation)
+                    .iter()
+                    .any(|p| p.pid == pid)
+                {
+                    break pid;
+                }
+                foreign = Some(pid);
             }
             if tokio::time::Instant::now() >= deadline {
                 let _ = process::stop_tree(
@@ -223,10 +232,14 @@ impl LocalProvider {
                     KILL_WAIT,
                 )
                 .await;
+                let what = match foreign {
+                    Some(pid) => format!("a live process of the unit (it names pid {pid})"),
+                    None => "a live process".to_string(),
+                };
                 return Err(fail(
                     tasks,
                     format!(
-                        "pid file {} did not name a live process within {}",
+                        "pid file {} did not name {what} within {}",
                         pid_file.display(),
                         humantime::format_duration(wait)
                     ),
