@@ -234,3 +234,57 @@ fn reexec_runs_the_replaced_binary() {
     env.wait_daemon_exit(daemon, CEILING);
     env.assert_no_orphans();
 }
+
+/// sd_notify keeps working (the socket is bound again at the same path)
+/// and a unit in backoff restarts after the re-exec on its own.
+#[test]
+fn reexec_keeps_notify_sockets_and_backoff_timers() {
+    let send = |msg: &str| {
+        format!(
+            "python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.sendto(b\\\"{msg}\\\", os.environ[\\\"NOTIFY_SOCKET\\\"])'"
+        )
+    };
+    let mut env = TestEnv::new();
+    env.write_manifest(&format!(
+        r#"project "rn"
+service "notifier" {{
+    sh "{}; while [ ! -e say ]; do sleep 0.05; done; {}; exec sleep 300"
+    ready {{ notify; }}
+    start-timeout "20s"
+}}
+service "crasher" {{
+    sh "exit 1"
+    restart "on-failure" backoff="1s" limit=100 within="10m"
+}}
+"#,
+        send("STATUS=before\\\\nREADY=1"),
+        send("STATUS=after the re-exec")
+    ));
+    let daemon = env.start_daemon();
+    env.devctl(&["start", "notifier"]).expect_code(0);
+    env.devctl(&["start", "--no-block", "crasher"])
+        .expect_code(0);
+    wait_until("crasher in backoff", CEILING, || {
+        (status(&env, "crasher")["sub"] == "backoff").then_some(())
+    });
+    let restarts = status(&env, "crasher")["restarts"].as_u64().unwrap();
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+    assert!(env.daemon_exit(daemon).is_none());
+    let n = status(&env, "notifier");
+    assert_eq!(
+        (n["origin"].as_str(), n["ready"].as_bool()),
+        (Some("adopted"), Some(true)),
+        "{n}"
+    );
+    std::fs::write(env.project_dir.join("say"), b"").unwrap();
+    wait_until("the status sent after the re-exec", CEILING, || {
+        let detail = env.devctl(&["status", "notifier"]).stdout;
+        detail.contains("after the re-exec").then_some(())
+    });
+    wait_until("crasher to keep restarting", CEILING, || {
+        let r = status(&env, "crasher")["restarts"].as_u64().unwrap_or(0);
+        (r > restarts).then_some(())
+    });
+    env.devctl(&["stop", "notifier", "crasher"]).expect_code(0);
+    env.assert_no_orphans();
+}
