@@ -250,3 +250,28 @@ async fn failing_readiness_after_ready_is_not_ready_without_a_restart() {
     assert!(kit.job(JobVerb::Stop, &["flap"]).await.outcomes[0].ok);
     kit.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notify_socket_that_cannot_be_created_fails_the_start() {
+    let kit = Kit::new().await;
+    let notify_dir = kit.paths.notify_dir();
+    if let Some(parent) = notify_dir.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&notify_dir);
+    std::fs::write(&notify_dir, b"a file where the socket directory goes").unwrap();
+    let mut u = sh("svc", UnitKind::Service, "exec sleep 300");
+    u.ready = Some(Probe::readiness(ProbeCheck::Notify));
+    u.restart.mode = RestartMode::No;
+    kit.load(&[u]).await;
+    let r = kit.job(JobVerb::Start, &["svc"]).await;
+    assert!(!r.outcomes[0].ok);
+    let s = kit.status("svc").await;
+    assert_eq!(
+        (s.active, s.result),
+        (ActiveState::Failed, Some(UnitResult::ExecFailed))
+    );
+    let msg = s.message.unwrap_or_default();
+    assert!(msg.starts_with("notify socket "), "{msg}");
+    kit.finish().await;
+}
