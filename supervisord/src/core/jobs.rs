@@ -20,7 +20,7 @@ use crate::core::manager::{Manager, api_err, storage_err};
 use crate::core::policy_deps::{Gate, Propagation, gate, on_dep_change};
 use crate::core::project::PendingStop;
 use crate::core::snapshot::{ActorMsg, Snapshot};
-use crate::core::waiters::{Goal, WaiterReply};
+use crate::core::waiters::{Goal, Toward, WaiterReply};
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
@@ -34,7 +34,8 @@ impl Manager {
         resolve(patterns, &p.defs()).map_err(|m| api_err(ErrorKind::NotFound, m))
     }
 
-    /// Queue starts for `names` and what they need.
+    /// Queue starts for `names` and what they need; parked stops of those
+    /// units are superseded.
     pub(crate) fn mark_start(
         &mut self,
         project: &ProjectName,
@@ -60,10 +61,15 @@ impl Manager {
                 l.waiting_sent = false;
             }
         }
+        for n in &closure {
+            self.supersede(project, n, Toward::Up, "start");
+        }
         roots
     }
 
-    /// Queue stops; `why(name)` gives (result, message) for each.
+    /// Queue stops; `why(name)` gives (result, message) for each. Parked
+    /// starts (and waits for ready/active/succeeded) of those units are
+    /// superseded.
     pub(crate) fn mark_stop(
         &mut self,
         project: &ProjectName,
@@ -87,6 +93,9 @@ impl Manager {
                     failed: false,
                 });
             }
+        }
+        for n in names {
+            self.supersede(project, n, Toward::Down, "stop");
         }
     }
 
@@ -155,7 +164,16 @@ impl Manager {
                 p.units.get_mut(n).expect("listed").waiting_sent = true;
             }
             for (n, msg) in sends {
+                let stop = matches!(msg, ActorMsg::Stop { .. });
                 self.send(project, &n, |seq| with_seq(msg, seq));
+                if stop
+                    && let Some(l) = self
+                        .projects
+                        .get_mut(project)
+                        .and_then(|p| p.units.get_mut(&n))
+                {
+                    l.stop_seq = l.issued;
+                }
             }
             for (n, message) in fails {
                 self.send(project, &n, |seq| ActorMsg::FailDeps { seq, message });
@@ -264,6 +282,8 @@ impl Manager {
         let (items, stopped) = self.plan(&project, req.verb, &names);
         self.advance(&project);
         self.write_session();
+        // Answer the parked jobs this one superseded.
+        self.check_waiters();
         if req.block {
             self.park(
                 project,
@@ -330,7 +350,16 @@ impl Manager {
                 let mut items = Vec::new();
                 for n in &roots {
                     let l = &self.projects[project].units[n];
-                    let up = l.snap.is_up() && !l.stop_sent && l.pending_start.is_none();
+                    let up = l.snap.is_up()
+                        && !l.stop_sent
+                        && l.pending_start.is_none()
+                        && l.pending_stop.is_none();
+                    let word = if verb == JobVerb::Restart {
+                        "restart"
+                    } else {
+                        "trigger"
+                    };
+                    self.supersede(project, n, Toward::Up, word);
                     if up {
                         if verb == JobVerb::Restart {
                             self.send(project, n, |seq| ActorMsg::Restart {
@@ -487,6 +516,7 @@ impl Manager {
         let (items, stopped) = self.plan(&project, verb, &targets);
         self.advance(&project);
         self.write_session();
+        self.check_waiters();
         if req.block {
             self.park(
                 project,

@@ -404,6 +404,7 @@ impl Manager {
             pending_start: None,
             pending_stop: None,
             stop_sent: false,
+            stop_seq: 0,
             waiting_sent: false,
         }
     }
@@ -438,7 +439,9 @@ impl Manager {
         };
         let old = std::mem::replace(&mut l.snap, r.snap);
         let new = l.snap.clone();
-        if l.settled() && l.stop_sent && !new.is_up() {
+        // The stop is over once handled: the unit is down, or a later
+        // command (a start) was handled after it.
+        if l.stop_sent && new.ack >= l.stop_seq && (!new.is_up() || new.ack > l.stop_seq) {
             l.stop_sent = false;
         }
         let state_changed = (old.active, old.sub, old.result, &old.message)
@@ -653,6 +656,7 @@ impl Manager {
         }
         self.watch.forget(&project);
         self.emit(Some(&project), None, EventKind::ProjectForgotten);
+        self.check_waiters();
         self.write_session();
         tokio::spawn(async move {
             for rx in exits {

@@ -30,4 +30,6 @@ mod it_ready;
 #[cfg(test)]
 mod it_session;
 #[cfg(test)]
+mod it_supersede;
+#[cfg(test)]
 pub mod testkit;

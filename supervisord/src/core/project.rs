@@ -41,8 +41,12 @@ pub struct Loaded {
     pub issued: u64,
     pub pending_start: Option<(Origin, String)>,
     pub pending_stop: Option<PendingStop>,
-    /// Set while a stop is in flight.
+    /// Set while a stop is in flight: from sending it until the actor
+    /// reports it handled (its `ack` reached `stop_seq` while down, or
+    /// went past it).
     pub stop_sent: bool,
+    /// Sequence number of the last stop sent.
+    pub stop_seq: u64,
     pub waiting_sent: bool,
 }
 

@@ -2,8 +2,14 @@
 //! waits here until every unit it names meets its goal (or can no longer),
 //! or its timeout passes. The manager re-checks waiters after every
 //! report; a unit only counts once it has handled the commands the waiter
-//! depends on (its `ack` reached the recorded sequence number).
+//! depends on (its `ack` reached the recorded sequence number). Each
+//! unit's answer is latched when decided. A later job on a unit that
+//! heads the other way supersedes the undecided answers it makes
+//! unreachable (`ok: false`, "superseded by a later stop"); answers it
+//! also reaches are merged and given when the goal is reached. No parked
+//! reply is ever left without an answer.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -15,6 +21,7 @@ use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, UnitName};
 
 use crate::core::manager::Manager;
+use crate::core::project::Project;
 use crate::core::snapshot::Snapshot;
 
 /// What a unit must reach.
@@ -63,14 +70,96 @@ pub enum WaiterReply {
     ),
 }
 
+/// One unit a parked reply waits on.
+pub struct Item {
+    pub unit: UnitName,
+    pub goal: Goal,
+    /// The command sequence number the unit must have handled.
+    pub seq: u64,
+    /// The unit's answer once decided; latched, so a later job on the
+    /// unit never changes (or un-decides) it.
+    pub outcome: Option<UnitOutcome>,
+}
+
 /// One parked reply.
 pub struct Waiter {
     pub id: u64,
     pub project: ProjectName,
-    /// Unit, goal, and the command sequence number it must have handled.
-    pub items: Vec<(UnitName, Goal, u64)>,
+    pub items: Vec<Item>,
     pub stopped: Vec<UnitName>,
     pub reply: WaiterReply,
+}
+
+/// The direction of a newly accepted job on a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toward {
+    /// start, restart, trigger, up.
+    Up,
+    /// stop, down.
+    Down,
+}
+
+impl Goal {
+    /// A later job heading `toward` makes this goal unreachable for the
+    /// job (or wait) that set it: that one is superseded. Goals it can
+    /// still meet are merged and answered when reached.
+    pub fn conflicts(self, toward: Toward) -> bool {
+        match toward {
+            Toward::Up => self == Goal::Down,
+            Toward::Down => matches!(
+                self,
+                Goal::Up | Goal::Cond(WaitFor::Ready | WaitFor::Active | WaitFor::Succeeded)
+            ),
+        }
+    }
+}
+
+/// The message of an answer superseded by a later `verb` job.
+pub fn superseded(verb: &str) -> String {
+    format!("superseded by a later {verb}")
+}
+
+/// Decide every undecided item of `w` that can be decided now; true when
+/// all are.
+fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter) -> bool {
+    let p = projects.get(&w.project);
+    let mut all = true;
+    for it in w.items.iter_mut().filter(|it| it.outcome.is_none()) {
+        let Some(l) = p.and_then(|p| p.units.get(&it.unit)) else {
+            it.outcome = Some(gone(&it.unit));
+            continue;
+        };
+        let quiet = l.snap.ack >= it.seq
+            && l.pending_start.is_none()
+            && l.pending_stop.is_none()
+            && !l.stop_sent;
+        match eval(it.goal, &l.snap).filter(|_| quiet) {
+            Some(ok) => it.outcome = Some(outcome(&it.unit, &l.snap, ok)),
+            None => all = false,
+        }
+    }
+    all
+}
+
+/// A unit's answer from its current state.
+fn outcome(unit: &UnitName, s: &Snapshot, ok: bool) -> UnitOutcome {
+    UnitOutcome {
+        unit: unit.clone(),
+        ok,
+        active: s.active,
+        sub: s.sub,
+        result: s.result,
+        message: s.message.clone(),
+    }
+}
+
+/// The answer for a unit no longer loaded (its project forgotten, or the
+/// unit removed by a load).
+fn gone(unit: &UnitName) -> UnitOutcome {
+    UnitOutcome {
+        message: Some("no longer loaded".into()),
+        ..outcome(unit, &Snapshot::default(), false)
+    }
 }
 
 impl Manager {
@@ -93,7 +182,12 @@ impl Manager {
                     .get(&project)
                     .and_then(|p| p.units.get(&u))
                     .map_or(0, |l| l.issued);
-                (u, g, seq)
+                Item {
+                    unit: u,
+                    goal: g,
+                    seq,
+                    outcome: None,
+                }
             })
             .collect();
         self.waiters.push(Waiter {
@@ -113,45 +207,38 @@ impl Manager {
         self.check_waiters();
     }
 
-    fn outcomes(&self, w: &Waiter) -> (Vec<UnitOutcome>, bool, bool) {
-        let p = self.projects.get(&w.project);
-        let mut all_done = true;
-        let mut all_ok = true;
-        let mut out = Vec::new();
-        for (u, goal, seq) in &w.items {
-            let Some(l) = p.and_then(|p| p.units.get(u)) else {
-                all_ok = false;
-                continue;
-            };
-            let decided = if l.snap.ack >= *seq
-                && l.pending_start.is_none()
-                && l.pending_stop.is_none()
-                && !l.stop_sent
-            {
-                eval(*goal, &l.snap)
-            } else {
-                None
-            };
-            all_done &= decided.is_some();
-            all_ok &= decided == Some(true);
-            out.push(UnitOutcome {
-                unit: u.clone(),
-                ok: decided == Some(true),
-                active: l.snap.active,
-                sub: l.snap.sub,
-                result: l.snap.result,
-                message: l.snap.message.clone(),
-            });
+    /// A later job heading `toward` was accepted on `unit`: answer every
+    /// undecided item on it whose goal conflicts (`superseded by a later
+    /// {verb}`), as systemd cancels a job replaced by a conflicting one.
+    /// Items whose goal the new job also reaches stay parked (merged).
+    /// The caller runs [`Manager::check_waiters`] afterwards.
+    pub(crate) fn supersede(
+        &mut self,
+        project: &ProjectName,
+        unit: &UnitName,
+        toward: Toward,
+        verb: &str,
+    ) {
+        let Some(l) = self.projects.get(project).and_then(|p| p.units.get(unit)) else {
+            return;
+        };
+        for w in self.waiters.iter_mut().filter(|w| &w.project == project) {
+            for it in &mut w.items {
+                if &it.unit == unit && it.outcome.is_none() && it.goal.conflicts(toward) {
+                    it.outcome = Some(UnitOutcome {
+                        message: Some(superseded(verb)),
+                        ..outcome(unit, &l.snap, false)
+                    });
+                }
+            }
         }
-        (out, all_done, all_ok)
     }
 
     /// Answer every waiter whose units are all decided.
     pub(crate) fn check_waiters(&mut self) {
         let mut i = 0;
         while i < self.waiters.len() {
-            let (_, done, _) = self.outcomes(&self.waiters[i]);
-            if done {
+            if latch(&self.projects, &mut self.waiters[i]) {
                 let w = self.waiters.swap_remove(i);
                 self.complete(w, false);
             } else {
@@ -169,7 +256,19 @@ impl Manager {
     }
 
     fn complete(&mut self, w: Waiter, timed_out: bool) {
-        let (outcomes, _, all_ok) = self.outcomes(&w);
+        let p = self.projects.get(&w.project);
+        let outcomes: Vec<UnitOutcome> = w
+            .items
+            .into_iter()
+            .map(|it| match it.outcome {
+                Some(o) => o,
+                None => match p.and_then(|p| p.units.get(&it.unit)) {
+                    Some(l) => outcome(&it.unit, &l.snap, false),
+                    None => gone(&it.unit),
+                },
+            })
+            .collect();
+        let all_ok = outcomes.iter().all(|o| o.ok);
         let job = JobResponse {
             outcomes: outcomes.clone(),
             stopped: w.stopped.clone(),
