@@ -229,8 +229,10 @@ pub fn detail_lines(u: &UnitStatus, now: u64, st: Style) -> Vec<String> {
     }
     if u.pending_changes > 0 {
         l.push(format!(
-            "    Pending: {} changed file(s); `devctl trigger {}`",
-            u.pending_changes, u.name
+            "    Pending: changes pending: {} file{}; run `devctl trigger {}`",
+            u.pending_changes,
+            if u.pending_changes == 1 { "" } else { "s" },
+            u.name
         ));
     }
     if let Some(s) = &u.notify_status {

@@ -307,7 +307,7 @@ build "gen" {
     });
     assert_eq!(runs(&env), 1, "manual mode ran on a change");
     let shown = env.devctl(&["status", "gen"]).expect_code(0).stdout.clone();
-    assert!(shown.contains("3 changed file"), "{shown}");
+    assert!(shown.contains("changes pending: 3 files"), "{shown}");
     assert!(log(&env, "man", "gen").contains("changes pending: 3 files"));
     env.devctl(&["trigger", "gen"]).expect_code(0);
     let u = wait_field(&env, "man", "gen", "manual run", |u| {
