@@ -35,7 +35,9 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
 }
 
 /// The last `n` records at or after `since` from `paths` (oldest file
-/// first; missing files skipped; unparsable lines skipped).
+/// first; missing files skipped; unparsable lines skipped). Files are read
+/// newest first and older ones only while fewer than `n` lines were found,
+/// so a short query reads the current file alone.
 pub fn read_lines(
     paths: &[PathBuf],
     since: Option<SystemTime>,
@@ -43,17 +45,19 @@ pub fn read_lines(
     max_line: usize,
 ) -> io::Result<Vec<LogLine>> {
     let mut out: VecDeque<LogLine> = VecDeque::with_capacity(n.min(4096));
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let mut buf = Vec::new();
-    for path in paths {
+    for path in paths.iter().rev() {
+        let need = n - out.len();
+        if need == 0 {
+            break;
+        }
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
         let mut reader = BufReader::with_capacity(64 << 10, file);
+        let mut part: VecDeque<LogLine> = VecDeque::with_capacity(need.min(4096));
         while read_line_capped(&mut reader, &mut buf, max_line)? {
             let Some(line) = parse_record(&String::from_utf8_lossy(&buf)) else {
                 continue;
@@ -61,10 +65,13 @@ pub fn read_lines(
             if since.is_some_and(|s| line.time < s) {
                 continue;
             }
-            if out.len() == n {
-                out.pop_front();
+            if part.len() == need {
+                part.pop_front();
             }
-            out.push_back(line);
+            part.push_back(line);
+        }
+        while let Some(line) = part.pop_back() {
+            out.push_front(line);
         }
     }
     Ok(out.into())
@@ -86,6 +93,42 @@ mod tests {
         assert!(read_line_capped(&mut r, &mut buf, 100).unwrap());
         assert_eq!(buf, b"last-no-newline");
         assert!(!read_line_capped(&mut r, &mut buf, 100).unwrap());
+    }
+
+    #[test]
+    fn newest_file_first_and_older_files_only_when_needed() {
+        use super::super::record::{Stream, format_record};
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, texts: &[&str]| {
+            let mut out = Vec::new();
+            for t in texts {
+                format_record(&LogLine::now(Stream::Stdout, *t), &mut out);
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, out).unwrap();
+            path
+        };
+        // An "older file" that cannot be read: touching it is an error.
+        let older = dir.path().join("u.log.2");
+        std::fs::create_dir(&older).unwrap();
+        let rotated = write("u.log.1", &["a", "b"]);
+        let current = write("u.log", &["c", "d", "e"]);
+        let paths = [older, rotated, current];
+        let texts = |lines: Vec<LogLine>| -> Vec<String> {
+            lines.iter().map(|l| l.text.to_string()).collect()
+        };
+        assert_eq!(texts(read_lines(&paths, None, 2, 100).unwrap()), ["d", "e"]);
+        assert_eq!(
+            texts(read_lines(&paths[1..], None, 4, 100).unwrap()),
+            ["b", "c", "d", "e"]
+        );
+        assert_eq!(
+            texts(read_lines(&paths, None, 5, 100).unwrap()),
+            ["a", "b", "c", "d", "e"],
+            "enough lines before the unreadable file is reached"
+        );
+        let err = read_lines(&paths, None, 6, 100).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EISDIR));
     }
 
     #[test]
