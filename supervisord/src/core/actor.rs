@@ -21,7 +21,9 @@ use crate::core::env::{EnvContext, build_env};
 use crate::core::local::{LocalProvider, exit_result};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
-use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport, TaggedFact};
+use crate::core::provider::{
+    Fact, Provider, RunCtx, StartFailure, StopReport, TaggedFact, actor_view, container_provider,
+};
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen, TaggedSeen};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::logs::{LogStore, UnitLog};
@@ -102,19 +104,6 @@ pub struct Actor<P: Provider> {
     events: Vec<EventKind>,
 }
 
-/// Why a `container` unit cannot start in a build without Docker support.
-pub const NO_DOCKER: &str = "devctld was built without Docker support (cargo feature `docker`), \
-     so container units cannot run; rebuild devctld with the default features";
-
-/// The unit as its actor sees it: a container whose readiness is the
-/// image's HEALTHCHECK is ready on the provider's word, like sd_notify.
-fn actor_view(unit: Arc<Unit>) -> Arc<Unit> {
-    #[cfg(feature = "docker")]
-    return crate::docker::effective_unit(unit);
-    #[cfg(not(feature = "docker"))]
-    unit
-}
-
 /// Spawn the actor task for `unit` with the provider of its kind
 /// (containers: Docker; everything else: local processes); returns its
 /// mailbox.
@@ -128,10 +117,7 @@ pub fn spawn_local(
     let unit = actor_view(unit);
     let (tx, rx) = mpsc::unbounded_channel();
     if unit.kind == UnitKind::Container {
-        #[cfg(feature = "docker")]
-        let provider = crate::docker::ContainerProvider::new(&env.notify_dir);
-        #[cfg(not(feature = "docker"))]
-        let provider = crate::core::provider::Unavailable::new(NO_DOCKER);
+        let provider = container_provider(&env.notify_dir);
         let actor = Actor::new(unit, provider, log, env, reports, initial);
         tokio::spawn(actor.run_loop(rx));
         return tx;

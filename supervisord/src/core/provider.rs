@@ -103,6 +103,38 @@ pub trait Provider: Send + 'static {
     }
 }
 
+/// Why a `container` unit cannot start in a build without Docker support.
+pub const NO_DOCKER: &str = "devctld was built without Docker support (cargo feature `docker`), \
+     so container units cannot run; rebuild devctld with the default features";
+
+/// What runs `container` units in this build.
+#[cfg(feature = "docker")]
+pub type ContainerRunner = crate::docker::ContainerProvider;
+/// What runs `container` units in this build.
+#[cfg(not(feature = "docker"))]
+pub type ContainerRunner = Unavailable;
+
+/// The provider of one `container` unit (its daemon instance is named by
+/// `notify_dir`).
+pub fn container_provider(notify_dir: &std::path::Path) -> ContainerRunner {
+    #[cfg(feature = "docker")]
+    return crate::docker::ContainerProvider::new(notify_dir);
+    #[cfg(not(feature = "docker"))]
+    {
+        let _ = notify_dir;
+        Unavailable::new(NO_DOCKER)
+    }
+}
+
+/// The unit as its actor sees it: a container whose readiness is the
+/// image's HEALTHCHECK is ready on the provider's word, like sd_notify.
+pub fn actor_view(unit: Arc<Unit>) -> Arc<Unit> {
+    #[cfg(feature = "docker")]
+    return crate::docker::effective_unit(unit);
+    #[cfg(not(feature = "docker"))]
+    unit
+}
+
 /// The provider of a kind this build cannot run (a `container` unit when
 /// devctld was built without the `docker` feature): every start fails at
 /// once, permanently, with `provider-unavailable` and `message`.
