@@ -361,3 +361,29 @@ async fn a_persisted_unit_file_that_no_longer_loads_shows_load_error() {
     assert_eq!(kit.status("roberta").await.load, LoadState::Loaded);
     kit.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_log_directory_is_a_fatal_start_error() {
+    use crate::core::handle::{CoreError, CoreOptions, Supervisor};
+    use devctl_units::api::Hosting;
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = devctl_units::paths::Paths {
+        config: tmp.path().join("config"),
+        state: tmp.path().join("state"),
+        runtime: tmp.path().join("run"),
+    };
+    let logs = paths.logs_dir();
+    std::fs::create_dir_all(logs.parent().unwrap()).unwrap();
+    std::fs::write(&logs, b"not a directory").unwrap();
+    let err = Supervisor::start(CoreOptions::new(paths, Hosting::Standalone))
+        .await
+        .err()
+        .expect("the core cannot keep logs, so it does not start");
+    match err {
+        CoreError::State(crate::state::store::StateError::Write { path, source }) => {
+            assert_eq!(path, logs);
+            assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+}

@@ -104,7 +104,7 @@ impl Manager {
             cgroup: opts.cgroup.clone(),
             logs: Arc::new(
                 LogStore::open(opts.paths.logs_dir(), LogLimits::default()).map_err(|source| {
-                    CoreError::State(crate::state::store::StateError::Read {
+                    CoreError::State(crate::state::store::StateError::Write {
                         path: opts.paths.logs_dir(),
                         source,
                     })
