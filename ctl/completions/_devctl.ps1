@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print the compiled unit file of a unit')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the manifest; exit 65 with every problem if it is invalid')
             [CompletionResult]::new('compile', 'compile', [CompletionResultType]::ParameterValue, 'Compile the manifest to unit files (stdout, or files in DIR)')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
@@ -359,6 +360,23 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'devctl;export' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the unit files into DIR instead of printing them')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the unit files into DIR instead of printing them')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--install', '--install', [CompletionResultType]::ParameterName, 'Install into $XDG_CONFIG_HOME/systemd/user and reload the user manager over D-Bus (never overwrites a unit file devctl did not generate)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -684,6 +702,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print the compiled unit file of a unit')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the manifest; exit 65 with every problem if it is invalid')
             [CompletionResult]::new('compile', 'compile', [CompletionResultType]::ParameterValue, 'Compile the manifest to unit files (stdout, or files in DIR)')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
@@ -752,6 +771,9 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;help;compile' {
+            break
+        }
+        'devctl;help;export' {
             break
         }
         'devctl;help;reload' {

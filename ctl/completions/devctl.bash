@@ -43,6 +43,9 @@ _devctl() {
             devctl,events)
                 cmd="devctl__subcmd__events"
                 ;;
+            devctl,export)
+                cmd="devctl__subcmd__export"
+                ;;
             devctl,forget)
                 cmd="devctl__subcmd__forget"
                 ;;
@@ -169,6 +172,9 @@ _devctl() {
             devctl__subcmd__help,events)
                 cmd="devctl__subcmd__help__subcmd__events"
                 ;;
+            devctl__subcmd__help,export)
+                cmd="devctl__subcmd__help__subcmd__export"
+                ;;
             devctl__subcmd__help,forget)
                 cmd="devctl__subcmd__help__subcmd__forget"
                 ;;
@@ -284,7 +290,7 @@ _devctl() {
 
     case "${cmd}" in
         devctl)
-            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help"
+            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events forget daemon completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,6 +849,40 @@ _devctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        devctl__subcmd__export)
+            opts="-o -p -q -h -V --install --output --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         devctl__subcmd__forget)
             opts="-q -h -V --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -862,7 +902,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help)
-            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile reload events forget daemon completions probe man help"
+            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events forget daemon completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1072,6 +1112,20 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__events)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -52,6 +52,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand cat 'Print the compiled unit file of a unit'
             cand check 'Check the manifest; exit 65 with every problem if it is invalid'
             cand compile 'Compile the manifest to unit files (stdout, or files in DIR)'
+            cand export 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager'
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
             cand forget 'Stop a project''s units and make the daemon forget it'
@@ -336,6 +337,22 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand --quiet 'Print only errors'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'devctl;export'= {
+            cand -o 'Write the unit files into DIR instead of printing them'
+            cand --output 'Write the unit files into DIR instead of printing them'
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --install 'Install into $XDG_CONFIG_HOME/systemd/user and reload the user manager over D-Bus (never overwrites a unit file devctl did not generate)'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -631,6 +648,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand cat 'Print the compiled unit file of a unit'
             cand check 'Check the manifest; exit 65 with every problem if it is invalid'
             cand compile 'Compile the manifest to unit files (stdout, or files in DIR)'
+            cand export 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager'
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
             cand forget 'Stop a project''s units and make the daemon forget it'
@@ -679,6 +697,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;check'= {
         }
         &'devctl;help;compile'= {
+        }
+        &'devctl;help;export'= {
         }
         &'devctl;help;reload'= {
         }

@@ -183,6 +183,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Target::Devctl)]
         target: Target,
     },
+    /// Compile the manifest for systemd (like `compile --target systemd`); with --install, write
+    /// the units into the user unit directory and reload the user manager.
+    Export {
+        /// Install into $XDG_CONFIG_HOME/systemd/user and reload the user manager over D-Bus
+        /// (never overwrites a unit file devctl did not generate).
+        #[arg(long, conflicts_with = "output")]
+        install: bool,
+        /// Write the unit files into DIR instead of printing them.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// Load the edited manifest into the daemon and apply the difference.
     Reload,
     /// Print the daemon's events (state changes, spawns, exits) as they happen, until interrupted.

@@ -51,6 +51,9 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
         Command::Check => local::check(ctx, out),
         Command::Compile { output, target } => local::compile(ctx, output.as_deref(), *target, out),
         Command::Cat { name, target } => local::cat(ctx, name, *target, out),
+        Command::Export { install, output } => {
+            crate::systemd::export::export(ctx, *install, output.as_deref(), out).await
+        }
         Command::Completions { shell } => local::completions(*shell, out),
         Command::Probe(args) => probe::run(args, ctx.timeout).await,
         Command::Man => {
