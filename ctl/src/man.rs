@@ -43,7 +43,18 @@ A session lasts from daemon start to a clean daemon stop
 .RB ( "devctl daemon stop" ).
 If devctld crashes or is killed and starts again, the session continues: every unit that should run runs again, without duplicates or orphans, and
 .B status
-tells whether each was adopted or restarted. A clean stop stops every unit and ends the session.
+tells whether each was adopted or restarted (processes are started again, once, with origin
+.BR restarted ;
+containers are adopted). A clean stop stops every unit and ends the session; the next start brings up the boot-enabled projects.
+.PP
+One daemon serves every project of the user. A command addresses the current directory's project;
+.B \-p PROJECT
+or a
+.I PROJECT/UNIT
+name addresses another, so two projects may each have a unit called
+.IR web ;
+.B devctl list \-\-all
+shows every project.
 .PP
 Commands that change what runs block until the units are ready (or stopped) unless
 .B \-\-no\-block
@@ -99,6 +110,21 @@ devctl is\-active paulie && echo up
 devctl \-p pizzeria status    # another project
 devctl list \-\-all            # every project
 devctl compile \-\-target systemd \-o ~/.config/systemd/user
+.fi
+.PP
+Enablement, sessions and boot:
+.PP
+.nf
+devctl disable \-\-now paulie   # stopped, and left out of every later \(lqup\(rq
+devctl enable roberta         # in the default set; not started
+devctl disable roberta        # out of the default set; keeps running
+devctl up paulie roberta      # exactly these and what they require; stops the rest
+devctl is\-enabled joe         # prints enabled/disabled; exit 0, 3, or 4 if unknown
+devctl enable \-\-boot          # this project comes up whenever devctld starts
+devctl disable \-\-boot         # ...and no longer does
+devctl daemon stop            # clean stop: every unit stops, the session ends
+devctl \-p shop status web     # another project's unit...
+devctl status shop/web        # ...addressed as PROJECT/UNIT
 .fi
 .PP
 In a Makefile:
