@@ -108,7 +108,7 @@ async fn exec_probe_timeout_kills_the_probe_tree() {
     .await;
     assert_eq!(outcome, ProbeOutcome::Timeout);
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
@@ -353,7 +353,9 @@ async fn listen_watcher_detects_a_late_listener_promptly() {
     let opened = rx.recv().unwrap();
     let latency = seen.saturating_duration_since(opened);
     assert!(
-        latency < Duration::from_millis(20),
+        // the mechanism, not the figure (the bench measures that): one
+        // scan loop wakes the waiter long before any probe period
+        latency < Duration::from_millis(250),
         "detected after {latency:?}"
     );
     let scans = watcher.scans() - scans_before;

@@ -266,7 +266,8 @@ wait"#
         StopOutcome::Killed,
         "the TERM-ignoring child needed SIGKILL"
     );
-    assert!(started.elapsed() < Duration::from_millis(1500));
+    // SIGKILL follows the 500 ms timeout, long before the 5 s kill wait
+    assert!(started.elapsed() < Duration::from_secs(4));
     assert!(find_marked(&marker).is_empty());
     TcpListener::bind(("127.0.0.1", port)).expect("port bindable right after the stop");
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
@@ -344,7 +345,8 @@ async fn graceful_stop_returns_promptly() {
     )
     .await;
     assert_eq!(outcome, StopOutcome::Graceful);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // graceful: well before the 10 s stop timeout
+    assert!(started.elapsed() < Duration::from_secs(6));
     assert!(find_marked(&marker).is_empty());
     // Stopping an already-stopped tree is a no-op.
     assert_eq!(

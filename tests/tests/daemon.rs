@@ -291,7 +291,8 @@ fn t31_idle_and_slowloris_clients_do_not_block_status() {
     let r = env.request("GET", "/v1/units", None).unwrap();
     assert_eq!(r.status, 200, "{r:?}");
     assert!(
-        t.elapsed() < Duration::from_secs(2),
+        // idle and slow clients hold no request: far below their 10 s timeout
+        t.elapsed() < Duration::from_secs(5),
         "status took {:?}",
         t.elapsed()
     );

@@ -129,8 +129,10 @@ async fn http_readiness_is_reported_within_milliseconds_of_the_listen() {
         .unwrap_or_else(|| panic!("no Serving line: {}", text_of(&s)));
     let ready = at(&|t, st| st == LogStream::Marker && t == "ready").unwrap();
     let lag_ms = ready.saturating_sub(serving) / 1000;
+    // The period is 10 s: readiness within 2 s can only come from the
+    // listen wake-up (the bench measures the real figure, ~ms).
     assert!(
-        lag_ms < 250,
+        lag_ms < 2000,
         "ready {lag_ms} ms after the server listened:\n{}",
         text_of(&s)
     );
