@@ -22,7 +22,8 @@ use crate::core::local::{LocalProvider, exit_result};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
 use crate::core::provider::{
-    Fact, Provider, RunCtx, StartFailure, StopReport, TaggedFact, actor_view, container_provider,
+    Fact, NO_KUBERNETES, Provider, RunCtx, StartFailure, StopReport, TaggedFact, Unavailable,
+    actor_view, container_provider,
 };
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen, TaggedSeen};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
@@ -118,6 +119,12 @@ pub fn spawn_local(
     let (tx, rx) = mpsc::unbounded_channel();
     if unit.kind == UnitKind::Container {
         let provider = container_provider(&env.notify_dir);
+        let actor = Actor::new(unit, provider, log, env, reports, initial);
+        tokio::spawn(actor.run_loop(rx));
+        return tx;
+    }
+    if unit.kind == UnitKind::Kubernetes {
+        let provider = Unavailable::new(NO_KUBERNETES);
         let actor = Actor::new(unit, provider, log, env, reports, initial);
         tokio::spawn(actor.run_loop(rx));
         return tx;

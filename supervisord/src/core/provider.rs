@@ -103,6 +103,10 @@ pub trait Provider: Send + 'static {
     }
 }
 
+/// Why a `kubernetes` unit cannot start: no Kubernetes provider exists yet.
+pub const NO_KUBERNETES: &str = "devctld has no Kubernetes provider yet, so kubernetes units cannot \
+     run; apply the manifests with kubectl, or disable the unit (`enabled #false` or `devctl disable`)";
+
 /// Why a `container` unit cannot start in a build without Docker support.
 pub const NO_DOCKER: &str = "devctld was built without Docker support (cargo feature `docker`), \
      so container units cannot run; rebuild devctld with the default features";
@@ -241,6 +245,41 @@ mod tests {
         assert_eq!(s.restarts, 0, "permanent: {s:?}");
         let msg = s.message.unwrap_or_default();
         assert!(msg.contains("without Docker support"), "{msg}");
+        let r = kit.job(JobVerb::Start, &["local"]).await;
+        assert!(r.outcomes[0].ok, "{r:?}");
+        kit.finish().await;
+    }
+
+    /// A kubernetes unit fails at once with `provider-unavailable`, saying
+    /// why, and the rest of the project still runs.
+    #[tokio::test]
+    async fn kubernetes_units_fail_clearly_and_others_run() {
+        use crate::core::testkit::{Kit, sh};
+        use devctl_units::api::JobVerb;
+        use devctl_units::state::ActiveState;
+
+        let kit = Kit::new().await;
+        let mut k = sh("cluster", UnitKind::Kubernetes, "exec sleep 300");
+        k.command = None;
+        k.kubernetes = Some(devctl_units::KubeSpec {
+            manifests: vec!["/nonexistent/app.yaml".into()],
+            context: None,
+            namespace: None,
+            port_forwards: vec![],
+        });
+        let local = sh("local", UnitKind::Service, "exec sleep 300");
+        kit.load(&[k, local]).await;
+        let r = kit.job(JobVerb::Start, &["cluster"]).await;
+        assert!(!r.outcomes[0].ok, "{r:?}");
+        let s = kit.status("cluster").await;
+        assert_eq!(s.active, ActiveState::Failed, "{s:?}");
+        assert_eq!(s.result, Some(UnitResult::ProviderUnavailable));
+        assert_eq!(s.restarts, 0, "permanent: {s:?}");
+        assert!(
+            s.message
+                .unwrap_or_default()
+                .contains("no Kubernetes provider")
+        );
         let r = kit.job(JobVerb::Start, &["local"]).await;
         assert!(r.outcomes[0].ok, "{r:?}");
         kit.finish().await;
