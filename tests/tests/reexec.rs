@@ -230,6 +230,15 @@ fn reexec_runs_the_replaced_binary() {
     let now = std::fs::metadata(format!("/proc/{daemon}/exe")).unwrap();
     assert_ne!(now.ino(), old_inode.ino());
     assert_eq!(status(&env, "quiet")["main_pid"].as_u64(), Some(pid));
+    // A binary that cannot be executed: refused up front, nothing changes.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = daemon_info(&env);
+    let r = env.devctl(&["daemon", "reexec"]);
+    r.expect_code(1);
+    assert!(r.stderr.contains("cannot execute"), "{r:?}");
+    assert_eq!(daemon_info(&env)["started_at_ms"], before["started_at_ms"]);
+    assert_eq!(status(&env, "quiet")["origin"], "adopted");
     env.devctl(&["daemon", "stop"]).expect_code(0);
     env.wait_daemon_exit(daemon, CEILING);
     env.assert_no_orphans();
