@@ -28,6 +28,8 @@ mod it_kinds;
 #[cfg(test)]
 mod it_ready;
 #[cfg(test)]
+mod it_reexec;
+#[cfg(test)]
 mod it_session;
 #[cfg(test)]
 mod it_supersede;

@@ -431,7 +431,11 @@ impl Manager {
                 restart.push((fu.project.clone(), fu.unit.clone()));
                 continue;
             }
-            let snap = fu.snap.clone();
+            let mut snap = fu.snap.clone();
+            if run.is_some() {
+                // Shown at once; the actor confirms (or reports the exit).
+                snap.origin = Some(Origin::Adopted);
+            }
             let l = self
                 .projects
                 .get_mut(&fu.project)
