@@ -283,7 +283,20 @@ fn s5_boot_projects_come_up_when_the_daemon_starts() {
     assert!(r.stdout.contains("sess5a"), "{r:?}");
     env.devctl_in(&da, &["start", "web"]).expect_code(0);
     env.devctl_in(&db, &["start", "web"]).expect_code(0);
-    // Side by side: -p PROJECT and PROJECT/UNIT addressing from anywhere.
+    // Side by side: one process per `web`, each with its own project's env.
+    let webs: BTreeSet<String> = env
+        .marked_children()
+        .into_iter()
+        .flat_map(|p| {
+            ["sess5a-web", "sess5b-web"]
+                .into_iter()
+                .filter(move |v| process_env_has(p, UNIT_VAR, v))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(webs, set(&["sess5a-web", "sess5b-web"]));
+    assert_eq!(env.marked_children().len(), 2);
+    // -p PROJECT and PROJECT/UNIT addressing from anywhere.
     env.devctl_in(&da, &["is-active", "sess5b/web"])
         .expect_code(0);
     env.devctl_in(&da, &["-p", "sess5b", "stop", "web"])
@@ -299,8 +312,25 @@ fn s5_boot_projects_come_up_when_the_daemon_starts() {
     );
     let list = env.devctl_in(&da, &["list", "--all", "--json"]);
     list.expect_code(0);
-    let text = json(&list).to_string();
-    assert!(text.contains("sess5a") && text.contains("sess5b"), "{text}");
+    let listed: BTreeSet<(String, String)> = json(&list)
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|u| {
+            (
+                u["project"].as_str().unwrap_or_default().to_owned(),
+                u["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for p in ["sess5a", "sess5b"] {
+        for u in ["web", "worker"] {
+            assert!(
+                listed.contains(&(p.to_owned(), u.to_owned())),
+                "{p}/{u} in {listed:?}"
+            );
+        }
+    }
 
     // Clean restart: A's enabled units come up, B's do not.
     clean_stop(&mut env, pid);
