@@ -70,10 +70,11 @@ async fn a_carry_is_resumed_with_every_run_adopted() {
         assert_eq!(s.origin, Some(Origin::Adopted));
         assert_eq!(s.active, ActiveState::Active);
     }
-    let lines = kit.status("talker").await.log_tail.len();
+    let resumed_us = crate::core::actor::now_ms() * 1000;
     until(10, "talker's output after the resume", async || {
         let tail = kit.status("talker").await.log_tail;
-        tail.len() > lines || tail.iter().any(|l| l.text.contains("adopted pid"))
+        tail.iter()
+            .any(|l| l.text.as_str() == "tick" && l.time_us > resumed_us)
     })
     .await;
     kit.finish().await;
