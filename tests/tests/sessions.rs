@@ -225,6 +225,28 @@ fn s4_enable_is_not_start_and_overrides_follow_the_manifest() {
     let cat = env.devctl(&["cat", "paulie"]).expect_code(0).stdout.clone();
     assert!(cat.contains("PAULIE_MODE=b"), "the edit was loaded: {cat}");
 
+    // The same for an override of a manifest default of `enabled #false`.
+    let off = |mode: &str| {
+        four("sess4", "b").replace(
+            "service \"joe\" {\n    run \"sleep\" \"300\"\n",
+            &format!("service \"joe\" {{\n    enabled #false\n    run \"sleep\" \"{mode}\"\n"),
+        )
+    };
+    env.write_manifest(&off("300"));
+    env.devctl(&["reload"]).expect_code(0);
+    env.devctl(&["is-enabled", "joe"]).expect_code(3);
+    env.devctl(&["enable", "joe"]).expect_code(0);
+    env.write_manifest(&off("301"));
+    env.devctl(&["reload"]).expect_code(0);
+    assert_eq!(
+        env.devctl(&["is-enabled", "joe"]).expect_code(0).stdout,
+        "enabled\n"
+    );
+    let joe = &units_in(&env, &env.project_dir, &[])["joe"];
+    assert_eq!(joe["enabled_default"], false, "{joe}");
+    env.write_manifest(&four("sess4", "b"));
+    env.devctl(&["reload"]).expect_code(0);
+
     // Removing the unit drops its override; re-adding it gets the default.
     let without: String = four("sess4", "b").replace(
         &format!(
@@ -552,4 +574,76 @@ fn s7_a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
     env.assert_no_orphans();
     // Stop the daemon before the tmpfs goes away.
     env.kill_everything();
+}
+
+/// The pid of the daemon answering on the socket.
+fn daemon_pid(env: &TestEnv) -> u32 {
+    let r = env.devctl(&["daemon", "status", "--json"]);
+    r.expect_code(0);
+    json(&r)["pid"].as_u64().expect("pid") as u32
+}
+
+#[test]
+fn s6_after_two_crashes_exactly_what_ran_runs_again() {
+    let mut env = TestEnv::new();
+    env.write_manifest(&four("sess6b", "a"));
+    let first = env.start_daemon();
+    env.devctl(&["up", "paulie", "roberta"]).expect_code(0);
+    env.devctl(&["disable", "--now", "paulie"]).expect_code(0);
+    env.devctl(&["disable", "joe"]).expect_code(0);
+    env.devctl(&["start", "joe"]).expect_code(0);
+    wait_active(&env, &["db", "roberta", "joe"]);
+    env.signal_daemon(first, nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(env.wait_daemon_exit(first, CEILING), None);
+
+    // Any command starts the daemon again (autostart); the session goes on.
+    wait_active(&env, &["db", "roberta", "joe"]);
+    let second = daemon_pid(&env);
+    assert_ne!(second, first);
+    let want: BTreeMap<String, usize> = ["db", "joe", "roberta"]
+        .iter()
+        .map(|u| (u.to_string(), 1))
+        .collect();
+    let counts = |env: &TestEnv| -> BTreeMap<String, usize> {
+        per_unit(env)
+            .into_iter()
+            .map(|(u, p)| (u, p.len()))
+            .collect()
+    };
+    let mut last = BTreeMap::new();
+    wait_until(
+        "one process per unit after the first crash",
+        CEILING,
+        || {
+            last = counts(&env);
+            (last == want).then_some(())
+        },
+    );
+    let gen2: Vec<u32> = per_unit(&env).into_values().flatten().collect();
+
+    // The restarted daemon is killed as well.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(second as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the second daemon to die", CEILING, || {
+        (!alive(second)).then_some(())
+    });
+    env.start_daemon();
+    wait_active(&env, &["db", "roberta", "joe"]);
+    wait_until(
+        "one process per unit after the second crash",
+        CEILING,
+        || {
+            last = counts(&env);
+            (last == want).then_some(())
+        },
+    );
+    assert!(gen2.iter().all(|p| !alive(*p)), "{gen2:?}");
+    // Enablement is what the user left.
+    env.devctl(&["is-enabled", "paulie", "joe"]).expect_code(3);
+    env.devctl(&["is-enabled", "roberta"]).expect_code(0);
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
 }
