@@ -9,6 +9,10 @@
 //! Containers are: the running ones the session wants are kept (the rest
 //! removed) before units start, and their providers take them over
 //! (origin `adopted`).
+//!
+//! After a re-exec (`CoreOptions::reexec`, same pid) the session continues
+//! without a recovery: the inherited children are registered with the
+//! reaper before it first reaps, then `reexec.rs` adopts every carried run.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
