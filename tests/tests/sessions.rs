@@ -541,6 +541,7 @@ fn s7_a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
     env.start_daemon();
     env.devctl(&["disable", "juliana"]).expect_code(0);
     let project_json = state.join("projects/sess7full/project.json");
+    env.devctl(&["start", "joe"]).expect_code(0);
     let before = std::fs::read(&project_json).unwrap();
 
     // Fill the filesystem.
@@ -552,9 +553,8 @@ fn s7_a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
         while f.write_all(&chunk).is_ok() {}
         let _ = f.sync_all();
     }
-    for verb in ["enable", "disable"] {
-        let unit = if verb == "enable" { "juliana" } else { "joe" };
-        let r = env.devctl(&[verb, unit]);
+    for args in [&["enable", "juliana"][..], &["disable", "--now", "joe"]] {
+        let r = env.devctl(args);
         r.expect_code(1);
         assert!(
             r.stderr.contains("cannot write") && r.stderr.contains("space"),
@@ -566,11 +566,13 @@ fn s7_a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
     }
     env.devctl(&["is-enabled", "juliana"]).expect_code(3);
     env.devctl(&["is-enabled", "joe"]).expect_code(0);
+    env.devctl(&["is-active", "joe"]).expect_code(0);
 
     std::fs::remove_file(&filler).unwrap();
     env.devctl(&["enable", "juliana"]).expect_code(0);
     env.devctl(&["is-enabled", "juliana"]).expect_code(0);
     let _: Value = serde_json::from_slice(&std::fs::read(&project_json).unwrap()).unwrap();
+    env.devctl(&["down"]).expect_code(0);
     env.assert_no_orphans();
     // Stop the daemon before the tmpfs goes away.
     env.kill_everything();
