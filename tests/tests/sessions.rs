@@ -629,8 +629,10 @@ fn s6_after_two_crashes_exactly_what_ran_runs_again() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
+    // Not our child, so not reaped here: wait until its socket is closed
+    // (its lock goes with it, once every thread is gone).
     wait_until("the second daemon to die", CEILING, || {
-        (!alive(second)).then_some(())
+        (env.devctl(&["daemon", "status"]).code == Some(3)).then_some(())
     });
     env.start_daemon();
     wait_active(&env, &["db", "roberta", "joe"]);
