@@ -81,6 +81,13 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
         (status(&env, "talker")["ready"] == true).then_some(())
     });
     let before = daemon_info(&env);
+    // A re-run queued while the build runs stays queued across the exec.
+    env.devctl(&["trigger", "--no-block", "slowbuild"])
+        .expect_code(0);
+    wait_until("the re-run to be queued", CEILING, || {
+        let log = env.devctl(&["logs", "slowbuild"]).stdout;
+        log.contains("re-run queued").then_some(())
+    });
 
     env.devctl(&["daemon", "reexec"]).expect_code(0);
 
@@ -134,11 +141,11 @@ fn reexec_keeps_the_pid_and_adopts_every_unit() {
         let s = status(&env, "slowbuild");
         (s["active"] == "active" && s["sub"] == "exited").then_some(())
     });
-    let log = env.devctl(&["logs", "slowbuild"]).stdout;
-    assert!(
-        log.contains("building") && log.contains("build done"),
-        "{log}"
-    );
+    let log = wait_until("the queued re-run to run and succeed", CEILING, || {
+        let log = env.devctl(&["logs", "slowbuild", "-n", "100"]).stdout;
+        (log.matches("build done").count() == 2).then_some(log)
+    });
+    assert_eq!(log.matches("building").count(), 2, "{log}");
 
     // A second re-exec in a row, then stop takes every tree.
     env.devctl(&["daemon", "reexec"]).expect_code(0);

@@ -4,7 +4,7 @@
 //! was, the run adopted by the provider (origin `adopted`), readiness kept,
 //! probes and log followers restarted, timers re-armed with the time they
 //! had left (a backoff restarts on schedule; the restart history behind
-//! the start limit begins afresh).
+//! the start limit begins afresh; a build's queued re-run stays queued).
 
 use std::time::Duration;
 
@@ -47,6 +47,9 @@ impl<P: Provider> Actor<P> {
             snap: SnapState::of(&self.snap),
             backoff_left_ms: left(self.timers.backoff, now),
             run,
+            rerun: self
+                .rerun_queued
+                .then(|| self.queued_trigger.clone().unwrap_or_default()),
         }
     }
 
@@ -58,6 +61,10 @@ impl<P: Provider> Actor<P> {
         if self.snap.sub == SubState::Backoff {
             let delay = Duration::from_millis(r.backoff_left_ms.unwrap_or(0));
             self.timers.backoff = Some(now + delay);
+        }
+        if let Some(reason) = r.rerun {
+            self.rerun_queued = true;
+            self.queued_trigger = Some(reason);
         }
         let Some(run) = r.run else { return };
         let unit = self.unit.clone();

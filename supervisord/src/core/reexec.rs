@@ -186,6 +186,9 @@ pub struct FrozenUnit {
     pub pending_start: Option<(Origin, String)>,
     pub pending_stop: Option<FrozenStop>,
     pub run: Option<FrozenRun>,
+    /// A build's queued re-run and its reason.
+    #[serde(default)]
+    pub rerun: Option<String>,
 }
 
 /// What the core hands to its next image.
@@ -234,6 +237,7 @@ pub struct ActorFrozen {
     pub snap: SnapState,
     pub backoff_left_ms: Option<u64>,
     pub run: Option<HeldRun>,
+    pub rerun: Option<String>,
 }
 
 /// A run for an actor to adopt in the new image.
@@ -252,6 +256,7 @@ pub struct Resume {
     pub snap: SnapState,
     pub backoff_left_ms: Option<u64>,
     pub run: Option<AdoptRun>,
+    pub rerun: Option<String>,
 }
 
 /// The frozen core: the carry, the fds it names, and the exits to check
@@ -319,6 +324,7 @@ impl Manager {
                         failed: s.failed,
                     }),
                     run: None,
+                    rerun: None,
                 };
                 waits.push((fu, rx));
             }
@@ -339,6 +345,7 @@ impl Manager {
                 if let Ok(af) = rx.await {
                     fu.snap = af.snap;
                     fu.backoff_left_ms = af.backoff_left_ms;
+                    fu.rerun = af.rerun;
                     if let Some(h) = af.run {
                         frozen.fds.extend(h.fds);
                         if let Some(cell) = h.exit {
@@ -452,6 +459,7 @@ impl Manager {
                 snap,
                 backoff_left_ms: fu.backoff_left_ms,
                 run,
+                rerun: fu.rerun.clone(),
             };
             self.send(&fu.project, &fu.unit, |seq| ActorMsg::Resume {
                 seq,
