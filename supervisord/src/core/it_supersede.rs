@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use devctl_units::api::{JobRequest, JobResponse, JobVerb, WaitFor, WaitRequest};
 use devctl_units::state::{ActiveState, SubState};
-use devctl_units::{Probe, ProbeCheck, Unit, UnitKind};
+use devctl_units::{
+    DepCondition, DepKind, Dependency, Probe, ProbeCheck, Unit, UnitKind, UnitName,
+};
 
 use crate::core::testkit::{Kit, marked, sh, until};
 
@@ -148,7 +150,7 @@ async fn a_stop_during_a_start_waiting_for_readiness_answers_both() {
 async fn a_wait_for_ready_ends_when_another_client_stops_the_unit() {
     let kit = Kit::new().await;
     kit.load(&[never_ready()]).await;
-    let mut start = JobRequest {
+    let start = JobRequest {
         verb: JobVerb::Start,
         units: vec!["web".into()],
         block: false,
@@ -180,7 +182,6 @@ async fn a_wait_for_ready_ends_when_another_client_stops_the_unit() {
     );
     assert!(stop.outcomes[0].ok, "{stop:?}");
     // Its own timeout still ends a wait that nothing else decides.
-    start.block = false;
     kit.sup.job(kit.project.clone(), start).await.unwrap();
     let short = WaitRequest {
         timeout_ms: Some(200),
@@ -223,5 +224,60 @@ async fn restart_stop_start_restart_all_answer_and_the_last_wins() {
     assert_eq!((s.active, s.sub), (ActiveState::Active, SubState::Running));
     until(10, "one instance", async || marked(&kit.mark) == 1).await;
     assert!(job(&kit, JobVerb::Stop).await.outcomes[0].ok);
+    kit.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_waiting_for_a_dependency_merges_with_the_start() {
+    let kit = Kit::new().await;
+    let flag = kit.tmp.path().join("db-ready");
+    let mut db = sh("db", UnitKind::Service, "exec sleep 300");
+    db.ready = Some(Probe {
+        period: Duration::from_millis(100),
+        ..Probe::readiness(ProbeCheck::Exec(vec![
+            "test".into(),
+            "-e".into(),
+            flag.display().to_string(),
+        ]))
+    });
+    db.start_timeout = Some(Duration::from_secs(300));
+    let mut web = sh("web", UnitKind::Service, "exec sleep 300");
+    web.deps = vec![Dependency {
+        unit: UnitName::new("db").unwrap(),
+        kind: DepKind::Requires,
+        until: DepCondition::Ready,
+    }];
+    kit.load(&[db, web]).await;
+    let start = tokio::spawn({
+        let sup = kit.sup.clone();
+        let project = kit.project.clone();
+        async move {
+            let req = JobRequest {
+                verb: JobVerb::Start,
+                units: vec!["web".into()],
+                block: true,
+                timeout_ms: Some(600_000),
+            };
+            sup.job(project, req).await.unwrap()
+        }
+    });
+    kit.wait_state("web", ActiveState::Activating, SubState::WaitingDeps)
+        .await;
+    // `join!` polls in order: the restart reaches the manager before the
+    // status query, so db becomes ready only after the restart is queued.
+    let (restart, ()) = answered("restart", async {
+        tokio::join!(job(&kit, JobVerb::Restart), async {
+            let s = kit.status("web").await;
+            assert_eq!(s.sub, SubState::WaitingDeps, "{s:?}");
+            std::fs::write(&flag, b"").unwrap();
+        })
+    })
+    .await;
+    let start = answered("start", start).await.unwrap();
+    let web_ok = |r: &JobResponse| r.outcomes.iter().any(|o| o.unit.as_str() == "web" && o.ok);
+    assert!(web_ok(&start) && web_ok(&restart), "{start:?} {restart:?}");
+    let s = kit.status("web").await;
+    assert_eq!((s.active, s.sub), (ActiveState::Active, SubState::Running));
+    until(10, "db and one web", async || marked(&kit.mark) == 2).await;
     kit.finish().await;
 }
