@@ -254,6 +254,9 @@ mod tests {
     #[test]
     fn tables_are_shared_only_when_new_enough() {
         let before = Instant::now();
+        // Two reads of a coarse monotonic clock can be equal; make the next
+        // scan's start strictly later than `before`, as it is in the daemon.
+        std::thread::sleep(std::time::Duration::from_millis(2));
         let t1 = table_after(before);
         assert!(t1.started > before);
         assert!(t1.procs.iter().all(|p| p.pid != std::process::id() as i32));
