@@ -276,11 +276,21 @@ impl TestEnv {
     }
 
     /// Marked processes other than daemons (the processes devctl caused).
+    /// A daemon whose binary was rebuilt while it ran (shared target dir)
+    /// shows its exe as `<path> (deleted)`; it is still a daemon.
     pub fn marked_children(&self) -> Vec<u32> {
         let daemon = devctld_bin().canonicalize().ok();
+        let is_daemon = |pid: &u32| {
+            let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+                return false;
+            };
+            let exe = exe.to_string_lossy();
+            let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe);
+            daemon.as_deref() == Some(Path::new(exe))
+        };
         marked_pids(&self.marker)
             .into_iter()
-            .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok() != daemon)
+            .filter(|pid| !is_daemon(pid))
             .collect()
     }
 
