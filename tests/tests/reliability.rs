@@ -382,20 +382,26 @@ service "web" {
         .collect();
     // Scoped threads: a failure joins every worker before `env` drops, so
     // the harness still cleans up.
-    let codes: Vec<Option<i32>> = std::thread::scope(|scope| {
+    let runs: Vec<(Option<i32>, String)> = std::thread::scope(|scope| {
         let workers: Vec<_> = verbs
             .iter()
-            .map(|verb| scope.spawn(|| env.devctl(&[verb, "web"]).code))
+            .map(|verb| {
+                scope.spawn(|| {
+                    let r = env.devctl(&[verb, "web"]);
+                    (r.code, r.stderr)
+                })
+            })
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or(None))
+            .map(|w| w.join().unwrap_or((None, "worker panicked".into())))
             .collect()
     });
-    for code in &codes {
+    let codes: Vec<Option<i32>> = runs.iter().map(|(c, _)| *c).collect();
+    for (code, stderr) in &runs {
         assert!(
             matches!(code, Some(0 | 1)),
-            "every invocation answers: {codes:?}"
+            "every invocation answers ({code:?}: {stderr}): {codes:?}"
         );
     }
     // The last command in devctld's order is never superseded: it
