@@ -20,8 +20,60 @@ pub struct InstanceLock {
     _lock: Flock<File>,
 }
 
-/// Take the exclusive lock at `path`, or say who holds it.
+/// How long a new daemon waits for the lock of one that is exiting (its
+/// threads release the lock only once the whole process is gone).
+const EXITING_HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Take the exclusive lock at `path`, or say who holds it. A holder that is
+/// gone, a zombie or being SIGKILLed (a crashed daemon being restarted at
+/// once) is waited for, up to [`EXITING_HOLDER_WAIT`]; a live one is not.
 pub fn lock_instance(path: &Path) -> Result<InstanceLock, DaemonError> {
+    let start = std::time::Instant::now();
+    loop {
+        let waited = start.elapsed();
+        match try_lock_instance(path) {
+            // the holder is dying: its lock goes with its last thread
+            Err(DaemonError::AlreadyRunning { pid: Some(pid) })
+                if holder_is_exiting(pid) && waited < EXITING_HOLDER_WAIT => {}
+            // a winner that has not written its pid yet
+            Err(DaemonError::AlreadyRunning { pid: None })
+                if waited < std::time::Duration::from_millis(250) => {}
+            other => return other,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// True when `pid` no longer runs normally: gone, a zombie, or with a
+/// SIGKILL pending (it is dying and will drop the lock).
+fn holder_is_exiting(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return true;
+    };
+    match crate::process::stat(pid) {
+        None => true,
+        Some(st) if st.is_zombie() || matches!(st.state, 'X' | 'x') => true,
+        Some(_) => sigkill_pending(pid),
+    }
+}
+
+/// SIGKILL (bit 9) in the process's shared or thread-private pending set.
+fn sigkill_pending(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    status
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("ShdPnd:")
+                .or_else(|| l.strip_prefix("SigPnd:"))
+        })
+        .filter_map(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .any(|mask| mask & (1 << (libc::SIGKILL - 1)) != 0)
+}
+
+/// One attempt at the lock.
+fn try_lock_instance(path: &Path) -> Result<InstanceLock, DaemonError> {
     let io_err = |source| DaemonError::Lock {
         path: path.to_path_buf(),
         source,
@@ -182,6 +234,71 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, DaemonError::Lock { .. }));
+    }
+
+    #[test]
+    fn a_live_holder_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("devctld.lock");
+        let _held = lock_instance(&path).unwrap();
+        let t = std::time::Instant::now();
+        assert!(matches!(
+            lock_instance(&path),
+            Err(DaemonError::AlreadyRunning { .. })
+        ));
+        assert!(
+            t.elapsed() < EXITING_HOLDER_WAIT,
+            "a live holder is not waited for"
+        );
+    }
+
+    /// The lock of a daemon that is gone (its pid no longer runs) but whose
+    /// lock is still held for a moment is waited for, then taken.
+    #[test]
+    fn the_lock_of_an_exiting_holder_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("devctld.lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
+        // a pid that cannot exist (above pid_max)
+        writeln!(&mut *held, "{}", i32::MAX).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let lock = lock_instance(&path).expect("taken once the exiting holder let go");
+        releaser.join().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        drop(lock);
+    }
+
+    #[test]
+    fn exiting_holders_are_recognised() {
+        assert!(!holder_is_exiting(std::process::id()));
+        assert!(holder_is_exiting(i32::MAX as u32));
+        assert!(holder_is_exiting(u32::MAX));
+        // a zombie: a child that exited and was not waited for yet
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        while !crate::process::stat(pid as i32).is_some_and(|s| s.is_zombie()) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "child never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(holder_is_exiting(pid));
+        child.wait().unwrap();
     }
 
     #[test]
