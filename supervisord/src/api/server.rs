@@ -43,7 +43,7 @@ pub struct ServerLimits {
 impl Default for ServerLimits {
     fn default() -> Self {
         ServerLimits {
-            max_connections: 64,
+            max_connections: 256,
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(10),
