@@ -81,7 +81,13 @@ pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> Pro
 }
 
 /// A reason when `port` is visibly held by a process outside the unit.
+/// The common case, the unit's own process holding it, is settled by
+/// reading only the unit's processes' fds; only otherwise are every
+/// process's fds walked to name the holder.
 fn foreign_holder(port: u16, marker: &str) -> Option<String> {
+    if process::port_held_by(port, marker) {
+        return None;
+    }
     let holder = process::port_holder(port)?;
     if process::find_marked(marker)
         .iter()
@@ -94,6 +100,9 @@ fn foreign_holder(port: u16, marker: &str) -> Option<String> {
         holder.pid, holder.cmdline
     ))
 }
+
+/// How long output is still read after an exec probe exited.
+const POST_EXIT_DRAIN: Duration = Duration::from_millis(200);
 
 async fn read_capped(reader: Option<impl AsyncRead + Unpin>, keep: &mut Vec<u8>) {
     let Some(mut reader) = reader else { return };
@@ -123,13 +132,17 @@ async fn exec(argv: &[String], timeout: Duration, ctx: &ProbeCtx) -> ProbeOutcom
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let run = async {
-        let drain = async {
+        let mut drain = std::pin::pin!(async {
             tokio::join!(read_capped(stdout, &mut out), read_capped(stderr, &mut err));
-            std::future::pending::<()>().await;
-        };
+        });
         tokio::select! {
-            status = child.wait() => status,
-            _ = drain => unreachable!("drain never completes"),
+            status = child.wait() => {
+                // The exit can be seen before the last output is read: finish
+                // reading, briefly (background children may hold the pipes).
+                let _ = tokio::time::timeout(POST_EXIT_DRAIN, &mut drain).await;
+                status
+            }
+            () = &mut drain => child.wait().await,
         }
     };
     let status = tokio::time::timeout(timeout, run).await;
