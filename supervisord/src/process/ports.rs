@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
 
 use super::{procfs, sockdiag};
 
@@ -62,28 +63,72 @@ pub fn listening_ports() -> HashSet<u16> {
     all_listeners().into_iter().map(|(port, _)| port).collect()
 }
 
-/// The process holding a LISTEN socket on `port`, if visible.
-pub fn port_holder(port: u16) -> Option<PortHolder> {
-    let inodes: HashSet<u64> = all_listeners()
+/// `socket:[inode]` link targets of the LISTEN sockets on `port`.
+fn listen_links(port: u16) -> HashSet<String> {
+    all_listeners()
         .into_iter()
         .filter(|(p, i)| *p == port && *i != 0)
-        .map(|(_, i)| i)
-        .collect();
-    if inodes.is_empty() {
+        .map(|(_, i)| format!("socket:[{i}]"))
+        .collect()
+}
+
+/// Does `pid` have an fd open on one of `links`?
+fn holds(pid: i32, links: &HashSet<String>) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok).any(|fd| {
+        fs::read_link(fd.path())
+            .is_ok_and(|target| target.to_str().is_some_and(|t| links.contains(t)))
+    })
+}
+
+/// The process holding a LISTEN socket on `port`, if visible. Walks every
+/// process's fds: costly with many processes, see [`port_held_by`].
+pub fn port_holder(port: u16) -> Option<PortHolder> {
+    let wanted = listen_links(port);
+    if wanted.is_empty() {
         return None;
     }
-    let wanted: HashSet<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
     procfs::all_pids().ok()?.into_iter().find_map(|pid| {
-        let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-        let holds = fds.filter_map(Result::ok).any(|fd| {
-            fs::read_link(fd.path())
-                .is_ok_and(|target| target.to_str().is_some_and(|t| wanted.contains(t)))
-        });
-        holds.then(|| PortHolder {
+        holds(pid, &wanted).then(|| PortHolder {
             pid,
             cmdline: procfs::cmdline(pid),
         })
     })
+}
+
+/// How old the shared process table may be on the first look for a unit's
+/// own listener; a table that does not show the unit's processes yet (it
+/// predates them) is followed by a fresh one.
+const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
+
+/// True when a process carrying the invocation `marker` holds a LISTEN
+/// socket on `port`. Only the unit's own processes' fds are read (found in
+/// a shared process table), so a readiness check stays cheap however many
+/// processes run; `false` sends callers to the full [`port_holder`] walk.
+pub fn port_held_by(port: u16, marker: &str) -> bool {
+    let links = listen_links(port);
+    if links.is_empty() {
+        return false;
+    }
+    let now = Instant::now();
+    let look = |table: &procfs::Table| {
+        let mut ours = table
+            .procs
+            .iter()
+            .filter(|p| p.marker.as_deref() == Some(marker))
+            .peekable();
+        let seen = ours.peek().is_some();
+        (seen, ours.any(|p| holds(p.pid, &links)))
+    };
+    match look(&procfs::table_after(
+        now.checked_sub(OWN_TABLE_AGE).unwrap_or(now),
+    )) {
+        (_, true) => true,
+        (true, false) => false,
+        (false, false) => look(&procfs::table_after(now)).1,
+    }
 }
 
 /// True when something listens on `port`, or binding it on 127.0.0.1 or
