@@ -93,8 +93,14 @@ pub fn unit_file(exe: &Path, run: &str, stamps: &Path, svc: &Svc) -> String {
     } else {
         "exec"
     };
+    // The start limit is a [Unit] setting: off, like devctl's generous one.
+    let limit = if svc.restart_always {
+        "StartLimitIntervalSec=0\n"
+    } else {
+        ""
+    };
     let mut s = format!(
-        "[Unit]\nDescription=bench {}\n\n[Service]\nType={ty}\n",
+        "[Unit]\nDescription=bench {}\n{limit}\n[Service]\nType={ty}\n",
         svc.name
     );
     let _ = writeln!(s, "ExecStart={}", argv(exe, svc.prog).join(" "));
@@ -105,7 +111,7 @@ pub fn unit_file(exe: &Path, run: &str, stamps: &Path, svc: &Svc) -> String {
         stamps.display()
     );
     if svc.restart_always {
-        s.push_str("Restart=always\nRestartSec=0\nStartLimitIntervalSec=0\n");
+        s.push_str("Restart=always\nRestartSec=0\n");
     }
     if matches!(svc.prog, Prog::Flood { .. }) {
         s.push_str("LogRateLimitIntervalSec=0\n");
@@ -284,6 +290,10 @@ mod tests {
         assert!(kdl.contains("tcp 20003"), "{kdl}");
         assert!(kdl.contains("backoff=\"1ms\""), "{kdl}");
         let unit = unit_file(exe, "r1", Path::new("/st"), &svc);
+        assert!(
+            unit.starts_with("[Unit]\nDescription=bench s3\nStartLimitIntervalSec=0\n"),
+            "{unit}"
+        );
         assert!(
             unit.contains("ExecStart=/b/devctl-bench helper listen 20003 200\n"),
             "{unit}"
