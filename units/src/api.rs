@@ -294,12 +294,28 @@ pub enum EventKind {
         result: Option<UnitResult>,
         message: Option<String>,
     },
-    Spawned { pid: u32 },
-    Exited { code: Option<i32>, signal: Option<i32> },
-    RestartScheduled { attempt: u32, delay_ms: u64 },
-    Triggered { reason: String },
-    EnablementChanged { enabled: EnableState },
-    ProjectLoaded { added: usize, removed: usize, changed: usize },
+    Spawned {
+        pid: u32,
+    },
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    RestartScheduled {
+        attempt: u32,
+        delay_ms: u64,
+    },
+    Triggered {
+        reason: String,
+    },
+    EnablementChanged {
+        enabled: EnableState,
+    },
+    ProjectLoaded {
+        added: usize,
+        removed: usize,
+        changed: usize,
+    },
     ProjectForgotten,
     DaemonStopping,
 }
@@ -396,14 +412,21 @@ mod tests {
 
     #[test]
     fn error_body_shape() {
-        let b = ErrorBody { error: ApiError { kind: ErrorKind::NotFound, message: "no unit x".into(), help: None } };
+        let b = ErrorBody {
+            error: ApiError {
+                kind: ErrorKind::NotFound,
+                message: "no unit x".into(),
+                help: None,
+            },
+        };
         let s = serde_json::to_string(&b).unwrap();
         assert_eq!(s, r#"{"error":{"kind":"not-found","message":"no unit x"}}"#);
     }
 
     #[test]
     fn wait_request_uses_for() {
-        let r: WaitRequest = serde_json::from_str(r#"{"units":["a"],"for":"ready","timeout_ms":null}"#).unwrap();
+        let r: WaitRequest =
+            serde_json::from_str(r#"{"units":["a"],"for":"ready","timeout_ms":null}"#).unwrap();
         assert_eq!(r.condition, WaitFor::Ready);
     }
 }

@@ -19,11 +19,11 @@ pub mod state;
 pub use model::*;
 pub use name::{NameError, ProjectName, UnitName, validate_name};
 pub use signal::Signal;
-pub mod escape;
-pub mod error;
-pub mod file;
-pub mod duration;
 pub mod convert;
+pub mod duration;
+pub mod error;
+pub mod escape;
+pub mod file;
 
 pub use convert::{from_unit_file, to_unit_file};
 pub use error::{ErrorKind, UnitFileError};

@@ -212,7 +212,10 @@ impl Probe {
 
     /// Default knobs for a liveness probe.
     pub fn liveness(check: ProbeCheck) -> Probe {
-        Probe { period: Duration::from_secs(10), ..Probe::readiness(check) }
+        Probe {
+            period: Duration::from_secs(10),
+            ..Probe::readiness(check)
+        }
     }
 }
 
@@ -237,7 +240,9 @@ impl RestartMode {
 
     /// Parse the manifest / systemd spelling.
     pub fn parse(s: &str) -> Option<RestartMode> {
-        [RestartMode::No, RestartMode::OnFailure, RestartMode::Always].into_iter().find(|m| m.as_str() == s)
+        [RestartMode::No, RestartMode::OnFailure, RestartMode::Always]
+            .into_iter()
+            .find(|m| m.as_str() == s)
     }
 }
 
@@ -284,7 +289,11 @@ pub struct StopSpec {
 
 impl Default for StopSpec {
     fn default() -> Self {
-        StopSpec { signal: Signal::SIGTERM, timeout: Duration::from_secs(10), command: None }
+        StopSpec {
+            signal: Signal::SIGTERM,
+            timeout: Duration::from_secs(10),
+            command: None,
+        }
     }
 }
 

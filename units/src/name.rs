@@ -38,7 +38,8 @@ pub fn validate_name(s: &str) -> Result<(), NameError> {
     if !first.is_ascii_alphanumeric() {
         return Err(NameError::BadStart(first));
     }
-    if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         return Err(NameError::BadChar(bad));
     }
     if let Some(sfx) = UNIT_SUFFIXES.iter().find(|sfx| s.ends_with(*sfx)) {
@@ -110,7 +111,15 @@ mod tests {
 
     #[test]
     fn accepts_grammar() {
-        for ok in ["a", "web", "api-v2", "db_1", "x.y", "9lives", &"a".repeat(64)] {
+        for ok in [
+            "a",
+            "web",
+            "api-v2",
+            "db_1",
+            "x.y",
+            "9lives",
+            &"a".repeat(64),
+        ] {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
     }
@@ -135,7 +144,10 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(validate_name(input).unwrap_err(), *want, "{input:?}");
         }
-        assert_eq!(validate_name(&"a".repeat(65)).unwrap_err(), NameError::TooLong(65));
+        assert_eq!(
+            validate_name(&"a".repeat(65)).unwrap_err(),
+            NameError::TooLong(65)
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub const HOME_ENV: &str = "DEVCTL_HOME";
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PathsError {
     #[error("cannot find a home directory: neither DEVCTL_HOME, XDG_STATE_HOME nor HOME is set")]
-    #[diagnostic(code(devctl::paths::no_home), help("set HOME, or DEVCTL_HOME to a directory devctl may use"))]
+    #[diagnostic(
+        code(devctl::paths::no_home),
+        help("set HOME, or DEVCTL_HOME to a directory devctl may use")
+    )]
     NoHome,
     #[error("{path}: {source}")]
     #[diagnostic(code(devctl::paths::io))]
@@ -23,7 +26,9 @@ pub enum PathsError {
     #[error("{path} is owned by uid {owner}, not by you (uid {me})")]
     #[diagnostic(
         code(devctl::paths::foreign_owner),
-        help("another user created this directory; remove it or point XDG_RUNTIME_DIR / DEVCTL_HOME elsewhere")
+        help(
+            "another user created this directory; remove it or point XDG_RUNTIME_DIR / DEVCTL_HOME elsewhere"
+        )
     )]
     ForeignOwner { path: PathBuf, owner: u32, me: u32 },
     #[error("{path} is not a directory")]
@@ -48,19 +53,30 @@ pub fn current_uid() -> u32 {
 impl Paths {
     /// Resolve from the process environment.
     pub fn from_env() -> Result<Paths, PathsError> {
-        Paths::resolve(|k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from))
+        Paths::resolve(|k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
     }
 
     /// Resolve with an explicit environment lookup (for tests).
     pub fn resolve(get: impl Fn(&str) -> Option<PathBuf>) -> Result<Paths, PathsError> {
         if let Some(home) = get(HOME_ENV) {
-            return Ok(Paths { config: home.join("config"), state: home.join("state"), runtime: home.join("run") });
+            return Ok(Paths {
+                config: home.join("config"),
+                state: home.join("state"),
+                runtime: home.join("run"),
+            });
         }
         let home = get("HOME");
         let xdg = |var: &str, fallback: &str| -> Result<PathBuf, PathsError> {
             match get(var).filter(|p| p.is_absolute()) {
                 Some(p) => Ok(p.join("devctl")),
-                None => home.as_ref().map(|h| h.join(fallback).join("devctl")).ok_or(PathsError::NoHome),
+                None => home
+                    .as_ref()
+                    .map(|h| h.join(fallback).join("devctl"))
+                    .ok_or(PathsError::NoHome),
             }
         };
         let config = xdg("XDG_CONFIG_HOME", ".config")?;
@@ -69,7 +85,11 @@ impl Paths {
             Some(p) => p.join("devctl"),
             None => PathBuf::from(format!("/tmp/devctl-{}", current_uid())),
         };
-        Ok(Paths { config, state, runtime })
+        Ok(Paths {
+            config,
+            state,
+            runtime,
+        })
     }
 
     /// The daemon's API socket.
@@ -117,18 +137,31 @@ impl Paths {
 /// Create `dir` (and parents) as 0700 if missing; refuse a directory owned
 /// by another user, and tighten a looser mode on one we own.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PathsError> {
-    let io_err = |source| PathsError::Io { path: dir.to_path_buf(), source };
-    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+    let io_err = |source| PathsError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) => return Err(io_err(e)),
     }
     let meta = std::fs::symlink_metadata(dir).map_err(io_err)?;
     if !meta.is_dir() {
-        return Err(PathsError::NotADirectory { path: dir.to_path_buf() });
+        return Err(PathsError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
     }
     let me = current_uid();
     if meta.uid() != me {
-        return Err(PathsError::ForeignOwner { path: dir.to_path_buf(), owner: meta.uid(), me });
+        return Err(PathsError::ForeignOwner {
+            path: dir.to_path_buf(),
+            owner: meta.uid(),
+            me,
+        });
     }
     if meta.mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
@@ -142,7 +175,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<PathBuf> {
-        let map: HashMap<String, PathBuf> = pairs.iter().map(|(k, v)| (k.to_string(), PathBuf::from(v))).collect();
+        let map: HashMap<String, PathBuf> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), PathBuf::from(v)))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -155,12 +191,17 @@ mod tests {
 
     #[test]
     fn xdg_then_home() {
-        let p = Paths::resolve(env(&[("HOME", "/home/u"), ("XDG_STATE_HOME", "/s"), ("XDG_RUNTIME_DIR", "/run/user/1")]))
-            .unwrap();
+        let p = Paths::resolve(env(&[
+            ("HOME", "/home/u"),
+            ("XDG_STATE_HOME", "/s"),
+            ("XDG_RUNTIME_DIR", "/run/user/1"),
+        ]))
+        .unwrap();
         assert_eq!(p.state, PathBuf::from("/s/devctl"));
         assert_eq!(p.config, PathBuf::from("/home/u/.config/devctl"));
         assert_eq!(p.runtime, PathBuf::from("/run/user/1/devctl"));
-        let q = Paths::resolve(env(&[("HOME", "/home/u"), ("XDG_STATE_HOME", "relative")])).unwrap();
+        let q =
+            Paths::resolve(env(&[("HOME", "/home/u"), ("XDG_STATE_HOME", "relative")])).unwrap();
         assert_eq!(q.state, PathBuf::from("/home/u/.local/state/devctl"));
         assert!(q.runtime.starts_with("/tmp"));
     }
@@ -181,7 +222,10 @@ mod tests {
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
         let file = tmp.join("file");
         std::fs::write(&file, b"x").unwrap();
-        assert!(matches!(ensure_private_dir(&file), Err(PathsError::Io { .. } | PathsError::NotADirectory { .. })));
+        assert!(matches!(
+            ensure_private_dir(&file),
+            Err(PathsError::Io { .. } | PathsError::NotADirectory { .. })
+        ));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

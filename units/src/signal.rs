@@ -42,7 +42,11 @@ impl Signal {
             return Signal::ALL.iter().copied().find(|sig| sig.number() == n);
         }
         let upper = s.to_ascii_uppercase();
-        let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+        let full = if upper.starts_with("SIG") {
+            upper
+        } else {
+            format!("SIG{upper}")
+        };
         Signal::ALL.iter().copied().find(|sig| sig.name() == full)
     }
 

@@ -95,7 +95,10 @@ str_enum!(
 impl ActiveState {
     /// `is-active` succeeds for these.
     pub fn is_active(self) -> bool {
-        matches!(self, ActiveState::Active | ActiveState::Activating | ActiveState::Deactivating)
+        matches!(
+            self,
+            ActiveState::Active | ActiveState::Activating | ActiveState::Deactivating
+        )
     }
 }
 
@@ -110,6 +113,9 @@ mod tests {
             let json = serde_json::to_string(s).unwrap();
             assert_eq!(json, format!("\"{}\"", s.as_str()));
         }
-        assert_eq!(UnitResult::parse("start-limit-hit"), Some(UnitResult::StartLimitHit));
+        assert_eq!(
+            UnitResult::parse("start-limit-hit"),
+            Some(UnitResult::StartLimitHit)
+        );
     }
 }
