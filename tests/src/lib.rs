@@ -389,3 +389,22 @@ pub fn run_with_ceiling(mut cmd: Command, ceiling: Duration) -> Run {
         stderr,
     }
 }
+
+/// `devctl status --json UNIT`: the status object of that one unit.
+pub fn status(env: &TestEnv, unit: &str) -> serde_json::Value {
+    let r = env.devctl(&["status", "--json", unit]);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
+    let all = match v {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
+    all.into_iter()
+        .find(|u| u["name"] == unit)
+        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
+}
+
+/// A string field of a JSON object (`"null"` when absent or not a string).
+pub fn field(v: &serde_json::Value, k: &str) -> String {
+    v[k].as_str().unwrap_or("null").to_owned()
+}

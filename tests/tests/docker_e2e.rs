@@ -21,8 +21,7 @@ use devctl_tests::docker::{
     ContainerGuard, TEST_IMAGE, container_running, docker, ensure_test_image, project_containers,
     require_engine, unique_project,
 };
-use devctl_tests::{CEILING, TestEnv, wait_until};
-use serde_json::Value;
+use devctl_tests::{CEILING, TestEnv, field, status, wait_until};
 
 /// A TCP port nobody listens on right now.
 fn free_port() -> u16 {
@@ -41,24 +40,6 @@ fn http_get(port: u16) -> Option<String> {
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     (!out.is_empty()).then_some(out)
-}
-
-/// `devctl status --json UNIT`.
-fn status(env: &TestEnv, unit: &str) -> Value {
-    let r = env.devctl(&["status", "--json", unit]);
-    let v: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
-    let all = match v {
-        Value::Array(a) => a,
-        one => vec![one],
-    };
-    all.into_iter()
-        .find(|u| u["name"] == unit)
-        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
-}
-
-fn field(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or("null").to_owned()
 }
 
 /// A container unit `web` serving `/www/index.html` with busybox httpd on

@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use devctl_tests::{CEILING, TestEnv, wait_until};
+use devctl_tests::{CEILING, TestEnv, status, wait_until};
 use serde_json::Value;
 
 const MANIFEST: &str = r#"project "rx"
@@ -30,19 +30,6 @@ build "slowbuild" {
     sh "echo building; while [ ! -e built ]; do sleep 0.05; done; echo build done"
 }
 "#;
-
-fn status(env: &TestEnv, unit: &str) -> Value {
-    let r = env.devctl(&["status", "--json", unit]);
-    let v: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
-    let all = match v {
-        Value::Array(a) => a,
-        one => vec![one],
-    };
-    all.into_iter()
-        .find(|u| u["name"] == unit)
-        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
-}
 
 fn daemon_info(env: &TestEnv) -> Value {
     let r = env.devctl(&["daemon", "status", "--json"]);

@@ -6,8 +6,7 @@
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use devctl_tests::{CEILING, TestEnv, wait_until};
-use serde_json::Value;
+use devctl_tests::{CEILING, TestEnv, field, status, wait_until};
 
 /// A TCP port nobody listens on right now.
 fn free_port() -> u16 {
@@ -28,24 +27,6 @@ fn setup(kdl: &str) -> TestEnv {
     env.write_manifest(kdl);
     env.start_daemon();
     env
-}
-
-/// `devctl status --json UNIT` for one unit.
-fn status(env: &TestEnv, unit: &str) -> Value {
-    let r = env.devctl(&["status", "--json", unit]);
-    let v: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json ({e}): {r:?}"));
-    let all = match v {
-        Value::Array(a) => a,
-        one => vec![one],
-    };
-    all.into_iter()
-        .find(|u| u["name"] == unit)
-        .unwrap_or_else(|| panic!("{unit} not in status: {}", r.stdout))
-}
-
-fn field(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or("null").to_owned()
 }
 
 /// T01: stop takes the whole tree — background child, a setsid
