@@ -18,8 +18,9 @@ use super::{Actor, Timers};
 use crate::core::policy_ready::{ReadyPhase, ReadyState};
 use crate::core::policy_restart::ExitCause;
 use crate::core::provider::{Provider, RunCtx};
-use crate::core::reexec::{ActorFrozen, Resume, SnapState};
+use crate::core::reexec::{ActorFrozen, Resume};
 use crate::core::runwatch::RunWatch;
+use crate::core::snapshot::Snapshot;
 use crate::probe::ProbeCtx;
 
 fn left(t: Option<Instant>, now: Instant) -> Option<u64> {
@@ -44,7 +45,7 @@ impl<P: Provider> Actor<P> {
             None
         };
         ActorFrozen {
-            snap: SnapState::of(&self.snap),
+            snap: self.snap.clone(),
             backoff_left_ms: left(self.timers.backoff, now),
             run,
             rerun: self
@@ -55,7 +56,7 @@ impl<P: Provider> Actor<P> {
 
     /// Take over the state a previous image froze.
     pub(super) async fn resume(&mut self, seq: u64, r: Resume) {
-        self.snap = r.snap.to_snapshot(seq);
+        self.snap = Snapshot { ack: seq, ..r.snap };
         self.timers = Timers::default();
         let now = Instant::now();
         if self.snap.sub == SubState::Backoff {

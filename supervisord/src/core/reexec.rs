@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use devctl_units::api::{ExitInfo, Origin};
+use devctl_units::api::Origin;
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, UnitKind, UnitName};
 
@@ -31,69 +31,6 @@ use crate::core::session::kill_leftovers;
 use crate::core::snapshot::{ActorMsg, Snapshot};
 use crate::process::{ExitCell, ExitStatus, Reaper};
 use crate::state::files::SessionFile;
-
-/// The observable part of a unit's [`Snapshot`] (everything but `ack`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnapState {
-    pub active: ActiveState,
-    pub sub: SubState,
-    pub result: Option<UnitResult>,
-    pub message: Option<String>,
-    pub main_pid: Option<u32>,
-    pub since_ms: Option<u64>,
-    pub ready: Option<bool>,
-    pub restarts: u32,
-    pub next_restart_ms: Option<u64>,
-    pub last_exit: Option<ExitInfo>,
-    pub origin: Option<Origin>,
-    pub trigger: Option<String>,
-    pub notify_status: Option<String>,
-    pub invocation: Option<String>,
-}
-
-impl SnapState {
-    /// The carried part of `s`.
-    pub fn of(s: &Snapshot) -> SnapState {
-        SnapState {
-            active: s.active,
-            sub: s.sub,
-            result: s.result,
-            message: s.message.clone(),
-            main_pid: s.main_pid,
-            since_ms: s.since_ms,
-            ready: s.ready,
-            restarts: s.restarts,
-            next_restart_ms: s.next_restart_ms,
-            last_exit: s.last_exit.clone(),
-            origin: s.origin,
-            trigger: s.trigger.clone(),
-            notify_status: s.notify_status.clone(),
-            invocation: s.invocation.clone(),
-        }
-    }
-
-    /// Back to a snapshot acknowledging `ack`.
-    pub fn to_snapshot(&self, ack: u64) -> Snapshot {
-        Snapshot {
-            active: self.active,
-            sub: self.sub,
-            result: self.result,
-            message: self.message.clone(),
-            main_pid: self.main_pid,
-            since_ms: self.since_ms,
-            ready: self.ready,
-            restarts: self.restarts,
-            next_restart_ms: self.next_restart_ms,
-            last_exit: self.last_exit.clone(),
-            origin: self.origin,
-            trigger: self.trigger.clone(),
-            notify_status: self.notify_status.clone(),
-            invocation: self.invocation.clone(),
-            ack,
-        }
-    }
-}
 
 /// An exit status as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +117,7 @@ pub struct FrozenStop {
 pub struct FrozenUnit {
     pub project: ProjectName,
     pub unit: UnitName,
-    pub snap: SnapState,
+    pub snap: Snapshot,
     /// Time left before a restart in backoff, in milliseconds.
     pub backoff_left_ms: Option<u64>,
     pub pending_start: Option<(Origin, String)>,
@@ -234,7 +171,7 @@ pub struct HeldRun {
 /// An actor's answer to `Freeze`.
 #[derive(Debug)]
 pub struct ActorFrozen {
-    pub snap: SnapState,
+    pub snap: Snapshot,
     pub backoff_left_ms: Option<u64>,
     pub run: Option<HeldRun>,
     pub rerun: Option<String>,
@@ -253,7 +190,7 @@ pub struct AdoptRun {
 /// What an actor resumes from.
 #[derive(Debug)]
 pub struct Resume {
-    pub snap: SnapState,
+    pub snap: Snapshot,
     pub backoff_left_ms: Option<u64>,
     pub run: Option<AdoptRun>,
     pub rerun: Option<String>,
@@ -315,7 +252,7 @@ impl Manager {
                 let fu = FrozenUnit {
                     project: pn.clone(),
                     unit: un.clone(),
-                    snap: SnapState::of(&l.snap),
+                    snap: l.snap.clone(),
                     backoff_left_ms: None,
                     pending_start: l.pending_start.clone(),
                     pending_stop: l.pending_stop.as_ref().map(|s| FrozenStop {
@@ -454,7 +391,10 @@ impl Manager {
                 message: s.message.clone(),
                 failed: s.failed,
             });
-            l.snap = snap.to_snapshot(l.snap.ack);
+            l.snap = Snapshot {
+                ack: l.snap.ack,
+                ..snap.clone()
+            };
             let resume = Resume {
                 snap,
                 backoff_left_ms: fu.backoff_left_ms,
@@ -506,10 +446,10 @@ mod tests {
             ack: 9,
             ..Snapshot::default()
         };
-        let carried = SnapState::of(&s);
-        let json = serde_json::to_string(&carried).unwrap();
-        let back: SnapState = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.to_snapshot(9), s);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("ack"), "ack is per process: {json}");
+        let back: Snapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(Snapshot { ack: 9, ..back }, s);
         for st in [
             ExitStatus::Exited(3),
             ExitStatus::Signaled {

@@ -3,14 +3,17 @@
 //! ([`Report`]) carrying a full [`Snapshot`] of its observable state plus
 //! the sequence number of the last command it finished (`ack`).
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use devctl_units::api::{EventKind, ExitInfo, Origin};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, Unit, UnitName};
 
-/// Everything observable about one unit's runtime state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything observable about one unit's runtime state. Serialized (all
+/// but `ack`) into the re-exec state file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Snapshot {
     pub active: ActiveState,
     pub sub: SubState,
@@ -27,7 +30,9 @@ pub struct Snapshot {
     pub notify_status: Option<String>,
     /// The invocation id of the current process tree.
     pub invocation: Option<String>,
-    /// Last command sequence number fully handled.
+    /// Last command sequence number fully handled (per process: not carried
+    /// across a re-exec).
+    #[serde(skip)]
     pub ack: u64,
 }
 
