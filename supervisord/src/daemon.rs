@@ -287,7 +287,7 @@ pub async fn run_until(
             bound: bound.is_some(),
             core: frozen.carry.clone(),
         };
-        let state = reexec::state_path(&paths.runtime);
+        let state = paths.reexec_state();
         let err = reexec::exec(&state, &carry, &listen_dup, lock.raw_fd(), &frozen.fds);
         tracing::error!(error = %err, "re-exec failed; the units keep running unsupervised");
         return Err(DaemonError::Reexec(err));

@@ -104,6 +104,10 @@ impl Paths {
     pub fn notify_dir(&self) -> PathBuf {
         self.runtime.join("notify")
     }
+    /// State handed from one daemon image to the next by `devctl daemon reexec`.
+    pub fn reexec_state(&self) -> PathBuf {
+        self.runtime.join("devctld.reexec.json")
+    }
     /// Log written by a daemon the CLI started in the background.
     pub fn daemon_log(&self) -> PathBuf {
         self.state.join("devctld.log")

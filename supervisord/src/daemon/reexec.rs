@@ -52,11 +52,6 @@ pub struct Inherited {
     pub carry: Option<DaemonCarry>,
 }
 
-/// Where the state file lives.
-pub fn state_path(runtime: &Path) -> PathBuf {
-    runtime.join("devctld.reexec.json")
-}
-
 /// Read and delete the state file. Errors name what was wrong.
 pub fn read_state(path: &Path) -> Result<DaemonCarry, String> {
     let read = || -> Result<DaemonCarry, String> {
@@ -239,7 +234,7 @@ mod tests {
     #[test]
     fn state_files_are_read_once_and_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let path = state_path(dir.path());
+        let path = dir.path().join("devctld.reexec.json");
         let carry = DaemonCarry {
             version: STATE_VERSION,
             hosting: Hosting::Standalone,
