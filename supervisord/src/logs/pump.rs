@@ -12,7 +12,28 @@ use tracing::warn;
 use super::record::{LogLine, Stream};
 use super::store::{LINE_SPLIT_MARKER, UnitLog};
 
-const READ_BUF: usize = 64 << 10;
+/// Read buffer of a quiet pipe; most services print little, and every run
+/// has two pumps, so this is per-unit memory.
+const READ_BUF_MIN: usize = 4 << 10;
+/// Read buffer once a read filled the small one (a chatty child).
+const READ_BUF_MAX: usize = 64 << 10;
+
+/// A read buffer that starts small and grows once to the large size the
+/// first time a read fills it.
+struct ReadBuf(Vec<u8>);
+
+impl ReadBuf {
+    fn new() -> ReadBuf {
+        ReadBuf(vec![0u8; READ_BUF_MIN])
+    }
+
+    /// After a read of `n` bytes: a full small buffer means more is waiting.
+    fn read_done(&mut self, n: usize) {
+        if n == self.0.len() && self.0.len() < READ_BUF_MAX {
+            self.0.resize(READ_BUF_MAX, 0);
+        }
+    }
+}
 
 /// What one pump moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,9 +128,9 @@ impl LineSplitter {
 /// ends the pump (after logging what was read) and is reported.
 pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, log: UnitLog) -> PumpStats {
     let mut splitter = LineSplitter::new(stream, log.limits().max_line_bytes);
-    let mut buf = vec![0u8; READ_BUF];
+    let mut rb = ReadBuf::new();
     loop {
-        let n = match reader.read(&mut buf).await {
+        let n = match reader.read(&mut rb.0).await {
             Ok(n) => n,
             Err(e) => {
                 warn!(path = %log.path().display(), error = %e, "reading the child's output failed");
@@ -123,8 +144,9 @@ pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, log: Unit
             log.append(lines);
             return splitter.stats;
         }
-        splitter.feed(&buf[..n], now, &mut lines);
+        splitter.feed(&rb.0[..n], now, &mut lines);
         log.append(lines);
+        rb.read_done(n);
     }
 }
 
@@ -139,7 +161,7 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
     pause: tokio::sync::oneshot::Receiver<()>,
 ) -> Option<R> {
     let mut splitter = LineSplitter::new(stream, log.limits().max_line_bytes);
-    let mut buf = vec![0u8; READ_BUF];
+    let mut rb = ReadBuf::new();
     let mut pause = Some(pause);
     loop {
         let read = async {
@@ -147,9 +169,9 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
                 Some(p) => tokio::select! {
                     biased;
                     r = p => Err(r.is_ok()),
-                    n = reader.read(&mut buf) => Ok(n),
+                    n = reader.read(&mut rb.0) => Ok(n),
                 },
-                None => Ok(reader.read(&mut buf).await),
+                None => Ok(reader.read(&mut rb.0).await),
             }
         };
         let n = match read.await {
@@ -176,14 +198,27 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
             log.append(lines);
             return None;
         }
-        splitter.feed(&buf[..n], now, &mut lines);
+        splitter.feed(&rb.0[..n], now, &mut lines);
         log.append(lines);
+        rb.read_done(n);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_buffer_grows_once_when_a_read_fills_it() {
+        let mut rb = ReadBuf::new();
+        assert_eq!(rb.0.len(), READ_BUF_MIN);
+        rb.read_done(100);
+        assert_eq!(rb.0.len(), READ_BUF_MIN, "a short read keeps it small");
+        rb.read_done(READ_BUF_MIN);
+        assert_eq!(rb.0.len(), READ_BUF_MAX);
+        rb.read_done(READ_BUF_MAX);
+        assert_eq!(rb.0.len(), READ_BUF_MAX, "never beyond the large size");
+    }
 
     fn split(chunks: &[&[u8]], max: usize) -> (Vec<String>, PumpStats) {
         let mut s = LineSplitter::new(Stream::Stdout, max);
