@@ -148,7 +148,9 @@ struct Inner {
     path: PathBuf,
     limits: LogLimits,
     writer: Mutex<Writer>,
-    tx: broadcast::Sender<LogLine>,
+    /// Created by the first follower: a channel preallocates all its slots,
+    /// and most units are never followed.
+    tx: std::sync::OnceLock<broadcast::Sender<LogLine>>,
     dropped_bytes: AtomicU64,
     warned: AtomicBool,
 }
@@ -161,7 +163,6 @@ pub struct UnitLog {
 
 impl UnitLog {
     fn new(path: PathBuf, limits: LogLimits) -> UnitLog {
-        let (tx, _) = broadcast::channel(limits.follow_buffer.max(1));
         let writer = Writer {
             file: None,
             size: 0,
@@ -175,7 +176,7 @@ impl UnitLog {
                 path,
                 limits,
                 writer: Mutex::new(writer),
-                tx,
+                tx: std::sync::OnceLock::new(),
                 dropped_bytes: AtomicU64::new(0),
                 warned: AtomicBool::new(false),
             }),
@@ -228,9 +229,11 @@ impl UnitLog {
 
     /// Follow new lines. Subscribe before the process starts to miss none.
     pub fn subscribe(&self) -> LogFollower {
-        LogFollower {
-            rx: self.inner.tx.subscribe(),
-        }
+        let tx = self
+            .inner
+            .tx
+            .get_or_init(|| broadcast::channel(self.inner.limits.follow_buffer.max(1)).0);
+        LogFollower { rx: tx.subscribe() }
     }
 
     /// The last `n` lines from memory.
@@ -300,10 +303,10 @@ impl UnitLog {
         }
         w.buf = buf;
         let limits = self.inner.limits;
-        let follow = self.inner.tx.receiver_count() > 0;
+        let follow = self.inner.tx.get().filter(|tx| tx.receiver_count() > 0);
         for line in lines {
-            if follow {
-                let _ = self.inner.tx.send(line.clone());
+            if let Some(tx) = follow {
+                let _ = tx.send(line.clone());
             }
             w.tail_bytes += line.text.len();
             w.tail.push_back(line);
