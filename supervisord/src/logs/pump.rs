@@ -14,7 +14,7 @@ use super::store::{LINE_SPLIT_MARKER, UnitLog};
 
 /// Read buffer of a quiet pipe; most services print little, and every run
 /// has two pumps, so this is per-unit memory.
-const READ_BUF_MIN: usize = 4 << 10;
+const READ_BUF_MIN: usize = 1 << 10;
 /// Read buffer once a read filled the small one (a chatty child).
 const READ_BUF_MAX: usize = 64 << 10;
 
