@@ -140,6 +140,19 @@ service "client" {{
     env.assert_no_orphans();
 }
 
+/// The container `web` of [`web_unit`] next to a local process `side`.
+fn web_and_side(project: &str, port: u16) -> String {
+    format!(
+        r#"project "{project}"
+{web}
+service "side" {{
+    sh "exec sleep 300"
+}}
+"#,
+        web = web_unit(port)
+    )
+}
+
 /// `kill -9` of the daemon: the next one adopts the running container
 /// (same container, origin `adopted`, still serving) and restarts the
 /// project's local process (origin `restarted`, a new pid).
@@ -150,15 +163,7 @@ fn daemon_sigkill_adopts_the_container_and_restarts_the_process() {
     let _guard = ContainerGuard(project.clone());
     let port = free_port();
     let mut env = TestEnv::new();
-    env.write_manifest(&format!(
-        r#"project "{project}"
-{web}
-service "side" {{
-    sh "exec sleep 300"
-}}
-"#,
-        web = web_unit(port)
-    ));
+    env.write_manifest(&web_and_side(&project, port));
     let first = env.start_daemon();
     env.devctl(&["start", "web", "side"]).expect_code(0);
     let ids = project_containers(&project, Some("web"));
@@ -219,15 +224,7 @@ fn unreachable_engine_fails_only_the_container_unit() {
     let _guard = ContainerGuard(project.clone());
     let port = free_port();
     let mut env = TestEnv::new();
-    env.write_manifest(&format!(
-        r#"project "{project}"
-{web}
-service "side" {{
-    sh "exec sleep 300"
-}}
-"#,
-        web = web_unit(port)
-    ));
+    env.write_manifest(&web_and_side(&project, port));
     let mut daemon = env.daemon_command();
     daemon.env("DOCKER_HOST", "unix:///nonexistent.sock");
     let pid = env.spawn_daemon_cmd(daemon);
