@@ -387,3 +387,32 @@ async fn an_unusable_log_directory_is_a_fatal_start_error() {
         other => panic!("unexpected error: {other}"),
     }
 }
+
+/// Group commit: the manager writes the session once per turn, and a
+/// blocking start is answered only after that write, so a caller told
+/// "started" can rely on crash recovery knowing every run it started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_is_answered_after_the_session_records_its_runs() {
+    let kit = Kit::new().await;
+    let units: Vec<Unit> = (0..30)
+        .map(|i| sh(&format!("s{i}"), UnitKind::Service, "exec sleep 300"))
+        .collect();
+    kit.load(&units).await;
+    let r = kit.job(JobVerb::Up, &[]).await;
+    assert!(r.outcomes.iter().all(|o| o.ok), "{r:?}");
+    // Read right after the answer, before anything else can happen.
+    let text = std::fs::read_to_string(kit.paths.session_file()).unwrap();
+    let session: crate::state::files::SessionFile = serde_json::from_str(&text).unwrap();
+    let recorded = &session.units[&kit.project];
+    assert_eq!(recorded.len(), 30, "{text}");
+    for (name, u) in recorded {
+        let inv = u.invocation.as_deref().unwrap_or_else(|| {
+            panic!("{name} answered as started but no invocation is recorded: {text}")
+        });
+        assert!(
+            !crate::process::find_marked(inv).is_empty(),
+            "{name}: the recorded invocation is the running one"
+        );
+    }
+    kit.finish().await;
+}

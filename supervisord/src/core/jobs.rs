@@ -281,7 +281,7 @@ impl Manager {
         }
         let (items, stopped) = self.plan(&project, req.verb, &names);
         self.advance(&project);
-        self.write_session();
+        self.session_changed();
         // Answer the parked jobs this one superseded.
         self.check_waiters();
         if req.block {
@@ -294,7 +294,9 @@ impl Manager {
             );
         } else {
             let resp = self.snapshot_outcomes(&project, &items, stopped);
-            let _ = reply.send(Ok(resp));
+            self.after_flush(move || {
+                let _ = reply.send(Ok(resp));
+            });
         }
     }
 
@@ -515,7 +517,7 @@ impl Manager {
         };
         let (items, stopped) = self.plan(&project, verb, &targets);
         self.advance(&project);
-        self.write_session();
+        self.session_changed();
         self.check_waiters();
         if req.block {
             self.park(
@@ -527,10 +529,12 @@ impl Manager {
             );
         } else {
             let job = self.snapshot_outcomes(&project, &items, stopped);
-            let _ = reply.send(Ok(EnableResponse {
-                job: Some(job),
-                ..resp
-            }));
+            self.after_flush(move || {
+                let _ = reply.send(Ok(EnableResponse {
+                    job: Some(job),
+                    ..resp
+                }));
+            });
         }
     }
 

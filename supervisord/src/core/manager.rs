@@ -33,6 +33,13 @@ pub const DETAIL_TAIL: usize = 20;
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
+/// An answer to send once the turn's state is on disk.
+pub(crate) type Deferred = Box<dyn FnOnce() + Send + Sync>;
+
+/// Reports handled in one turn before the session is written and the
+/// turn's answers go out (bounds the delay of a turn under a flood).
+const TURN_REPORTS: usize = 512;
+
 /// A request from a [`crate::core::handle::Supervisor`].
 pub enum Command {
     Load {
@@ -130,6 +137,10 @@ pub struct Manager {
     pub(crate) next_waiter: u64,
     pub(crate) session: SessionFile,
     pub(crate) written_session: Option<SessionFile>,
+    /// Something the session file records changed since the last flush.
+    pub(crate) session_dirty: bool,
+    /// Answers held back until the turn's session write (see [`Manager::run`]).
+    pub(crate) outbox: Vec<Deferred>,
     pub(crate) shutdown_replies: Vec<oneshot::Sender<()>>,
     pub(crate) done: bool,
     pub(crate) watch: WatchHub,
@@ -174,6 +185,8 @@ impl Manager {
             next_waiter: 0,
             session,
             written_session: None,
+            session_dirty: false,
+            outbox: Vec::new(),
             shutdown_replies: Vec::new(),
             done: false,
             watch,
@@ -199,7 +212,32 @@ impl Manager {
                 Some(id) = timeouts.recv() => self.on_timeout(id),
                 Some(m) = watch_rx.recv() => self.on_watch(m),
             }
+            // Group commit: the reports already queued join this turn, then
+            // one session write covers them all, and only then do the
+            // turn's answers go out (a caller told "started" can rely on
+            // the run being recorded for crash recovery).
+            let mut n = 0;
+            while n < TURN_REPORTS && !self.done {
+                let Ok(r) = reports.try_recv() else { break };
+                self.on_report(r);
+                n += 1;
+            }
+            self.end_turn();
         }
+        self.end_turn();
+    }
+
+    /// Write the session if it changed, then send the held-back answers.
+    pub(crate) fn end_turn(&mut self) {
+        self.flush_session();
+        for answer in std::mem::take(&mut self.outbox) {
+            answer();
+        }
+    }
+
+    /// Send `answer` once this turn's state is persisted.
+    pub(crate) fn after_flush(&mut self, answer: impl FnOnce() + Send + Sync + 'static) {
+        self.outbox.push(Box::new(answer));
     }
 
     /// Publish one event.
@@ -464,7 +502,7 @@ impl Manager {
         }
         self.advance(&r.project);
         self.check_waiters();
-        self.write_session();
+        self.session_changed();
         if !self.shutdown_replies.is_empty() {
             self.maybe_finish_shutdown();
         }
@@ -624,7 +662,7 @@ impl Manager {
         self.rewatch(&project);
         self.advance(&project);
         self.check_waiters();
-        self.write_session();
+        self.session_changed();
         Ok(resp)
     }
 
@@ -657,7 +695,7 @@ impl Manager {
         self.watch.forget(&project);
         self.emit(Some(&project), None, EventKind::ProjectForgotten);
         self.check_waiters();
-        self.write_session();
+        self.session_changed();
         tokio::spawn(async move {
             for rx in exits {
                 let _ = rx.await;

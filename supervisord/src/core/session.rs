@@ -189,7 +189,8 @@ impl Manager {
         mgr.recover_containers(previous.as_ref()).await;
         if let (Some(prev), Some(carry)) = (&previous, carry) {
             mgr.resume_reexec(prev.clone(), carry, cells).await;
-            mgr.write_session();
+            mgr.session_changed();
+            mgr.flush_session();
             return Ok((mgr, info));
         }
         match previous {
@@ -226,7 +227,8 @@ impl Manager {
                 }
             }
         }
-        mgr.write_session();
+        mgr.session_changed();
+        mgr.flush_session();
         Ok((mgr, info))
     }
 
@@ -262,9 +264,16 @@ impl Manager {
         }
     }
 
-    /// Persist what should run now (only when it changed).
-    pub(crate) fn write_session(&mut self) {
-        if self.done {
+    /// What should run now changed: the session is written at the end of
+    /// the manager's turn ([`Manager::end_turn`]), once for the whole turn.
+    pub(crate) fn session_changed(&mut self) {
+        self.session_dirty = true;
+    }
+
+    /// Persist what should run now, if anything changed since the last
+    /// write (and the file would differ).
+    pub(crate) fn flush_session(&mut self) {
+        if self.done || !std::mem::take(&mut self.session_dirty) {
             return;
         }
         let mut s = SessionFile {

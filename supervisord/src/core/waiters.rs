@@ -275,20 +275,20 @@ impl Manager {
             timed_out,
         };
         match w.reply {
-            WaiterReply::Job(tx) => {
+            WaiterReply::Job(tx) => self.after_flush(move || {
                 let _ = tx.send(Ok(job));
-            }
-            WaiterReply::Wait(tx) => {
+            }),
+            WaiterReply::Wait(tx) => self.after_flush(move || {
                 let _ = tx.send(Ok(WaitResponse {
                     ok: all_ok && !timed_out,
                     timed_out,
                     outcomes,
                 }));
-            }
-            WaiterReply::Enable(tx, mut resp) => {
+            }),
+            WaiterReply::Enable(tx, mut resp) => self.after_flush(move || {
                 resp.job = Some(job);
                 let _ = tx.send(Ok(resp));
-            }
+            }),
         }
     }
 }

@@ -309,7 +309,7 @@ impl Manager {
                 &reason,
             );
             self.advance(project);
-            self.write_session();
+            self.session_changed();
         }
     }
 
