@@ -114,11 +114,7 @@ pub fn port_held_by(port: u16, marker: &str) -> bool {
     }
     let now = Instant::now();
     let look = |table: &procfs::Table| {
-        let mut ours = table
-            .procs
-            .iter()
-            .filter(|p| p.marker.as_deref() == Some(marker))
-            .peekable();
+        let mut ours = table.marked(marker).peekable();
         let seen = ours.peek().is_some();
         (seen, ours.any(|p| holds(p.pid, &links)))
     };

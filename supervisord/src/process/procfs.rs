@@ -7,6 +7,7 @@
 //! in flight that only needs a pass started after a given moment reuses it,
 //! so stopping N units costs one pass per wake-up, not N.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,51 +135,146 @@ pub struct TableEntry {
     pub pgid: i32,
     pub start_time: u64,
     /// Its `MARKER_VAR` value, if it carries one.
-    pub marker: Option<String>,
+    pub marker: Option<Arc<str>>,
 }
 
 /// Every live (non-zombie) process, from one pass over `/proc` that
-/// started at `started`.
+/// started at `started`, indexed by marker and by process group.
 #[derive(Debug)]
 pub struct Table {
     pub started: Instant,
     pub procs: Vec<TableEntry>,
+    by_marker: HashMap<Arc<str>, Vec<usize>>,
+    by_pgid: HashMap<i32, Vec<usize>>,
 }
 
 impl Table {
     /// One pass over `/proc` (this process excluded).
     pub fn scan() -> Table {
         let started = Instant::now();
-        let me = std::process::id() as i32;
-        let procs = all_pids()
-            .unwrap_or_default()
+        let procs: Vec<TableEntry> = live_processes()
             .into_iter()
-            .filter(|&pid| pid != me)
-            .filter_map(|pid| {
-                let st = stat(pid).filter(|s| !s.is_zombie())?;
-                let env = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                let marker = environ_marker(&env).map(|m| String::from_utf8_lossy(m).into_owned());
-                Some(TableEntry {
-                    pid,
-                    pgid: st.pgid,
-                    start_time: st.start_time,
-                    marker,
-                })
+            .map(|(pid, st, marker)| TableEntry {
+                pid,
+                pgid: st.pgid,
+                start_time: st.start_time,
+                marker,
             })
             .collect();
-        Table { started, procs }
+        let mut by_marker: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+        let mut by_pgid: HashMap<i32, Vec<usize>> = HashMap::new();
+        for (i, p) in procs.iter().enumerate() {
+            if let Some(m) = &p.marker {
+                by_marker.entry(m.clone()).or_default().push(i);
+            }
+            by_pgid.entry(p.pgid).or_default().push(i);
+        }
+        Table {
+            started,
+            procs,
+            by_marker,
+            by_pgid,
+        }
+    }
+
+    /// The processes carrying `marker`.
+    pub fn marked<'a>(&'a self, marker: &str) -> impl Iterator<Item = &'a TableEntry> + 'a {
+        self.by_marker
+            .get(marker)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.procs[i])
+    }
+
+    /// The processes in group `pgid`.
+    pub fn group(&self, pgid: i32) -> impl Iterator<Item = &TableEntry> + '_ {
+        self.by_pgid
+            .get(&pgid)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.procs[i])
     }
 }
 
+/// What earlier passes learnt of each process's marker, by pid, for the
+/// process that started at the recorded time. A process's environment is
+/// fixed when it execs, so a pass reads `/proc/<pid>/environ` (the costly
+/// part: it reads the other process's memory) only for processes it has
+/// not seen. Not remembered: an unreadable or empty environment (a process
+/// in the middle of `exec` shows none), and "no marker" for our own
+/// children, which may still be between fork and exec with the marker.
+type MarkerCache = HashMap<i32, (u64, Option<Arc<str>>)>;
+
+static MARKERS: Mutex<Option<MarkerCache>> = Mutex::new(None);
+
+/// Every live (non-zombie) process but this one, with its stat line and
+/// marker; forgets what it knew of processes that are gone.
+fn live_processes() -> Vec<(i32, ProcStat, Option<Arc<str>>)> {
+    let me = std::process::id() as i32;
+    let pids = all_pids().unwrap_or_default();
+    let mut guard = MARKERS.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = guard.get_or_insert_with(HashMap::new);
+    let mut seen = HashMap::with_capacity(pids.len());
+    let mut out = Vec::with_capacity(pids.len());
+    for pid in pids {
+        if pid == me {
+            continue;
+        }
+        let Some(st) = stat(pid) else { continue };
+        if st.is_zombie() {
+            continue;
+        }
+        let marker = match cache.remove(&pid) {
+            Some((start, m)) if start == st.start_time => Some(m),
+            _ => None,
+        };
+        let marker = match marker {
+            Some(m) => {
+                seen.insert(pid, (st.start_time, m.clone()));
+                m
+            }
+            None => {
+                let env = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let m: Option<Arc<str>> =
+                    environ_marker(&env).map(|m| String::from_utf8_lossy(m).into());
+                if worth_remembering(m.is_some(), env.is_empty(), st.ppid == me) {
+                    seen.insert(pid, (st.start_time, m.clone()));
+                }
+                m
+            }
+        };
+        out.push((pid, st, marker));
+    }
+    *cache = seen;
+    out
+}
+
+/// Whether a marker read from `/proc/<pid>/environ` may be remembered for
+/// the process's lifetime: a marker always (it only changes by an exec
+/// dropping it, and then the process was the unit's anyway); "none" only
+/// from a non-empty environment (not in the middle of an exec) of a
+/// process that is not our child (ours may not have exec'd yet).
+fn worth_remembering(marked: bool, empty_env: bool, our_child: bool) -> bool {
+    marked || (!empty_env && !our_child)
+}
+
 static LATEST_TABLE: Mutex<Option<Arc<Table>>> = Mutex::new(None);
+/// Held while a pass runs: a caller that needs a new table while another
+/// caller's pass is under way waits for it and takes it if it qualifies.
+static SCANNING: Mutex<()> = Mutex::new(());
 
 /// A process table whose pass started strictly after `after`: the latest
 /// one when it qualifies (shared by every concurrent caller), else a new
 /// pass, which then becomes the latest.
 pub fn table_after(after: Instant) -> Arc<Table> {
     let latest = || LATEST_TABLE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(t) = latest().as_ref().filter(|t| t.started > after) {
-        return t.clone();
+    let qualifying = || latest().as_ref().filter(|t| t.started > after).cloned();
+    if let Some(t) = qualifying() {
+        return t;
+    }
+    let _scanning = SCANNING.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = qualifying() {
+        return t;
     }
     let fresh = Arc::new(Table::scan());
     let mut slot = latest();
@@ -197,21 +293,15 @@ pub fn has_marker(pid: i32, value: &str) -> bool {
 /// Every live (non-zombie) process whose environment carries
 /// `DEVCTL_INVOCATION_ID=<marker_value>`. Unreadable entries are skipped.
 pub fn find_marked(marker_value: &str) -> Vec<ProcInfo> {
-    let Ok(pids) = all_pids() else {
-        return Vec::new();
-    };
-    let me = std::process::id() as i32;
-    pids.into_iter()
-        .filter(|&pid| pid != me && has_marker(pid, marker_value))
-        .filter_map(|pid| {
-            let st = stat(pid)?;
-            (!st.is_zombie()).then(|| ProcInfo {
-                pid,
-                ppid: st.ppid,
-                pgid: st.pgid,
-                start_time: st.start_time,
-                cmdline: cmdline(pid),
-            })
+    live_processes()
+        .into_iter()
+        .filter(|(_, _, m)| m.as_deref() == Some(marker_value))
+        .map(|(pid, st, _)| ProcInfo {
+            pid,
+            ppid: st.ppid,
+            pgid: st.pgid,
+            start_time: st.start_time,
+            cmdline: cmdline(pid),
         })
         .collect()
 }
@@ -243,6 +333,7 @@ pub fn invocation_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt;
 
     #[test]
     fn marker_value_from_environ() {
@@ -265,6 +356,46 @@ mod tests {
         // ...one that did not is replaced by a new pass.
         let t2 = table_after(t1.started);
         assert!(t2.started > t1.started);
+    }
+
+    #[test]
+    fn only_settled_markers_are_remembered() {
+        assert!(worth_remembering(true, false, true));
+        assert!(worth_remembering(false, false, false));
+        assert!(
+            !worth_remembering(false, true, false),
+            "mid-exec: ask again"
+        );
+        assert!(
+            !worth_remembering(false, false, true),
+            "our child may still be between fork and exec"
+        );
+    }
+
+    #[test]
+    fn tables_index_processes_by_marker_and_group() {
+        let marker = invocation_id();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env(MARKER_VAR, &marker)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        // Twice: the second pass answers from what the first remembered.
+        for _ in 0..2 {
+            let t = table_after(Instant::now());
+            let marked: Vec<i32> = t.marked(&marker).map(|p| p.pid).collect();
+            assert_eq!(marked, vec![pid]);
+            let group: Vec<i32> = t.group(pid).map(|p| p.pid).collect();
+            assert_eq!(group, vec![pid]);
+            assert_eq!(t.marked("no-such-marker").count(), 0);
+            assert_eq!(find_marked(&marker).len(), 1);
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let t = table_after(Instant::now());
+        assert_eq!(t.marked(&marker).count(), 0, "gone once reaped");
     }
 
     #[test]

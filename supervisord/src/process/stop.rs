@@ -93,21 +93,14 @@ pub enum StopOutcome {
 /// The live processes of a tree in `table`, pid → start time.
 fn survivors(t: &TreeRef, table: &procfs::Table) -> BTreeMap<i32, u64> {
     let mut set: BTreeMap<i32, u64> = table
-        .procs
-        .iter()
-        .filter(|p| p.marker.as_deref() == Some(t.marker.as_str()))
+        .marked(&t.marker)
         .map(|p| (p.pid, p.start_time))
         .collect();
     if t.leader_alive() {
         set.insert(t.pid, t.start_time);
     }
     if t.pgid > 1 {
-        let members: Vec<(i32, u64)> = table
-            .procs
-            .iter()
-            .filter(|p| p.pgid == t.pgid)
-            .map(|p| (p.pid, p.start_time))
-            .collect();
+        let members: Vec<(i32, u64)> = table.group(t.pgid).map(|p| (p.pid, p.start_time)).collect();
         // The group id is ours unless a different process now leads a
         // group with that id (our leader gone and the id recycled).
         let recycled = members
