@@ -503,3 +503,65 @@ async fn adopt_checks_identity() {
     assert!(find_marked(&marker).is_empty());
     let _ = Arc::clone(&reaper);
 }
+
+/// After the leader exits, a double-forked escapee is re-parented to the
+/// daemon (a child subreaper): the stop must still find and stop it, while
+/// the reaped leader of a tree with nothing left (another tree running
+/// beside it) is known to be empty at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaped_leader_with_an_orphaned_escapee_is_not_empty() {
+    let reaper = Reaper::install().unwrap();
+    let other_marker = invocation_id();
+    let other = spawn(&reaper, sh("exec sleep 1000", &other_marker))
+        .await
+        .unwrap();
+
+    let marker = invocation_id();
+    let child = spawn(
+        &reaper,
+        sh("setsid sh -c 'sleep 1000 & exit 0' & wait", &marker),
+    )
+    .await
+    .unwrap();
+    let tree = child.tree();
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("the leader exits");
+    assert!(until(Duration::from_secs(5), || find_marked(&marker).len() == 1).await);
+    let orphan = find_marked(&marker)[0].pid;
+    assert!(
+        std::fs::read_to_string(format!("/proc/{orphan}/stat"))
+            .unwrap()
+            .contains(&format!(") S {} ", std::process::id())),
+        "the escapee is now our child"
+    );
+    let outcome = stop_tree(
+        &tree,
+        Signal::SIGTERM,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(outcome, StopOutcome::Graceful);
+    assert!(find_marked(&marker).is_empty(), "the escapee was stopped");
+
+    // Nothing left of it now: empty at once, the other tree untouched.
+    let started = Instant::now();
+    let again = stop_tree(
+        &tree,
+        Signal::SIGTERM,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(again, StopOutcome::Graceful);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(find_marked(&other_marker).len(), 1);
+    let _ = stop_tree(
+        &other.tree(),
+        Signal::SIGKILL,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
+}

@@ -52,15 +52,47 @@ pub struct ProcInfo {
 /// spaces and parentheses, so fields are counted from the last `)`.
 pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
     // rest starts at field 3 (state); start_time is field 22.
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    let sid = fields.next()?.parse().ok()?;
+    let start_time = fields.nth(15)?.parse().ok()?;
     Some(ProcStat {
-        state: fields.first()?.chars().next()?,
-        ppid: fields.get(1)?.parse().ok()?,
-        pgid: fields.get(2)?.parse().ok()?,
-        sid: fields.get(3)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
+        state,
+        ppid,
+        pgid,
+        sid,
+        start_time,
     })
+}
+
+/// Reads `/proc/<pid>/<file>` into buffers it keeps, so a pass over every
+/// process allocates nothing per process.
+#[derive(Default)]
+struct ProcReader {
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl ProcReader {
+    /// The whole file; `None` when it cannot be opened or read.
+    fn read(&mut self, pid: i32, file: &str) -> Option<&[u8]> {
+        use std::fmt::Write as _;
+        use std::io::Read as _;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/{file}");
+        self.buf.clear();
+        let mut f = fs::File::open(&self.path).ok()?;
+        f.read_to_end(&mut self.buf).ok()?;
+        Some(&self.buf)
+    }
+
+    fn stat(&mut self, pid: i32) -> Option<ProcStat> {
+        let text = self.read(pid, "stat")?;
+        parse_stat(std::str::from_utf8(&text[text.iter().rposition(|b| *b == b')')?..]).ok()?)
+    }
 }
 
 /// Read `/proc/<pid>/stat`; `None` when the process does not exist.
@@ -105,6 +137,27 @@ pub fn all_pids() -> io::Result<Vec<i32>> {
         }
     }
     Ok(pids)
+}
+
+/// This process's children (every thread's), from
+/// `/proc/self/task/<tid>/children`; `None` where the kernel does not
+/// offer that file.
+pub fn own_children() -> Option<Vec<i32>> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc/self/task").ok()? {
+        let Ok(entry) = entry else { continue };
+        let text = match fs::read_to_string(entry.path().join("children")) {
+            Ok(t) => t,
+            // A thread that ended meanwhile has no children to list.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && entry.path().exists() => return None,
+            Err(_) => continue,
+        };
+        pids.extend(
+            text.split_ascii_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    Some(pids)
 }
 
 /// True when an environ block (NUL-separated `KEY=VALUE`) holds exactly
@@ -216,11 +269,12 @@ fn live_processes() -> Vec<(i32, ProcStat, Option<Arc<str>>)> {
     let cache = guard.get_or_insert_with(HashMap::new);
     let mut seen = HashMap::with_capacity(pids.len());
     let mut out = Vec::with_capacity(pids.len());
+    let mut reader = ProcReader::default();
     for pid in pids {
         if pid == me {
             continue;
         }
-        let Some(st) = stat(pid) else { continue };
+        let Some(st) = reader.stat(pid) else { continue };
         if st.is_zombie() {
             continue;
         }
@@ -234,9 +288,9 @@ fn live_processes() -> Vec<(i32, ProcStat, Option<Arc<str>>)> {
                 m
             }
             None => {
-                let env = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let env = reader.read(pid, "environ").unwrap_or_default();
                 let m: Option<Arc<str>> =
-                    environ_marker(&env).map(|m| String::from_utf8_lossy(m).into());
+                    environ_marker(env).map(|m| String::from_utf8_lossy(m).into());
                 if worth_remembering(m.is_some(), env.is_empty(), st.ppid == me) {
                     seen.insert(pid, (st.start_time, m.clone()));
                 }

@@ -115,6 +115,9 @@ impl ExitCell {
 #[derive(Default)]
 struct Registry {
     waiters: HashMap<i32, Arc<ExitCell>>,
+    /// The invocation marker each registered child was spawned with
+    /// (absent when not known, e.g. children inherited across a re-exec).
+    markers: HashMap<i32, Arc<str>>,
 }
 
 struct Shared {
@@ -152,6 +155,12 @@ impl Registration<'_> {
             error!(pid, "pid registered twice");
         }
         cell
+    }
+
+    /// Register `pid`, spawned with the invocation `marker`.
+    pub fn register_marked(&mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
+        self.guard.markers.insert(pid, marker.into());
+        self.register(pid)
     }
 }
 
@@ -217,6 +226,21 @@ impl Reaper {
     }
 
     /// Reap now (also done on every SIGCHLD).
+    /// Of `pids` (children of this process), those that may hold
+    /// processes of the tree marked `marker`: children we did not spawn
+    /// (orphans re-parented to us, whatever their marker), spawned ones of
+    /// unknown marker, and spawned ones with this marker.
+    pub fn tree_roots_among(pids: &[i32], marker: &str) -> Vec<i32> {
+        let reg = lock();
+        pids.iter()
+            .copied()
+            .filter(|pid| {
+                !reg.waiters.contains_key(pid)
+                    || reg.markers.get(pid).is_none_or(|m| &**m == marker)
+            })
+            .collect()
+    }
+
     pub fn reap_now(&self) {
         reap_all();
     }
@@ -248,6 +272,7 @@ fn reap_all() {
         };
         any = true;
         SHARED.reaped_total.fetch_add(1, Ordering::Relaxed);
+        registry.markers.remove(&pid);
         match registry.waiters.remove(&pid) {
             Some(cell) => {
                 debug!(pid, %status, "reaped child");
@@ -269,6 +294,33 @@ fn reap_all() {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn tree_roots_are_orphans_unknown_children_and_this_trees_spawns() {
+        // Pids far above any real one, registered only in this test.
+        let (mine, other, unknown, orphan) =
+            (i32::MAX - 1, i32::MAX - 2, i32::MAX - 3, i32::MAX - 4);
+        {
+            let mut reg = Registration { guard: lock() };
+            reg.register_marked(mine, "m1");
+            reg.register_marked(other, "m2");
+            reg.register(unknown);
+        }
+        let pids = [mine, other, unknown, orphan];
+        assert_eq!(
+            Reaper::tree_roots_among(&pids, "m1"),
+            vec![mine, unknown, orphan]
+        );
+        assert_eq!(
+            Reaper::tree_roots_among(&pids, "m2"),
+            vec![other, unknown, orphan]
+        );
+        let mut reg = lock();
+        for pid in pids {
+            reg.waiters.remove(&pid);
+            reg.markers.remove(&pid);
+        }
+    }
 
     #[test]
     fn decodes_raw_statuses() {

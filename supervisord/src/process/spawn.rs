@@ -284,7 +284,7 @@ pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, Spawn
             .spawn()
             .map_err(|e| classify(e, program.clone(), &spec.dir))?;
         let pid = std_child.id() as i32;
-        let exit = reg.register(pid);
+        let exit = reg.register_marked(pid, &spec.invocation_id);
         let pidfd = match PidFd::open(pid) {
             Ok(fd) => Some(Arc::new(fd)),
             Err(e) => {

@@ -4,9 +4,11 @@
 //! short `/proc` rescans); then SIGKILL the same set until it is empty or
 //! the kill wait runs out. Pids from a scan are re-checked against their
 //! start time right before each signal; the main pid goes through its pidfd.
-//! Scans are shared process tables ([`procfs::table_after`]): each pass
-//! asks for a table that started after its own last signal and last table,
-//! so concurrent stops of many units share one `/proc` pass per wake-up.
+//! A tree we spawned whose leader was reaped is often known to be empty
+//! without any scan ([`provably_empty`]); otherwise scans are shared
+//! process tables ([`procfs::table_after`]): each pass asks for a table
+//! that started after its own last signal and last table, so concurrent
+//! stops of many units share one `/proc` pass per wake-up.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,6 +122,20 @@ fn survivors(t: &TreeRef, table: &procfs::Table) -> BTreeMap<i32, u64> {
     set
 }
 
+/// True when a tree we spawned is empty, known without a `/proc` pass: its
+/// leader was reaped, its cgroup (if any) is empty, and no child of ours
+/// can hold its processes. The daemon is a child subreaper, so every
+/// process of a tree it spawned descends from it: with the leader gone,
+/// whatever is left hangs below one of our children that was spawned with
+/// this marker, or is an orphan re-parented to us (see
+/// [`Reaper::tree_roots_among`]). Anything else goes through the table.
+fn provably_empty(t: &TreeRef) -> bool {
+    t.exit.as_ref().is_some_and(|e| e.get().is_some())
+        && !t.cgroup.as_ref().is_some_and(|cg| cg.populated())
+        && procfs::own_children()
+            .is_some_and(|kids| Reaper::tree_roots_among(&kids, &t.marker).is_empty())
+}
+
 /// Signal every member of `set` (and the group) with `sig`.
 fn signal_all(t: &TreeRef, set: &BTreeMap<i32, u64>, sig: i32) {
     // Only signal the group while a member we know of is in it: then the
@@ -177,6 +193,14 @@ async fn wait_empty(
     // ...while any recent table will do to find whom to signal first.
     let mut after = entry.checked_sub(REUSE_WINDOW).unwrap_or(entry);
     loop {
+        if provably_empty(t) {
+            if empty_once {
+                return Ok(());
+            }
+            empty_once = true;
+            tokio::time::sleep(CONFIRM_EMPTY).await;
+            continue;
+        }
         let wake = Reaper::reaped_notification();
         tokio::pin!(wake);
         wake.as_mut().enable();
