@@ -25,7 +25,8 @@ fn ctx(reaper: &Arc<Reaper>, marker: &str) -> ProbeCtx {
         env: vec![
             ("PATH".into(), "/usr/bin:/bin".into()),
             ("PROBE_TAG".into(), marker.into()),
-        ],
+        ]
+        .into(),
         unit_marker: None,
     }
 }

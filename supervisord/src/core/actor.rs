@@ -190,6 +190,9 @@ impl<P: Provider> Actor<P> {
         self.snap.sub = sub;
     }
 
+    /// The mailbox loop. Handlers are boxed: the task then holds only the
+    /// actor and its waits while idle (most units, most of the time), not
+    /// the largest handler's state.
     async fn run_loop(mut self, mut inbox: mpsc::UnboundedReceiver<ActorMsg>) {
         loop {
             let next = self.timers.next();
@@ -200,12 +203,12 @@ impl<P: Provider> Actor<P> {
                         return;
                     }
                     Some(ActorMsg::Freeze { reply }) => {
-                        let _ = reply.send(self.freeze().await);
+                        let _ = reply.send(Box::pin(self.freeze()).await);
                         return;
                     }
                     Some(ActorMsg::Exit { stop, reply }) => {
                         if stop && (self.running || self.snap.is_up()) {
-                            self.stop_now(UnitResult::Success, None, false).await;
+                            Box::pin(self.stop_now(UnitResult::Success, None, false)).await;
                             self.report();
                         } else {
                             self.provider.forget();
@@ -213,19 +216,19 @@ impl<P: Provider> Actor<P> {
                         let _ = reply.send(());
                         return;
                     }
-                    Some(m) => self.handle(m).await,
+                    Some(m) => Box::pin(self.handle(m)).await,
                 },
                 Some((run, fact)) = self.facts_rx.recv() => {
                     if run == self.run && self.running {
-                        self.on_fact(fact).await;
+                        Box::pin(self.on_fact(fact)).await;
                     }
                 }
                 Some((run, seen)) = self.seen_rx.recv() => {
                     if run == self.run && self.running {
-                        self.on_seen(seen).await;
+                        Box::pin(self.on_seen(seen)).await;
                     }
                 }
-                _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => self.on_timer().await,
+                _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => Box::pin(self.on_timer()).await,
             }
         }
     }
@@ -469,12 +472,20 @@ impl<P: Provider> Actor<P> {
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
-            // A probe is not the service: it gets no notify socket.
-            env: env
-                .iter()
-                .filter(|(k, _)| k != "NOTIFY_SOCKET")
-                .cloned()
-                .collect(),
+            // Only exec probes use it; a probe is not the service: it gets
+            // no notify socket.
+            env: if [&unit.ready, &unit.alive]
+                .into_iter()
+                .flatten()
+                .any(|p| matches!(p.check, ProbeCheck::Exec { .. }))
+            {
+                env.iter()
+                    .filter(|(k, _)| k != "NOTIFY_SOCKET")
+                    .cloned()
+                    .collect()
+            } else {
+                Arc::from([])
+            },
             // A container's port is held by the engine's proxy, never by a
             // process carrying the marker.
             unit_marker: (unit.kind != UnitKind::Container).then(|| invocation.clone()),
@@ -483,7 +494,7 @@ impl<P: Provider> Actor<P> {
             unit: unit.clone(),
             run: self.run,
             invocation,
-            env,
+            env: env.into(),
             log: self.log.clone(),
             facts: self.facts_tx.clone(),
         };

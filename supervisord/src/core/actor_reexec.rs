@@ -77,14 +77,14 @@ impl<P: Provider> Actor<P> {
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
-            env: frozen.env.clone(),
+            env: frozen.env.as_slice().into(),
             unit_marker: Some(frozen.invocation.clone()),
         };
         let ctx = RunCtx {
             unit: unit.clone(),
             run: self.run,
             invocation: frozen.invocation.clone(),
-            env: frozen.env.clone(),
+            env: frozen.env.as_slice().into(),
             log: self.log.clone(),
             facts: self.facts_tx.clone(),
         };

@@ -32,7 +32,7 @@ struct Run {
     /// Exit, pid and notify watchers (the notify socket's file goes with
     /// its task).
     tasks: Vec<JoinHandle<()>>,
-    env: Vec<(String, String)>,
+    env: Arc<[(String, String)]>,
     dir: PathBuf,
 }
 
@@ -148,7 +148,7 @@ impl LocalProvider {
         let spec = SpawnSpec {
             argv,
             dir: ctx.unit.working_dir().to_path_buf(),
-            env: ctx.env.clone(),
+            env: ctx.env.to_vec(),
             capture: true,
             invocation_id: ctx.invocation.clone(),
             cgroup: self.cgroup.clone(),
@@ -331,7 +331,7 @@ impl Provider for LocalProvider {
             let sspec = SpawnSpec {
                 argv: cmd.clone(),
                 dir: run.dir.clone(),
-                env: run.env.clone(),
+                env: run.env.to_vec(),
                 invocation_id: run.tree.marker.clone(),
                 ..SpawnSpec::default()
             };

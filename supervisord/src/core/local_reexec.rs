@@ -76,7 +76,7 @@ impl LocalProvider {
                 cgroup: tree.cgroup.as_ref().map(|c| c.path().to_path_buf()),
                 stdout_fd: stdout,
                 stderr_fd: stderr,
-                env: run.env,
+                env: run.env.to_vec(),
                 dir: run.dir,
                 was_ready: false,
                 start_left_ms: None,
@@ -180,7 +180,7 @@ impl LocalProvider {
             tree,
             pumps,
             tasks,
-            env: f.env,
+            env: f.env.into(),
             dir: f.dir,
         });
         Ok(f.pid.max(0) as u32)

@@ -608,7 +608,11 @@ impl Manager {
                     l.text = text;
                     l.file_name = file;
                     if same {
-                        l.unit = Arc::new(unit);
+                        // Keep the definition the actor shares unless the
+                        // enablement differs (a reload must not double it).
+                        if unit != *l.unit {
+                            l.unit = Arc::new(unit);
+                        }
                         resp.unchanged += 1;
                         continue;
                     }

@@ -45,7 +45,8 @@ pub struct RunCtx {
     pub run: u64,
     /// `DEVCTL_INVOCATION_ID` of the run's process tree.
     pub invocation: String,
-    pub env: Vec<(String, String)>,
+    /// Shared by the run's spawns, its probes and its stop command.
+    pub env: Arc<[(String, String)]>,
     pub log: UnitLog,
     pub facts: mpsc::UnboundedSender<TaggedFact>,
 }
@@ -195,7 +196,7 @@ mod tests {
             unit: Arc::new(unit),
             run: 1,
             invocation: "i".into(),
-            env: vec![],
+            env: Arc::from([]),
             log: store.unit("p", "c"),
             facts,
         };

@@ -352,7 +352,7 @@ mod tests {
         let ctx = ProbeCtx {
             reaper,
             dir: "/".into(),
-            env: Vec::new(),
+            env: std::sync::Arc::from([]),
             unit_marker: None,
         };
         let t0 = Instant::now();

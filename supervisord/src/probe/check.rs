@@ -44,7 +44,7 @@ pub struct ProbeCtx {
     /// The unit's working directory (exec probes run there).
     pub dir: PathBuf,
     /// The unit's environment (exec probes get it, with their own marker).
-    pub env: Vec<(String, String)>,
+    pub env: Arc<[(String, String)]>,
     /// The unit's invocation marker: when set, a TCP/HTTP success counts
     /// only if the listener is visibly the unit's (not a foreign process
     /// holding the port).
@@ -120,7 +120,7 @@ async fn exec(argv: &[String], timeout: Duration, ctx: &ProbeCtx) -> ProbeOutcom
     let spec = SpawnSpec {
         argv: argv.to_vec(),
         dir: ctx.dir.clone(),
-        env: ctx.env.clone(),
+        env: ctx.env.to_vec(),
         capture: true,
         invocation_id: process::invocation_id(),
         ..SpawnSpec::default()

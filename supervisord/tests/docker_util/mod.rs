@@ -141,7 +141,7 @@ pub fn ctx(
         unit: Arc::new(unit),
         run,
         invocation: format!("inv{run}"),
-        env: vec![],
+        env: Vec::new().into(),
         log: log.clone(),
         facts: tx,
     };
