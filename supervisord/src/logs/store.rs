@@ -380,6 +380,14 @@ impl UnitLog {
         if keep == 0 {
             return fs::remove_file(&self.inner.path);
         }
+        // The oldest file is removed first so that no rename replaces an
+        // existing file: ext4 (auto_da_alloc) starts writing back the
+        // renamed file's data in the renaming thread when it does, work
+        // its flusher otherwise does in the background.
+        match fs::remove_file(self.rotated(keep)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         for k in (1..keep).rev() {
             match fs::rename(self.rotated(k), self.rotated(k + 1)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
