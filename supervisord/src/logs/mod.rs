@@ -1,10 +1,12 @@
 //! Per-unit logs: on disk, timestamped, stream-tagged, size-rotated, with
 //! bounded memory whatever the child writes.
 
+mod batch;
 mod pump;
 mod read;
 mod record;
 mod store;
+mod tail;
 
 pub use pump::{PumpStats, pump, pump_pausable};
 pub use record::{LogLine, Stream, format_timestamp, parse_record, parse_timestamp};

@@ -1,15 +1,15 @@
 //! Draining a child's pipe into its unit log. The pump never stops reading
 //! (a child must never block on a full pipe because of us), splits lines,
-//! caps long ones, timestamps each, and hands them to the log in batches of
-//! at most one read buffer.
+//! caps long ones, and formats the lines of each read as one batch of
+//! records sharing that read's timestamp, handed to the log in one call.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tracing::warn;
 
-use super::record::{LogLine, Stream};
+use super::batch::Batch;
+use super::record::Stream;
 use super::store::{LINE_SPLIT_MARKER, UnitLog};
 
 /// Read buffer of a quiet pipe; most services print little, and every run
@@ -17,20 +17,43 @@ use super::store::{LINE_SPLIT_MARKER, UnitLog};
 const READ_BUF_MIN: usize = 1 << 10;
 /// Read buffer once a read filled the small one (a chatty child).
 const READ_BUF_MAX: usize = 64 << 10;
+/// After this many reads in a row that fit the small buffer, the large
+/// buffers are released (a child that was chatty at start-up only).
+const QUIET_READS: u32 = 16;
 
-/// A read buffer that starts small and grows once to the large size the
-/// first time a read fills it.
-struct ReadBuf(Vec<u8>);
+/// The pump's buffers: the read buffer, which starts small, grows to the
+/// large size when a read fills it and shrinks back once the pipe is
+/// quiet, and the batch the lines of a read are formatted into.
+struct Buffers {
+    read: Vec<u8>,
+    batch: Batch,
+    quiet: u32,
+}
 
-impl ReadBuf {
-    fn new() -> ReadBuf {
-        ReadBuf(vec![0u8; READ_BUF_MIN])
+impl Buffers {
+    fn new() -> Buffers {
+        Buffers {
+            read: vec![0u8; READ_BUF_MIN],
+            batch: Batch::new(),
+            quiet: 0,
+        }
     }
 
-    /// After a read of `n` bytes: a full small buffer means more is waiting.
-    fn read_done(&mut self, n: usize) {
-        if n == self.0.len() && self.0.len() < READ_BUF_MAX {
-            self.0.resize(READ_BUF_MAX, 0);
+    /// After a read of `n` bytes (its batch handed on): a full small
+    /// buffer means more is waiting; many small reads mean the burst is over.
+    fn read_done(&mut self, n: usize, splitter: &mut LineSplitter) {
+        if n == self.read.len() && self.read.len() < READ_BUF_MAX {
+            self.read.resize(READ_BUF_MAX, 0);
+        }
+        if n >= READ_BUF_MIN {
+            self.quiet = 0;
+            return;
+        }
+        self.quiet = self.quiet.saturating_add(1);
+        if self.quiet == QUIET_READS {
+            self.read = vec![0u8; READ_BUF_MIN];
+            self.batch.shrink(4 * READ_BUF_MIN);
+            splitter.shrink(READ_BUF_MIN);
         }
     }
 }
@@ -44,70 +67,81 @@ pub struct PumpStats {
     pub split_lines: u64,
 }
 
-/// Splits a byte stream into capped lines.
+/// Splits a byte stream into capped lines, formatted into a [`Batch`].
 struct LineSplitter {
     partial: Vec<u8>,
     max: usize,
-    stream: Stream,
     stats: PumpStats,
 }
 
-fn text_of(bytes: &[u8]) -> Arc<str> {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    String::from_utf8_lossy(bytes).into()
+/// A line's bytes without the `\r` of a CRLF ending.
+fn strip_cr(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
 impl LineSplitter {
-    fn new(stream: Stream, max: usize) -> LineSplitter {
+    fn new(max: usize) -> LineSplitter {
         LineSplitter {
             partial: Vec::new(),
             max: max.max(1),
-            stream,
             stats: PumpStats::default(),
         }
     }
 
-    fn emit(&mut self, out: &mut Vec<LogLine>, time: SystemTime, text: Arc<str>) {
-        self.stats.lines += 1;
-        out.push(LogLine {
-            time,
-            stream: self.stream,
-            text,
-        });
+    /// Drop a large buffer kept for a long partial line if none is pending.
+    fn shrink(&mut self, keep: usize) {
+        if self.partial.is_empty() && self.partial.capacity() > keep {
+            self.partial = Vec::new();
+        }
     }
 
-    fn feed(&mut self, mut data: &[u8], time: SystemTime, out: &mut Vec<LogLine>) {
+    fn feed(&mut self, mut data: &[u8], out: &mut Batch) {
         self.stats.bytes += data.len() as u64;
+        // The valid UTF-8 prefix of `data` (normally all of it), checked
+        // once per read rather than once per line; it shrinks as `data` does.
+        let mut valid = match std::str::from_utf8(data) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or(""),
+        };
         while !data.is_empty() {
-            let newline = data.iter().position(|b| *b == b'\n');
-            let piece_len = newline.unwrap_or(data.len());
             let room = self.max - self.partial.len();
-            if piece_len > room {
-                // Over-long: emit what fits, marked; the rest continues.
-                let (head, rest) = data.split_at(room);
-                self.partial.extend_from_slice(head);
-                let mut text = String::from_utf8_lossy(&self.partial).into_owned();
-                text.push_str(LINE_SPLIT_MARKER);
-                self.partial.clear();
-                self.stats.split_lines += 1;
-                self.emit(out, time, text.into());
-                data = rest;
-                continue;
-            }
+            // Only the first `room + 1` bytes can hold a newline that ends
+            // a line short enough.
+            let window = &data[..data.len().min(room + 1)];
+            let newline = memchr::memchr(b'\n', window);
             match newline {
-                Some(i) => {
-                    let text = if self.partial.is_empty() {
-                        text_of(&data[..i])
+                Some(i) if i <= room => {
+                    if self.partial.is_empty() {
+                        let line = strip_cr(&data[..i]);
+                        match valid.get(..line.len()) {
+                            Some(text) => out.push_str(text, ""),
+                            None => out.push(line, ""),
+                        }
                     } else {
                         self.partial.extend_from_slice(&data[..i]);
-                        let t = text_of(&self.partial);
+                        out.push(strip_cr(&self.partial), "");
                         self.partial.clear();
-                        t
-                    };
-                    self.emit(out, time, text);
+                    }
+                    self.stats.lines += 1;
                     data = &data[i + 1..];
+                    valid = valid.get(i + 1..).unwrap_or("");
                 }
-                None => {
+                _ if data.len() > room => {
+                    // Over-long: emit what fits, marked; the rest continues.
+                    let (head, rest) = data.split_at(room);
+                    if self.partial.is_empty() {
+                        out.push(head, LINE_SPLIT_MARKER);
+                    } else {
+                        self.partial.extend_from_slice(head);
+                        out.push(&self.partial, LINE_SPLIT_MARKER);
+                        self.partial.clear();
+                    }
+                    self.stats.lines += 1;
+                    self.stats.split_lines += 1;
+                    data = rest;
+                    valid = valid.get(room..).unwrap_or("");
+                }
+                _ => {
                     self.partial.extend_from_slice(data);
                     data = &[];
                 }
@@ -115,11 +149,11 @@ impl LineSplitter {
         }
     }
 
-    fn finish(&mut self, time: SystemTime, out: &mut Vec<LogLine>) {
+    fn finish(&mut self, out: &mut Batch) {
         if !self.partial.is_empty() {
-            let text = text_of(&self.partial);
+            out.push(strip_cr(&self.partial), "");
             self.partial.clear();
-            self.emit(out, time, text);
+            self.stats.lines += 1;
         }
     }
 }
@@ -127,26 +161,25 @@ impl LineSplitter {
 /// Read `reader` to its end into `log` as `stream` lines. A read error
 /// ends the pump (after logging what was read) and is reported.
 pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, log: UnitLog) -> PumpStats {
-    let mut splitter = LineSplitter::new(stream, log.limits().max_line_bytes);
-    let mut rb = ReadBuf::new();
+    let mut splitter = LineSplitter::new(log.limits().max_line_bytes);
+    let mut bufs = Buffers::new();
     loop {
-        let n = match reader.read(&mut rb.0).await {
+        let n = match reader.read(&mut bufs.read).await {
             Ok(n) => n,
             Err(e) => {
                 warn!(path = %log.path().display(), error = %e, "reading the child's output failed");
                 0
             }
         };
-        let now = SystemTime::now();
-        let mut lines = Vec::new();
+        bufs.batch.start(SystemTime::now(), stream);
         if n == 0 {
-            splitter.finish(now, &mut lines);
-            log.append(lines);
+            splitter.finish(&mut bufs.batch);
+            log.append(&bufs.batch);
             return splitter.stats;
         }
-        splitter.feed(&rb.0[..n], now, &mut lines);
-        log.append(lines);
-        rb.read_done(n);
+        splitter.feed(&bufs.read[..n], &mut bufs.batch);
+        log.append(&bufs.batch);
+        bufs.read_done(n, &mut splitter);
     }
 }
 
@@ -160,8 +193,8 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
     log: UnitLog,
     pause: tokio::sync::oneshot::Receiver<()>,
 ) -> Option<R> {
-    let mut splitter = LineSplitter::new(stream, log.limits().max_line_bytes);
-    let mut rb = ReadBuf::new();
+    let mut splitter = LineSplitter::new(log.limits().max_line_bytes);
+    let mut bufs = Buffers::new();
     let mut pause = Some(pause);
     loop {
         let read = async {
@@ -169,16 +202,16 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
                 Some(p) => tokio::select! {
                     biased;
                     r = p => Err(r.is_ok()),
-                    n = reader.read(&mut rb.0) => Ok(n),
+                    n = reader.read(&mut bufs.read) => Ok(n),
                 },
-                None => Ok(reader.read(&mut rb.0).await),
+                None => Ok(reader.read(&mut bufs.read).await),
             }
         };
         let n = match read.await {
             Err(true) => {
-                let mut lines = Vec::new();
-                splitter.finish(SystemTime::now(), &mut lines);
-                log.append(lines);
+                bufs.batch.start(SystemTime::now(), stream);
+                splitter.finish(&mut bufs.batch);
+                log.append(&bufs.batch);
                 return Some(reader);
             }
             Err(false) => {
@@ -191,16 +224,15 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
                 0
             }
         };
-        let now = SystemTime::now();
-        let mut lines = Vec::new();
+        bufs.batch.start(SystemTime::now(), stream);
         if n == 0 {
-            splitter.finish(now, &mut lines);
-            log.append(lines);
+            splitter.finish(&mut bufs.batch);
+            log.append(&bufs.batch);
             return None;
         }
-        splitter.feed(&rb.0[..n], now, &mut lines);
-        log.append(lines);
-        rb.read_done(n);
+        splitter.feed(&bufs.read[..n], &mut bufs.batch);
+        log.append(&bufs.batch);
+        bufs.read_done(n, &mut splitter);
     }
 }
 
@@ -209,25 +241,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn read_buffer_grows_once_when_a_read_fills_it() {
-        let mut rb = ReadBuf::new();
-        assert_eq!(rb.0.len(), READ_BUF_MIN);
-        rb.read_done(100);
-        assert_eq!(rb.0.len(), READ_BUF_MIN, "a short read keeps it small");
-        rb.read_done(READ_BUF_MIN);
-        assert_eq!(rb.0.len(), READ_BUF_MAX);
-        rb.read_done(READ_BUF_MAX);
-        assert_eq!(rb.0.len(), READ_BUF_MAX, "never beyond the large size");
+    fn read_buffer_grows_when_filled_and_shrinks_when_quiet() {
+        let mut bufs = Buffers::new();
+        let mut splitter = LineSplitter::new(1 << 20);
+        assert_eq!(bufs.read.len(), READ_BUF_MIN);
+        bufs.read_done(100, &mut splitter);
+        assert_eq!(bufs.read.len(), READ_BUF_MIN, "a short read keeps it small");
+        bufs.read_done(READ_BUF_MIN, &mut splitter);
+        assert_eq!(bufs.read.len(), READ_BUF_MAX);
+        bufs.read_done(READ_BUF_MAX, &mut splitter);
+        assert_eq!(bufs.read.len(), READ_BUF_MAX, "never beyond the large size");
+        // A burst: a long partial line and a large batch.
+        bufs.batch.start(SystemTime::UNIX_EPOCH, Stream::Stdout);
+        splitter.feed(&vec![b'x'; 100_000], &mut bufs.batch);
+        splitter.feed(b"\n", &mut bufs.batch);
+        splitter.feed(&vec![b'y'; 10_000], &mut bufs.batch);
+        for _ in 1..QUIET_READS {
+            bufs.read_done(10, &mut splitter);
+        }
+        assert_eq!(bufs.read.len(), READ_BUF_MAX, "a few quiet reads keep it");
+        bufs.read_done(READ_BUF_MIN, &mut splitter);
+        for _ in 1..QUIET_READS {
+            bufs.read_done(10, &mut splitter);
+        }
+        assert_eq!(
+            bufs.read.len(),
+            READ_BUF_MAX,
+            "a large read restarts the count"
+        );
+        bufs.read_done(10, &mut splitter);
+        assert_eq!(bufs.read.len(), READ_BUF_MIN);
+        assert!(bufs.batch.bytes().is_empty());
+        assert_eq!(splitter.partial.len(), 10_000, "a pending line is kept");
+        splitter.feed(b"\n", &mut bufs.batch);
+        splitter.shrink(READ_BUF_MIN);
+        assert_eq!(splitter.partial.capacity(), 0);
     }
 
     fn split(chunks: &[&[u8]], max: usize) -> (Vec<String>, PumpStats) {
-        let mut s = LineSplitter::new(Stream::Stdout, max);
-        let mut out = Vec::new();
+        let mut s = LineSplitter::new(max);
+        let mut b = Batch::new();
+        b.start(SystemTime::UNIX_EPOCH, Stream::Stdout);
         for c in chunks {
-            s.feed(c, SystemTime::UNIX_EPOCH, &mut out);
+            s.feed(c, &mut b);
         }
-        s.finish(SystemTime::UNIX_EPOCH, &mut out);
-        (out.iter().map(|l| l.text.to_string()).collect(), s.stats)
+        s.finish(&mut b);
+        (
+            (0..b.len()).map(|i| b.text(i).to_string()).collect(),
+            s.stats,
+        )
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! One log record: a timestamp (RFC 3339, UTC, microseconds), a stream tag
 //! (`out`, `err`, `---` for lifecycle markers) and the text, one per line
-//! on disk. Formatting and parsing live here, clock arithmetic included
-//! (civil-from-days), so nothing else needs a date library.
+//! on disk. Timestamp formatting and record parsing live here, clock
+//! arithmetic included (civil-from-days), so nothing else needs a date
+//! library; the log formats records in batches (`batch.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,7 +67,9 @@ impl fmt::Display for LogLine {
     }
 }
 
-/// Append the on-disk form of `line` (with its newline) to `out`.
+/// Append the on-disk form of `line` (with its newline) to `out`: the
+/// reference for what `Batch` writes, line by line.
+#[cfg(test)]
 pub fn format_record(line: &LogLine, out: &mut Vec<u8>) {
     out.extend_from_slice(format_timestamp(line.time).as_bytes());
     out.push(b' ');

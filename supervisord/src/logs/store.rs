@@ -1,9 +1,12 @@
 //! Per-unit log files under one root: `<root>/<project>/<unit>.log`, rotated
-//! by size into `.1`, `.2`, …; a bounded in-memory tail; a bounded broadcast
-//! to live followers. Write errors (disk full, directory gone) drop lines
-//! and count the bytes; nothing blocks or grows.
+//! by size into `.1`, `.2`, …; a bounded in-memory tail (the last records'
+//! bytes, see `tail.rs`); a bounded broadcast to live followers. Lines
+//! arrive as formatted batches (`batch.rs`) that are written to disk and
+//! copied into the tail as they are; `LogLine`s are built only for
+//! followers. Write errors (disk full, directory gone) drop lines and count
+//! the bytes; nothing blocks or grows.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,8 +17,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
+use super::batch::Batch;
 use super::read::read_lines;
-use super::record::{LogLine, Stream, format_record};
+use super::record::{LogLine, Stream};
+use super::tail::Tail;
 
 /// Size and memory bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,9 +143,7 @@ struct Writer {
     file: Option<File>,
     size: u64,
     last_open_failure: Option<Instant>,
-    tail: VecDeque<LogLine>,
-    tail_bytes: usize,
-    buf: Vec<u8>,
+    tail: Tail,
 }
 
 #[derive(Debug)]
@@ -167,9 +170,7 @@ impl UnitLog {
             file: None,
             size: 0,
             last_open_failure: None,
-            tail: VecDeque::new(),
-            tail_bytes: 0,
-            buf: Vec::new(),
+            tail: Tail::new(limits.tail_lines, limits.tail_bytes),
         };
         UnitLog {
             inner: Arc::new(Inner {
@@ -200,13 +201,13 @@ impl UnitLog {
 
     /// Write a lifecycle marker (`spawned pid 12`, `exited 1`, …).
     pub fn marker(&self, text: impl Into<String>) {
-        self.append(vec![LogLine::now(Stream::Marker, text.into())]);
+        self.append(&Batch::one(SystemTime::now(), Stream::Marker, &text.into()));
     }
 
     /// Write one line of `stream` that did not come through a pump (engine
     /// messages, build output already split into lines).
-    pub fn write(&self, stream: Stream, text: impl Into<Arc<str>>) {
-        self.append(vec![LogLine::now(stream, text)]);
+    pub fn write(&self, stream: Stream, text: impl AsRef<str>) {
+        self.append(&Batch::one(SystemTime::now(), stream, text.as_ref()));
     }
 
     /// The last `n` lines: from memory when it holds that many, else from
@@ -238,12 +239,7 @@ impl UnitLog {
 
     /// The last `n` lines from memory.
     pub fn tail(&self, n: usize) -> Vec<LogLine> {
-        let w = self.lock();
-        w.tail
-            .iter()
-            .skip(w.tail.len().saturating_sub(n))
-            .cloned()
-            .collect()
+        self.lock().tail.last(n)
     }
 
     /// The last `n` lines at or after `since`, from disk (rotated files
@@ -276,46 +272,39 @@ impl UnitLog {
         self.inner.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Append lines: one write to disk, into the tail, to followers.
-    pub(crate) fn append(&self, lines: Vec<LogLine>) {
-        if lines.is_empty() {
+    /// Append a batch: its bytes to disk in one write (two around a
+    /// rotation), into the tail, and as lines to followers if any.
+    pub(crate) fn append(&self, batch: &Batch) {
+        if batch.is_empty() {
             return;
         }
         let mut w = self.lock();
-        let mut buf = std::mem::take(&mut w.buf);
-        buf.clear();
         self.ensure_open(&mut w);
+        let bytes = batch.bytes();
         let max = self.inner.limits.max_file_bytes;
-        for line in &lines {
-            let before = buf.len();
-            format_record(line, &mut buf);
-            // Rotate at a record boundary so no file outgrows the limit
-            // (a single record longer than the limit gets a file of its own).
-            if w.file.is_some() && w.size + buf.len() as u64 > max && w.size + before as u64 > 0 {
-                self.write_disk(&mut w, &buf[..before]);
-                buf.drain(..before);
-                self.rotate_now(&mut w);
-            }
-        }
-        self.write_disk(&mut w, &buf);
-        if buf.capacity() > 256 << 10 {
-            buf = Vec::new();
-        }
-        w.buf = buf;
-        let limits = self.inner.limits;
-        let follow = self.inner.tx.get().filter(|tx| tx.receiver_count() > 0);
-        for line in lines {
-            if let Some(tx) = follow {
-                let _ = tx.send(line.clone());
-            }
-            w.tail_bytes += line.text.len();
-            w.tail.push_back(line);
-            while w.tail.len() > limits.tail_lines
-                || (w.tail_bytes > limits.tail_bytes && w.tail.len() > 1)
-            {
-                if let Some(old) = w.tail.pop_front() {
-                    w.tail_bytes -= old.text.len();
+        let mut written = 0;
+        if w.file.is_some() && w.size + bytes.len() as u64 > max {
+            let mut start = 0;
+            for &end in batch.ends() {
+                // Rotate at a record boundary so no file outgrows the limit
+                // (a single record longer than the limit gets a file of its
+                // own).
+                if w.file.is_some()
+                    && w.size + (end - written) as u64 > max
+                    && w.size + (start - written) as u64 > 0
+                {
+                    self.write_disk(&mut w, &bytes[written..start]);
+                    written = start;
+                    self.rotate_now(&mut w);
                 }
+                start = end;
+            }
+        }
+        self.write_disk(&mut w, &bytes[written..]);
+        w.tail.push(batch);
+        if let Some(tx) = self.inner.tx.get().filter(|tx| tx.receiver_count() > 0) {
+            for i in 0..batch.len() {
+                let _ = tx.send(batch.line(i));
             }
         }
     }
@@ -391,6 +380,14 @@ impl UnitLog {
         if keep == 0 {
             return fs::remove_file(&self.inner.path);
         }
+        // The oldest file is removed first so that no rename replaces an
+        // existing file: ext4 (auto_da_alloc) starts writing back the
+        // renamed file's data in the renaming thread when it does, work
+        // its flusher otherwise does in the background.
+        match fs::remove_file(self.rotated(keep)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         for k in (1..keep).rev() {
             match fs::rename(self.rotated(k), self.rotated(k + 1)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -407,5 +404,81 @@ impl UnitLog {
         } else {
             debug!(path = %self.inner.path.display(), error = %e, "{what}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn batch(secs: u64, texts: &[&str]) -> Batch {
+        let mut b = Batch::new();
+        b.start(UNIX_EPOCH + Duration::new(secs, 1_500), Stream::Stdout);
+        for t in texts {
+            b.push_str(t, "");
+        }
+        b
+    }
+
+    #[tokio::test]
+    async fn followers_get_every_line_the_tail_and_disk_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
+        let log = store.unit("p", "u");
+        log.write(Stream::Stdout, "unfollowed");
+        let mut f = log.subscribe();
+        log.append(&batch(1, &["a", "", "c"]));
+        log.marker("exited 0");
+        log.write(Stream::Stderr, "bad \u{fffd}");
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            match f.next().await {
+                Some(FollowEvent::Line(l)) => got.push(l),
+                other => panic!("{other:?}"),
+            }
+        }
+        let tail = log.tail(10);
+        assert_eq!(tail[1..], got[..], "same lines, same times");
+        assert_eq!(tail[0].text.as_ref(), "unfollowed");
+        let texts: Vec<&str> = got.iter().map(|l| l.text.as_ref()).collect();
+        assert_eq!(texts, ["a", "", "c", "exited 0", "bad \u{fffd}"]);
+        assert_eq!(got[0].time, UNIX_EPOCH + Duration::new(1, 1_000));
+        assert_eq!(log.read(None, 10).await.unwrap(), tail);
+    }
+
+    #[test]
+    fn rotation_splits_batches_at_record_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = LogLimits {
+            max_file_bytes: 100,
+            keep_files: 50,
+            ..LogLimits::default()
+        };
+        let store = LogStore::open(dir.path().into(), limits).unwrap();
+        let log = store.unit("p", "r");
+        let mut want = Vec::new();
+        for i in 0..12u64 {
+            let texts: Vec<String> = (0..(i % 4)).map(|j| format!("{i}-{j}")).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let b = batch(i, &refs);
+            want.extend_from_slice(b.bytes());
+            log.append(&b);
+        }
+        // One record longer than the limit gets a file of its own.
+        let long = batch(99, &[&"x".repeat(150)]);
+        want.extend_from_slice(long.bytes());
+        log.append(&long);
+        let mut all = Vec::new();
+        for path in log.files_oldest_first() {
+            let Ok(bytes) = fs::read(&path) else { continue };
+            assert!(bytes.ends_with(b"\n"), "{}", path.display());
+            let records = bytes.iter().filter(|b| **b == b'\n').count();
+            assert!(bytes.len() <= 100 || records == 1, "{}", path.display());
+            all.extend(bytes);
+        }
+        assert_eq!(all, want, "every record, in order, none cut");
+        assert!(log.rotated(2).exists());
+        assert_eq!(log.dropped_bytes(), 0);
     }
 }
