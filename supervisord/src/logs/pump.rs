@@ -183,11 +183,24 @@ pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, log: Unit
     }
 }
 
+/// A pipe that can be waited on until it has data, without a buffer: an
+/// idle run's pumps then hold no read buffer at all.
+pub trait WaitReadable: AsyncRead + Unpin {
+    fn wait_readable(&self) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+impl WaitReadable for tokio::net::unix::pipe::Receiver {
+    async fn wait_readable(&self) -> std::io::Result<()> {
+        self.readable().await
+    }
+}
+
 /// Like [`pump`], but hands the pipe back when `pause` fires (a re-exec:
 /// the new image resumes reading it). A partial last line is logged as a
 /// line first; nothing read is lost. If `pause`'s sender is dropped the
 /// pump simply runs to the end. `None` when the pipe reached its end.
-pub async fn pump_pausable<R: AsyncRead + Unpin>(
+/// While the pipe is quiet it waits for data holding no read buffer.
+pub async fn pump_pausable<R: WaitReadable>(
     mut reader: R,
     stream: Stream,
     log: UnitLog,
@@ -198,6 +211,22 @@ pub async fn pump_pausable<R: AsyncRead + Unpin>(
     let mut pause = Some(pause);
     loop {
         let read = async {
+            if bufs.read.len() < READ_BUF_MAX {
+                // Quiet: wait for data first, then read into a small buffer.
+                bufs.read = Vec::new();
+                let ready = match pause.as_mut() {
+                    Some(p) => tokio::select! {
+                        biased;
+                        r = p => return Err(r.is_ok()),
+                        r = reader.wait_readable() => r,
+                    },
+                    None => reader.wait_readable().await,
+                };
+                if let Err(e) = ready {
+                    return Ok(Err(e));
+                }
+                bufs.read = vec![0u8; READ_BUF_MIN];
+            }
             match pause.as_mut() {
                 Some(p) => tokio::select! {
                     biased;
@@ -341,7 +370,7 @@ mod tests {
         let store =
             crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
         let log = store.unit("p", "u");
-        let (mut w, r) = tokio::io::duplex(64);
+        let (mut w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
         w.write_all(b"one\npart").await.unwrap();
