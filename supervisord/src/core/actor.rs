@@ -19,13 +19,14 @@ use devctl_units::{ProbeCheck, Unit, UnitKind};
 
 use crate::core::env::{EnvContext, build_env};
 use crate::core::local::{LocalProvider, exit_result};
+use crate::core::notes::{Note, TaggedNote};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
 use crate::core::provider::{
-    Fact, NO_KUBERNETES, Provider, RunCtx, StartFailure, StopReport, TaggedFact, Unavailable,
-    actor_view, container_provider,
+    Fact, NO_KUBERNETES, Provider, RunCtx, StartFailure, StopReport, Unavailable, actor_view,
+    container_provider,
 };
-use crate::core::runwatch::{ProbeKind, RunWatch, Seen, TaggedSeen};
+use crate::core::runwatch::{ProbeKind, RunWatch, Seen};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
@@ -85,10 +86,9 @@ pub struct Actor<P: Provider> {
     log: UnitLog,
     env: ActorEnv,
     reports: mpsc::UnboundedSender<Report>,
-    facts_tx: mpsc::UnboundedSender<TaggedFact>,
-    facts_rx: mpsc::UnboundedReceiver<TaggedFact>,
-    seen_tx: mpsc::UnboundedSender<TaggedSeen>,
-    seen_rx: mpsc::UnboundedReceiver<TaggedSeen>,
+    /// The provider's facts and the watchers' sightings about the run.
+    notes_tx: mpsc::UnboundedSender<TaggedNote>,
+    notes_rx: mpsc::UnboundedReceiver<TaggedNote>,
     /// The current run's probes and log followers.
     watch: Option<RunWatch>,
     /// Why the last probe check failed (for messages).
@@ -145,8 +145,7 @@ impl<P: Provider> Actor<P> {
         reports: mpsc::UnboundedSender<Report>,
         snap: Snapshot,
     ) -> Self {
-        let (facts_tx, facts_rx) = mpsc::unbounded_channel();
-        let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+        let (notes_tx, notes_rx) = mpsc::unbounded_channel();
         let ready = ReadyState::new(unit.ready.as_ref(), unit.alive.as_ref());
         Actor {
             unit,
@@ -154,10 +153,8 @@ impl<P: Provider> Actor<P> {
             log,
             env,
             reports,
-            facts_tx,
-            facts_rx,
-            seen_tx,
-            seen_rx,
+            notes_tx,
+            notes_rx,
             watch: None,
             probe_failure: None,
             run: 0,
@@ -218,14 +215,12 @@ impl<P: Provider> Actor<P> {
                     }
                     Some(m) => Box::pin(self.handle(m)).await,
                 },
-                Some((run, fact)) = self.facts_rx.recv() => {
+                Some((run, note)) = self.notes_rx.recv() => {
                     if run == self.run && self.running {
-                        Box::pin(self.on_fact(fact)).await;
-                    }
-                }
-                Some((run, seen)) = self.seen_rx.recv() => {
-                    if run == self.run && self.running {
-                        Box::pin(self.on_seen(seen)).await;
+                        match note {
+                            Note::Fact(fact) => Box::pin(self.on_fact(fact)).await,
+                            Note::Seen(seen) => Box::pin(self.on_seen(seen)).await,
+                        }
                     }
                 }
                 _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => Box::pin(self.on_timer()).await,
@@ -468,7 +463,8 @@ impl<P: Provider> Actor<P> {
         self.snap.invocation = Some(invocation.clone());
         self.report();
         // Log followers subscribe before the run's processes can write.
-        let mut watch = RunWatch::before_spawn(&unit, &self.log, self.run, self.seen_tx.clone());
+        let mut watch =
+            RunWatch::before_spawn(&unit, &self.log, self.run, self.notes_tx.clone().into());
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
@@ -496,7 +492,7 @@ impl<P: Provider> Actor<P> {
             invocation,
             env: env.into(),
             log: self.log.clone(),
-            facts: self.facts_tx.clone(),
+            facts: self.notes_tx.clone().into(),
         };
         match self.provider.start(ctx).await {
             Ok(pid) => {

@@ -73,7 +73,8 @@ impl<P: Provider> Actor<P> {
         self.ready = ReadyState::new(unit.ready.as_ref(), unit.alive.as_ref());
         self.probe_failure = None;
         let frozen = run.frozen.clone();
-        let mut watch = RunWatch::before_spawn(&unit, &self.log, self.run, self.seen_tx.clone());
+        let mut watch =
+            RunWatch::before_spawn(&unit, &self.log, self.run, self.notes_tx.clone().into());
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
@@ -86,7 +87,7 @@ impl<P: Provider> Actor<P> {
             invocation: frozen.invocation.clone(),
             env: frozen.env.as_slice().into(),
             log: self.log.clone(),
-            facts: self.facts_tx.clone(),
+            facts: self.notes_tx.clone().into(),
         };
         match self.provider.adopt(ctx, run).await {
             Ok(pid) => {

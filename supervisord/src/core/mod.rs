@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod local;
 pub mod logview;
 pub mod manager;
+pub mod notes;
 pub mod policy_deps;
 pub mod policy_ready;
 pub mod policy_restart;

@@ -8,8 +8,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use devctl_units::state::UnitResult;
 use devctl_units::{StopSpec, Unit};
 
@@ -34,9 +32,6 @@ pub enum Fact {
     Adopted,
 }
 
-/// A fact tagged with the run it belongs to; the actor drops stale ones.
-pub type TaggedFact = (u64, Fact);
-
 /// Everything a provider needs to start one run.
 #[derive(Debug, Clone)]
 pub struct RunCtx {
@@ -48,7 +43,7 @@ pub struct RunCtx {
     /// Shared by the run's spawns, its probes and its stop command.
     pub env: Arc<[(String, String)]>,
     pub log: UnitLog,
-    pub facts: mpsc::UnboundedSender<TaggedFact>,
+    pub facts: crate::core::notes::NoteTx<Fact>,
 }
 
 /// Why a run could not be started.
@@ -191,7 +186,7 @@ mod tests {
             UnitKind::Container,
             "/".into(),
         );
-        let (facts, _rx) = mpsc::unbounded_channel();
+        let (facts, _rx) = crate::core::notes::channel();
         let ctx = RunCtx {
             unit: Arc::new(unit),
             run: 1,

@@ -18,11 +18,13 @@
 
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use devctl_units::{Probe, ProbeCheck, Unit, UnitKind};
+
+use crate::core::notes::NoteTx;
 
 use crate::logs::{FollowEvent, LogFollower, Stream, UnitLog};
 use crate::probe::{self, ListenWatcher, LogMatcher, ProbeCtx, ProbeOutcome, ReadinessSchedule};
@@ -45,9 +47,6 @@ pub enum Seen {
     Output,
 }
 
-/// A sighting tagged with its run.
-pub type TaggedSeen = (u64, Seen);
-
 /// Longest gap between two `Output` sightings while output flows.
 const OUTPUT_EVERY: Duration = Duration::from_millis(100);
 
@@ -55,7 +54,7 @@ const OUTPUT_EVERY: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct RunWatch {
     run: u64,
-    tx: mpsc::UnboundedSender<TaggedSeen>,
+    tx: NoteTx<Seen>,
     /// `true` once the unit was ready (probes then run at their period);
     /// closed when the run ends.
     settled: watch::Sender<bool>,
@@ -65,12 +64,7 @@ pub struct RunWatch {
 
 impl RunWatch {
     /// Subscribe the run's log followers; call before spawning.
-    pub fn before_spawn(
-        unit: &Unit,
-        log: &UnitLog,
-        run: u64,
-        tx: mpsc::UnboundedSender<TaggedSeen>,
-    ) -> RunWatch {
+    pub fn before_spawn(unit: &Unit, log: &UnitLog, run: u64, tx: NoteTx<Seen>) -> RunWatch {
         let mut followers = Vec::new();
         if let Some(ProbeCheck::Log { regex }) = unit.ready.as_ref().map(|p| &p.check) {
             match LogMatcher::new(regex) {
@@ -153,7 +147,7 @@ async fn readiness(
     listen: ListenWatcher,
     mut settled: watch::Receiver<bool>,
     run: u64,
-    tx: mpsc::UnboundedSender<TaggedSeen>,
+    tx: NoteTx<Seen>,
 ) {
     let mut schedule = ReadinessSchedule::new(&probe);
     // TCP/HTTP retry fast and are woken by the listen; exec spawns a
@@ -196,7 +190,7 @@ async fn liveness(
     ctx: ProbeCtx,
     mut settled: watch::Receiver<bool>,
     run: u64,
-    tx: mpsc::UnboundedSender<TaggedSeen>,
+    tx: NoteTx<Seen>,
 ) {
     let mut next = Instant::now() + probe.initial_delay + probe.period;
     loop {
@@ -223,12 +217,7 @@ async fn liveness(
 
 /// Report output activity at most every `every` (a lagging follower's
 /// missed lines were output too).
-async fn activity(
-    mut follower: LogFollower,
-    every: Duration,
-    run: u64,
-    tx: mpsc::UnboundedSender<TaggedSeen>,
-) {
+async fn activity(mut follower: LogFollower, every: Duration, run: u64, tx: NoteTx<Seen>) {
     let mut last: Option<Instant> = None;
     while let Some(ev) = follower.next().await {
         let output = match ev {
@@ -264,7 +253,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
         let log = store.unit("p", "u");
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::core::notes::channel();
         let mut u = unit(UnitKind::Service);
         u.ready = Some(Probe::readiness(ProbeCheck::Log {
             regex: r"listening on :\d+".into(),
@@ -297,7 +286,7 @@ mod tests {
 
     /// Virtual milliseconds of each result until `until` readiness results.
     async fn timeline(
-        rx: &mut mpsc::UnboundedReceiver<TaggedSeen>,
+        rx: &mut crate::core::notes::NoteRx<Seen>,
         t0: Instant,
         until: usize,
         mut on_ready: impl FnMut(usize),
@@ -347,7 +336,7 @@ mod tests {
         });
         let dir = tempfile::tempdir().unwrap();
         let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::core::notes::channel();
         let mut w = RunWatch::before_spawn(&u, &store.unit("p", "u"), 3, tx);
         let ctx = ProbeCtx {
             reaper,

@@ -12,10 +12,10 @@ use bollard::models::HealthStatusEnum;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::core::provider::{Fact, TaggedFact};
+use crate::core::notes::NoteTx;
+use crate::core::provider::Fact;
 use crate::docker::engine::Engine;
 use crate::logs::{Stream, UnitLog, pump};
 use crate::process::ExitStatus;
@@ -78,12 +78,7 @@ pub fn stream_logs(engine: Engine, id: String, since: Option<i32>, log: UnitLog)
 }
 
 /// Report the container's exit to the actor.
-pub fn watch_exit(
-    engine: Engine,
-    id: String,
-    facts: mpsc::UnboundedSender<TaggedFact>,
-    run: u64,
-) -> JoinHandle<()> {
+pub fn watch_exit(engine: Engine, id: String, facts: NoteTx<Fact>, run: u64) -> JoinHandle<()> {
     tokio::spawn(async move {
         let status = match engine.wait(&id).await {
             Ok(code) => Some(exit_status(code)),
@@ -101,7 +96,7 @@ pub fn watch_health(
     engine: Engine,
     id: String,
     log: UnitLog,
-    facts: mpsc::UnboundedSender<TaggedFact>,
+    facts: NoteTx<Fact>,
     run: u64,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {

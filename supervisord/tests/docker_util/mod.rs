@@ -9,9 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::mpsc;
-
-use devctl_supervisord::core::provider::{RunCtx, TaggedFact};
+use devctl_supervisord::core::notes::{self, NoteRx};
+use devctl_supervisord::core::provider::{Fact, RunCtx};
 use devctl_supervisord::docker::Engine;
 use devctl_supervisord::logs::{LogLimits, LogStore, Stream, UnitLog};
 use devctl_units::{ContainerSpec, ProjectName, Unit, UnitKind, UnitName};
@@ -129,14 +128,10 @@ pub fn unit(project: &str, name: &str, cmd: &[&str]) -> Unit {
 }
 
 /// A run context for `unit`, its log and the facts receiver.
-pub fn ctx(
-    unit: Unit,
-    logs: &Path,
-    run: u64,
-) -> (RunCtx, UnitLog, mpsc::UnboundedReceiver<TaggedFact>) {
+pub fn ctx(unit: Unit, logs: &Path, run: u64) -> (RunCtx, UnitLog, NoteRx<Fact>) {
     let store = LogStore::open(logs.to_path_buf(), LogLimits::default()).unwrap();
     let log = store.unit(unit.project.as_str(), unit.name.as_str());
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = notes::channel();
     let ctx = RunCtx {
         unit: Arc::new(unit),
         run,
@@ -162,7 +157,7 @@ pub async fn until(secs: u64, what: &str, mut f: impl AsyncFnMut() -> bool) {
 
 /// Wait for the next fact matching `pred`, failing after `secs`.
 pub async fn fact(
-    rx: &mut mpsc::UnboundedReceiver<TaggedFact>,
+    rx: &mut NoteRx<Fact>,
     secs: u64,
     mut pred: impl FnMut(&devctl_supervisord::core::provider::Fact) -> bool,
 ) -> devctl_supervisord::core::provider::Fact {
