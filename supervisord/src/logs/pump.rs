@@ -406,7 +406,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_flooded_pipe_is_grown_and_loses_no_line() {
         use std::io::Write;
-        use std::os::fd::{AsRawFd, OwnedFd};
+        use std::os::fd::AsRawFd;
         let tmp = tempfile::tempdir().unwrap();
         let store =
             crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
@@ -418,7 +418,7 @@ mod tests {
         const LINES: usize = 50_000;
         let writer = std::thread::spawn(move || {
             let size = unsafe { libc::fcntl(raw.as_raw_fd(), libc::F_GETPIPE_SZ) };
-            let mut f = std::fs::File::from(OwnedFd::from(raw));
+            let mut f = std::fs::File::from(raw);
             let mut chunk = Vec::new();
             for i in 0..LINES {
                 chunk.extend_from_slice(format!("{i:0>99}\n").as_bytes());
