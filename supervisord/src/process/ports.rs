@@ -8,6 +8,7 @@ use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
+use super::reaper::Reaper;
 use super::{procfs, sockdiag};
 
 /// A process listening on a port.
@@ -104,13 +105,21 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
 const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
 
 /// True when a process carrying the invocation `marker` holds a LISTEN
-/// socket on `port`. Only the unit's own processes' fds are read (found in
-/// a shared process table), so a readiness check stays cheap however many
-/// processes run; `false` sends callers to the full [`port_holder`] walk.
+/// socket on `port`. Only the unit's own processes' fds are read: first
+/// our children spawned with the marker (the main process usually
+/// listens itself), then the marked processes of a shared process table,
+/// so a readiness check stays cheap however many processes run; `false`
+/// sends callers to the full [`port_holder`] walk.
 pub fn port_held_by(port: u16, marker: &str) -> bool {
     let links = listen_links(port);
     if links.is_empty() {
         return false;
+    }
+    if Reaper::children_marked(marker)
+        .into_iter()
+        .any(|pid| holds(pid, &links))
+    {
+        return true;
     }
     let now = Instant::now();
     let look = |table: &procfs::Table| {

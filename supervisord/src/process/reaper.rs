@@ -241,6 +241,17 @@ impl Reaper {
             .collect()
     }
 
+    /// Our children spawned with `marker` and not reaped yet: while not
+    /// reaped, a child's pid cannot name another process.
+    pub fn children_marked(marker: &str) -> Vec<i32> {
+        lock()
+            .markers
+            .iter()
+            .filter(|(_, m)| &***m == marker)
+            .map(|(pid, _)| *pid)
+            .collect()
+    }
+
     pub fn reap_now(&self) {
         reap_all();
     }
