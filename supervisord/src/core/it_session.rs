@@ -416,3 +416,23 @@ async fn a_start_is_answered_after_the_session_records_its_runs() {
     }
     kit.finish().await;
 }
+
+/// Loading an unchanged project (what every `devctl up` does) writes
+/// nothing; a changed one replaces the unit files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_load_writes_no_files() {
+    use std::os::unix::fs::MetadataExt;
+    let kit = Kit::new().await;
+    let ino = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+    let dir = kit.paths.units_dir(&kit.project);
+    let project_file = kit.paths.project_file(&kit.project);
+    kit.load(&four()).await;
+    let (d1, p1) = (ino(&dir), ino(&project_file));
+    let r = kit.load(&four()).await;
+    assert_eq!(r.unchanged, 4);
+    assert_eq!(ino(&dir), d1, "unit files not rewritten");
+    assert_eq!(ino(&project_file), p1, "project file not rewritten");
+    kit.load(&four()[..3]).await;
+    assert_ne!(ino(&dir), d1, "a changed set is written");
+    kit.finish().await;
+}

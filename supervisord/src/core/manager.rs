@@ -539,10 +539,22 @@ impl Manager {
         pf.manifest = req.manifest.clone();
         pf.root = req.root.clone();
         pf.overrides.retain(|n, _| parsed.contains_key(n));
-        self.store
-            .save_units(&project, &req.units)
-            .map_err(|e| storage_err(&e))?;
-        if let Err(e) = self.store.save_project(&pf) {
+        // `up` loads the manifest every time; an unchanged project is not
+        // written again (a unit file is fsynced each).
+        let same_files = self.projects.get(&project).is_some_and(|p| {
+            p.units.len() == req.units.len()
+                && p.units
+                    .values()
+                    .all(|l| req.units.get(&l.file_name) == Some(&l.text))
+        });
+        if !same_files {
+            self.store
+                .save_units(&project, &req.units)
+                .map_err(|e| storage_err(&e))?;
+        }
+        if old_file.as_ref() != Some(&pf)
+            && let Err(e) = self.store.save_project(&pf)
+        {
             if let Some(p) = self.projects.get(&project) {
                 let files: BTreeMap<String, String> = p
                     .units
