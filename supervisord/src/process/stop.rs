@@ -129,6 +129,10 @@ fn survivors(t: &TreeRef, table: &procfs::Table) -> BTreeMap<i32, u64> {
 /// whatever is left hangs below one of our children that was spawned with
 /// this marker, or is an orphan re-parented to us (see
 /// [`Reaper::tree_roots_among`]). Anything else goes through the table.
+/// One look is enough, unlike a table's: a child that dies stays in our
+/// children as a zombie until we reap it, and its own children were
+/// re-parented to us before that, so a process of the tree is always seen
+/// either below a child we list or as one.
 fn provably_empty(t: &TreeRef) -> bool {
     t.exit.as_ref().is_some_and(|e| e.get().is_some())
         && !t.cgroup.as_ref().is_some_and(|cg| cg.populated())
@@ -194,12 +198,7 @@ async fn wait_empty(
     let mut after = entry.checked_sub(REUSE_WINDOW).unwrap_or(entry);
     loop {
         if provably_empty(t) {
-            if empty_once {
-                return Ok(());
-            }
-            empty_once = true;
-            tokio::time::sleep(CONFIRM_EMPTY).await;
-            continue;
+            return Ok(());
         }
         let wake = Reaper::reaped_notification();
         tokio::pin!(wake);
