@@ -240,8 +240,7 @@ fn take_fd(fd: Option<i32>, taken: &mut BTreeSet<i32>) -> Option<OwnedFd> {
 impl Manager {
     /// Freeze every actor and stop the manager; `reply` gets the result.
     pub(crate) fn freeze(&mut self, reply: oneshot::Sender<Frozen>) {
-        self.session_changed();
-        self.flush_session();
+        self.write_session_now();
         let mut waits = Vec::new();
         for (pn, p) in &mut self.projects {
             for (un, l) in &mut p.units {

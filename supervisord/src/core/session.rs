@@ -189,8 +189,7 @@ impl Manager {
         mgr.recover_containers(previous.as_ref()).await;
         if let (Some(prev), Some(carry)) = (&previous, carry) {
             mgr.resume_reexec(prev.clone(), carry, cells).await;
-            mgr.session_changed();
-            mgr.flush_session();
+            mgr.write_session_now();
             return Ok((mgr, info));
         }
         match previous {
@@ -227,8 +226,7 @@ impl Manager {
                 }
             }
         }
-        mgr.session_changed();
-        mgr.flush_session();
+        mgr.write_session_now();
         Ok((mgr, info))
     }
 
@@ -268,6 +266,12 @@ impl Manager {
     /// the manager's turn ([`Manager::end_turn`]), once for the whole turn.
     pub(crate) fn session_changed(&mut self) {
         self.session_dirty = true;
+    }
+
+    /// Persist what should run now, outside a turn (startup, freezing).
+    pub(crate) fn write_session_now(&mut self) {
+        self.session_changed();
+        self.flush_session();
     }
 
     /// Persist what should run now, if anything changed since the last
