@@ -274,8 +274,10 @@ pub fn read_restart(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
         ("reset-after", &mut p.reset_after),
     ];
     for (key, slot) in durations {
+        // A zero backoff restarts at once (systemd's RestartSec=0); the
+        // start limit still ends a crash loop.
         if let Some(e) = prop(n, key)
-            && let Some(d) = r::duration(cx, e, key, false)
+            && let Some(d) = r::duration(cx, e, key, key == "backoff")
         {
             *slot = d;
         }

@@ -307,3 +307,31 @@ fn misspelt_settings_get_useful_help() {
         assert_eq!(e.errors[0].help_text(), Some(help), "{text}");
     }
 }
+
+/// `backoff="0"` restarts at once (systemd's `RestartSec=0`); every other
+/// restart duration must still be longer than zero.
+#[test]
+fn only_the_restart_backoff_may_be_zero() {
+    let ok = compile_str(
+        "service \"a\" { run \"x\"; restart \"always\" backoff=\"0\"; }",
+        Path::new("/srv/proj/devctl.kdl"),
+    )
+    .unwrap();
+    let a = ok.units.iter().find(|u| u.name.as_str() == "a").unwrap();
+    assert_eq!(a.restart.backoff, Duration::ZERO);
+    let text = devctl_units::to_unit_file(a);
+    assert!(text.contains("RestartSec=0\n"), "{text}");
+    assert_eq!(
+        devctl_units::from_unit_file("a.service", &text)
+            .unwrap()
+            .restart
+            .backoff,
+        Duration::ZERO
+    );
+    for key in ["max-delay", "within", "reset-after"] {
+        let text = format!("service \"a\" {{ run \"x\"; restart \"always\" {key}=\"0\"; }}");
+        let e = err(&text);
+        assert_eq!(codes(&e), ["devctl::manifest::bad-duration"], "{key}");
+        assert!(e.errors[0].message().contains("longer than zero"), "{key}");
+    }
+}

@@ -232,6 +232,32 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_backoff_restarts_at_once_until_the_start_limit() {
+        let p = RestartPolicy {
+            backoff: Duration::ZERO,
+            limit: 3,
+            ..policy(RestartMode::Always)
+        };
+        let mut h = RestartHistory::default();
+        let now = Instant::now();
+        for _ in 0..2 {
+            h.on_start(now);
+            match on_exit(&p, &mut h, ExitCause::Failure(UnitResult::ExitCode), now) {
+                Decision::Restart { delay, .. } => assert_eq!(delay, Duration::ZERO),
+                other => panic!("{other:?}"),
+            }
+        }
+        h.on_start(now);
+        assert!(
+            !matches!(
+                on_exit(&p, &mut h, ExitCause::Failure(UnitResult::ExitCode), now),
+                Decision::Restart { .. }
+            ),
+            "the start limit ends the loop"
+        );
+    }
+
+    #[test]
     fn start_limit_hits_after_limit_starts_within_window() {
         let p = RestartPolicy {
             limit: 3,
