@@ -78,7 +78,7 @@ pub fn manifest(exe: &Path, run: &str, stamps: &Path, svcs: &[Svc]) -> String {
         if svc.restart_always {
             let _ = writeln!(
                 s,
-                "    restart \"always\" backoff=\"1ms\" limit=1000 within=\"1s\""
+                "    restart \"always\" backoff=\"0\" limit=1000 within=\"1s\""
             );
         }
         s.push_str("}\n\n");
@@ -288,7 +288,7 @@ mod tests {
         );
         assert!(kdl.contains("BENCH_RUN=\"r1\" BENCH_SVC=\"s3\""), "{kdl}");
         assert!(kdl.contains("tcp 20003"), "{kdl}");
-        assert!(kdl.contains("backoff=\"1ms\""), "{kdl}");
+        assert!(kdl.contains("backoff=\"0\""), "{kdl}");
         let unit = unit_file(exe, "r1", Path::new("/st"), &svc);
         assert!(
             unit.starts_with("[Unit]\nDescription=bench s3\nStartLimitIntervalSec=0\n"),
