@@ -66,7 +66,8 @@ pub fn listening_ports() -> HashSet<u16> {
 
 /// `socket:[inode]` link targets of the LISTEN sockets on `port`.
 fn listen_links(port: u16) -> HashSet<String> {
-    all_listeners()
+    sockdiag::tcp_listeners_on(port)
+        .unwrap_or_else(|_| all_listeners())
         .into_iter()
         .filter(|(p, i)| *p == port && *i != 0)
         .map(|(_, i)| format!("socket:[{i}]"))
@@ -139,7 +140,11 @@ pub fn port_held_by(port: u16, marker: &str) -> bool {
 /// True when something listens on `port`, or binding it on 127.0.0.1 or
 /// 0.0.0.0 fails (e.g. a listener in a namespace we cannot see).
 pub fn port_in_use(port: u16) -> bool {
-    if listening_ports().contains(&port) {
+    let listening = match sockdiag::tcp_listeners_on(port) {
+        Ok(v) => !v.is_empty(),
+        Err(_) => listening_ports().contains(&port),
+    };
+    if listening {
         return true;
     }
     [Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED]

@@ -19,11 +19,24 @@ const TCP_LISTEN: u32 = 10;
 const NLMSG_HDR: usize = 16;
 const REQ_LEN: usize = NLMSG_HDR + 56;
 const DIAG_MSG_LEN: usize = 72;
+/// `INET_DIAG_REQ_BYTECODE` attribute type and `INET_DIAG_BC_S_EQ` op.
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_S_EQ: u8 = 11;
+/// A request with a one-port filter: the attribute header and two ops.
+const FILTERED_LEN: usize = REQ_LEN + 4 + 8;
 
-/// The dump request for one address family.
-fn request(family: u8) -> [u8; REQ_LEN] {
-    let mut req = [0u8; REQ_LEN];
-    req[0..4].copy_from_slice(&(REQ_LEN as u32).to_ne_bytes());
+/// The dump request for one address family; with `port`, the kernel
+/// reports only sockets bound to that local port (an `S_EQ` filter: its
+/// "yes" jump ends the program exactly, accepting; its "no" jump runs
+/// past the end, rejecting — as `ss sport = :P` does).
+fn request(family: u8, port: Option<u16>) -> Vec<u8> {
+    let len = if port.is_some() {
+        FILTERED_LEN
+    } else {
+        REQ_LEN
+    };
+    let mut req = vec![0u8; len];
+    req[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
     req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req[8..12].copy_from_slice(&1u32.to_ne_bytes());
@@ -31,6 +44,16 @@ fn request(family: u8) -> [u8; REQ_LEN] {
     req[16] = family;
     req[17] = libc::IPPROTO_TCP as u8;
     req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
+    if let Some(port) = port {
+        let a = REQ_LEN;
+        req[a..a + 2].copy_from_slice(&12u16.to_ne_bytes());
+        req[a + 2..a + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        // op: code, yes (u8), no (u16); then the port in the next op's `no`.
+        req[a + 4] = INET_DIAG_BC_S_EQ;
+        req[a + 5] = 8;
+        req[a + 6..a + 8].copy_from_slice(&12u16.to_ne_bytes());
+        req[a + 10..a + 12].copy_from_slice(&port.to_ne_bytes());
+    }
     req
 }
 
@@ -81,6 +104,20 @@ pub fn parse_batch(mut buf: &[u8], out: &mut Vec<(u16, u64)>) -> io::Result<bool
 
 /// Every TCP LISTEN socket (IPv4 and IPv6) as `(port, inode)`.
 pub fn tcp_listeners() -> io::Result<Vec<(u16, u64)>> {
+    dump(None)
+}
+
+/// The TCP LISTEN sockets on `port` (IPv4 and IPv6) as `(port, inode)`,
+/// filtered by the kernel: the cost does not grow with the number of
+/// listeners on the machine.
+pub fn tcp_listeners_on(port: u16) -> io::Result<Vec<(u16, u64)>> {
+    let mut v = dump(Some(port))?;
+    // Kernels that ignore the filter still give the right answer.
+    v.retain(|(p, _)| *p == port);
+    Ok(v)
+}
+
+fn dump(port: Option<u16>) -> io::Result<Vec<(u16, u64)>> {
     let fd = socket(
         AddressFamily::Netlink,
         SockType::Datagram,
@@ -94,7 +131,7 @@ pub fn tcp_listeners() -> io::Result<Vec<(u16, u64)>> {
     for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
         sendto(
             std::os::fd::AsRawFd::as_raw_fd(&fd),
-            &request(family),
+            &request(family, port),
             &kernel,
             MsgFlags::empty(),
         )
@@ -124,6 +161,19 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let all = tcp_listeners().unwrap();
         assert!(all.iter().any(|(p, inode)| *p == port && *inode != 0));
+        // The kernel filters by port: only that listener comes back.
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mine = dump(Some(port)).unwrap();
+        assert_eq!(mine.len(), 1, "{mine:?}");
+        assert_eq!(mine[0].0, port);
+        assert_eq!(tcp_listeners_on(port).unwrap(), mine);
+        let other_port = other.local_addr().unwrap().port();
+        assert!(
+            dump(Some(other_port))
+                .unwrap()
+                .iter()
+                .all(|(p, _)| *p == other_port)
+        );
         let mut out = Vec::new();
         assert!(
             parse_batch(
