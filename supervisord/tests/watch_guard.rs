@@ -8,6 +8,18 @@ use devctl_supervisord::watch::guard::{
 };
 
 #[test]
+fn changes_before_the_current_run_began_are_in_it() {
+    let t0 = Instant::now();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut w = RunWindow::default();
+    assert!(!w.began_after(ms(5)), "no run yet");
+    w.begin(ms(10));
+    assert!(w.began_after(ms(5)));
+    assert!(!w.began_after(ms(10)));
+    assert!(!w.began_after(ms(20)));
+}
+
+#[test]
 fn a_window_covers_changes_during_the_run_and_a_grace_after() {
     let t0 = Instant::now();
     let ms = |n| t0 + Duration::from_millis(n);

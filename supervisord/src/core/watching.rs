@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use devctl_units::api::{EventKind, Origin, UnitStatus};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
@@ -229,6 +229,7 @@ impl Manager {
             return;
         };
         let manual = l.unit.watch.trigger == TriggerMode::Manual;
+        let up = l.snap.is_up();
         let uw = self
             .watch
             .projects
@@ -237,6 +238,12 @@ impl Manager {
             .units
             .entry(c.unit.clone())
             .or_default();
+        if !manual && up && uw.window.began_after(c.last_event) {
+            // Every change of the batch came before the current run began
+            // (e.g. written by the build it waited for): the run has them.
+            debug!(project = %c.project, unit = %c.unit, "changes older than the current run: no restart");
+            return;
+        }
         let verdict = if manual {
             Verdict::Paused
         } else {

@@ -42,6 +42,12 @@ impl RunWindow {
         }
     }
 
+    /// Whether the current run began after `t`: a change made then is
+    /// already in it.
+    pub fn began_after(&self, t: Instant) -> bool {
+        self.began.is_some_and(|b| b > t)
+    }
+
     /// Whether a change first seen at `t` happened during the run (or
     /// within `grace` after it settled).
     pub fn covers(&self, t: Instant, grace: Duration) -> bool {

@@ -76,6 +76,8 @@ pub struct Changed {
     pub count: usize,
     /// When the earliest event of the batch happened.
     pub first_event: std::time::Instant,
+    /// When the latest event of the batch happened.
+    pub last_event: std::time::Instant,
 }
 
 impl Changed {
@@ -195,6 +197,7 @@ struct Pending {
     listed: BTreeSet<PathBuf>,
     seen: HashSet<PathBuf>,
     first: Option<std::time::Instant>,
+    last: Option<std::time::Instant>,
 }
 
 struct Task {
@@ -371,6 +374,7 @@ impl Task {
             hit = true;
             let b = self.batch.entry(i).or_default();
             b.first = Some(b.first.map_or(at, |f| f.min(at)));
+            b.last = Some(b.last.map_or(at, |l| l.max(at)));
             if b.seen.len() < MAX_COUNTED {
                 b.seen.insert(urel.to_path_buf());
             }
@@ -400,6 +404,7 @@ impl Task {
                 paths: b.listed.into_iter().collect(),
                 count: b.seen.len(),
                 first_event: b.first.unwrap_or_else(std::time::Instant::now),
+                last_event: b.last.unwrap_or_else(std::time::Instant::now),
             };
             if self.out.send(WatchMsg::Changed(msg)).is_err() {
                 return;
