@@ -82,8 +82,14 @@ async fn a_start_overtaken_by_a_stop_is_answered_superseded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_overtaken_by_a_start_is_answered_superseded() {
     let kit = Kit::new().await;
-    kit.load(&[sh("web", UnitKind::Service, "exec sleep 300")])
-        .await;
+    // The stop takes a moment (the service cleans up on SIGTERM), so the
+    // start surely arrives while it is in flight.
+    kit.load(&[sh(
+        "web",
+        UnitKind::Service,
+        "trap 'sleep 0.5; exit 0' TERM; sleep 300 & wait",
+    )])
+    .await;
     assert!(job(&kit, JobVerb::Start).await.outcomes[0].ok);
     let (stop, start) = answered("stop + start", async {
         tokio::join!(job(&kit, JobVerb::Stop), job(&kit, JobVerb::Start))
@@ -94,7 +100,10 @@ async fn a_stop_overtaken_by_a_start_is_answered_superseded() {
     assert!(start.outcomes[0].ok, "{start:?}");
     let s = kit.status("web").await;
     assert_eq!((s.active, s.sub), (ActiveState::Active, SubState::Running));
-    until(10, "one instance", async || marked(&kit.mark) == 1).await;
+    until(10, "one instance: its shell and sleep", async || {
+        marked(&kit.mark) == 2
+    })
+    .await;
     kit.finish().await;
 }
 
