@@ -64,8 +64,8 @@ fn message(r: &JobResponse) -> Option<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_overtaken_by_a_stop_is_answered_superseded() {
     let kit = Kit::new().await;
-    kit.load(&[sh("web", UnitKind::Service, "exec sleep 300")])
-        .await;
+    // Never ready: the start is surely still waiting when the stop comes.
+    kit.load(&[never_ready()]).await;
     let (start, stop) = answered("start + stop", async {
         tokio::join!(job(&kit, JobVerb::Start), job(&kit, JobVerb::Stop))
     })
