@@ -150,8 +150,12 @@ impl UnitFile {
                     p.entry.value.push(' ');
                     pending = Some(p);
                 } else {
-                    let v = p.entry.value.trim_end_matches(BLANKS).len();
-                    p.entry.value.truncate(v);
+                    // Trimmed at both ends, like a one-line value: a first
+                    // line holding only the backslash leaves a leading space.
+                    let v = p.entry.value.trim_matches(BLANKS);
+                    if v.len() != p.entry.value.len() {
+                        p.entry.value = v.to_string();
+                    }
                     push_entry(&mut out, p.entry);
                 }
                 continue;
@@ -296,6 +300,20 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_value_starting_on_a_continuation_line_is_trimmed() {
+        let f = UnitFile::parse("t", "[a]\nA=\\\n  B  \nC= \\\n\\\n x\n").unwrap();
+        assert_eq!(
+            kv(&f),
+            [(
+                "a".into(),
+                vec![("A".into(), "B".into()), ("C".into(), "x".into())]
+            )]
+        );
+        let again = UnitFile::parse("t", &f.to_string()).unwrap();
+        assert_eq!(kv(&again), kv(&f));
     }
 
     #[test]
