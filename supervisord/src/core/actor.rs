@@ -17,7 +17,7 @@ use devctl_units::api::{EventKind, ExitInfo, Origin};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProbeCheck, Unit, UnitKind};
 
-use crate::core::env::{EnvContext, build_env};
+use crate::core::env::{EnvContext, build_env, probe_env};
 use crate::core::local::{LocalProvider, exit_result};
 use crate::core::notes::{Note, TaggedNote};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
@@ -468,20 +468,7 @@ impl<P: Provider> Actor<P> {
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
-            // Only exec probes use it; a probe is not the service: it gets
-            // no notify socket.
-            env: if [&unit.ready, &unit.alive]
-                .into_iter()
-                .flatten()
-                .any(|p| matches!(p.check, ProbeCheck::Exec { .. }))
-            {
-                env.iter()
-                    .filter(|(k, _)| k != "NOTIFY_SOCKET")
-                    .cloned()
-                    .collect()
-            } else {
-                Arc::from([])
-            },
+            env: probe_env(&unit, &env),
             // A container's port is held by the engine's proxy, never by a
             // process carrying the marker.
             unit_marker: (unit.kind != UnitKind::Container).then(|| invocation.clone()),

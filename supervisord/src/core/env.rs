@@ -69,6 +69,22 @@ pub struct EnvContext {
     pub extra: Vec<(String, String)>,
 }
 
+/// The environment of a run's exec probes: the run's, without its notify
+/// socket (a probe is not the service); empty when no probe execs.
+pub fn probe_env(unit: &Unit, env: &[(String, String)]) -> std::sync::Arc<[(String, String)]> {
+    let execs = [&unit.ready, &unit.alive]
+        .into_iter()
+        .flatten()
+        .any(|p| matches!(p.check, devctl_units::ProbeCheck::Exec(_)));
+    if !execs {
+        return std::sync::Arc::from([]);
+    }
+    env.iter()
+        .filter(|(k, _)| k != "NOTIFY_SOCKET")
+        .cloned()
+        .collect()
+}
+
 /// Build the full environment of one invocation.
 pub fn build_env(
     ctx: &EnvContext,
@@ -117,6 +133,23 @@ mod tests {
             UnitKind::Service,
             "/".into(),
         )
+    }
+
+    #[test]
+    fn only_exec_probes_get_the_environment_without_the_notify_socket() {
+        use devctl_units::{Probe, ProbeCheck};
+        let env = vec![
+            ("A".to_string(), "1".to_string()),
+            ("NOTIFY_SOCKET".to_string(), "/run/n.sock".to_string()),
+        ];
+        let mut u = unit();
+        u.ready = Some(Probe::readiness(ProbeCheck::Tcp {
+            host: "127.0.0.1".into(),
+            port: 1,
+        }));
+        assert!(probe_env(&u, &env).is_empty(), "a TCP probe spawns nothing");
+        u.alive = Some(Probe::readiness(ProbeCheck::Exec(vec!["true".into()])));
+        assert_eq!(&*probe_env(&u, &env), &[("A".to_string(), "1".to_string())]);
     }
 
     #[test]
