@@ -108,6 +108,13 @@ impl Manager {
             let mut sends: Vec<(UnitName, ActorMsg)> = Vec::new();
             let mut fails = Vec::new();
             let mut waits = Vec::new();
+            // The definitions, built once per pass and only when a stop is
+            // queued (not once per queued stop: O(N²) in a stop-all).
+            let defs = p
+                .units
+                .values()
+                .any(|l| l.pending_stop.is_some())
+                .then(|| p.defs());
             for (n, l) in &p.units {
                 if let Some((origin, trigger)) = &l.pending_start {
                     match gate(&l.unit.deps, |d| p.units.get(d).map(|x| x.dep_view())) {
@@ -125,8 +132,8 @@ impl Manager {
                         Gate::Fail(m) => fails.push((n.clone(), m)),
                     }
                 }
-                if let Some(ps) = &l.pending_stop {
-                    let blocked = dependents_of(n, &p.defs()).any(|d| {
+                if let (Some(ps), Some(defs)) = (&l.pending_stop, &defs) {
+                    let blocked = dependents_of(n, defs).any(|d| {
                         p.units
                             .get(d)
                             .is_some_and(|dl| dl.pending_stop.is_some() || dl.stop_sent)
