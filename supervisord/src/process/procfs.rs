@@ -97,8 +97,7 @@ impl ProcReader {
 
 /// Read `/proc/<pid>/stat`; `None` when the process does not exist.
 pub fn stat(pid: i32) -> Option<ProcStat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+    ProcReader::default().stat(pid)
 }
 
 /// The process's start time, if it exists.
