@@ -2,7 +2,9 @@
 //! LISTEN sockets only: it walks just the listening hash, so a query costs
 //! microseconds where reading `/proc/net/tcp` walks every socket bucket
 //! (milliseconds on large-memory hosts). `/proc/net/tcp{,6}` stays the
-//! fallback when netlink is unavailable.
+//! fallback when netlink is unavailable. A query for one port
+//! ([`tcp_listeners_on`]) also carries a bytecode filter for it, so the
+//! kernel reports only that port's sockets.
 
 use std::io;
 
