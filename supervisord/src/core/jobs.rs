@@ -5,6 +5,7 @@
 //! failure or stop to its dependents.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
@@ -13,7 +14,7 @@ use devctl_units::api::{
     JobVerb, Origin, WaitRequest, WaitResponse,
 };
 use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
-use devctl_units::{DepCondition, ProjectName, UnitKind, UnitName};
+use devctl_units::{DepCondition, ProjectName, Unit, UnitKind, UnitName};
 
 use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
 use crate::core::manager::{Manager, api_err, storage_err};
@@ -64,6 +65,7 @@ impl Manager {
         for n in &closure {
             self.supersede(project, n, Toward::Up, "start");
         }
+        self.session_changed();
         roots
     }
 
@@ -97,13 +99,16 @@ impl Manager {
         for n in names {
             self.supersede(project, n, Toward::Down, "stop");
         }
+        self.session_changed();
     }
 
-    /// Send queued starts and stops whose conditions are met.
-    pub(crate) fn advance(&mut self, project: &ProjectName) {
+    /// Send queued starts and stops whose conditions are met; returns the
+    /// units whose queued job was sent or failed.
+    pub(crate) fn advance(&mut self, project: &ProjectName) -> Vec<UnitName> {
+        let mut changed = Vec::new();
         loop {
             let Some(p) = self.projects.get(project) else {
-                return;
+                return changed;
             };
             let mut sends: Vec<(UnitName, ActorMsg)> = Vec::new();
             let mut fails = Vec::new();
@@ -150,7 +155,7 @@ impl Manager {
                 }
             }
             if sends.is_empty() && fails.is_empty() && waits.is_empty() {
-                return;
+                return changed;
             }
             let progressed = !sends.is_empty() || !fails.is_empty();
             let p = self.projects.get_mut(project).expect("checked above");
@@ -170,6 +175,11 @@ impl Manager {
             for (n, _) in &waits {
                 p.units.get_mut(n).expect("listed").waiting_sent = true;
             }
+            if !fails.is_empty() {
+                self.session_changed();
+            }
+            changed.extend(sends.iter().map(|(n, _)| n.clone()));
+            changed.extend(fails.iter().map(|(n, _)| n.clone()));
             for (n, msg) in sends {
                 let stop = matches!(msg, ActorMsg::Stop { .. });
                 self.send(project, &n, |seq| with_seq(msg, seq));
@@ -189,7 +199,7 @@ impl Manager {
                 self.send(project, &n, |seq| ActorMsg::WaitDeps { seq, waiting });
             }
             if !progressed {
-                return;
+                return changed;
             }
         }
     }
@@ -212,12 +222,20 @@ impl Manager {
             && x.snap.result == Some(UnitResult::Success);
         let mut restarts = Vec::new();
         let mut notes = Vec::new();
-        let defs = p.defs();
-        for (dn, du) in &defs {
+        // The dependents, found without building the definitions map
+        // (this runs on every settled state change).
+        let dependents: Vec<(UnitName, Arc<Unit>)> = p
+            .units
+            .iter()
+            .filter(|(_, l)| l.unit.deps.iter().any(|d| &d.unit == unit))
+            .map(|(n, l)| (n.clone(), l.unit.clone()))
+            .collect();
+        let mut stopped = false;
+        for (dn, du) in &dependents {
             let Some(dep) = du.deps.iter().find(|d| &d.unit == unit) else {
                 continue;
             };
-            let dl = p.units.get_mut(dn).expect("defs mirror units");
+            let dl = p.units.get_mut(dn).expect("listed above");
             if dl.pending_stop.is_some()
                 || dl.stop_sent
                 || dl.pending_start.is_some()
@@ -235,6 +253,7 @@ impl Manager {
             match on_dep_change(dep, view) {
                 Some(Propagation::Stop { failed, message }) => {
                     p.should_run.remove(dn);
+                    stopped = true;
                     dl.pending_stop = Some(PendingStop {
                         result: UnitResult::Dependency,
                         message: Some(message),
@@ -248,6 +267,9 @@ impl Manager {
                 }
                 None => {}
             }
+        }
+        if stopped {
+            self.session_changed();
         }
         let why = x_why.map(|t| format!(" ({t})")).unwrap_or_default();
         for d in restarts {

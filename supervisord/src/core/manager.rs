@@ -500,9 +500,18 @@ impl Manager {
         if state_changed {
             self.propagate(&r.project, &r.unit, &old);
         }
-        self.advance(&r.project);
-        self.check_waiters();
-        self.session_changed();
+        // The session file records each unit's invocation (and what
+        // should run, which the calls above mark themselves).
+        if old.invocation != new.invocation {
+            self.session_changed();
+        }
+        // Only the reporting unit's answers, and those of units whose
+        // queued job was just sent, can have been decided by this report.
+        let sent = self.advance(&r.project);
+        self.check_waiters_for(&r.project, &r.unit);
+        for u in &sent {
+            self.check_waiters_for(&r.project, u);
+        }
         if !self.shutdown_replies.is_empty() {
             self.maybe_finish_shutdown();
         }

@@ -8,8 +8,14 @@
 //! unreachable (`ok: false`, "superseded by a later stop"); answers it
 //! also reaches are merged and given when the goal is reached. No parked
 //! reply is ever left without an answer.
+//!
+//! A report can only decide the reporting unit's items (whatever else the
+//! manager does in that turn delays other units' answers, never makes
+//! them), so a report re-checks just those, through each waiter's index
+//! by unit: O(1) per report instead of O(units), which matters when a
+//! thousand units become ready together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -86,8 +92,23 @@ pub struct Waiter {
     pub id: u64,
     pub project: ProjectName,
     pub items: Vec<Item>,
+    /// Positions in `items` by unit.
+    by_unit: HashMap<UnitName, Vec<usize>>,
+    /// Items without an outcome yet.
+    undecided: usize,
     pub stopped: Vec<UnitName>,
     pub reply: WaiterReply,
+}
+
+impl Waiter {
+    /// Latch item `i`'s answer (once: a decided item keeps its answer).
+    fn decide(&mut self, i: usize, o: UnitOutcome) {
+        let it = &mut self.items[i];
+        if it.outcome.is_none() {
+            it.outcome = Some(o);
+            self.undecided -= 1;
+        }
+    }
 }
 
 /// The direction of a newly accepted job on a unit.
@@ -119,26 +140,45 @@ pub fn superseded(verb: &str) -> String {
     format!("superseded by a later {verb}")
 }
 
-/// Decide every undecided item of `w` that can be decided now; true when
-/// all are.
-fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter) -> bool {
+/// The answer item `it` can be given now, if any.
+fn decision(p: Option<&Project>, it: &Item) -> Option<UnitOutcome> {
+    let Some(l) = p.and_then(|p| p.units.get(&it.unit)) else {
+        return Some(gone(&it.unit));
+    };
+    let quiet = l.snap.ack >= it.seq
+        && l.pending_start.is_none()
+        && l.pending_stop.is_none()
+        && !l.stop_sent;
+    let ok = eval(it.goal, &l.snap).filter(|_| quiet)?;
+    Some(outcome(&it.unit, &l.snap, ok))
+}
+
+/// Decide every undecided item of `w` that can be decided now.
+fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter) {
     let p = projects.get(&w.project);
-    let mut all = true;
-    for it in w.items.iter_mut().filter(|it| it.outcome.is_none()) {
-        let Some(l) = p.and_then(|p| p.units.get(&it.unit)) else {
-            it.outcome = Some(gone(&it.unit));
-            continue;
-        };
-        let quiet = l.snap.ack >= it.seq
-            && l.pending_start.is_none()
-            && l.pending_stop.is_none()
-            && !l.stop_sent;
-        match eval(it.goal, &l.snap).filter(|_| quiet) {
-            Some(ok) => it.outcome = Some(outcome(&it.unit, &l.snap, ok)),
-            None => all = false,
+    for i in 0..w.items.len() {
+        if w.items[i].outcome.is_none()
+            && let Some(o) = decision(p, &w.items[i])
+        {
+            w.decide(i, o);
         }
     }
-    all
+}
+
+/// Decide `unit`'s undecided items of `w` that can be decided now.
+fn latch_unit(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter, unit: &UnitName) {
+    let Some(at) = w.by_unit.get(unit) else {
+        return;
+    };
+    let p = projects.get(&w.project);
+    let decided: Vec<(usize, UnitOutcome)> = at
+        .iter()
+        .filter(|&&i| w.items[i].outcome.is_none())
+        .filter_map(|&i| decision(p, &w.items[i]).map(|o| (i, o)))
+        .collect();
+    for (i, o) in decided {
+        w.decide(i, o);
+    }
 }
 
 /// A unit's answer from its current state.
@@ -174,7 +214,7 @@ impl Manager {
     ) {
         self.next_waiter += 1;
         let id = self.next_waiter;
-        let items = items
+        let items: Vec<Item> = items
             .into_iter()
             .map(|(u, g)| {
                 let seq = self
@@ -190,10 +230,16 @@ impl Manager {
                 }
             })
             .collect();
+        let mut by_unit: HashMap<UnitName, Vec<usize>> = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            by_unit.entry(it.unit.clone()).or_default().push(i);
+        }
         self.waiters.push(Waiter {
             id,
             project,
+            undecided: items.len(),
             items,
+            by_unit,
             stopped,
             reply,
         });
@@ -223,12 +269,19 @@ impl Manager {
             return;
         };
         for w in self.waiters.iter_mut().filter(|w| &w.project == project) {
-            for it in &mut w.items {
-                if &it.unit == unit && it.outcome.is_none() && it.goal.conflicts(toward) {
-                    it.outcome = Some(UnitOutcome {
-                        message: Some(superseded(verb)),
-                        ..outcome(unit, &l.snap, false)
-                    });
+            let Some(at) = w.by_unit.get(unit).cloned() else {
+                continue;
+            };
+            for i in at {
+                let it = &w.items[i];
+                if it.outcome.is_none() && it.goal.conflicts(toward) {
+                    w.decide(
+                        i,
+                        UnitOutcome {
+                            message: Some(superseded(verb)),
+                            ..outcome(unit, &l.snap, false)
+                        },
+                    );
                 }
             }
         }
@@ -236,9 +289,26 @@ impl Manager {
 
     /// Answer every waiter whose units are all decided.
     pub(crate) fn check_waiters(&mut self) {
+        for w in &mut self.waiters {
+            latch(&self.projects, w);
+        }
+        self.complete_decided();
+    }
+
+    /// After a report from `unit`: decide its items (the only ones a
+    /// report can decide, see the module doc), then answer every waiter
+    /// whose units are all decided.
+    pub(crate) fn check_waiters_for(&mut self, project: &ProjectName, unit: &UnitName) {
+        for w in self.waiters.iter_mut().filter(|w| &w.project == project) {
+            latch_unit(&self.projects, w, unit);
+        }
+        self.complete_decided();
+    }
+
+    fn complete_decided(&mut self) {
         let mut i = 0;
         while i < self.waiters.len() {
-            if latch(&self.projects, &mut self.waiters[i]) {
+            if self.waiters[i].undecided == 0 {
                 let w = self.waiters.swap_remove(i);
                 self.complete(w, false);
             } else {
