@@ -1,20 +1,40 @@
-//! Prompt TCP/HTTP readiness without hammering the service: one shared task
-//! asks the kernel for LISTEN sockets (netlink sock_diag) about every
-//! millisecond, only while at least
-//! one unit waits for a port, and wakes the waiters whose port appeared in
-//! LISTEN state. One read serves every waiter, so the cost does not grow
-//! with the number of units. The probe then confirms with a real check.
+//! Prompt TCP/HTTP readiness without hammering the service: one shared
+//! thread asks the kernel for LISTEN sockets (netlink sock_diag, one
+//! socket kept open), only while at least one unit waits for a port, and
+//! wakes the waiters whose port appeared in LISTEN state. One read serves
+//! every waiter, so the cost does not grow with the number of units. The
+//! probe then confirms with a real check.
+//!
+//! A thread, not a tokio task: tokio's timers tick in milliseconds, which
+//! put about a millisecond between a `listen()` and its detection. Here a
+//! scan follows every [`SCAN_FAST`] during a wait's first [`FAST_FOR`]
+//! (most services listen within it), then every [`SCAN_SLOW`]; and a scan
+//! never takes more than a quarter of the thread's time (thousands of
+//! listeners make a scan slower, and scans are then spaced out).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devctl_units::ProbeCheck;
 use tokio::sync::oneshot;
 
-use crate::process::listening_ports;
+use crate::process::{ListenScanner, listening_ports};
 
-const SCAN_EVERY: Duration = Duration::from_millis(1);
+/// Time between scans during a wait's first [`FAST_FOR`].
+pub const SCAN_FAST: Duration = Duration::from_micros(200);
+/// Time between scans once every wait is older than [`FAST_FOR`].
+pub const SCAN_SLOW: Duration = Duration::from_millis(1);
+/// How long after a wait begins its port is scanned for at [`SCAN_FAST`].
+pub const FAST_FOR: Duration = Duration::from_secs(2);
+
+/// The pause after a scan that took `cost`, the newest wait having begun
+/// `age` ago: fast while young, and at least three times the scan's
+/// cost (a scan takes at most a quarter of the time). Pure.
+pub fn pause(age: Duration, cost: Duration) -> Duration {
+    let base = if age < FAST_FOR { SCAN_FAST } else { SCAN_SLOW };
+    base.max(cost.saturating_mul(3))
+}
 
 /// The port a TCP or HTTP check connects to.
 pub fn listen_port(check: &ProbeCheck) -> Option<u16> {
@@ -28,10 +48,22 @@ pub fn listen_port(check: &ProbeCheck) -> Option<u16> {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     waiters: Vec<(u16, oneshot::Sender<()>)>,
     running: bool,
+    /// When the newest wait began.
+    newest: Instant,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            waiters: Vec::new(),
+            running: false,
+            newest: Instant::now(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -47,7 +79,7 @@ pub struct ListenWatcher {
 }
 
 impl ListenWatcher {
-    /// A watcher; its task runs only while someone waits.
+    /// A watcher; its thread runs only while someone waits.
     pub fn new() -> ListenWatcher {
         ListenWatcher::default()
     }
@@ -64,49 +96,139 @@ impl ListenWatcher {
             return;
         }
         let (tx, rx) = oneshot::channel();
-        {
+        let watched = {
             let mut st = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
             st.waiters.push((port, tx));
-            if !st.running {
-                st.running = true;
-                tokio::spawn(run(self.inner.clone()));
+            st.newest = Instant::now();
+            if st.running {
+                true
+            } else {
+                let inner = self.inner.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("devctl-listen".into())
+                    .stack_size(128 << 10)
+                    .spawn(move || run(&inner));
+                st.running = spawned.is_ok();
+                if let Err(e) = spawned {
+                    tracing::warn!("cannot start the listen watcher: {e}");
+                    st.waiters.pop();
+                }
+                st.running
             }
+        };
+        if !watched {
+            // The wait then ends at the probe's own schedule.
+            return std::future::pending().await;
         }
-        // The sender is only dropped after sending, or when its task
+        // The sender is only dropped after sending, or when its thread
         // stops, which it does only without waiters.
         let _ = rx.await;
     }
 }
 
-async fn run(inner: Arc<Inner>) {
-    let mut tick = tokio::time::interval(SCAN_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+fn run(inner: &Inner) {
+    let mut scanner = ListenScanner::default();
+    let mut listening = vec![false; 1 << 16];
     loop {
-        tick.tick().await;
-        let ports = listening_ports();
+        let began = Instant::now();
+        let found = scanner.scan();
+        for (port, _) in found {
+            listening[usize::from(*port)] = true;
+        }
+        let cost = began.elapsed();
         inner.scans.fetch_add(1, Ordering::Relaxed);
-        let mut st = inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        let waiters = std::mem::take(&mut st.waiters);
-        for (port, tx) in waiters {
-            if tx.is_closed() {
-                continue;
+        let newest = {
+            let mut st = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            let waiters = std::mem::take(&mut st.waiters);
+            for (port, tx) in waiters {
+                if tx.is_closed() {
+                    continue;
+                }
+                if listening[usize::from(port)] {
+                    let _ = tx.send(());
+                } else {
+                    st.waiters.push((port, tx));
+                }
             }
-            if ports.contains(&port) {
-                let _ = tx.send(());
-            } else {
-                st.waiters.push((port, tx));
+            if st.waiters.is_empty() {
+                st.running = false;
+                return;
             }
+            st.newest
+        };
+        for (port, _) in found {
+            listening[usize::from(*port)] = false;
         }
-        if st.waiters.is_empty() {
-            st.running = false;
-            return;
-        }
+        std::thread::sleep(pause(newest.elapsed(), cost));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pauses_are_fast_while_young_and_bounded_by_the_scan_cost() {
+        let us = Duration::from_micros;
+        assert_eq!(pause(Duration::ZERO, us(10)), SCAN_FAST);
+        assert_eq!(pause(FAST_FOR, us(10)), SCAN_SLOW);
+        // A costly scan (thousands of listeners) is followed by three times
+        // its cost, young wait or not.
+        assert_eq!(pause(Duration::ZERO, us(500)), us(1500));
+        assert_eq!(pause(FAST_FOR * 2, us(500)), us(1500));
+    }
+
+    /// Waits until the watcher's thread is gone (no scans for a while).
+    fn settles(w: &ListenWatcher) -> bool {
+        for _ in 0..100 {
+            let before = w.scans();
+            std::thread::sleep(Duration::from_millis(20));
+            let running = w.inner.state.lock().unwrap().running;
+            if !running && w.scans() == before {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_late_listen_is_seen_promptly_and_the_thread_then_stops() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let w = ListenWatcher::new();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+            (Instant::now(), l)
+        });
+        tokio::time::timeout(Duration::from_secs(5), w.wait_listening(port))
+            .await
+            .expect("the listen is seen");
+        let seen = Instant::now();
+        let (listened, _l) = late.join().unwrap();
+        assert!(seen >= listened);
+        assert!(w.scans() > 0, "it was found by a scan, not the first look");
+        // Nobody waits any more: no thread, no scans (an idle daemon does
+        // not poll).
+        assert!(settles(&w), "the watcher keeps scanning with no waiter");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_wait_stops_the_scans() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let w = ListenWatcher::new();
+        let r = tokio::time::timeout(Duration::from_millis(30), w.wait_listening(port)).await;
+        assert!(r.is_err(), "nothing listens on {port}");
+        assert!(w.scans() > 0);
+        assert!(settles(&w), "a cancelled wait left the watcher scanning");
+    }
 
     #[test]
     fn ports_of_checks() {

@@ -10,7 +10,7 @@ mod schedule;
 mod tracker;
 
 pub use check::{ProbeCtx, ProbeOutcome, check};
-pub use listen::{ListenWatcher, listen_port};
+pub use listen::{ListenWatcher, SCAN_FAST, listen_port};
 pub use logmatch::LogMatcher;
 pub use notify::{NotifyMessage, NotifySocket, parse_notify};
 pub use schedule::{FAST_START, ReadinessSchedule, next_delay};

@@ -50,6 +50,34 @@ fn all_listeners() -> Vec<(u16, u64)> {
     }
 }
 
+/// Repeated scans of every LISTEN socket (the listen watcher's): one
+/// netlink socket kept open across scans, `/proc/net/tcp{,6}` when netlink
+/// fails (the socket is then opened afresh for the next scan).
+#[derive(Debug, Default)]
+pub struct ListenScanner {
+    diag: Option<sockdiag::Diag>,
+    found: Vec<(u16, u64)>,
+}
+
+impl ListenScanner {
+    /// The LISTEN sockets now, as `(port, inode)`.
+    pub fn scan(&mut self) -> &[(u16, u64)] {
+        self.found.clear();
+        if self.diag.is_none() {
+            self.diag = sockdiag::Diag::open().ok();
+        }
+        let ok = match &mut self.diag {
+            Some(d) => d.listeners(None, &mut self.found).is_ok(),
+            None => false,
+        };
+        if !ok {
+            self.diag = None;
+            self.found = proc_listeners();
+        }
+        &self.found
+    }
+}
+
 /// LISTEN sockets from `/proc/net/tcp{,6}`.
 pub fn proc_listeners() -> Vec<(u16, u64)> {
     TABLES

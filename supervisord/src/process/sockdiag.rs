@@ -47,6 +47,9 @@ fn request(family: u8, port: Option<u16>) -> Vec<u8> {
     req[17] = libc::IPPROTO_TCP as u8;
     req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
     if let Some(port) = port {
+        // id.idiag_sport: the kernel skips other ports' listeners before
+        // running the bytecode (which older kernels need for dumps).
+        req[24..26].copy_from_slice(&port.to_be_bytes());
         let a = REQ_LEN;
         req[a..a + 2].copy_from_slice(&12u16.to_ne_bytes());
         req[a + 2..a + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
@@ -120,37 +123,58 @@ pub fn tcp_listeners_on(port: u16) -> io::Result<Vec<(u16, u64)>> {
 }
 
 fn dump(port: Option<u16>) -> io::Result<Vec<(u16, u64)>> {
-    let fd = socket(
-        AddressFamily::Netlink,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkSockDiag,
-    )
-    .map_err(io::Error::from)?;
-    let kernel = NetlinkAddr::new(0, 0);
     let mut out = Vec::new();
-    let mut buf = vec![0u8; 32 << 10];
-    for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
-        sendto(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            &request(family, port),
-            &kernel,
-            MsgFlags::empty(),
+    Diag::open()?.listeners(port, &mut out)?;
+    Ok(out)
+}
+
+/// A netlink socket kept open for repeated queries (the listen watcher's
+/// scans), with its receive buffer.
+#[derive(Debug)]
+pub struct Diag {
+    fd: std::os::fd::OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl Diag {
+    /// Open the socket.
+    pub fn open() -> io::Result<Diag> {
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkSockDiag,
         )
         .map_err(io::Error::from)?;
-        loop {
-            let n = recv(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                &mut buf,
+        Ok(Diag {
+            fd,
+            buf: vec![0u8; 32 << 10],
+        })
+    }
+
+    /// Append the TCP LISTEN sockets (IPv4 and IPv6; on `port` only, when
+    /// given) to `out` as `(port, inode)`.
+    pub fn listeners(&mut self, port: Option<u16>, out: &mut Vec<(u16, u64)>) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let kernel = NetlinkAddr::new(0, 0);
+        for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
+            sendto(
+                self.fd.as_raw_fd(),
+                &request(family, port),
+                &kernel,
                 MsgFlags::empty(),
             )
             .map_err(io::Error::from)?;
-            if n == 0 || parse_batch(&buf[..n], &mut out)? {
-                break;
+            loop {
+                let n = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty())
+                    .map_err(io::Error::from)?;
+                if n == 0 || parse_batch(&self.buf[..n], out)? {
+                    break;
+                }
             }
         }
+        Ok(())
     }
-    Ok(out)
 }
 
 #[cfg(test)]
