@@ -137,6 +137,8 @@ pub struct Manager {
     pub(crate) next_waiter: u64,
     pub(crate) session: SessionFile,
     pub(crate) written_session: Option<SessionFile>,
+    /// `written_session` is on disk, not only in the page cache.
+    pub(crate) session_synced: bool,
     /// Something the session file records changed since the last flush.
     pub(crate) session_dirty: bool,
     /// Answers held back until the turn's session write (see [`Manager::run`]).
@@ -185,6 +187,7 @@ impl Manager {
             next_waiter: 0,
             session,
             written_session: None,
+            session_synced: true,
             session_dirty: false,
             outbox: Vec::new(),
             shutdown_replies: Vec::new(),
@@ -229,7 +232,8 @@ impl Manager {
 
     /// Write the session if it changed, then send the held-back answers.
     pub(crate) fn end_turn(&mut self) {
-        self.flush_session();
+        // Synced to disk only when someone is told about this turn.
+        self.flush_session(!self.outbox.is_empty());
         for answer in std::mem::take(&mut self.outbox) {
             answer();
         }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use devctl_units::ProbeCheck;
 use tokio::sync::oneshot;
 
-use crate::process::{ListenScanner, listening_ports};
+use crate::process::{ListenScanner, is_listening};
 
 /// Time between scans during a wait's first [`FAST_FOR`].
 pub const SCAN_FAST: Duration = Duration::from_micros(200);
@@ -92,7 +92,7 @@ impl ListenWatcher {
     /// Resolve once `port` is in LISTEN state (at once if it already is).
     /// Cancel-safe: a dropped wait is forgotten at the next scan.
     pub async fn wait_listening(&self, port: u16) {
-        if listening_ports().contains(&port) {
+        if is_listening(port) {
             return;
         }
         let (tx, rx) = oneshot::channel();

@@ -13,7 +13,8 @@ mod stop;
 pub use cgroup::{CgroupParent, InvocationCgroup};
 pub use pidfd::PidFd;
 pub use ports::{
-    ListenScanner, PortHolder, listening_ports, port_held_by, port_holder, port_in_use,
+    ListenScanner, PortHolder, is_listening, listening_ports, port_held_by, port_holder,
+    port_in_use,
 };
 pub use procfs::{MARKER_VAR, ProcInfo, ProcStat, find_marked, invocation_id, start_time, stat};
 pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};

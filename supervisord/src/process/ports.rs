@@ -92,6 +92,15 @@ pub fn listening_ports() -> HashSet<u16> {
     all_listeners().into_iter().map(|(port, _)| port).collect()
 }
 
+/// True when a LISTEN socket is bound to `port` (one kernel query for
+/// that port, not a dump of every listener).
+pub fn is_listening(port: u16) -> bool {
+    match sockdiag::tcp_listeners_on(port) {
+        Ok(v) => !v.is_empty(),
+        Err(_) => proc_listeners().iter().any(|(p, _)| *p == port),
+    }
+}
+
 /// `socket:[inode]` link targets of the LISTEN sockets on `port`.
 fn listen_links(port: u16) -> HashSet<String> {
     sockdiag::tcp_listeners_on(port)
@@ -168,11 +177,7 @@ pub fn port_held_by(port: u16, marker: &str) -> bool {
 /// True when something listens on `port`, or binding it on 127.0.0.1 or
 /// 0.0.0.0 fails (e.g. a listener in a namespace we cannot see).
 pub fn port_in_use(port: u16) -> bool {
-    let listening = match sockdiag::tcp_listeners_on(port) {
-        Ok(v) => !v.is_empty(),
-        Err(_) => listening_ports().contains(&port),
-    };
-    if listening {
+    if is_listening(port) {
         return true;
     }
     [Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED]
@@ -201,16 +206,21 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert!(listening_ports().contains(&port));
+        assert!(is_listening(port));
         assert!(
             proc_listeners().iter().any(|(p, _)| *p == port),
             "the /proc fallback agrees"
         );
+        let mut scanner = ListenScanner::default();
+        assert!(scanner.scan().iter().any(|(p, _)| *p == port));
+        assert!(scanner.scan().iter().any(|(p, _)| *p == port), "reused");
         let holder = port_holder(port).expect("holder found");
         assert_eq!(holder.pid, std::process::id() as i32);
         assert!(!holder.cmdline.is_empty());
         assert!(port_in_use(port));
         drop(listener);
         assert_eq!(port_holder(port), None);
+        assert!(!is_listening(port));
         assert!(!port_in_use(port));
     }
 }

@@ -16,8 +16,15 @@ use std::path::{Path, PathBuf};
 /// Writes state files so that a reader sees either the old or the new
 /// content, never a mix.
 pub trait FileWriter: Send + Sync + std::fmt::Debug {
-    /// Replace `path` with `bytes` atomically.
+    /// Replace `path` with `bytes` atomically, durably (on disk when this
+    /// returns).
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Replace `path` with `bytes` atomically without waiting for the disk:
+    /// every reader (a restarted daemon included) sees the old or the new
+    /// content; only a machine crash can lose the change.
+    fn write_file_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.write_file(path, bytes)
+    }
     /// Replace the directory `dir` by one holding exactly `files`.
     fn replace_dir(&self, dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()>;
 }
@@ -41,6 +48,10 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_new_file(path, bytes, true)
+}
+
+fn write_new_file(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -48,25 +59,35 @@ fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .mode(0o600)
         .open(path)?;
     f.write_all(bytes)?;
-    f.sync_all()
+    if sync { f.sync_all() } else { Ok(()) }
+}
+
+/// Temp file, write (and fsync), rename over `path` (and fsync the
+/// directory).
+fn replace_file(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    fs::create_dir_all(dir)?;
+    let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
+    if let Err(e) = write_new_file(&tmp, bytes, sync) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if sync { sync_dir(dir) } else { Ok(()) }
 }
 
 impl FileWriter for RealFs {
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        fs::create_dir_all(dir)?;
-        let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
-        if let Err(e) = write_new(&tmp, bytes) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        if let Err(e) = fs::rename(&tmp, path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        sync_dir(dir)
+        replace_file(path, bytes, true)
+    }
+
+    fn write_file_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        replace_file(path, bytes, false)
     }
 
     fn replace_dir(&self, dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
@@ -126,6 +147,30 @@ pub fn recover_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsynced_write_replaces_too_and_leaves_no_temp() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("s/session.json");
+        RealFs.write_file_unsynced(&p, b"one").unwrap();
+        RealFs.write_file_unsynced(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["session.json"]);
+        // A write that cannot land leaves the old content and no temp.
+        let dir = tmp.path().join("s/as-dir");
+        fs::create_dir_all(dir.join("x")).unwrap();
+        assert!(RealFs.write_file_unsynced(&dir, b"three").is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
 
     #[test]
     fn write_file_replaces_and_leaves_no_temp() {

@@ -244,9 +244,18 @@ impl StateStore {
         read_json::<SessionFile>(&self.paths.session_file(), |s| s.version)
     }
 
-    /// Persist the session.
-    pub fn save_session(&self, s: &SessionFile) -> Result<(), StateError> {
-        self.write_json(self.paths.session_file(), s)
+    /// Persist the session; with `durable`, also on disk when this returns
+    /// (else only replaced atomically, see [`FileWriter::write_file_unsynced`]).
+    pub fn save_session(&self, s: &SessionFile, durable: bool) -> Result<(), StateError> {
+        let path = self.paths.session_file();
+        if durable {
+            return self.write_json(path, s);
+        }
+        let mut bytes = serde_json::to_vec_pretty(s).expect("state types always serialize");
+        bytes.push(b'\n');
+        self.writer
+            .write_file_unsynced(&path, &bytes)
+            .map_err(|source| StateError::Write { path, source })
     }
 
     /// End the session (clean stop).
@@ -358,7 +367,7 @@ mod tests {
             },
         );
         s.stray.push("inv2".into());
-        st.save_session(&s).unwrap();
+        st.save_session(&s, true).unwrap();
         assert_eq!(st.load_session(), ReadOutcome::Ok(s.clone()));
         assert_eq!(s.invocations().collect::<Vec<_>>(), ["inv1", "inv2"]);
         st.remove_session().unwrap();
