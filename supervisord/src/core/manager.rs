@@ -137,8 +137,6 @@ pub struct Manager {
     pub(crate) next_waiter: u64,
     pub(crate) session: SessionFile,
     pub(crate) written_session: Option<SessionFile>,
-    /// `written_session` is on disk, not only in the page cache.
-    pub(crate) session_synced: bool,
     /// Something the session file records changed since the last flush.
     pub(crate) session_dirty: bool,
     /// Answers held back until the turn's session write (see [`Manager::run`]).
@@ -187,7 +185,6 @@ impl Manager {
             next_waiter: 0,
             session,
             written_session: None,
-            session_synced: true,
             session_dirty: false,
             outbox: Vec::new(),
             shutdown_replies: Vec::new(),
@@ -218,7 +215,7 @@ impl Manager {
             // Group commit: the reports already queued join this turn, then
             // one session write covers them all, and only then do the
             // turn's answers go out (a caller told "started" can rely on
-            // the run being recorded for crash recovery).
+            // the run being in the file a restarted daemon reads).
             let mut n = 0;
             while n < TURN_REPORTS && !self.done {
                 let Ok(r) = reports.try_recv() else { break };
@@ -232,8 +229,7 @@ impl Manager {
 
     /// Write the session if it changed, then send the held-back answers.
     pub(crate) fn end_turn(&mut self) {
-        // Synced to disk only when someone is told about this turn.
-        self.flush_session(!self.outbox.is_empty());
+        self.flush_session(false);
         for answer in std::mem::take(&mut self.outbox) {
             answer();
         }

@@ -70,20 +70,6 @@ fn new_session_id() -> String {
     process::invocation_id()
 }
 
-/// How to write the session file at the end of a turn: `None` to leave it,
-/// `Some(durable)` to write it. A changed file is written (durably when
-/// `durable` is asked for); an unchanged one only when a durable write is
-/// asked for and the last write was not synced. Pure.
-pub fn session_write(changed: bool, durable: bool, synced: bool) -> Option<bool> {
-    if changed {
-        Some(durable)
-    } else if durable && !synced {
-        Some(true)
-    } else {
-        None
-    }
-}
-
 impl Manager {
     /// Build the manager from persisted state and begin or continue the session.
     pub(crate) async fn boot(
@@ -289,18 +275,13 @@ impl Manager {
     }
 
     /// Persist what should run now, if anything changed since the last
-    /// write (and the file would differ). With `durable` (the turn has
-    /// answers to send, or the daemon starts or re-executes) the file is
-    /// also on disk when this returns; otherwise it is only replaced
-    /// atomically, which a restarted daemon reads just the same (only a
-    /// machine crash, which ends every process too, can lose it), and the
-    /// next durable flush syncs it.
+    /// write (and the file would differ). With `durable` (the daemon
+    /// starts or re-executes) the file is also on disk when this returns.
+    /// The writes of a running daemon's turns are not synced: they replace
+    /// the file atomically, which a restarted daemon reads just the same;
+    /// only a machine crash, which ends every process too, can lose one.
     pub(crate) fn flush_session(&mut self, durable: bool) {
-        if self.done {
-            return;
-        }
-        let unsynced = durable && !self.session_synced;
-        if !std::mem::take(&mut self.session_dirty) && !unsynced {
+        if self.done || !std::mem::take(&mut self.session_dirty) {
             return;
         }
         let mut s = SessionFile {
@@ -322,15 +303,11 @@ impl Manager {
                 }
             }
         }
-        let changed = self.written_session.as_ref() != Some(&s);
-        let Some(durable) = session_write(changed, durable, self.session_synced) else {
+        if self.written_session.as_ref() == Some(&s) {
             return;
-        };
+        }
         match self.store.save_session(&s, durable) {
-            Ok(()) => {
-                self.written_session = Some(s);
-                self.session_synced = durable;
-            }
+            Ok(()) => self.written_session = Some(s),
             Err(e) => {
                 warn!("cannot persist the session (a crash now would lose track of processes): {e}")
             }
@@ -392,24 +369,5 @@ impl Manager {
                 let _ = r.send(());
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::session_write;
-
-    #[test]
-    fn the_session_is_synced_only_when_someone_is_told() {
-        // changed, durable asked, last write synced → write (durable?)
-        assert_eq!(session_write(true, true, true), Some(true));
-        assert_eq!(session_write(true, false, true), Some(false));
-        assert_eq!(session_write(true, false, false), Some(false));
-        // Unchanged: nothing to write…
-        assert_eq!(session_write(false, false, true), None);
-        assert_eq!(session_write(false, false, false), None);
-        assert_eq!(session_write(false, true, true), None);
-        // …unless an answer needs on disk what was only replaced in memory.
-        assert_eq!(session_write(false, true, false), Some(true));
     }
 }
