@@ -175,6 +175,7 @@ impl<P: Provider> Actor<P> {
             unit: self.unit.name.clone(),
             snap: self.snap.clone(),
             events: std::mem::take(&mut self.events),
+            at: std::time::Instant::now(),
         };
         let _ = self.reports.send(r);
     }

@@ -496,7 +496,7 @@ impl Manager {
         for e in r.events {
             self.emit(Some(&r.project), Some(&r.unit), e);
         }
-        self.watch_observe(&r.project, &r.unit, &old, &new);
+        self.watch_observe(&r.project, &r.unit, &old, &new, r.at);
         if state_changed {
             self.propagate(&r.project, &r.unit, &old);
         }

@@ -130,4 +130,8 @@ pub struct Report {
     pub snap: Snapshot,
     /// Events besides the state change itself (spawned, exited…).
     pub events: Vec<EventKind>,
+    /// When the actor made the report: a run's start is reported before
+    /// its processes exist, so this precedes anything they do, however
+    /// late the manager gets to it.
+    pub at: std::time::Instant,
 }

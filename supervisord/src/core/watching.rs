@@ -340,13 +340,16 @@ impl Manager {
         }
     }
 
-    /// Track when each watched unit's runs begin and settle.
+    /// Track when each watched unit's runs begin and settle, as of `at`
+    /// (when the actor reported, not when the manager got to it: a run's
+    /// processes may already have changed files by then).
     pub(crate) fn watch_observe(
         &mut self,
         project: &ProjectName,
         unit: &UnitName,
         old: &Snapshot,
         new: &Snapshot,
+        at: Instant,
     ) {
         let Some(uw) = self
             .watch
@@ -356,12 +359,11 @@ impl Manager {
         else {
             return;
         };
-        let now = Instant::now();
         if new.invocation.is_some() && new.invocation != old.invocation {
-            uw.window.begin(now);
+            uw.window.begin(at);
         }
         if is_run_phase(old) && !is_run_phase(new) {
-            uw.window.settle(now);
+            uw.window.settle(at);
         }
         if old.sub == SubState::Building
             && new.sub == SubState::Exited
