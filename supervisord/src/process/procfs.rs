@@ -435,6 +435,12 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
+        // Until the exec, the child shows our environment (no marker), as
+        // `spawn` knows: wait for it the same way.
+        let visible = Instant::now() + std::time::Duration::from_secs(5);
+        while !has_marker(pid, &marker) && Instant::now() < visible {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         // Twice: the second pass answers from what the first remembered.
         for _ in 0..2 {
             let t = table_after(Instant::now());
