@@ -19,7 +19,7 @@ use devctl_units::{ProbeCheck, Unit, UnitKind};
 
 use crate::core::env::{EnvContext, build_env, probe_env};
 use crate::core::local::{LocalProvider, exit_result};
-use crate::core::notes::{Note, TaggedNote};
+use crate::core::notes::{Note, NoteReceiver, NoteSender};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
 use crate::core::provider::{
@@ -27,7 +27,7 @@ use crate::core::provider::{
     container_provider,
 };
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen};
-use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::core::snapshot::{ActorMsg, Inbox, Mailbox, Report, Snapshot, mailbox};
 use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
@@ -87,8 +87,8 @@ pub struct Actor<P: Provider> {
     env: ActorEnv,
     reports: mpsc::UnboundedSender<Report>,
     /// The provider's facts and the watchers' sightings about the run.
-    notes_tx: mpsc::UnboundedSender<TaggedNote>,
-    notes_rx: mpsc::UnboundedReceiver<TaggedNote>,
+    notes_tx: NoteSender,
+    notes_rx: NoteReceiver,
     /// The current run's probes and log followers.
     watch: Option<RunWatch>,
     /// Why the last probe check failed (for messages).
@@ -114,9 +114,9 @@ pub fn spawn_local(
     env: ActorEnv,
     reports: mpsc::UnboundedSender<Report>,
     initial: Snapshot,
-) -> mpsc::UnboundedSender<ActorMsg> {
+) -> Mailbox {
     let unit = actor_view(unit);
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mailbox();
     if unit.kind == UnitKind::Container {
         let provider = container_provider(&env.notify_dir);
         let actor = Actor::new(unit, provider, log, env, reports, initial);
@@ -191,7 +191,7 @@ impl<P: Provider> Actor<P> {
     /// The mailbox loop. Handlers are boxed: the task then holds only the
     /// actor and its waits while idle (most units, most of the time), not
     /// the largest handler's state.
-    async fn run_loop(mut self, mut inbox: mpsc::UnboundedReceiver<ActorMsg>) {
+    async fn run_loop(mut self, mut inbox: Inbox) {
         loop {
             let next = self.timers.next();
             tokio::select! {
@@ -216,7 +216,8 @@ impl<P: Provider> Actor<P> {
                     }
                     Some(m) => Box::pin(self.handle(m)).await,
                 },
-                Some((run, note)) = self.notes_rx.recv() => {
+                Some(tagged) = self.notes_rx.recv() => {
+                    let (run, note) = *tagged;
                     if run == self.run && self.running {
                         match note {
                             Note::Fact(fact) => Box::pin(self.on_fact(fact)).await,

@@ -54,6 +54,13 @@ impl TryFrom<Note> for Seen {
 /// A note tagged with the run it belongs to; the actor drops stale ones.
 pub type TaggedNote = (u64, Note);
 
+/// The channel's sending side. Notes travel boxed, so the channel's
+/// preallocated block of 32 slots holds pointers, not notes.
+pub type NoteSender = mpsc::UnboundedSender<Box<TaggedNote>>;
+
+/// The channel's receiving side.
+pub type NoteReceiver = mpsc::UnboundedReceiver<Box<TaggedNote>>;
+
 /// The actor is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
@@ -61,7 +68,7 @@ pub struct Closed;
 /// Sends notes of kind `T` to an actor.
 #[derive(Debug)]
 pub struct NoteTx<T> {
-    tx: mpsc::UnboundedSender<TaggedNote>,
+    tx: NoteSender,
     kind: PhantomData<fn(T)>,
 }
 
@@ -74,8 +81,8 @@ impl<T> Clone for NoteTx<T> {
     }
 }
 
-impl<T> From<mpsc::UnboundedSender<TaggedNote>> for NoteTx<T> {
-    fn from(tx: mpsc::UnboundedSender<TaggedNote>) -> Self {
+impl<T> From<NoteSender> for NoteTx<T> {
+    fn from(tx: NoteSender) -> Self {
         NoteTx {
             tx,
             kind: PhantomData,
@@ -86,7 +93,9 @@ impl<T> From<mpsc::UnboundedSender<TaggedNote>> for NoteTx<T> {
 impl<T: Into<Note>> NoteTx<T> {
     /// Send a note about run `run`.
     pub fn send(&self, (run, note): (u64, T)) -> Result<(), Closed> {
-        self.tx.send((run, note.into())).map_err(|_| Closed)
+        self.tx
+            .send(Box::new((run, note.into())))
+            .map_err(|_| Closed)
     }
 }
 
@@ -94,7 +103,7 @@ impl<T: Into<Note>> NoteTx<T> {
 /// in for an actor); notes of other kinds are skipped.
 #[derive(Debug)]
 pub struct NoteRx<T> {
-    rx: mpsc::UnboundedReceiver<TaggedNote>,
+    rx: NoteReceiver,
     kind: PhantomData<fn() -> T>,
 }
 
@@ -102,7 +111,7 @@ impl<T: TryFrom<Note>> NoteRx<T> {
     /// The next note of kind `T`; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<(u64, T)> {
         loop {
-            let (run, note) = self.rx.recv().await?;
+            let (run, note) = *self.rx.recv().await?;
             if let Ok(t) = T::try_from(note) {
                 return Some((run, t));
             }
@@ -114,7 +123,8 @@ impl<T: TryFrom<Note>> NoteRx<T> {
     /// The next queued note of kind `T`, without waiting; `None` when
     /// none is queued.
     pub fn try_recv(&mut self) -> Option<(u64, T)> {
-        while let Ok((run, note)) = self.rx.try_recv() {
+        while let Ok(tagged) = self.rx.try_recv() {
+            let (run, note) = *tagged;
             if let Ok(t) = T::try_from(note) {
                 return Some((run, t));
             }
@@ -147,8 +157,14 @@ mod tests {
         facts.send((1, Fact::Ready)).unwrap();
         seen.send((1, Seen::Output)).unwrap();
         facts.send((2, Fact::MainPid(7))).unwrap();
-        assert_eq!(rx.recv().await, Some((1, Note::Fact(Fact::Ready))));
-        assert_eq!(rx.recv().await, Some((1, Note::Seen(Seen::Output))));
+        assert_eq!(
+            rx.recv().await,
+            Some(Box::new((1, Note::Fact(Fact::Ready))))
+        );
+        assert_eq!(
+            rx.recv().await,
+            Some(Box::new((1, Note::Seen(Seen::Output))))
+        );
         let mut only_facts = NoteRx::<Fact> {
             rx,
             kind: PhantomData,

@@ -6,8 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use devctl_units::api::{Origin, UnitStatus};
 use devctl_units::state::{ActiveState, EnableState, LoadState, SubState, UnitResult};
 use devctl_units::{Unit, UnitKind, UnitName};
@@ -15,7 +13,7 @@ use devctl_units::{Unit, UnitKind, UnitName};
 use crate::core::graph;
 use crate::core::logview::record;
 use crate::core::policy_deps::DepView;
-use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::core::snapshot::{Mailbox, Snapshot};
 use crate::logs::UnitLog;
 use crate::state::files::ProjectFile;
 
@@ -35,7 +33,7 @@ pub struct Loaded {
     pub text: String,
     pub log: UnitLog,
     /// `None` for groups and the project target.
-    pub tx: Option<mpsc::UnboundedSender<ActorMsg>>,
+    pub tx: Option<Mailbox>,
     pub snap: Snapshot,
     /// Sequence number of the last command sent.
     pub issued: u64,
