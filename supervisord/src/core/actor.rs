@@ -479,7 +479,7 @@ impl<P: Provider> Actor<P> {
             unit: unit.clone(),
             run: self.run,
             invocation,
-            env: env.into(),
+            env,
             log: self.log.clone(),
             facts: self.notes_tx.clone().into(),
         };

@@ -85,7 +85,7 @@ impl<P: Provider> Actor<P> {
             unit: unit.clone(),
             run: self.run,
             invocation: frozen.invocation.clone(),
-            env: frozen.env.as_slice().into(),
+            env: frozen.env.clone().into(),
             log: self.log.clone(),
             facts: self.notes_tx.clone().into(),
         };

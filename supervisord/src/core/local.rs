@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use devctl_units::state::UnitResult;
 use devctl_units::{ProbeCheck, StopSpec, UnitKind};
 
+use crate::core::env::RunEnv;
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
 use crate::logs::Stream;
 use crate::probe::{NotifyMessage, NotifySocket};
@@ -32,7 +33,7 @@ struct Run {
     /// Exit, pid and notify watchers (the notify socket's file goes with
     /// its task).
     tasks: Vec<JoinHandle<()>>,
-    env: Arc<[(String, String)]>,
+    env: RunEnv,
     dir: PathBuf,
 }
 

@@ -41,7 +41,7 @@ pub struct RunCtx {
     /// `DEVCTL_INVOCATION_ID` of the run's process tree.
     pub invocation: String,
     /// Shared by the run's spawns, its probes and its stop command.
-    pub env: Arc<[(String, String)]>,
+    pub env: crate::core::env::RunEnv,
     pub log: UnitLog,
     pub facts: crate::core::notes::NoteTx<Fact>,
 }
@@ -191,7 +191,7 @@ mod tests {
             unit: Arc::new(unit),
             run: 1,
             invocation: "i".into(),
-            env: Arc::from([]),
+            env: Default::default(),
             log: store.unit("p", "c"),
             facts,
         };

@@ -102,6 +102,7 @@ impl Manager {
                 base: std::env::vars().collect(),
                 strip: opts.strip_env.clone(),
                 extra: opts.extra_env.clone(),
+                ..EnvContext::default()
             }),
             reaper,
             notify_dir: opts.paths.notify_dir(),
