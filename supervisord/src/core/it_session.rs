@@ -5,7 +5,7 @@
 
 use devctl_units::api::{EnableRequest, ErrorKind, JobVerb, LoadRequest, Origin};
 use devctl_units::state::{ActiveState, EnableState};
-use devctl_units::{ProjectName, Unit, UnitKind};
+use devctl_units::{ProjectName, Unit, UnitKind, UnitName};
 
 use crate::core::testkit::{Kit, marked, sh, until};
 
@@ -287,6 +287,66 @@ async fn storage_failure_rolls_back_and_keeps_the_old_file() {
         .await
         .unwrap();
     assert_eq!(kit.status("joe").await.enabled, EnableState::Disabled);
+    kit.finish().await;
+}
+
+/// `cat` shows the persisted file, and a load whose project file cannot
+/// be written puts the previous unit files back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_that_cannot_persist_puts_the_old_unit_files_back() {
+    let kit = Kit::new().await;
+    let units = four();
+    kit.load(&units).await;
+    let name = UnitName::new("paulie").unwrap();
+    let shown = kit
+        .sup
+        .unit_file(kit.project.clone(), name.clone())
+        .await
+        .unwrap();
+    assert_eq!(shown, devctl_units::to_unit_file(&units[0]));
+    let dir = kit.paths.units_dir(&kit.project);
+    let files = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(&dir);
+    // The project file cannot be written (a directory where its temp file
+    // goes); the load changes a unit and the manifest path.
+    let file = kit.paths.project_file(&kit.project);
+    let tmp = file.with_file_name(format!("project.json.tmp-{}", std::process::id()));
+    std::fs::create_dir(&tmp).unwrap();
+    let mut changed = units.clone();
+    changed[0] = sh("paulie", UnitKind::Service, "exec sleep 301");
+    let req = LoadRequest {
+        manifest: "/elsewhere/devctl.kdl".into(),
+        root: "/elsewhere".into(),
+        units: changed
+            .iter()
+            .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
+            .collect(),
+    };
+    let err = kit
+        .sup
+        .load_project(kit.project.clone(), req)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Storage);
+    assert_eq!(files(&dir), before, "the previous unit files are back");
+    assert_eq!(
+        kit.sup.unit_file(kit.project.clone(), name).await.unwrap(),
+        shown
+    );
+    std::fs::remove_dir(&tmp).unwrap();
     kit.finish().await;
 }
 

@@ -21,7 +21,7 @@ use devctl_units::{ProjectName, Unit, UnitName};
 use crate::core::actor::{ActorEnv, now_ms, spawn_local};
 use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::logview::Selected;
-use crate::core::project::{Loaded, Project};
+use crate::core::project::{Loaded, Project, text_hash};
 use crate::core::snapshot::{ActorMsg, Report, Snapshot};
 use crate::core::waiters::Waiter;
 use crate::core::watching::WatchHub;
@@ -323,9 +323,12 @@ impl Manager {
                 reply,
             } => {
                 let r = self.project(&project).and_then(|p| {
-                    p.units.get(&unit).map(|l| l.text.clone()).ok_or_else(|| {
+                    let l = p.units.get(&unit).ok_or_else(|| {
                         api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
-                    })
+                    })?;
+                    self.store
+                        .unit_file(&project, &l.file_name)
+                        .map_err(|e| storage_err(&e))
                 });
                 let _ = reply.send(r);
             }
@@ -414,7 +417,7 @@ impl Manager {
         &self,
         unit: Unit,
         file_name: String,
-        text: String,
+        text: &str,
         origin_snap: Snapshot,
     ) -> Loaded {
         let unit = Arc::new(unit);
@@ -434,7 +437,7 @@ impl Manager {
         Loaded {
             unit,
             file_name,
-            text,
+            text_hash: text_hash(text),
             log,
             tx,
             snap: origin_snap,
@@ -552,10 +555,15 @@ impl Manager {
         // written again (a unit file is fsynced each).
         let same_files = self.projects.get(&project).is_some_and(|p| {
             p.units.len() == req.units.len()
-                && p.units
-                    .values()
-                    .all(|l| req.units.get(&l.file_name) == Some(&l.text))
+                && p.units.values().all(|l| {
+                    req.units
+                        .get(&l.file_name)
+                        .is_some_and(|t| text_hash(t) == l.text_hash)
+                })
         });
+        // What to put back if the project file cannot be written.
+        let old_files = (!same_files && self.projects.contains_key(&project))
+            .then(|| self.store.read_units(&project));
         if !same_files {
             self.store
                 .save_units(&project, &req.units)
@@ -564,13 +572,8 @@ impl Manager {
         if old_file.as_ref() != Some(&pf)
             && let Err(e) = self.store.save_project(&pf)
         {
-            if let Some(p) = self.projects.get(&project) {
-                let files: BTreeMap<String, String> = p
-                    .units
-                    .values()
-                    .map(|l| (l.file_name.clone(), l.text.clone()))
-                    .collect();
-                let _ = self.store.save_units(&project, &files);
+            if let Some(files) = &old_files {
+                let _ = self.store.save_units(&project, files);
             }
             return Err(storage_err(&e));
         }
@@ -612,7 +615,7 @@ impl Manager {
             match existing {
                 None => {
                     resp.added.push(name.clone());
-                    let l = self.make_loaded(unit, file, text, Snapshot::default());
+                    let l = self.make_loaded(unit, file, &text, Snapshot::default());
                     self.projects
                         .get_mut(&project)
                         .expect("exists")
@@ -626,7 +629,7 @@ impl Manager {
                     } == *old;
                     let p = self.projects.get_mut(&project).expect("exists");
                     let l = p.units.get_mut(&name).expect("exists");
-                    l.text = text;
+                    l.text_hash = text_hash(&text);
                     l.file_name = file;
                     if same {
                         // Keep the definition the actor shares unless the
@@ -649,7 +652,7 @@ impl Manager {
                         let fresh = self.make_loaded(
                             unit,
                             l_file(&self.projects[&project], &name),
-                            l_text(&self.projects[&project], &name),
+                            &text,
                             Snapshot::default(),
                         );
                         self.projects
@@ -764,8 +767,4 @@ fn l_file(p: &Project, n: &UnitName) -> String {
         .get(n)
         .map(|l| l.file_name.clone())
         .unwrap_or_default()
-}
-
-fn l_text(p: &Project, n: &UnitName) -> String {
-    p.units.get(n).map(|l| l.text.clone()).unwrap_or_default()
 }

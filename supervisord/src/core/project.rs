@@ -30,7 +30,9 @@ pub struct PendingStop {
 pub struct Loaded {
     pub unit: Arc<Unit>,
     pub file_name: String,
-    pub text: String,
+    /// A hash of the unit file's text (an unchanged load writes nothing);
+    /// the text itself is on disk (`StateStore::unit_file`).
+    pub text_hash: u64,
     pub log: UnitLog,
     /// `None` for groups and the project target.
     pub tx: Option<Mailbox>,
@@ -46,6 +48,14 @@ pub struct Loaded {
     /// Sequence number of the last stop sent.
     pub stop_seq: u64,
     pub waiting_sent: bool,
+}
+
+/// The hash [`Loaded::text_hash`] keeps.
+pub fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 impl Loaded {

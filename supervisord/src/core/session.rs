@@ -162,7 +162,7 @@ impl Manager {
                 match devctl_units::from_unit_file(&file, &text) {
                     Ok(mut u) => {
                         u.project = name.clone();
-                        let l = mgr.make_loaded(u, file, text, Snapshot::default());
+                        let l = mgr.make_loaded(u, file, &text, Snapshot::default());
                         units.insert(l.unit.name.clone(), l);
                     }
                     Err(e) => {

@@ -178,30 +178,8 @@ impl StateStore {
                 }
                 ReadOutcome::Missing | ReadOutcome::Quarantined(_) => continue,
             };
-            let units_dir = self.paths.units_dir(&name);
-            recover_dir(&units_dir);
-            let mut units = BTreeMap::new();
-            if let Ok(files) = fs::read_dir(&units_dir) {
-                for f in files.flatten() {
-                    let Some(fname) = f.file_name().to_str().map(str::to_owned) else {
-                        continue;
-                    };
-                    match read_bounded(&f.path()) {
-                        Ok(Some(bytes)) => match String::from_utf8(bytes) {
-                            Ok(text) => {
-                                units.insert(fname, text);
-                            }
-                            Err(_) => {
-                                warn!(file = %f.path().display(), "unit file is not UTF-8; skipped")
-                            }
-                        },
-                        Ok(None) => {}
-                        Err(e) => {
-                            warn!(file = %f.path().display(), "unit file unreadable ({e}); skipped")
-                        }
-                    }
-                }
-            }
+            recover_dir(&self.paths.units_dir(&name));
+            let units = self.read_units(&name);
             out.push((pf, units));
         }
         out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
@@ -227,6 +205,47 @@ impl StateStore {
         self.writer
             .replace_dir(&dir, &files)
             .map_err(|source| StateError::Write { path: dir, source })
+    }
+
+    /// A project's persisted unit files (name → text); unreadable ones
+    /// are skipped with a warning.
+    pub fn read_units(&self, project: &ProjectName) -> BTreeMap<String, String> {
+        let mut units = BTreeMap::new();
+        let Ok(files) = fs::read_dir(self.paths.units_dir(project)) else {
+            return units;
+        };
+        for f in files.flatten() {
+            let Some(fname) = f.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            match read_bounded(&f.path()) {
+                Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        units.insert(fname, text);
+                    }
+                    Err(_) => warn!(file = %f.path().display(), "unit file is not UTF-8; skipped"),
+                },
+                Ok(None) => {}
+                Err(e) => warn!(file = %f.path().display(), "unit file unreadable ({e}); skipped"),
+            }
+        }
+        units
+    }
+
+    /// One persisted unit file's text (what `devctl cat` shows).
+    pub fn unit_file(&self, project: &ProjectName, file: &str) -> Result<String, StateError> {
+        let path = self.paths.units_dir(project).join(file);
+        match read_bounded(&path) {
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| StateError::Read {
+                path,
+                source: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"),
+            }),
+            Ok(None) => Err(StateError::Read {
+                path,
+                source: io::Error::from(io::ErrorKind::NotFound),
+            }),
+            Err(source) => Err(StateError::Read { path, source }),
+        }
     }
 
     /// Remove everything persisted about a project.
@@ -299,7 +318,16 @@ mod tests {
         let units = BTreeMap::from([("paulie.service".to_string(), "[Unit]\n".to_string())]);
         st.save_units(&pf.name, &units).unwrap();
         let loaded = st.load_projects().unwrap();
-        assert_eq!(loaded, vec![(pf, units)]);
+        assert_eq!(loaded, vec![(pf.clone(), units.clone())]);
+        assert_eq!(st.read_units(&pf.name), units);
+        assert_eq!(
+            st.unit_file(&pf.name, "paulie.service").unwrap(),
+            "[Unit]\n"
+        );
+        let missing = st.unit_file(&pf.name, "joe.service").unwrap_err();
+        assert_eq!(missing.io().kind(), io::ErrorKind::NotFound);
+        assert!(missing.to_string().contains("joe.service"), "{missing}");
+        assert!(st.read_units(&pn("nothing")).is_empty());
     }
 
     #[test]
