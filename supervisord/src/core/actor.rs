@@ -27,7 +27,7 @@ use crate::core::provider::{
     container_provider,
 };
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen};
-use crate::core::snapshot::{ActorMsg, Inbox, Mailbox, Report, Snapshot, mailbox};
+use crate::core::snapshot::{ActorMsg, Inbox, Mailbox, Report, ReportTx, Snapshot, mailbox};
 use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
@@ -85,7 +85,7 @@ pub struct Actor<P: Provider> {
     provider: P,
     log: UnitLog,
     env: ActorEnv,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: ReportTx,
     /// The provider's facts and the watchers' sightings about the run.
     notes_tx: NoteSender,
     notes_rx: NoteReceiver,
@@ -112,7 +112,7 @@ pub fn spawn_local(
     unit: Arc<Unit>,
     log: UnitLog,
     env: ActorEnv,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: ReportTx,
     initial: Snapshot,
 ) -> Mailbox {
     let unit = actor_view(unit);
@@ -142,7 +142,7 @@ impl<P: Provider> Actor<P> {
         provider: P,
         log: UnitLog,
         env: ActorEnv,
-        reports: mpsc::UnboundedSender<Report>,
+        reports: ReportTx,
         snap: Snapshot,
     ) -> Self {
         let (notes_tx, notes_rx) = mpsc::unbounded_channel();
@@ -177,7 +177,7 @@ impl<P: Provider> Actor<P> {
             events: std::mem::take(&mut self.events),
             at: std::time::Instant::now(),
         };
-        let _ = self.reports.send(r);
+        let _ = self.reports.send(Box::new(r));
     }
 
     fn set(&mut self, active: ActiveState, sub: SubState) {

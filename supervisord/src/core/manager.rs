@@ -22,7 +22,7 @@ use crate::core::actor::{ActorEnv, now_ms, spawn_local};
 use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::logview::Selected;
 use crate::core::project::{Loaded, Project, text_hash};
-use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::core::snapshot::{ActorMsg, Report, ReportRx, ReportTx, Snapshot};
 use crate::core::waiters::Waiter;
 use crate::core::watching::WatchHub;
 use crate::state::files::{ProjectFile, SessionFile};
@@ -130,7 +130,7 @@ pub struct Manager {
     pub(crate) events: broadcast::Sender<Event>,
     event_seq: u64,
     pub(crate) projects: BTreeMap<ProjectName, Project>,
-    pub(crate) reports_tx: mpsc::UnboundedSender<Report>,
+    pub(crate) reports_tx: ReportTx,
     pub(crate) timeouts_tx: mpsc::UnboundedSender<u64>,
     pub(crate) seq: u64,
     pub(crate) waiters: Vec<Waiter>,
@@ -164,7 +164,7 @@ impl Manager {
         store: StateStore,
         env: ActorEnv,
         events: broadcast::Sender<Event>,
-        reports_tx: mpsc::UnboundedSender<Report>,
+        reports_tx: ReportTx,
         timeouts_tx: mpsc::UnboundedSender<u64>,
         session: SessionFile,
     ) -> Manager {
@@ -196,7 +196,7 @@ impl Manager {
     async fn run(
         &mut self,
         mut rx: mpsc::Receiver<Command>,
-        mut reports: mpsc::UnboundedReceiver<Report>,
+        mut reports: ReportRx,
         mut timeouts: mpsc::UnboundedReceiver<u64>,
     ) {
         let mut watch_rx = self.watch.take_rx();
@@ -208,7 +208,7 @@ impl Manager {
                         self.abandon(None);
                     }
                 },
-                Some(r) = reports.recv() => self.on_report(r),
+                Some(r) = reports.recv() => self.on_report(*r),
                 Some(id) = timeouts.recv() => self.on_timeout(id),
                 Some(m) = watch_rx.recv() => self.on_watch(m),
             }
@@ -219,7 +219,7 @@ impl Manager {
             let mut n = 0;
             while n < TURN_REPORTS && !self.done {
                 let Ok(r) = reports.try_recv() else { break };
-                self.on_report(r);
+                self.on_report(*r);
                 n += 1;
             }
             self.end_turn();

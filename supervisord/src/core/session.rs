@@ -30,7 +30,7 @@ use crate::core::env::EnvContext;
 use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::manager::Manager;
 use crate::core::project::{Broken, Project};
-use crate::core::snapshot::{ActorMsg, Report, Snapshot};
+use crate::core::snapshot::{ActorMsg, ReportTx, Snapshot};
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
 use crate::process::{self, Reaper, TreeRef};
@@ -75,7 +75,7 @@ impl Manager {
     pub(crate) async fn boot(
         opts: CoreOptions,
         events: broadcast::Sender<Event>,
-        reports_tx: mpsc::UnboundedSender<Report>,
+        reports_tx: ReportTx,
         timeouts_tx: mpsc::UnboundedSender<u64>,
     ) -> Result<(Manager, CoreInfo), CoreError> {
         ensure_private_dir(&opts.paths.state)?;

@@ -152,6 +152,13 @@ impl Inbox {
     }
 }
 
+/// Where actors send their reports (boxed: the channel keeps the blocks a
+/// burst of reports needed, 32 slots each).
+pub type ReportTx = mpsc::UnboundedSender<Box<Report>>;
+
+/// The manager's end of [`ReportTx`].
+pub type ReportRx = mpsc::UnboundedReceiver<Box<Report>>;
+
 /// An actor's report to the manager.
 #[derive(Debug, Clone)]
 pub struct Report {
