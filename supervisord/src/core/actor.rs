@@ -19,7 +19,7 @@ use devctl_units::{ProbeCheck, Unit, UnitKind};
 
 use crate::core::env::{EnvContext, build_env, probe_env};
 use crate::core::local::{LocalProvider, exit_result};
-use crate::core::notes::{Note, NoteReceiver, NoteSender};
+use crate::core::notes::{Mail, Note, NoteTx};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
 use crate::core::provider::{
@@ -86,9 +86,9 @@ pub struct Actor<P: Provider> {
     log: UnitLog,
     env: ActorEnv,
     reports: ReportTx,
-    /// The provider's facts and the watchers' sightings about the run.
-    notes_tx: NoteSender,
-    notes_rx: NoteReceiver,
+    /// Where the provider's facts and the watchers' sightings about the
+    /// run go: this actor's own mailbox, weakly held.
+    notes_tx: mpsc::WeakUnboundedSender<Box<Mail>>,
     /// The current run's probes and log followers.
     watch: Option<RunWatch>,
     /// Why the last probe check failed (for messages).
@@ -119,19 +119,19 @@ pub fn spawn_local(
     let (tx, rx) = mailbox();
     if unit.kind == UnitKind::Container {
         let provider = container_provider(&env.notify_dir);
-        let actor = Actor::new(unit, provider, log, env, reports, initial);
+        let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
         tokio::spawn(actor.run_loop(rx));
         return tx;
     }
     if unit.kind == UnitKind::Kubernetes {
         let provider = Unavailable::new(NO_KUBERNETES);
-        let actor = Actor::new(unit, provider, log, env, reports, initial);
+        let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
         tokio::spawn(actor.run_loop(rx));
         return tx;
     }
     let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone())
         .with_cgroup(env.cgroup.clone());
-    let actor = Actor::new(unit, provider, log, env, reports, initial);
+    let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
     tokio::spawn(actor.run_loop(rx));
     tx
 }
@@ -144,8 +144,8 @@ impl<P: Provider> Actor<P> {
         env: ActorEnv,
         reports: ReportTx,
         snap: Snapshot,
+        notes_tx: mpsc::WeakUnboundedSender<Box<Mail>>,
     ) -> Self {
-        let (notes_tx, notes_rx) = mpsc::unbounded_channel();
         let ready = ReadyState::new(unit.ready.as_ref(), unit.alive.as_ref());
         Actor {
             unit,
@@ -154,7 +154,6 @@ impl<P: Provider> Actor<P> {
             env,
             reports,
             notes_tx,
-            notes_rx,
             watch: None,
             probe_failure: None,
             run: 0,
@@ -195,16 +194,16 @@ impl<P: Provider> Actor<P> {
         loop {
             let next = self.timers.next();
             tokio::select! {
-                msg = inbox.recv() => match msg {
+                mail = inbox.recv() => match mail {
                     None => {
                         self.provider.forget();
                         return;
                     }
-                    Some(ActorMsg::Freeze { reply }) => {
+                    Some(Mail::Msg(ActorMsg::Freeze { reply })) => {
                         let _ = reply.send(Box::pin(self.freeze()).await);
                         return;
                     }
-                    Some(ActorMsg::Exit { stop, reply }) => {
+                    Some(Mail::Msg(ActorMsg::Exit { stop, reply })) => {
                         if stop && (self.running || self.snap.is_up()) {
                             Box::pin(self.stop_now(UnitResult::Success, None, false)).await;
                             self.report();
@@ -214,17 +213,16 @@ impl<P: Provider> Actor<P> {
                         let _ = reply.send(());
                         return;
                     }
-                    Some(m) => Box::pin(self.handle(m)).await,
-                },
-                Some(tagged) = self.notes_rx.recv() => {
-                    let (run, note) = *tagged;
-                    if run == self.run && self.running {
-                        match note {
-                            Note::Fact(fact) => Box::pin(self.on_fact(fact)).await,
-                            Note::Seen(seen) => Box::pin(self.on_seen(seen)).await,
+                    Some(Mail::Msg(m)) => Box::pin(self.handle(m)).await,
+                    Some(Mail::Note(run, note)) => {
+                        if run == self.run && self.running {
+                            match note {
+                                Note::Fact(fact) => Box::pin(self.on_fact(fact)).await,
+                                Note::Seen(seen) => Box::pin(self.on_seen(seen)).await,
+                            }
                         }
                     }
-                }
+                },
                 _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => Box::pin(self.on_timer()).await,
             }
         }
@@ -466,7 +464,7 @@ impl<P: Provider> Actor<P> {
         self.report();
         // Log followers subscribe before the run's processes can write.
         let mut watch =
-            RunWatch::before_spawn(&unit, &self.log, self.run, self.notes_tx.clone().into());
+            RunWatch::before_spawn(&unit, &self.log, self.run, NoteTx::weak(&self.notes_tx));
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
@@ -481,7 +479,7 @@ impl<P: Provider> Actor<P> {
             invocation,
             env,
             log: self.log.clone(),
-            facts: self.notes_tx.clone().into(),
+            facts: NoteTx::weak(&self.notes_tx),
         };
         match self.provider.start(ctx).await {
             Ok(pid) => {

@@ -15,6 +15,7 @@ use devctl_units::api::Origin;
 use devctl_units::state::{SubState, UnitResult};
 
 use super::{Actor, Timers};
+use crate::core::notes::NoteTx;
 use crate::core::policy_ready::{ReadyPhase, ReadyState};
 use crate::core::policy_restart::ExitCause;
 use crate::core::provider::{Provider, RunCtx};
@@ -74,7 +75,7 @@ impl<P: Provider> Actor<P> {
         self.probe_failure = None;
         let frozen = run.frozen.clone();
         let mut watch =
-            RunWatch::before_spawn(&unit, &self.log, self.run, self.notes_tx.clone().into());
+            RunWatch::before_spawn(&unit, &self.log, self.run, NoteTx::weak(&self.notes_tx));
         let probe_ctx = ProbeCtx {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
@@ -87,7 +88,7 @@ impl<P: Provider> Actor<P> {
             invocation: frozen.invocation.clone(),
             env: frozen.env.clone().into(),
             log: self.log.clone(),
-            facts: self.notes_tx.clone().into(),
+            facts: NoteTx::weak(&self.notes_tx),
         };
         match self.provider.adopt(ctx, run).await {
             Ok(pid) => {

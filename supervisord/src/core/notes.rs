@@ -1,9 +1,11 @@
-//! One channel per actor for what it hears about its current run: its
-//! provider's facts and its run watchers' sightings, each tagged with the
-//! run. A tokio channel preallocates a block of 32 message slots, so a
-//! channel per kind cost every idle unit about 1.5 KB more. Senders are
-//! typed ([`NoteTx<Fact>`], [`NoteTx<Seen>`]) so each side can only say its
-//! own kind of note.
+//! What an actor hears about its current run (its provider's facts and its
+//! run watchers' sightings, each tagged with the run) arrives in its
+//! mailbox, after and between the manager's messages: one channel per
+//! unit (a tokio channel costs about 0.8 KB even when idle). The run's
+//! senders are weak, so the mailbox closes when the manager lets go of
+//! it, whatever the run's tasks still hold. Senders are typed
+//! ([`NoteTx<Fact>`], [`NoteTx<Seen>`]) so each side can only say its own
+//! kind of note.
 
 use std::marker::PhantomData;
 
@@ -11,6 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::core::provider::Fact;
 use crate::core::runwatch::Seen;
+use crate::core::snapshot::ActorMsg;
 
 /// A note about a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,22 @@ pub enum Note {
     Fact(Fact),
     Seen(Seen),
 }
+
+/// What an actor's mailbox carries.
+#[derive(Debug)]
+pub enum Mail {
+    /// A command from the manager.
+    Msg(ActorMsg),
+    /// A note about run `.0`; the actor drops stale ones.
+    Note(u64, Note),
+}
+
+/// The mailbox channel's sending side (mail travels boxed, so the
+/// channel's preallocated block of 32 slots holds pointers).
+pub type MailSender = mpsc::UnboundedSender<Box<Mail>>;
+
+/// The mailbox channel's receiving side.
+pub type MailReceiver = mpsc::UnboundedReceiver<Box<Mail>>;
 
 impl From<Fact> for Note {
     fn from(f: Fact) -> Note {
@@ -51,40 +70,47 @@ impl TryFrom<Note> for Seen {
     }
 }
 
-/// A note tagged with the run it belongs to; the actor drops stale ones.
-pub type TaggedNote = (u64, Note);
-
-/// The channel's sending side. Notes travel boxed, so the channel's
-/// preallocated block of 32 slots holds pointers, not notes.
-pub type NoteSender = mpsc::UnboundedSender<Box<TaggedNote>>;
-
-/// The channel's receiving side.
-pub type NoteReceiver = mpsc::UnboundedReceiver<Box<TaggedNote>>;
-
 /// The actor is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
+/// Where a [`NoteTx`] sends: the actor's mailbox through a weak sender
+/// (the run's tasks do not keep it open), or a channel of its own.
+#[derive(Debug, Clone)]
+enum Target {
+    Weak(mpsc::WeakUnboundedSender<Box<Mail>>),
+    Strong(MailSender),
+}
+
 /// Sends notes of kind `T` to an actor.
 #[derive(Debug)]
 pub struct NoteTx<T> {
-    tx: NoteSender,
+    to: Target,
     kind: PhantomData<fn(T)>,
 }
 
 impl<T> Clone for NoteTx<T> {
     fn clone(&self) -> Self {
         NoteTx {
-            tx: self.tx.clone(),
+            to: self.to.clone(),
             kind: PhantomData,
         }
     }
 }
 
-impl<T> From<NoteSender> for NoteTx<T> {
-    fn from(tx: NoteSender) -> Self {
+impl<T> NoteTx<T> {
+    /// Notes into the mailbox `to` reaches, without keeping it open.
+    pub fn weak(to: &mpsc::WeakUnboundedSender<Box<Mail>>) -> NoteTx<T> {
         NoteTx {
-            tx,
+            to: Target::Weak(to.clone()),
+            kind: PhantomData,
+        }
+    }
+
+    /// The same channel, for notes of another kind.
+    pub fn retype<U>(&self) -> NoteTx<U> {
+        NoteTx {
+            to: self.to.clone(),
             kind: PhantomData,
         }
     }
@@ -93,17 +119,20 @@ impl<T> From<NoteSender> for NoteTx<T> {
 impl<T: Into<Note>> NoteTx<T> {
     /// Send a note about run `run`.
     pub fn send(&self, (run, note): (u64, T)) -> Result<(), Closed> {
-        self.tx
-            .send(Box::new((run, note.into())))
-            .map_err(|_| Closed)
+        let mail = Box::new(Mail::Note(run, note.into()));
+        match &self.to {
+            Target::Weak(w) => w.upgrade().ok_or(Closed)?.send(mail),
+            Target::Strong(s) => s.send(mail),
+        }
+        .map_err(|_| Closed)
     }
 }
 
 /// Receives the notes of kind `T` of a channel (tests and tools that stand
-/// in for an actor); notes of other kinds are skipped.
+/// in for an actor); mail of other kinds is skipped.
 #[derive(Debug)]
 pub struct NoteRx<T> {
-    rx: NoteReceiver,
+    rx: MailReceiver,
     kind: PhantomData<fn() -> T>,
 }
 
@@ -111,21 +140,21 @@ impl<T: TryFrom<Note>> NoteRx<T> {
     /// The next note of kind `T`; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<(u64, T)> {
         loop {
-            let (run, note) = *self.rx.recv().await?;
-            if let Ok(t) = T::try_from(note) {
+            if let Mail::Note(run, note) = *self.rx.recv().await?
+                && let Ok(t) = T::try_from(note)
+            {
                 return Some((run, t));
             }
         }
     }
-}
 
-impl<T: TryFrom<Note>> NoteRx<T> {
     /// The next queued note of kind `T`, without waiting; `None` when
     /// none is queued.
     pub fn try_recv(&mut self) -> Option<(u64, T)> {
-        while let Ok(tagged) = self.rx.try_recv() {
-            let (run, note) = *tagged;
-            if let Ok(t) = T::try_from(note) {
+        while let Ok(mail) = self.rx.try_recv() {
+            if let Mail::Note(run, note) = *mail
+                && let Ok(t) = T::try_from(note)
+            {
                 return Some((run, t));
             }
         }
@@ -137,7 +166,10 @@ impl<T: TryFrom<Note>> NoteRx<T> {
 pub fn channel<T>() -> (NoteTx<T>, NoteRx<T>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (
-        tx.into(),
+        NoteTx {
+            to: Target::Strong(tx),
+            kind: PhantomData,
+        },
         NoteRx {
             rx,
             kind: PhantomData,
@@ -151,29 +183,34 @@ mod tests {
 
     #[tokio::test]
     async fn typed_senders_share_one_channel_and_typed_receivers_filter() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let facts: NoteTx<Fact> = tx.clone().into();
-        let seen: NoteTx<Seen> = tx.into();
+        let (facts, mut only_facts) = channel::<Fact>();
+        let seen: NoteTx<Seen> = facts.retype();
         facts.send((1, Fact::Ready)).unwrap();
         seen.send((1, Seen::Output)).unwrap();
         facts.send((2, Fact::MainPid(7))).unwrap();
-        assert_eq!(
-            rx.recv().await,
-            Some(Box::new((1, Note::Fact(Fact::Ready))))
-        );
-        assert_eq!(
-            rx.recv().await,
-            Some(Box::new((1, Note::Seen(Seen::Output))))
-        );
-        let mut only_facts = NoteRx::<Fact> {
-            rx,
-            kind: PhantomData,
-        };
-        assert_eq!(only_facts.recv().await, Some((2, Fact::MainPid(7))));
+        assert_eq!(only_facts.recv().await, Some((1, Fact::Ready)));
+        assert_eq!(only_facts.try_recv(), Some((2, Fact::MainPid(7))));
+        assert_eq!(only_facts.try_recv(), None);
         drop((facts, seen));
         assert_eq!(only_facts.recv().await, None);
         let (tx, rx) = channel::<Seen>();
         drop(rx);
         assert_eq!(tx.send((1, Seen::Output)), Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn weak_senders_reach_the_mailbox_without_keeping_it_open() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Box<Mail>>();
+        let facts = NoteTx::<Fact>::weak(&tx.downgrade());
+        facts.send((3, Fact::Ready)).unwrap();
+        assert!(matches!(
+            rx.recv().await.as_deref(),
+            Some(Mail::Note(3, Note::Fact(Fact::Ready)))
+        ));
+        // The owner lets go: the mailbox closes although a note sender is
+        // still around, and the sender learns it.
+        drop(tx);
+        assert!(rx.recv().await.is_none());
+        assert_eq!(facts.send((3, Fact::Ready)), Err(Closed));
     }
 }

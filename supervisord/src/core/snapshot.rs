@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::core::notes::{Mail, MailReceiver, MailSender};
+
 use devctl_units::api::{EventKind, ExitInfo, Origin};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, Unit, UnitName};
@@ -122,15 +124,20 @@ pub enum ActorMsg {
     },
 }
 
-/// The sending side of an actor's mailbox. Messages travel boxed: a tokio
-/// channel preallocates a block of 32 slots, which for unboxed messages
-/// cost every idle unit about 1 KB.
+/// The sending side of an actor's mailbox (the manager's). Mail travels
+/// boxed: a tokio channel preallocates a block of 32 slots, which for
+/// unboxed messages cost every idle unit about 1 KB.
 #[derive(Debug, Clone)]
-pub struct Mailbox(mpsc::UnboundedSender<Box<ActorMsg>>);
+pub struct Mailbox(MailSender);
 
-/// The receiving side of an actor's mailbox.
+/// The receiving side of an actor's mailbox: the manager's messages and
+/// the notes about the actor's runs (see `notes.rs`).
 #[derive(Debug)]
-pub struct Inbox(mpsc::UnboundedReceiver<Box<ActorMsg>>);
+pub struct Inbox(MailReceiver);
+
+/// The actor is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
 
 /// A new mailbox.
 pub fn mailbox() -> (Mailbox, Inbox) {
@@ -139,15 +146,20 @@ pub fn mailbox() -> (Mailbox, Inbox) {
 }
 
 impl Mailbox {
-    /// Send `msg`; given back if the actor is gone.
-    pub fn send(&self, msg: ActorMsg) -> Result<(), ActorMsg> {
-        self.0.send(Box::new(msg)).map_err(|e| *e.0)
+    /// Send `msg` to the actor.
+    pub fn send(&self, msg: ActorMsg) -> Result<(), Gone> {
+        self.0.send(Box::new(Mail::Msg(msg))).map_err(|_| Gone)
+    }
+
+    /// A sender of notes that does not keep the mailbox open.
+    pub fn downgrade(&self) -> mpsc::WeakUnboundedSender<Box<Mail>> {
+        self.0.downgrade()
     }
 }
 
 impl Inbox {
-    /// The next message; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<ActorMsg> {
+    /// The next mail; `None` once the manager let go of the mailbox.
+    pub async fn recv(&mut self) -> Option<Mail> {
         self.0.recv().await.map(|m| *m)
     }
 }
