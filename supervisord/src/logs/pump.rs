@@ -16,7 +16,7 @@ use super::store::{LINE_SPLIT_MARKER, UnitLog};
 /// has two pumps, so this is per-unit memory.
 const READ_BUF_MIN: usize = 1 << 10;
 /// Read buffer once a read filled the small one (a chatty child).
-const READ_BUF_MAX: usize = 64 << 10;
+const READ_BUF_MAX: usize = 256 << 10;
 /// After this many reads in a row that fit the small buffer, the large
 /// buffers are released (a child that was chatty at start-up only).
 const QUIET_READS: u32 = 16;
