@@ -191,13 +191,18 @@ mod tests {
         false
     }
 
-    #[tokio::test]
-    async fn a_late_listen_is_seen_promptly_and_the_thread_then_stops() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+    /// A port nothing listens on (bound, then let go).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
-            .port();
+            .port()
+    }
+
+    #[tokio::test]
+    async fn a_late_listen_is_seen_promptly_and_the_thread_then_stops() {
+        let port = free_port();
         let w = ListenWatcher::new();
         let late = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
@@ -218,11 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_wait_stops_the_scans() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let w = ListenWatcher::new();
         let r = tokio::time::timeout(Duration::from_millis(30), w.wait_listening(port)).await;
         assert!(r.is_err(), "nothing listens on {port}");
