@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use devctl_units::ProbeCheck;
 use tokio::sync::oneshot;
 
-use crate::process::{ListenScanner, is_listening};
+use crate::process::ListenScanner;
 
 /// Time between scans during a wait's first [`FAST_FOR`].
 pub const SCAN_FAST: Duration = Duration::from_micros(200);
@@ -89,12 +89,13 @@ impl ListenWatcher {
         self.inner.scans.load(Ordering::Relaxed)
     }
 
-    /// Resolve once `port` is in LISTEN state (at once if it already is).
+    /// Resolve once `port` is in LISTEN state (at the next scan if it
+    /// already is: within [`SCAN_FAST`] of a new wait, or of the thread's
+    /// start). There is no separate first look: a probe waits again after
+    /// every check, and a query per wait on top of the shared scans cost
+    /// more than the scans when a thousand units start at once.
     /// Cancel-safe: a dropped wait is forgotten at the next scan.
     pub async fn wait_listening(&self, port: u16) {
-        if is_listening(port) {
-            return;
-        }
         let (tx, rx) = oneshot::channel();
         let watched = {
             let mut st = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
