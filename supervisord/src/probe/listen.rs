@@ -216,7 +216,7 @@ mod tests {
         let seen = Instant::now();
         let (listened, _l) = late.join().unwrap();
         assert!(seen >= listened);
-        assert!(w.scans() > 0, "it was found by a scan, not the first look");
+        assert!(w.scans() > 0, "it was found by a scan");
         // Nobody waits any more: no thread, no scans (an idle daemon does
         // not poll).
         assert!(settles(&w), "the watcher keeps scanning with no waiter");
