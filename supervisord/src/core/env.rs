@@ -70,7 +70,7 @@ pub struct EnvContext {
     pub extra: Vec<(String, String)>,
     /// `base` without the daemon-only and stripped names, built once and
     /// shared by every run.
-    pub filtered: OnceLock<Arc<[(String, String)]>>,
+    pub(crate) filtered: OnceLock<Arc<[(String, String)]>>,
 }
 
 impl EnvContext {

@@ -5,7 +5,6 @@
 //! failure or stop to its dependents.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
@@ -14,7 +13,7 @@ use devctl_units::api::{
     JobVerb, Origin, WaitRequest, WaitResponse,
 };
 use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
-use devctl_units::{DepCondition, ProjectName, Unit, UnitKind, UnitName};
+use devctl_units::{DepCondition, Dependency, ProjectName, UnitKind, UnitName};
 
 use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
 use crate::core::manager::{Manager, api_err, storage_err};
@@ -224,17 +223,16 @@ impl Manager {
         let mut notes = Vec::new();
         // The dependents, found without building the definitions map
         // (this runs on every settled state change).
-        let dependents: Vec<(UnitName, Arc<Unit>)> = p
+        let dependents: Vec<(UnitName, Dependency)> = p
             .units
             .iter()
-            .filter(|(_, l)| l.unit.deps.iter().any(|d| &d.unit == unit))
-            .map(|(n, l)| (n.clone(), l.unit.clone()))
+            .filter_map(|(n, l)| {
+                let dep = l.unit.deps.iter().find(|d| &d.unit == unit)?;
+                Some((n.clone(), dep.clone()))
+            })
             .collect();
         let mut stopped = false;
-        for (dn, du) in &dependents {
-            let Some(dep) = du.deps.iter().find(|d| &d.unit == unit) else {
-                continue;
-            };
+        for (dn, dep) in &dependents {
             let dl = p.units.get_mut(dn).expect("listed above");
             if dl.pending_stop.is_some()
                 || dl.stop_sent

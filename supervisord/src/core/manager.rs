@@ -561,17 +561,16 @@ impl Manager {
                         .is_some_and(|t| text_hash(t) == l.text_hash)
                 })
         });
+        let project_changed = old_file.as_ref() != Some(&pf);
         // What to put back if the project file cannot be written.
-        let old_files = (!same_files && self.projects.contains_key(&project))
+        let old_files = (!same_files && project_changed && self.projects.contains_key(&project))
             .then(|| self.store.read_units(&project));
         if !same_files {
             self.store
                 .save_units(&project, &req.units)
                 .map_err(|e| storage_err(&e))?;
         }
-        if old_file.as_ref() != Some(&pf)
-            && let Err(e) = self.store.save_project(&pf)
-        {
+        if project_changed && let Err(e) = self.store.save_project(&pf) {
             if let Some(files) = &old_files {
                 let _ = self.store.save_units(&project, files);
             }

@@ -153,31 +153,16 @@ fn decision(p: Option<&Project>, it: &Item) -> Option<UnitOutcome> {
     Some(outcome(&it.unit, &l.snap, ok))
 }
 
-/// Decide every undecided item of `w` that can be decided now.
-fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter) {
+/// Decide the undecided items of `w` at positions `at` that can be
+/// decided now.
+fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter, at: &[usize]) {
     let p = projects.get(&w.project);
-    for i in 0..w.items.len() {
+    for &i in at {
         if w.items[i].outcome.is_none()
             && let Some(o) = decision(p, &w.items[i])
         {
             w.decide(i, o);
         }
-    }
-}
-
-/// Decide `unit`'s undecided items of `w` that can be decided now.
-fn latch_unit(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter, unit: &UnitName) {
-    let Some(at) = w.by_unit.get(unit) else {
-        return;
-    };
-    let p = projects.get(&w.project);
-    let decided: Vec<(usize, UnitOutcome)> = at
-        .iter()
-        .filter(|&&i| w.items[i].outcome.is_none())
-        .filter_map(|&i| decision(p, &w.items[i]).map(|o| (i, o)))
-        .collect();
-    for (i, o) in decided {
-        w.decide(i, o);
     }
 }
 
@@ -290,7 +275,8 @@ impl Manager {
     /// Answer every waiter whose units are all decided.
     pub(crate) fn check_waiters(&mut self) {
         for w in &mut self.waiters {
-            latch(&self.projects, w);
+            let all: Vec<usize> = (0..w.items.len()).collect();
+            latch(&self.projects, w, &all);
         }
         self.complete_decided();
     }
@@ -300,7 +286,9 @@ impl Manager {
     /// whose units are all decided.
     pub(crate) fn check_waiters_for(&mut self, project: &ProjectName, unit: &UnitName) {
         for w in self.waiters.iter_mut().filter(|w| &w.project == project) {
-            latch_unit(&self.projects, w, unit);
+            if let Some(at) = w.by_unit.get(unit).cloned() {
+                latch(&self.projects, w, &at);
+            }
         }
         self.complete_decided();
     }

@@ -107,11 +107,6 @@ pub fn parse_batch(mut buf: &[u8], out: &mut Vec<(u16, u64)>) -> io::Result<bool
     Ok(false)
 }
 
-/// Every TCP LISTEN socket (IPv4 and IPv6) as `(port, inode)`.
-pub fn tcp_listeners() -> io::Result<Vec<(u16, u64)>> {
-    dump(None)
-}
-
 /// The TCP LISTEN sockets on `port` (IPv4 and IPv6) as `(port, inode)`,
 /// filtered by the kernel: the cost does not grow with the number of
 /// listeners on the machine.
@@ -185,7 +180,7 @@ mod tests {
     fn sees_our_listener_and_rejects_garbage() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let all = tcp_listeners().unwrap();
+        let all = dump(None).unwrap();
         assert!(all.iter().any(|(p, inode)| *p == port && *inode != 0));
         // The kernel filters by port: only that listener comes back.
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -47,10 +47,6 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_new_file(path, bytes, true)
-}
-
 fn write_new_file(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
@@ -102,7 +98,7 @@ impl FileWriter for RealFs {
         let fill = || -> io::Result<()> {
             fs::create_dir(&tmp)?;
             for (name, bytes) in files {
-                write_new(&tmp.join(name), bytes)?;
+                write_new_file(&tmp.join(name), bytes, true)?;
             }
             sync_dir(&tmp)
         };

@@ -143,12 +143,22 @@ impl StateStore {
         &self.paths
     }
 
-    fn write_json<T: Serialize>(&self, path: PathBuf, value: &T) -> Result<(), StateError> {
+    /// Write `value` as JSON; with `durable`, also on disk when this
+    /// returns (see [`FileWriter::write_file_unsynced`] otherwise).
+    fn write_json<T: Serialize>(
+        &self,
+        path: PathBuf,
+        value: &T,
+        durable: bool,
+    ) -> Result<(), StateError> {
         let mut bytes = serde_json::to_vec_pretty(value).expect("state types always serialize");
         bytes.push(b'\n');
-        self.writer
-            .write_file(&path, &bytes)
-            .map_err(|source| StateError::Write { path, source })
+        let written = if durable {
+            self.writer.write_file(&path, &bytes)
+        } else {
+            self.writer.write_file_unsynced(&path, &bytes)
+        };
+        written.map_err(|source| StateError::Write { path, source })
     }
 
     /// Every persisted project with its unit files (name → text). A project
@@ -188,7 +198,7 @@ impl StateStore {
 
     /// Persist a project's settings.
     pub fn save_project(&self, pf: &ProjectFile) -> Result<(), StateError> {
-        self.write_json(self.paths.project_file(&pf.name), pf)
+        self.write_json(self.paths.project_file(&pf.name), pf, true)
     }
 
     /// Persist a project's unit files (the whole set replaces the old one).
@@ -266,15 +276,7 @@ impl StateStore {
     /// Persist the session; with `durable`, also on disk when this returns
     /// (else only replaced atomically, see [`FileWriter::write_file_unsynced`]).
     pub fn save_session(&self, s: &SessionFile, durable: bool) -> Result<(), StateError> {
-        let path = self.paths.session_file();
-        if durable {
-            return self.write_json(path, s);
-        }
-        let mut bytes = serde_json::to_vec_pretty(s).expect("state types always serialize");
-        bytes.push(b'\n');
-        self.writer
-            .write_file_unsynced(&path, &bytes)
-            .map_err(|source| StateError::Write { path, source })
+        self.write_json(self.paths.session_file(), s, durable)
     }
 
     /// End the session (clean stop).
