@@ -231,6 +231,26 @@ fn into_receiver(fd: Option<impl Into<OwnedFd>>) -> io::Result<Option<pipe::Rece
 
 /// Start a process as described by `spec`. Must run inside a tokio runtime.
 pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
+    // The command and the spec are gone before the first await: with many
+    // units starting at once, none of them holds its environment copies
+    // while it waits (they would be freed late, in between longer-lived
+    // allocations, and leave the heap fragmented).
+    let child = spawn_now(reaper, spec)?;
+    // Right after exec the new image's environment is briefly unreadable;
+    // return once the marker scan can see the process (or it has exited).
+    for _ in 0..MARKER_VISIBLE_TRIES {
+        if procfs::has_marker(child.pid, &child.invocation_id)
+            || !procfs::is_same_live_process(child.pid, child.start_time)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    Ok(child)
+}
+
+/// The synchronous part of [`spawn`]: fork, exec and register.
+fn spawn_now(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
     let Some(argv0) = spec.argv.first() else {
         return Err(SpawnError::InvalidSpec("empty argv"));
     };
@@ -315,16 +335,6 @@ pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, Spawn
             });
         }
     };
-    // Right after exec the new image's environment is briefly unreadable;
-    // return once the marker scan can see the process (or it has exited).
-    for _ in 0..MARKER_VISIBLE_TRIES {
-        if procfs::has_marker(pid, &spec.invocation_id)
-            || !procfs::is_same_live_process(pid, start_time)
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
     Ok(Child {
         pid,
         pidfd,
