@@ -120,19 +120,19 @@ pub fn spawn_local(
     if unit.kind == UnitKind::Container {
         let provider = container_provider(&env.notify_dir);
         let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-        tokio::spawn(actor.run_loop(rx));
+        tokio::spawn(Box::new(actor).run_loop(rx));
         return tx;
     }
     if unit.kind == UnitKind::Kubernetes {
         let provider = Unavailable::new(NO_KUBERNETES);
         let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-        tokio::spawn(actor.run_loop(rx));
+        tokio::spawn(Box::new(actor).run_loop(rx));
         return tx;
     }
     let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone())
         .with_cgroup(env.cgroup.clone());
     let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-    tokio::spawn(actor.run_loop(rx));
+    tokio::spawn(Box::new(actor).run_loop(rx));
     tx
 }
 
@@ -189,8 +189,10 @@ impl<P: Provider> Actor<P> {
 
     /// The mailbox loop. Handlers are boxed: the task then holds only the
     /// actor and its waits while idle (most units, most of the time), not
-    /// the largest handler's state.
-    async fn run_loop(mut self, mut inbox: Inbox) {
+    /// the largest handler's state. The actor itself is boxed too: an
+    /// `async fn` keeps its arguments twice (as passed, and as the locals
+    /// that live across awaits), so a by-value actor would be held twice.
+    async fn run_loop(mut self: Box<Self>, mut inbox: Inbox) {
         loop {
             let next = self.timers.next();
             tokio::select! {
