@@ -9,27 +9,11 @@ use crate::reader::{self as r, Cx, args, check_shape, clip, prop};
 use crate::settings::argv;
 
 fn spec(u: &mut Unit) -> &mut ContainerSpec {
-    u.container.get_or_insert_with(|| ContainerSpec {
-        image: String::new(),
-        build: None,
-        command: None,
-        entrypoint: None,
-        publish: Vec::new(),
-        volumes: Vec::new(),
-        workdir: None,
-        user: None,
-        network: None,
-        healthcheck: false,
-    })
+    u.container.get_or_insert_default()
 }
 
 fn kube(u: &mut Unit) -> &mut KubeSpec {
-    u.kubernetes.get_or_insert_with(|| KubeSpec {
-        manifests: Vec::new(),
-        context: None,
-        namespace: None,
-        port_forwards: Vec::new(),
-    })
+    u.kubernetes.get_or_insert_default()
 }
 
 /// A single word: text without whitespace.

@@ -351,8 +351,9 @@ pub struct ImageBuild {
     pub dockerfile: String,
 }
 
-/// Container settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Container settings; the default is the empty spec a unit's first
+/// container setting fills in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerSpec {
     pub image: String,
     pub build: Option<ImageBuild>,
@@ -378,8 +379,8 @@ pub struct PortForward {
     pub remote_port: u16,
 }
 
-/// Kubernetes settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Kubernetes settings (default: empty, as for containers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KubeSpec {
     /// Absolute paths of manifest files or directories.
     pub manifests: Vec<PathBuf>,
@@ -430,8 +431,10 @@ pub struct Unit {
     /// Builds: time allowed without an output line.
     pub idle_timeout: Option<Duration>,
 
-    pub container: Option<ContainerSpec>,
-    pub kubernetes: Option<KubeSpec>,
+    /// Boxed, like `kubernetes`: most units are processes, and every
+    /// loaded unit is held in memory for as long as the daemon runs.
+    pub container: Option<Box<ContainerSpec>>,
+    pub kubernetes: Option<Box<KubeSpec>>,
 }
 
 impl Unit {

@@ -333,10 +333,10 @@ fn unit() -> impl Strategy<Value = Unit> {
             u.watch = watch;
             (u.start_timeout, u.run_timeout, u.idle_timeout) = timeouts;
             if kind == UnitKind::Container {
-                u.container = Some(specs.0);
+                u.container = Some(Box::new(specs.0));
             }
             if kind == UnitKind::Kubernetes {
-                u.kubernetes = Some(specs.1);
+                u.kubernetes = Some(Box::new(specs.1));
             }
             u
         },

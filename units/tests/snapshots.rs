@@ -139,7 +139,7 @@ fn daemon() {
 fn container() {
     let mut u = unit(UnitKind::Container, "redis");
     u.env = vec![("REDIS_ARGS".into(), "--save \"\" --appendonly no".into())];
-    u.container = Some(ContainerSpec {
+    u.container = Some(Box::new(ContainerSpec {
         image: "redis:7".into(),
         build: Some(ImageBuild {
             context: "/home/dev/pizzeria/docker/redis".into(),
@@ -170,7 +170,7 @@ fn container() {
         user: Some("999:999".into()),
         network: None,
         healthcheck: true,
-    });
+    }));
     u.ready = Some(Probe::readiness(ProbeCheck::Tcp {
         host: "127.0.0.1".into(),
         port: 16379,
@@ -181,7 +181,7 @@ fn container() {
 #[test]
 fn kubernetes() {
     let mut u = unit(UnitKind::Kubernetes, "cluster");
-    u.kubernetes = Some(KubeSpec {
+    u.kubernetes = Some(Box::new(KubeSpec {
         manifests: vec![
             "/home/dev/pizzeria/k8s/api.yaml".into(),
             "/home/dev/pizzeria/k8s/db".into(),
@@ -193,7 +193,7 @@ fn kubernetes() {
             local_port: 8081,
             remote_port: 80,
         }],
-    });
+    }));
     u.start_timeout = Some(Duration::from_secs(120));
     insta::assert_snapshot!(check(&u));
 }

@@ -219,7 +219,7 @@ mod tests {
         let kit = Kit::new().await;
         let mut c = sh("web", UnitKind::Container, "exec sleep 300");
         c.command = None;
-        c.container = Some(devctl_units::ContainerSpec {
+        c.container = Some(Box::new(devctl_units::ContainerSpec {
             image: "busybox:latest".into(),
             build: None,
             command: Some(vec!["sleep".into(), "300".into()]),
@@ -230,7 +230,7 @@ mod tests {
             user: None,
             network: None,
             healthcheck: false,
-        });
+        }));
         let local = sh("local", UnitKind::Service, "exec sleep 300");
         kit.load(&[c, local]).await;
         let r = kit.job(JobVerb::Start, &["web"]).await;
@@ -257,12 +257,12 @@ mod tests {
         let kit = Kit::new().await;
         let mut k = sh("cluster", UnitKind::Kubernetes, "exec sleep 300");
         k.command = None;
-        k.kubernetes = Some(devctl_units::KubeSpec {
+        k.kubernetes = Some(Box::new(devctl_units::KubeSpec {
             manifests: vec!["/nonexistent/app.yaml".into()],
             context: None,
             namespace: None,
             port_forwards: vec![],
-        });
+        }));
         let local = sh("local", UnitKind::Service, "exec sleep 300");
         kit.load(&[k, local]).await;
         let r = kit.job(JobVerb::Start, &["cluster"]).await;

@@ -324,7 +324,7 @@ mod tests {
             UnitKind::Container,
             "/".into(),
         );
-        u.container = Some(ContainerSpec {
+        u.container = Some(Box::new(ContainerSpec {
             image: "i".into(),
             build: None,
             command: None,
@@ -335,7 +335,7 @@ mod tests {
             user: None,
             network: None,
             healthcheck,
-        });
+        }));
         u
     }
 

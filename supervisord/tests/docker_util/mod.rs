@@ -111,7 +111,7 @@ pub fn unit(project: &str, name: &str, cmd: &[&str]) -> Unit {
         UnitKind::Container,
         "/".into(),
     );
-    u.container = Some(ContainerSpec {
+    u.container = Some(Box::new(ContainerSpec {
         image: IMAGE.into(),
         build: None,
         command: Some(cmd.iter().map(|s| s.to_string()).collect()),
@@ -122,7 +122,7 @@ pub fn unit(project: &str, name: &str, cmd: &[&str]) -> Unit {
         user: None,
         network: None,
         healthcheck: false,
-    });
+    }));
     u.stop.timeout = std::time::Duration::from_secs(2);
     u
 }

@@ -18,8 +18,8 @@ use crate::error::{ErrorKind, UnitFileError};
 use crate::escape::{self, Context, EscapeError};
 use crate::file::{Entry, Section, UnitFile};
 use crate::model::{
-    ContainerSpec, DepCondition, DepKind, Dependency, EnvFile, ImageBuild, KubeSpec, Probe,
-    ProbeCheck, RestartMode, TriggerMode, Unit, UnitKind,
+    ContainerSpec, DepCondition, DepKind, Dependency, EnvFile, ImageBuild, Probe, ProbeCheck,
+    RestartMode, TriggerMode, Unit, UnitKind,
 };
 use crate::name::{ProjectName, UnitName};
 use crate::signal::Signal;
@@ -168,36 +168,16 @@ pub fn from_file(file_name: &str, text: &str, file: &UnitFile) -> Result<Unit, U
             return Err(fail(section.offset, section.name.len() + 2, kind));
         }
         if section.name == "Container" && r.unit.container.is_none() {
-            r.unit.container = Some(empty_container());
+            r.unit.container = Some(Box::default());
         }
         if section.name == "Kube" && r.unit.kubernetes.is_none() {
-            r.unit.kubernetes = Some(KubeSpec {
-                manifests: vec![],
-                context: None,
-                namespace: None,
-                port_forwards: vec![],
-            });
+            r.unit.kubernetes = Some(Box::default());
         }
         for entry in &section.entries {
             r.entry(section, entry)?;
         }
     }
     r.finish(file)
-}
-
-fn empty_container() -> ContainerSpec {
-    ContainerSpec {
-        image: String::new(),
-        build: None,
-        command: None,
-        entrypoint: None,
-        publish: vec![],
-        volumes: vec![],
-        workdir: None,
-        user: None,
-        network: None,
-        healthcheck: false,
-    }
 }
 
 impl<'a> Reader<'a> {
@@ -591,7 +571,7 @@ impl<'a> Reader<'a> {
     }
 
     fn container(&mut self) -> &mut ContainerSpec {
-        self.unit.container.get_or_insert_with(empty_container)
+        self.unit.container.get_or_insert_default()
     }
 
     fn kube_key(&mut self, e: &'a Entry) -> Result<(), UnitFileError> {
