@@ -41,42 +41,50 @@ impl Tail {
     }
 
     /// Add the records of `batch`, evicting the oldest beyond the limits.
+    /// What stays is the longest run of newest records within both limits
+    /// (at least the newest one), so only the batch's records that can
+    /// stay are looked at: a flood's large batches cost what the tail
+    /// holds, not what they carry.
     pub(crate) fn push(&mut self, batch: &Batch) {
-        if self.max_lines == 0 {
+        if self.max_lines == 0 || batch.is_empty() {
             return;
         }
         let head = batch.head_len();
-        // Entries whose bytes are already in the ring; the rest are the
-        // batch's, copied below if they survive.
-        let mut old = self.entries.len();
-        let (mut drop_old, mut skip_new) = (0, 0);
-        let mut start = 0;
-        for &end in batch.ends() {
-            let e = Entry {
-                record: end - start,
-                text: end - start - head - 1,
-            };
-            start = end;
-            while !self.entries.is_empty()
-                && (self.entries.len() >= self.max_lines
-                    || self.text_bytes + e.text > self.max_text)
-            {
-                let Some(gone) = self.entries.pop_front() else {
-                    break;
-                };
-                self.text_bytes -= gone.text;
-                if old > 0 {
-                    old -= 1;
-                    drop_old += gone.record;
-                } else {
-                    skip_new += gone.record;
-                }
+        let ends = batch.ends();
+        let record_start = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
+        // The batch's newest records that fit on their own: `first..`.
+        let (mut first, mut lines, mut text) = (ends.len(), 0, 0);
+        while first > 0 {
+            let t = ends[first - 1] - record_start(first - 1) - head - 1;
+            if lines > 0 && (lines >= self.max_lines || text + t > self.max_text) {
+                break;
             }
-            self.entries.push_back(e);
-            self.text_bytes += e.text;
+            (first, lines, text) = (first - 1, lines + 1, text + t);
+        }
+        // The oldest records make room; all of them go when part of the
+        // batch did not fit.
+        let mut drop_old = 0;
+        while let Some(gone) = self.entries.front().copied() {
+            if first == 0
+                && self.entries.len() + lines <= self.max_lines
+                && self.text_bytes + text <= self.max_text
+            {
+                break;
+            }
+            self.entries.pop_front();
+            self.text_bytes -= gone.text;
+            drop_old += gone.record;
         }
         self.bytes.drain(..drop_old);
-        self.bytes.extend(&batch.bytes()[skip_new..]);
+        self.bytes.extend(&batch.bytes()[record_start(first)..]);
+        for i in first..ends.len() {
+            let record = ends[i] - record_start(i);
+            self.entries.push_back(Entry {
+                record,
+                text: record - head - 1,
+            });
+        }
+        self.text_bytes += text;
     }
 
     /// The last `n` lines, oldest first.
