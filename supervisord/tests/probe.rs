@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use devctl_supervisord::probe::{
     ListenWatcher, NotifyMessage, NotifySocket, ProbeCtx, ProbeOutcome, SCAN_FAST, check,
+    check_seen,
 };
 use devctl_supervisord::process::{
     ExitStatus, Reaper, SpawnSpec, find_marked, invocation_id, spawn,
@@ -229,6 +230,90 @@ async fn tcp_probe_and_foreign_listener() {
             matches!(check(&event_driven, Duration::from_secs(1), &c).await, ProbeOutcome::Failure(r) if r.contains("event-driven"))
         );
     }
+}
+
+/// The inode of the socket behind `fd` of this process.
+fn socket_inode(fd: i32) -> u64 {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    let link = link.to_str().unwrap();
+    link.strip_prefix("socket:[")
+        .and_then(|s| s.strip_suffix(']'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a socket: {link}"))
+}
+
+/// The sockets the listen watcher hands over settle whose listener it is:
+/// the unit's own child holding one is ready; a foreign listener is not,
+/// whatever was seen; a stale sighting falls back to a fresh look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
+    use std::os::fd::AsRawFd;
+    let reaper = Reaper::install().unwrap();
+    let watcher = ListenWatcher::new();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let marker = invocation_id();
+    let spec = SpawnSpec {
+        argv: vec![
+            "perl".into(),
+            "-MIO::Socket::INET".into(),
+            "-e".into(),
+            format!(
+                "$s = IO::Socket::INET->new(LocalAddr => q(127.0.0.1:{port}), Listen => 5, ReuseAddr => 1) or die; sleep 1000"
+            ),
+        ],
+        dir: PathBuf::from("/"),
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        invocation_id: marker.clone(),
+        ..SpawnSpec::default()
+    };
+    let child = spawn(&reaper, spec).await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), watcher.wait_listening(port))
+        .await
+        .expect("the child listens");
+    assert_eq!(seen.len(), 1, "one LISTEN socket on {port}: {seen:?}");
+    let tcp = ProbeCheck::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let mut c = ctx(&reaper, &invocation_id());
+    c.unit_marker = Some(marker.clone());
+    for sockets in [seen.clone(), vec![1], vec![]] {
+        assert_eq!(
+            check_seen(&tcp, Duration::from_secs(5), &c, &sockets).await,
+            ProbeOutcome::Success,
+            "seen {sockets:?}"
+        );
+    }
+    // Another unit's marker: the same sighting does not make it ready.
+    c.unit_marker = Some(invocation_id());
+    assert!(matches!(
+        check_seen(&tcp, Duration::from_secs(5), &c, &seen).await,
+        ProbeOutcome::Failure(r) if r.contains(&format!("in use by pid {}", child.pid))
+    ));
+    let _ = child.pidfd.as_ref().unwrap().send_signal(libc::SIGKILL);
+    let _ = child.wait().await;
+
+    // A listener of this test process, seen by the watcher: foreign.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = watcher.wait_listening(port).await;
+    assert_eq!(seen, vec![socket_inode(listener.as_raw_fd())]);
+    let tcp = ProbeCheck::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let ProbeOutcome::Failure(reason) = check_seen(&tcp, Duration::from_secs(5), &c, &seen).await
+    else {
+        panic!("foreign listener accepted")
+    };
+    assert!(
+        reason.contains(&format!("port {port} in use by pid {}", std::process::id())),
+        "{reason}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -159,22 +159,28 @@ async fn readiness(
         let turn = async {
             if is_settled || (!fast && !first) {
                 sleep(probe.period).await;
+                Vec::new()
             } else if !fast {
                 sleep(probe.initial_delay).await;
+                Vec::new()
             } else {
-                schedule.wait(&listen).await;
+                schedule.wait(&listen).await
             }
         };
-        tokio::select! {
-            () = turn => first = false,
+        // The LISTEN sockets the watcher saw if it ended the turn.
+        let seen = tokio::select! {
+            sockets = turn => {
+                first = false;
+                sockets
+            }
             changed = settled.changed() => {
                 if changed.is_err() {
                     return;
                 }
                 continue;
             }
-        }
-        let outcome = probe::check(&probe.check, probe.timeout, &ctx).await;
+        };
+        let outcome = probe::check_seen(&probe.check, probe.timeout, &ctx, &seen).await;
         if settled.has_changed().is_err()
             || tx
                 .send((run, Seen::Probe(ProbeKind::Ready, outcome)))

@@ -53,6 +53,18 @@ pub struct ProbeCtx {
 
 /// Run one check with a timeout.
 pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> ProbeOutcome {
+    check_seen(check, timeout, ctx, &[]).await
+}
+
+/// [`check`], right after the listen watcher saw the probe's port in
+/// LISTEN state with the sockets `seen` (their inodes): confirming that
+/// the listener is the unit's then starts from them.
+pub async fn check_seen(
+    check: &ProbeCheck,
+    timeout: Duration,
+    ctx: &ProbeCtx,
+    seen: &[u64],
+) -> ProbeOutcome {
     let outcome = match check {
         ProbeCheck::Exec(argv) => return exec(argv, timeout, ctx).await,
         ProbeCheck::Http { url, status } => tokio::time::timeout(timeout, http(url, *status)).await,
@@ -71,9 +83,8 @@ pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> Pro
     match outcome {
         Err(_) => ProbeOutcome::Timeout,
         Ok(ProbeOutcome::Success) => match (&ctx.unit_marker, super::listen::listen_port(check)) {
-            (Some(marker), Some(port)) => {
-                foreign_holder(port, marker).map_or(ProbeOutcome::Success, ProbeOutcome::Failure)
-            }
+            (Some(marker), Some(port)) => foreign_holder(port, marker, seen)
+                .map_or(ProbeOutcome::Success, ProbeOutcome::Failure),
             _ => ProbeOutcome::Success,
         },
         Ok(other) => other,
@@ -84,8 +95,8 @@ pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> Pro
 /// The common case, the unit's own process holding it, is settled by
 /// reading only the unit's processes' fds; only otherwise are every
 /// process's fds walked to name the holder.
-fn foreign_holder(port: u16, marker: &str) -> Option<String> {
-    if process::port_held_by(port, marker) {
+fn foreign_holder(port: u16, marker: &str, seen: &[u64]) -> Option<String> {
+    if process::port_held_by(port, marker, seen) {
         return None;
     }
     let holder = process::port_holder(port)?;

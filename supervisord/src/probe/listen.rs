@@ -50,7 +50,8 @@ pub fn listen_port(check: &ProbeCheck) -> Option<u16> {
 
 #[derive(Debug)]
 struct State {
-    waiters: Vec<(u16, oneshot::Sender<()>)>,
+    /// Each wait's port, and where the port's LISTEN sockets go once seen.
+    waiters: Vec<(u16, oneshot::Sender<Vec<u64>>)>,
     running: bool,
     /// When the newest wait began.
     newest: Instant,
@@ -91,11 +92,11 @@ impl ListenWatcher {
 
     /// Resolve once `port` is in LISTEN state (at the next scan if it
     /// already is: within [`SCAN_FAST`] of a new wait, or of the thread's
-    /// start). There is no separate first look: a probe waits again after
+    /// start), with the inodes of the LISTEN sockets the scan found on it. There is no separate first look: a probe waits again after
     /// every check, and a query per wait on top of the shared scans cost
     /// more than the scans when a thousand units start at once.
     /// Cancel-safe: a dropped wait is forgotten at the next scan.
-    pub async fn wait_listening(&self, port: u16) {
+    pub async fn wait_listening(&self, port: u16) -> Vec<u64> {
         let (tx, rx) = oneshot::channel();
         let watched = {
             let mut st = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,7 +124,7 @@ impl ListenWatcher {
         }
         // The sender is only dropped after sending, or when its thread
         // stops, which it does only without waiters.
-        let _ = rx.await;
+        rx.await.unwrap_or_default()
     }
 }
 
@@ -146,7 +147,12 @@ fn run(inner: &Inner) {
                     continue;
                 }
                 if listening[usize::from(port)] {
-                    let _ = tx.send(());
+                    let sockets = found
+                        .iter()
+                        .filter(|(p, _)| *p == port)
+                        .map(|(_, inode)| *inode)
+                        .collect();
+                    let _ = tx.send(sockets);
                 } else {
                     st.waiters.push((port, tx));
                 }

@@ -9,7 +9,7 @@ mod notify;
 mod schedule;
 mod tracker;
 
-pub use check::{ProbeCtx, ProbeOutcome, check};
+pub use check::{ProbeCtx, ProbeOutcome, check, check_seen};
 pub use listen::{ListenWatcher, SCAN_FAST, listen_port};
 pub use logmatch::LogMatcher;
 pub use notify::{NotifyMessage, NotifySocket, parse_notify};

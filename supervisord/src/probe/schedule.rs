@@ -60,16 +60,24 @@ impl ReadinessSchedule {
 
     /// Wait for the next turn: the next delay, cut short when the probe's
     /// port starts listening (once; afterwards only the delay counts).
-    pub async fn wait(&mut self, watcher: &ListenWatcher) {
+    /// Gives the inodes of the LISTEN sockets seen when the listen cut the
+    /// wait short, and nothing otherwise.
+    pub async fn wait(&mut self, watcher: &ListenWatcher) -> Vec<u64> {
         let delay = self.next_delay();
         match self.port {
             Some(port) if !self.port_seen => {
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = watcher.wait_listening(port) => self.port_seen = true,
+                    _ = tokio::time::sleep(delay) => Vec::new(),
+                    seen = watcher.wait_listening(port) => {
+                        self.port_seen = true;
+                        seen
+                    }
                 }
             }
-            _ => tokio::time::sleep(delay).await,
+            _ => {
+                tokio::time::sleep(delay).await;
+                Vec::new()
+            }
         }
     }
 }

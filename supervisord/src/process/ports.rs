@@ -89,11 +89,21 @@ pub fn is_listening(port: u16) -> bool {
 
 /// `socket:[inode]` link targets of the LISTEN sockets on `port`.
 fn listen_links(port: u16) -> HashSet<String> {
-    sockdiag::tcp_listeners_on(port)
-        .unwrap_or_else(|_| proc_listeners())
+    socket_links(
+        sockdiag::tcp_listeners_on(port)
+            .unwrap_or_else(|_| proc_listeners())
+            .into_iter()
+            .filter(|(p, _)| *p == port)
+            .map(|(_, i)| i),
+    )
+}
+
+/// `socket:[inode]` link targets of socket `inodes`.
+fn socket_links(inodes: impl IntoIterator<Item = u64>) -> HashSet<String> {
+    inodes
         .into_iter()
-        .filter(|(p, i)| *p == port && *i != 0)
-        .map(|(_, i)| format!("socket:[{i}]"))
+        .filter(|i| *i != 0)
+        .map(|i| format!("socket:[{i}]"))
         .collect()
 }
 
@@ -134,15 +144,28 @@ const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
 /// listens itself), then the marked processes of a shared process table,
 /// so a readiness check stays cheap however many processes run; `false`
 /// sends callers to the full [`port_holder`] walk.
-pub fn port_held_by(port: u16, marker: &str) -> bool {
+///
+/// `seen`: the inodes of the LISTEN sockets a scan just found on `port`
+/// (empty when there was none). When one of our children holds one of
+/// them, the port is settled without asking the kernel again: a LISTEN
+/// socket keeps its port, and one still held is still the unit's. With a
+/// thousand listeners each per-port query walks all of them, so this
+/// matters when many units become ready at once. Anything else takes the
+/// fresh look below.
+pub fn port_held_by(port: u16, marker: &str, seen: &[u64]) -> bool {
+    let children_hold = |links: &HashSet<String>| {
+        Reaper::children_marked(marker)
+            .into_iter()
+            .any(|pid| holds(pid, links))
+    };
+    if !seen.is_empty() && children_hold(&socket_links(seen.iter().copied())) {
+        return true;
+    }
     let links = listen_links(port);
     if links.is_empty() {
         return false;
     }
-    if Reaper::children_marked(marker)
-        .into_iter()
-        .any(|pid| holds(pid, &links))
-    {
+    if children_hold(&links) {
         return true;
     }
     let now = Instant::now();
