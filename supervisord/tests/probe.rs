@@ -244,7 +244,8 @@ fn socket_inode(fd: i32) -> u64 {
 
 /// The sockets the listen watcher hands over settle whose listener it is:
 /// the unit's own child holding one is ready; a foreign listener is not,
-/// whatever was seen; a stale sighting falls back to a fresh look.
+/// whatever was seen; a stale or missing sighting falls back to a fresh
+/// look, which leaves the unit's sockets known for the next check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
     use std::os::fd::AsRawFd;
@@ -281,17 +282,21 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
     };
     let mut c = ctx(&reaper, &invocation_id());
     c.unit_marker = Some(marker.clone());
-    for sockets in [seen.clone(), vec![1], vec![]] {
+    // Seen, stale or unknown: ready, and the unit's sockets are known after.
+    for before in [seen.clone(), vec![1], vec![]] {
+        let mut known = before.clone();
         assert_eq!(
-            check_seen(&tcp, Duration::from_secs(5), &c, &sockets).await,
+            check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
             ProbeOutcome::Success,
-            "seen {sockets:?}"
+            "known before: {before:?}"
         );
+        assert_eq!(known, seen, "known before: {before:?}");
     }
     // Another unit's marker: the same sighting does not make it ready.
     c.unit_marker = Some(invocation_id());
+    let mut known = seen.clone();
     assert!(matches!(
-        check_seen(&tcp, Duration::from_secs(5), &c, &seen).await,
+        check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
         ProbeOutcome::Failure(r) if r.contains(&format!("in use by pid {}", child.pid))
     ));
     let _ = child.pidfd.as_ref().unwrap().send_signal(libc::SIGKILL);
@@ -306,7 +311,9 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
         host: "127.0.0.1".into(),
         port,
     };
-    let ProbeOutcome::Failure(reason) = check_seen(&tcp, Duration::from_secs(5), &c, &seen).await
+    let mut known = seen.clone();
+    let ProbeOutcome::Failure(reason) =
+        check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await
     else {
         panic!("foreign listener accepted")
     };

@@ -154,6 +154,11 @@ async fn readiness(
     // process per check, so it keeps to its period.
     let fast = probe::listen_port(&probe.check).is_some();
     let mut first = true;
+    // The port's LISTEN sockets as the listen watcher or the last check
+    // saw them. Every check of the run starts from them, the ones after
+    // readiness too (they follow every period): while the unit's child
+    // still holds one, the listener is settled without asking the kernel.
+    let mut known = Vec::new();
     loop {
         let is_settled = *settled.borrow_and_update();
         let turn = async {
@@ -167,11 +172,12 @@ async fn readiness(
                 schedule.wait(&listen).await
             }
         };
-        // The LISTEN sockets the watcher saw if it ended the turn.
-        let seen = tokio::select! {
+        tokio::select! {
             sockets = turn => {
                 first = false;
-                sockets
+                if !sockets.is_empty() {
+                    known = sockets;
+                }
             }
             changed = settled.changed() => {
                 if changed.is_err() {
@@ -179,8 +185,8 @@ async fn readiness(
                 }
                 continue;
             }
-        };
-        let outcome = probe::check_seen(&probe.check, probe.timeout, &ctx, &seen).await;
+        }
+        let outcome = probe::check_seen(&probe.check, probe.timeout, &ctx, &mut known).await;
         if settled.has_changed().is_err()
             || tx
                 .send((run, Seen::Probe(ProbeKind::Ready, outcome)))

@@ -53,17 +53,19 @@ pub struct ProbeCtx {
 
 /// Run one check with a timeout.
 pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> ProbeOutcome {
-    check_seen(check, timeout, ctx, &[]).await
+    check_seen(check, timeout, ctx, &mut Vec::new()).await
 }
 
-/// [`check`], right after the listen watcher saw the probe's port in
-/// LISTEN state with the sockets `seen` (their inodes): confirming that
-/// the listener is the unit's then starts from them.
+/// [`check`] for a caller that keeps `known`, the inodes of the probe
+/// port's LISTEN sockets (from the listen watcher, or left by an earlier
+/// check): confirming that the listener is the unit's starts from them,
+/// and a check that had to look the port up leaves the unit's sockets
+/// there.
 pub async fn check_seen(
     check: &ProbeCheck,
     timeout: Duration,
     ctx: &ProbeCtx,
-    seen: &[u64],
+    known: &mut Vec<u64>,
 ) -> ProbeOutcome {
     let outcome = match check {
         ProbeCheck::Exec(argv) => return exec(argv, timeout, ctx).await,
@@ -83,7 +85,7 @@ pub async fn check_seen(
     match outcome {
         Err(_) => ProbeOutcome::Timeout,
         Ok(ProbeOutcome::Success) => match (&ctx.unit_marker, super::listen::listen_port(check)) {
-            (Some(marker), Some(port)) => foreign_holder(port, marker, seen)
+            (Some(marker), Some(port)) => foreign_holder(port, marker, known)
                 .map_or(ProbeOutcome::Success, ProbeOutcome::Failure),
             _ => ProbeOutcome::Success,
         },
@@ -95,8 +97,8 @@ pub async fn check_seen(
 /// The common case, the unit's own process holding it, is settled by
 /// reading only the unit's processes' fds; only otherwise are every
 /// process's fds walked to name the holder.
-fn foreign_holder(port: u16, marker: &str, seen: &[u64]) -> Option<String> {
-    if process::port_held_by(port, marker, seen) {
+fn foreign_holder(port: u16, marker: &str, known: &mut Vec<u64>) -> Option<String> {
+    if process::port_held_by(port, marker, known) {
         return None;
     }
     let holder = process::port_holder(port)?;

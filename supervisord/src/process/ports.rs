@@ -3,7 +3,6 @@
 //! from socket inode to pid through `/proc/*/fd`. Also used by the probe
 //! layer's listen watcher.
 
-use std::collections::HashSet;
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
@@ -87,41 +86,36 @@ pub fn is_listening(port: u16) -> bool {
     }
 }
 
-/// `socket:[inode]` link targets of the LISTEN sockets on `port`.
-fn listen_links(port: u16) -> HashSet<String> {
-    socket_links(
-        sockdiag::tcp_listeners_on(port)
-            .unwrap_or_else(|_| proc_listeners())
-            .into_iter()
-            .filter(|(p, _)| *p == port)
-            .map(|(_, i)| i),
-    )
-}
-
-/// `socket:[inode]` link targets of socket `inodes`.
-fn socket_links(inodes: impl IntoIterator<Item = u64>) -> HashSet<String> {
-    inodes
+/// Inodes of the LISTEN sockets on `port`.
+fn listen_inodes(port: u16) -> Vec<u64> {
+    sockdiag::tcp_listeners_on(port)
+        .unwrap_or_else(|_| proc_listeners())
         .into_iter()
-        .filter(|i| *i != 0)
-        .map(|i| format!("socket:[{i}]"))
+        .filter(|(p, i)| *p == port && *i != 0)
+        .map(|(_, i)| i)
         .collect()
 }
 
-/// Does `pid` have an fd open on one of `links`?
-fn holds(pid: i32, links: &HashSet<String>) -> bool {
+/// Does `pid` have an fd open on one of the sockets `inodes`?
+fn holds(pid: i32, inodes: &[u64]) -> bool {
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };
     fds.filter_map(Result::ok).any(|fd| {
-        fs::read_link(fd.path())
-            .is_ok_and(|target| target.to_str().is_some_and(|t| links.contains(t)))
+        fs::read_link(fd.path()).is_ok_and(|target| {
+            target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']'))
+                .and_then(|i| i.parse().ok())
+                .is_some_and(|i: u64| inodes.contains(&i))
+        })
     })
 }
 
 /// The process holding a LISTEN socket on `port`, if visible. Walks every
 /// process's fds: costly with many processes, see [`port_held_by`].
 pub fn port_holder(port: u16) -> Option<PortHolder> {
-    let wanted = listen_links(port);
+    let wanted = listen_inodes(port);
     if wanted.is_empty() {
         return None;
     }
@@ -145,42 +139,44 @@ const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
 /// so a readiness check stays cheap however many processes run; `false`
 /// sends callers to the full [`port_holder`] walk.
 ///
-/// `seen`: the inodes of the LISTEN sockets a scan just found on `port`
-/// (empty when there was none). When one of our children holds one of
-/// them, the port is settled without asking the kernel again: a LISTEN
-/// socket keeps its port, and one still held is still the unit's. With a
-/// thousand listeners each per-port query walks all of them, so this
-/// matters when many units become ready at once. Anything else takes the
-/// fresh look below.
-pub fn port_held_by(port: u16, marker: &str, seen: &[u64]) -> bool {
-    let children_hold = |links: &HashSet<String>| {
+/// `known`: inodes of LISTEN sockets on `port` seen before (by the listen
+/// watcher's scan, or by an earlier call); when one of our children still
+/// holds one of them, the port is settled without asking the kernel: a
+/// LISTEN socket keeps its port, and one still held is still the unit's.
+/// With a thousand listeners each per-port query walks all of them, and
+/// readiness checks go on every period. Otherwise the port is looked up
+/// afresh, and when the unit holds it `known` becomes its sockets.
+pub fn port_held_by(port: u16, marker: &str, known: &mut Vec<u64>) -> bool {
+    let children_hold = |inodes: &[u64]| {
         Reaper::children_marked(marker)
             .into_iter()
-            .any(|pid| holds(pid, links))
+            .any(|pid| holds(pid, inodes))
     };
-    if !seen.is_empty() && children_hold(&socket_links(seen.iter().copied())) {
+    if !known.is_empty() && children_hold(known) {
         return true;
     }
-    let links = listen_links(port);
-    if links.is_empty() {
+    let inodes = listen_inodes(port);
+    if inodes.is_empty() {
         return false;
-    }
-    if children_hold(&links) {
-        return true;
     }
     let now = Instant::now();
     let look = |table: &procfs::Table| {
         let mut ours = table.marked(marker).peekable();
         let seen = ours.peek().is_some();
-        (seen, ours.any(|p| holds(p.pid, &links)))
+        (seen, ours.any(|p| holds(p.pid, &inodes)))
     };
-    match look(&procfs::table_after(
-        now.checked_sub(OWN_TABLE_AGE).unwrap_or(now),
-    )) {
-        (_, true) => true,
-        (true, false) => false,
-        (false, false) => look(&procfs::table_after(now)).1,
+    let held = children_hold(&inodes)
+        || match look(&procfs::table_after(
+            now.checked_sub(OWN_TABLE_AGE).unwrap_or(now),
+        )) {
+            (_, true) => true,
+            (true, false) => false,
+            (false, false) => look(&procfs::table_after(now)).1,
+        };
+    if held {
+        *known = inodes;
     }
+    held
 }
 
 /// True when something listens on `port`, or binding it on 127.0.0.1 or
