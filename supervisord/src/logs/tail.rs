@@ -76,9 +76,11 @@ impl Tail {
             drop_old += gone.record;
         }
         self.bytes.drain(..drop_old);
-        self.bytes.extend(&batch.bytes()[record_start(first)..]);
-        for i in first..ends.len() {
-            let record = ends[i] - record_start(i);
+        let mut start = record_start(first);
+        self.bytes.extend(&batch.bytes()[start..]);
+        for &end in &ends[first..] {
+            let record = end - start;
+            start = end;
             self.entries.push_back(Entry {
                 record,
                 text: record - head - 1,
