@@ -128,7 +128,15 @@ impl ListenWatcher {
     }
 }
 
+/// The watcher thread's timer slack. A sleep may end up to the slack
+/// late, and the default (50 µs) would stretch every [`SCAN_FAST`] pause
+/// by a quarter.
+const TIMER_SLACK_NS: u64 = 1_000;
+
 fn run(inner: &Inner) {
+    if let Err(e) = nix::sys::prctl::set_timerslack(TIMER_SLACK_NS) {
+        tracing::debug!(error = %e, "cannot set the listen watcher's timer slack");
+    }
     let mut scanner = ListenScanner::default();
     let mut listening = vec![false; 1 << 16];
     loop {
@@ -226,6 +234,48 @@ mod tests {
         // Nobody waits any more: no thread, no scans (an idle daemon does
         // not poll).
         assert!(settles(&w), "the watcher keeps scanning with no waiter");
+    }
+
+    /// The timer slack of this process's thread named `name`, if any.
+    fn slack_of(name: &str) -> Option<u64> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|t| {
+                std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)
+            })
+            // Per thread, the file is only under /proc/<tid>.
+            .and_then(|t| {
+                let tid = t.file_name().into_string().ok()?;
+                std::fs::read_to_string(format!("/proc/{tid}/timerslack_ns")).ok()
+            })
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    #[tokio::test]
+    async fn the_scanning_thread_sleeps_with_a_fine_timer_slack() {
+        let port = free_port();
+        let w = ListenWatcher::new();
+        let waiting = tokio::spawn({
+            let w = w.clone();
+            async move { w.wait_listening(port).await }
+        });
+        let mut slack = None;
+        for _ in 0..200 {
+            slack = slack_of("devctl-listen");
+            if slack == Some(TIMER_SLACK_NS) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            slack,
+            Some(TIMER_SLACK_NS),
+            "the thread keeps the default slack"
+        );
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        assert!(settles(&w), "a cancelled wait left the watcher scanning");
     }
 
     #[tokio::test]
