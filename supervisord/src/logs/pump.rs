@@ -103,6 +103,15 @@ impl LineSplitter {
             Ok(s) => s,
             Err(e) => std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or(""),
         };
+        if self.partial.is_empty() {
+            // The common case, whole lines of valid text, in one pass; the
+            // loop below takes what is left (a partial last line, an
+            // over-long line, invalid bytes).
+            let (taken, lines) = out.push_lines(valid, self.max);
+            self.stats.lines += lines;
+            data = &data[taken..];
+            valid = &valid[taken..];
+        }
         while !data.is_empty() {
             let room = self.max - self.partial.len();
             // Only the first `room + 1` bytes can hold a newline that ends
@@ -393,6 +402,63 @@ mod tests {
             split(&[b"01234", b"5\n"], 5).0,
             vec![format!("01234{m}"), "5".into()]
         );
+    }
+
+    /// The rule the splitter keeps, a byte at a time: a newline ends a
+    /// line (its `\r` dropped); a line reaching `max + 1` bytes without
+    /// one gives its first `max` bytes as a marked record; invalid UTF-8
+    /// is replaced record by record; what is left at the end is a line.
+    fn model(input: &[u8], max: usize) -> Vec<String> {
+        let (mut out, mut cur) = (Vec::new(), Vec::<u8>::new());
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        for &b in input {
+            if b == b'\n' {
+                out.push(text(strip_cr(&cur)));
+                cur.clear();
+                continue;
+            }
+            cur.push(b);
+            if cur.len() > max {
+                out.push(text(&cur[..max]) + LINE_SPLIT_MARKER);
+                cur.drain(..max);
+            }
+        }
+        if !cur.is_empty() {
+            out.push(text(strip_cr(&cur)));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// However the bytes arrive (any chunks), the records are the
+        /// model's: the whole-lines fast path and the byte-exact slow path
+        /// agree at every boundary.
+        #[test]
+        fn records_do_not_depend_on_how_reads_cut_the_stream(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"a"[..], b"bc", b"\n", b"\r", b"\r\n", "é".as_bytes(),
+                    &"é".as_bytes()[..1], b"\xff", b"0123456789",
+                ]),
+                0..60,
+            ),
+            cuts in proptest::collection::vec(1usize..40, 1..20),
+            max in 1usize..24,
+        ) {
+            let input: Vec<u8> = parts.concat();
+            let mut chunks = Vec::new();
+            let (mut at, mut i) = (0, 0);
+            while at < input.len() {
+                let n = cuts[i % cuts.len()].min(input.len() - at);
+                chunks.push(&input[at..at + n]);
+                at += n;
+                i += 1;
+            }
+            let (got, stats) = split(&chunks, max);
+            proptest::prop_assert_eq!(&got, &model(&input, max));
+            proptest::prop_assert_eq!(stats.lines, got.len() as u64);
+            proptest::prop_assert_eq!(stats.bytes, input.len() as u64);
+        }
     }
 
     #[test]
