@@ -18,6 +18,9 @@ use devctl_supervisord::process::{
 };
 use devctl_units::ProbeCheck;
 
+mod net_util;
+use net_util::free_port;
+
 fn ctx(reaper: &Arc<Reaper>, marker: &str) -> ProbeCtx {
     ProbeCtx {
         reaper: reaper.clone(),
@@ -251,11 +254,7 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
     use std::os::fd::AsRawFd;
     let reaper = Reaper::install().unwrap();
     let watcher = ListenWatcher::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let marker = invocation_id();
     let spec = SpawnSpec {
         argv: vec![
@@ -407,11 +406,7 @@ async fn notify_socket_parses_and_validates_senders() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_watcher_detects_a_late_listener_promptly() {
     let watcher = ListenWatcher::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let (tx, rx) = std::sync::mpsc::channel();
     let opener = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));

@@ -16,6 +16,9 @@ use devctl_supervisord::process::{
 use devctl_units::Signal;
 use tokio::io::AsyncReadExt;
 
+mod net_util;
+use net_util::free_port;
+
 fn env() -> Vec<(String, String)> {
     vec![
         ("PATH".into(), "/usr/bin:/bin".into()),
@@ -44,14 +47,6 @@ async fn until(ceiling: Duration, mut cond: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     cond()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
