@@ -205,6 +205,9 @@ async fn liveness(
     tx: NoteTx<Seen>,
 ) {
     let mut next = Instant::now() + probe.initial_delay + probe.period;
+    // The port's LISTEN sockets the last check confirmed as the unit's
+    // (as in `readiness`: a check every period reads only the unit's fds).
+    let mut known = Vec::new();
     loop {
         tokio::select! {
             () = sleep_until(next) => {}
@@ -215,7 +218,7 @@ async fn liveness(
                 continue;
             }
         }
-        let outcome = probe::check(&probe.check, probe.timeout, &ctx).await;
+        let outcome = probe::check_seen(&probe.check, probe.timeout, &ctx, &mut known).await;
         if settled.has_changed().is_err()
             || tx
                 .send((run, Seen::Probe(ProbeKind::Alive, outcome)))
