@@ -327,17 +327,8 @@ async fn a_load_that_cannot_persist_puts_the_old_unit_files_back() {
     std::fs::create_dir(&tmp).unwrap();
     let mut changed = units.clone();
     changed[0] = sh("paulie", UnitKind::Service, "exec sleep 301");
-    let req = LoadRequest {
-        manifest: "/elsewhere/devctl.kdl".into(),
-        root: "/elsewhere".into(),
-        units: changed
-            .iter()
-            .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
-            .collect(),
-    };
     let err = kit
-        .sup
-        .load_project(kit.project.clone(), req)
+        .try_load(Kit::request("/elsewhere", &changed))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Storage);
@@ -359,11 +350,7 @@ async fn invalid_unit_files_change_nothing() {
         root: "/tmp".into(),
         units: [("bad.service".to_string(), "[Bogus]\nx=y\n".to_string())].into(),
     };
-    let err = kit
-        .sup
-        .load_project(kit.project.clone(), req)
-        .await
-        .unwrap_err();
+    let err = kit.try_load(req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidUnits);
     assert!(err.message.contains("bad.service"));
     let names: Vec<String> = kit

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use devctl_units::api::{
-    Hosting, JobRequest, JobResponse, JobVerb, LoadRequest, LoadResponse, UnitStatus,
+    ApiError, Hosting, JobRequest, JobResponse, JobVerb, LoadRequest, LoadResponse, UnitStatus,
 };
 use devctl_units::paths::Paths;
 use devctl_units::state::{ActiveState, SubState};
@@ -105,19 +105,25 @@ impl Kit {
         self.sup = Kit::boot(&self.paths, &self.mark).await;
     }
 
-    pub async fn load(&self, units: &[Unit]) -> LoadResponse {
-        let req = LoadRequest {
-            manifest: "/tmp/devctl.kdl".into(),
-            root: "/tmp".into(),
+    /// A load of `units` from the manifest `<root>/devctl.kdl`.
+    pub fn request(root: &str, units: &[Unit]) -> LoadRequest {
+        LoadRequest {
+            manifest: format!("{root}/devctl.kdl").into(),
+            root: root.into(),
             units: units
                 .iter()
                 .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
                 .collect(),
-        };
-        self.sup
-            .load_project(self.project.clone(), req)
-            .await
-            .unwrap()
+        }
+    }
+
+    /// Load `req` into the kit's project.
+    pub async fn try_load(&self, req: LoadRequest) -> Result<LoadResponse, ApiError> {
+        self.sup.load_project(self.project.clone(), req).await
+    }
+
+    pub async fn load(&self, units: &[Unit]) -> LoadResponse {
+        self.try_load(Kit::request("/tmp", units)).await.unwrap()
     }
 
     pub async fn job(&self, verb: JobVerb, units: &[&str]) -> JobResponse {

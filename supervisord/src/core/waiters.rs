@@ -155,9 +155,13 @@ fn decision(p: Option<&Project>, it: &Item) -> Option<UnitOutcome> {
 
 /// Decide the undecided items of `w` at positions `at` that can be
 /// decided now.
-fn latch(projects: &BTreeMap<ProjectName, Project>, w: &mut Waiter, at: &[usize]) {
+fn latch(
+    projects: &BTreeMap<ProjectName, Project>,
+    w: &mut Waiter,
+    at: impl IntoIterator<Item = usize>,
+) {
     let p = projects.get(&w.project);
-    for &i in at {
+    for i in at {
         if w.items[i].outcome.is_none()
             && let Some(o) = decision(p, &w.items[i])
         {
@@ -275,8 +279,8 @@ impl Manager {
     /// Answer every waiter whose units are all decided.
     pub(crate) fn check_waiters(&mut self) {
         for w in &mut self.waiters {
-            let all: Vec<usize> = (0..w.items.len()).collect();
-            latch(&self.projects, w, &all);
+            let n = w.items.len();
+            latch(&self.projects, w, 0..n);
         }
         self.complete_decided();
     }
@@ -287,7 +291,7 @@ impl Manager {
     pub(crate) fn check_waiters_for(&mut self, project: &ProjectName, unit: &UnitName) {
         for w in self.waiters.iter_mut().filter(|w| &w.project == project) {
             if let Some(at) = w.by_unit.get(unit).cloned() {
-                latch(&self.projects, w, &at);
+                latch(&self.projects, w, at);
             }
         }
         self.complete_decided();

@@ -92,9 +92,10 @@ impl ListenWatcher {
 
     /// Resolve once `port` is in LISTEN state (at the next scan if it
     /// already is: within [`SCAN_FAST`] of a new wait, or of the thread's
-    /// start), with the inodes of the LISTEN sockets the scan found on it. There is no separate first look: a probe waits again after
-    /// every check, and a query per wait on top of the shared scans cost
-    /// more than the scans when a thousand units start at once.
+    /// start), with the inodes of the LISTEN sockets the scan found on it.
+    /// There is no separate first look: a probe waits again after every
+    /// check, and a query per wait on top of the shared scans cost more
+    /// than the scans when a thousand units start at once.
     /// Cancel-safe: a dropped wait is forgotten at the next scan.
     pub async fn wait_listening(&self, port: u16) -> Vec<u64> {
         let (tx, rx) = oneshot::channel();

@@ -144,6 +144,14 @@ pub fn recover_dir(dir: &Path) {
 mod tests {
     use super::*;
 
+    /// The names in `dir`.
+    fn names(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    }
+
     #[test]
     fn an_unsynced_write_replaces_too_and_leaves_no_temp() {
         let tmp = tempfile::tempdir().unwrap();
@@ -151,21 +159,14 @@ mod tests {
         RealFs.write_file_unsynced(&p, b"one").unwrap();
         RealFs.write_file_unsynced(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["session.json"]);
+        assert_eq!(names(p.parent().unwrap()), ["session.json"]);
         // A write that cannot land leaves the old content and no temp.
         let dir = tmp.path().join("s/as-dir");
         fs::create_dir_all(dir.join("x")).unwrap();
         assert!(RealFs.write_file_unsynced(&dir, b"three").is_err());
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+        let left = names(p.parent().unwrap());
+        assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
     }
 
     #[test]
@@ -175,11 +176,8 @@ mod tests {
         RealFs.write_file(&p, b"one").unwrap();
         RealFs.write_file(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
+        let left = names(p.parent().unwrap());
+        assert_eq!(left.len(), 1, "{left:?}");
     }
 
     #[test]
