@@ -118,6 +118,34 @@ struct Registry {
     /// The invocation marker each registered child was spawned with
     /// (absent when not known, e.g. children inherited across a re-exec).
     markers: HashMap<i32, Arc<str>>,
+    /// The same, by marker: a readiness check asks for its unit's children
+    /// every period, and a scan of every child's marker cost as much as the
+    /// rest of the check with a thousand units.
+    by_marker: HashMap<Arc<str>, Vec<i32>>,
+}
+
+impl Registry {
+    fn mark(&mut self, pid: i32, marker: &str) {
+        self.unmark(pid);
+        let marker: Arc<str> = match self.by_marker.get_key_value(marker) {
+            Some((m, _)) => m.clone(),
+            None => marker.into(),
+        };
+        self.by_marker.entry(marker.clone()).or_default().push(pid);
+        self.markers.insert(pid, marker);
+    }
+
+    fn unmark(&mut self, pid: i32) {
+        let Some(marker) = self.markers.remove(&pid) else {
+            return;
+        };
+        if let Some(pids) = self.by_marker.get_mut(&marker) {
+            pids.retain(|p| *p != pid);
+            if pids.is_empty() {
+                self.by_marker.remove(&marker);
+            }
+        }
+    }
 }
 
 struct Shared {
@@ -159,7 +187,7 @@ impl Registration<'_> {
 
     /// Register `pid`, spawned with the invocation `marker`.
     pub fn register_marked(&mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
-        self.guard.markers.insert(pid, marker.into());
+        self.guard.mark(pid, marker);
         self.register(pid)
     }
 }
@@ -244,12 +272,7 @@ impl Reaper {
     /// Our children spawned with `marker` and not reaped yet: while not
     /// reaped, a child's pid cannot name another process.
     pub fn children_marked(marker: &str) -> Vec<i32> {
-        lock()
-            .markers
-            .iter()
-            .filter(|(_, m)| &***m == marker)
-            .map(|(pid, _)| *pid)
-            .collect()
+        lock().by_marker.get(marker).cloned().unwrap_or_default()
     }
 
     pub fn reap_now(&self) {
@@ -283,7 +306,7 @@ fn reap_all() {
         };
         any = true;
         SHARED.reaped_total.fetch_add(1, Ordering::Relaxed);
-        registry.markers.remove(&pid);
+        registry.unmark(pid);
         match registry.waiters.remove(&pid) {
             Some(cell) => {
                 debug!(pid, %status, "reaped child");
@@ -329,8 +352,37 @@ mod tests {
         let mut reg = lock();
         for pid in pids {
             reg.waiters.remove(&pid);
-            reg.markers.remove(&pid);
+            reg.unmark(pid);
         }
+    }
+
+    #[test]
+    fn children_are_found_by_marker_until_reaped() {
+        // Pids far above any real one, registered only in this test.
+        let (a, b, c) = (i32::MAX - 11, i32::MAX - 12, i32::MAX - 13);
+        let (m1, m2) = ("children-by-marker-1", "children-by-marker-2");
+        {
+            let mut reg = Registration { guard: lock() };
+            reg.register_marked(a, m1);
+            reg.register_marked(b, m2);
+            reg.register_marked(c, m1);
+        }
+        assert_eq!(Reaper::children_marked(m1), vec![a, c]);
+        assert_eq!(Reaper::children_marked(m2), vec![b]);
+        let mut reg = lock();
+        reg.unmark(a);
+        assert_eq!(reg.by_marker.get(m1), Some(&vec![c]));
+        // A pid registered again (re-marked) moves to its new marker.
+        reg.mark(c, m2);
+        assert_eq!(reg.by_marker.get(m1), None, "an emptied marker is dropped");
+        assert_eq!(reg.by_marker.get(m2), Some(&vec![b, c]));
+        for pid in [a, b, c] {
+            reg.waiters.remove(&pid);
+            reg.unmark(pid);
+        }
+        assert!(!reg.by_marker.contains_key(m2));
+        drop(reg);
+        assert!(Reaper::children_marked(m1).is_empty());
     }
 
     #[test]
