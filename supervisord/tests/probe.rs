@@ -14,7 +14,7 @@ use devctl_supervisord::probe::{
     check_seen,
 };
 use devctl_supervisord::process::{
-    ExitStatus, Reaper, SpawnSpec, find_marked, invocation_id, spawn,
+    ExitStatus, Reaper, Sighting, SpawnSpec, find_marked, invocation_id, spawn,
 };
 use devctl_units::ProbeCheck;
 
@@ -256,13 +256,14 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
     let watcher = ListenWatcher::new();
     let port = free_port();
     let marker = invocation_id();
+    // It never accepts: the backlog holds every check's connection.
     let spec = SpawnSpec {
         argv: vec![
             "perl".into(),
             "-MIO::Socket::INET".into(),
             "-e".into(),
             format!(
-                "$s = IO::Socket::INET->new(LocalAddr => q(127.0.0.1:{port}), Listen => 5, ReuseAddr => 1) or die; sleep 1000"
+                "$s = IO::Socket::INET->new(LocalAddr => q(127.0.0.1:{port}), Listen => 64, ReuseAddr => 1) or die; sleep 1000"
             ),
         ],
         dir: PathBuf::from("/"),
@@ -281,23 +282,49 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
     };
     let mut c = ctx(&reaper, &invocation_id());
     c.unit_marker = Some(marker.clone());
-    // Seen, stale or unknown: ready, and the unit's sockets are known after.
+    // The child's fd on its LISTEN socket, as a check finds it.
+    let child_fd = std::fs::read_dir(format!("/proc/{}/fd", child.pid))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|t| t.to_str() == Some(&format!("socket:[{}]", seen[0])))
+        })
+        .and_then(|fd| fd.file_name().to_str()?.parse::<i32>().ok())
+        .expect("the child holds its listener");
+    // Seen, stale or unknown: ready, and the unit's sockets and the fd
+    // holding one are known after.
     for before in [seen.clone(), vec![1], vec![]] {
-        let mut known = before.clone();
+        let mut known = Sighting::of(before.clone());
         assert_eq!(
             check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
             ProbeOutcome::Success,
             "known before: {before:?}"
         );
-        assert_eq!(known, seen, "known before: {before:?}");
+        assert_eq!(known.sockets(), seen, "known before: {before:?}");
+        assert_eq!(known.holder(), Some((child.pid, child_fd)));
+        // The next check settles it from that fd, and keeps it.
+        let kept = known.clone();
+        assert_eq!(
+            check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
+            ProbeOutcome::Success
+        );
+        assert_eq!(known, kept);
     }
-    // Another unit's marker: the same sighting does not make it ready.
+    // Another unit's marker: the same sighting does not make it ready,
+    // nor does a holder found for this unit.
+    let mut mine = Sighting::of(seen.clone());
+    assert_eq!(
+        check_seen(&tcp, Duration::from_secs(5), &c, &mut mine).await,
+        ProbeOutcome::Success
+    );
     c.unit_marker = Some(invocation_id());
-    let mut known = seen.clone();
-    assert!(matches!(
-        check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
-        ProbeOutcome::Failure(r) if r.contains(&format!("in use by pid {}", child.pid))
-    ));
+    for mut known in [Sighting::of(seen.clone()), mine] {
+        assert!(matches!(
+            check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await,
+            ProbeOutcome::Failure(r) if r.contains(&format!("in use by pid {}", child.pid))
+        ));
+    }
     let _ = child.pidfd.as_ref().unwrap().send_signal(libc::SIGKILL);
     let _ = child.wait().await;
 
@@ -310,7 +337,7 @@ async fn sockets_seen_by_the_watcher_confirm_the_units_listener() {
         host: "127.0.0.1".into(),
         port,
     };
-    let mut known = seen.clone();
+    let mut known = Sighting::of(seen.clone());
     let ProbeOutcome::Failure(reason) =
         check_seen(&tcp, Duration::from_secs(5), &c, &mut known).await
     else {

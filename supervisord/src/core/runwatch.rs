@@ -28,6 +28,7 @@ use crate::core::notes::NoteTx;
 
 use crate::logs::{FollowEvent, LogFollower, Stream, UnitLog};
 use crate::probe::{self, ListenWatcher, LogMatcher, ProbeCtx, ProbeOutcome, ReadinessSchedule};
+use crate::process::Sighting;
 
 /// Which probe a result belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +158,9 @@ async fn readiness(
     // The port's LISTEN sockets as the listen watcher or the last check
     // saw them. Every check of the run starts from them, the ones after
     // readiness too (they follow every period): while the unit's child
-    // still holds one, the listener is settled without asking the kernel.
-    let mut known = Vec::new();
+    // still holds one, the listener is settled without asking the kernel,
+    // by reading the fd link it was last found on.
+    let mut known = Sighting::default();
     loop {
         let is_settled = *settled.borrow_and_update();
         let turn = async {
@@ -176,7 +178,7 @@ async fn readiness(
             sockets = turn => {
                 first = false;
                 if !sockets.is_empty() {
-                    known = sockets;
+                    known.see(sockets);
                 }
             }
             changed = settled.changed() => {
@@ -207,7 +209,7 @@ async fn liveness(
     let mut next = Instant::now() + probe.initial_delay + probe.period;
     // The port's LISTEN sockets the last check confirmed as the unit's
     // (as in `readiness`: a check every period reads only the unit's fds).
-    let mut known = Vec::new();
+    let mut known = Sighting::default();
     loop {
         tokio::select! {
             () = sleep_until(next) => {}

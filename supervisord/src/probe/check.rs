@@ -53,19 +53,19 @@ pub struct ProbeCtx {
 
 /// Run one check with a timeout.
 pub async fn check(check: &ProbeCheck, timeout: Duration, ctx: &ProbeCtx) -> ProbeOutcome {
-    check_seen(check, timeout, ctx, &mut Vec::new()).await
+    check_seen(check, timeout, ctx, &mut process::Sighting::default()).await
 }
 
-/// [`check`] for a caller that keeps `known`, the inodes of the probe
-/// port's LISTEN sockets (from the listen watcher, or left by an earlier
-/// check): confirming that the listener is the unit's starts from them,
-/// and a check that had to look the port up leaves the unit's sockets
-/// there.
+/// [`check`] for a caller that keeps `known`, what the listen watcher or
+/// an earlier check saw of the probe port's LISTEN sockets (a
+/// [`Sighting`](process::Sighting)): confirming that the listener is the
+/// unit's starts from it, and a check that had to look the port up leaves
+/// the unit's sockets there.
 pub async fn check_seen(
     check: &ProbeCheck,
     timeout: Duration,
     ctx: &ProbeCtx,
-    known: &mut Vec<u64>,
+    known: &mut process::Sighting,
 ) -> ProbeOutcome {
     let outcome = match check {
         ProbeCheck::Exec(argv) => return exec(argv, timeout, ctx).await,
@@ -97,7 +97,7 @@ pub async fn check_seen(
 /// The common case, the unit's own process holding it, is settled by
 /// reading only the unit's processes' fds; only otherwise are every
 /// process's fds walked to name the holder.
-fn foreign_holder(port: u16, marker: &str, known: &mut Vec<u64>) -> Option<String> {
+fn foreign_holder(port: u16, marker: &str, known: &mut process::Sighting) -> Option<String> {
     if process::port_held_by(port, marker, known) {
         return None;
     }

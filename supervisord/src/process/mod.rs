@@ -12,7 +12,9 @@ mod stop;
 
 pub use cgroup::{CgroupParent, InvocationCgroup};
 pub use pidfd::PidFd;
-pub use ports::{ListenScanner, PortHolder, is_listening, port_held_by, port_holder, port_in_use};
+pub use ports::{
+    ListenScanner, PortHolder, Sighting, is_listening, port_held_by, port_holder, port_in_use,
+};
 pub use procfs::{MARKER_VAR, ProcInfo, ProcStat, find_marked, invocation_id, start_time, stat};
 pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};
 pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn};

@@ -96,20 +96,39 @@ fn listen_inodes(port: u16) -> Vec<u64> {
         .collect()
 }
 
+/// The socket inode an fd link names (`socket:[123]`).
+fn socket_inode(target: &std::path::Path) -> Option<u64> {
+    target
+        .to_str()?
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// The fd of `pid` open on one of the sockets `inodes`, if any.
+fn held_fd(pid: i32, inodes: &[u64]) -> Option<i32> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|fd| fd_holds(&fd.path(), inodes))?
+        .file_name()
+        .to_str()?
+        .parse()
+        .ok()
+}
+
+/// Is the fd link at `path` one of the sockets `inodes`?
+fn fd_holds(path: &std::path::Path, inodes: &[u64]) -> bool {
+    fs::read_link(path)
+        .ok()
+        .and_then(|t| socket_inode(&t))
+        .is_some_and(|i| inodes.contains(&i))
+}
+
 /// Does `pid` have an fd open on one of the sockets `inodes`?
 fn holds(pid: i32, inodes: &[u64]) -> bool {
-    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.filter_map(Result::ok).any(|fd| {
-        fs::read_link(fd.path()).is_ok_and(|target| {
-            target
-                .to_str()
-                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']'))
-                .and_then(|i| i.parse().ok())
-                .is_some_and(|i: u64| inodes.contains(&i))
-        })
-    })
+    held_fd(pid, inodes).is_some()
 }
 
 /// The process holding a LISTEN socket on `port`, if visible. Walks every
@@ -132,6 +151,68 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
 /// predates them) is followed by a fresh one.
 const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
 
+/// What earlier looks established about a unit's listener on one port:
+/// the port's LISTEN sockets (from the listen watcher's scan, or a fresh
+/// look), and the child of ours and its fd that held one of them. A
+/// readiness check follows every period, and with it kept the common case
+/// reads one fd link: no query to the kernel (each walks every listener),
+/// no walk of the unit's fds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sighting {
+    sockets: Vec<u64>,
+    /// `(pid, fd)`: a child spawned with the unit's marker, not reaped.
+    held_at: Option<(i32, i32)>,
+}
+
+impl Sighting {
+    /// The port's LISTEN sockets as a scan found them (holder unknown).
+    pub fn of(sockets: Vec<u64>) -> Sighting {
+        Sighting {
+            sockets,
+            held_at: None,
+        }
+    }
+
+    /// Take newly seen sockets; the holder stays if they are the same.
+    pub fn see(&mut self, sockets: Vec<u64>) {
+        if sockets != self.sockets {
+            *self = Sighting::of(sockets);
+        }
+    }
+
+    /// The LISTEN sockets' inodes.
+    pub fn sockets(&self) -> &[u64] {
+        &self.sockets
+    }
+
+    /// The child and fd last found holding one of them.
+    pub fn holder(&self) -> Option<(i32, i32)> {
+        self.held_at
+    }
+
+    /// One of `children` holds one of the sockets: the last holder if it
+    /// still does (one fd link read; an unreaped child's pid cannot name
+    /// another process), else the first of them found by its fds.
+    fn held_among(&mut self, children: &[i32]) -> bool {
+        if self.sockets.is_empty() {
+            return false;
+        }
+        if let Some((pid, fd)) = self.held_at
+            && children.contains(&pid)
+            && fd_holds(
+                std::path::Path::new(&format!("/proc/{pid}/fd/{fd}")),
+                &self.sockets,
+            )
+        {
+            return true;
+        }
+        self.held_at = children
+            .iter()
+            .find_map(|&pid| Some((pid, held_fd(pid, &self.sockets)?)));
+        self.held_at.is_some()
+    }
+}
+
 /// True when a process carrying the invocation `marker` holds a LISTEN
 /// socket on `port`. Only the unit's own processes' fds are read: first
 /// our children spawned with the marker (the main process usually
@@ -139,33 +220,28 @@ const OWN_TABLE_AGE: Duration = Duration::from_secs(1);
 /// so a readiness check stays cheap however many processes run; `false`
 /// sends callers to the full [`port_holder`] walk.
 ///
-/// `known`: inodes of LISTEN sockets on `port` seen before (by the listen
-/// watcher's scan, or by an earlier call); when one of our children still
-/// holds one of them, the port is settled without asking the kernel: a
-/// LISTEN socket keeps its port, and one still held is still the unit's.
-/// With a thousand listeners each per-port query walks all of them, and
-/// readiness checks go on every period. Otherwise the port is looked up
+/// `known`: what an earlier scan or call saw (see [`Sighting`]); when one
+/// of our children still holds one of its sockets, the port is settled
+/// without asking the kernel: a LISTEN socket keeps its port, and one
+/// still held is still the unit's. Otherwise the port is looked up
 /// afresh, and when the unit holds it `known` becomes its sockets.
-pub fn port_held_by(port: u16, marker: &str, known: &mut Vec<u64>) -> bool {
-    let children_hold = |inodes: &[u64]| {
-        Reaper::children_marked(marker)
-            .into_iter()
-            .any(|pid| holds(pid, inodes))
-    };
-    if !known.is_empty() && children_hold(known) {
+pub fn port_held_by(port: u16, marker: &str, known: &mut Sighting) -> bool {
+    let children = Reaper::children_marked(marker);
+    if known.held_among(&children) {
         return true;
     }
-    let inodes = listen_inodes(port);
-    if inodes.is_empty() {
+    let mut fresh = Sighting::of(listen_inodes(port));
+    if fresh.sockets.is_empty() {
         return false;
     }
+    let by_child = fresh.held_among(&children);
     let now = Instant::now();
     let look = |table: &procfs::Table| {
         let mut ours = table.marked(marker).peekable();
         let seen = ours.peek().is_some();
-        (seen, ours.any(|p| holds(p.pid, &inodes)))
+        (seen, ours.any(|p| holds(p.pid, &fresh.sockets)))
     };
-    let held = children_hold(&inodes)
+    let held = by_child
         || match look(&procfs::table_after(
             now.checked_sub(OWN_TABLE_AGE).unwrap_or(now),
         )) {
@@ -174,7 +250,7 @@ pub fn port_held_by(port: u16, marker: &str, known: &mut Vec<u64>) -> bool {
             (false, false) => look(&procfs::table_after(now)).1,
         };
     if held {
-        *known = inodes;
+        *known = fresh;
     }
     held
 }
