@@ -1,9 +1,11 @@
 //! Prompt TCP/HTTP readiness without hammering the service: one shared
-//! thread asks the kernel for LISTEN sockets (netlink sock_diag, one
-//! socket kept open), only while at least one unit waits for a port, and
-//! wakes the waiters whose port appeared in LISTEN state. One read serves
-//! every waiter, so the cost does not grow with the number of units. The
-//! probe then confirms with a real check.
+//! thread asks the kernel for the LISTEN sockets on the waited ports
+//! (netlink sock_diag with a port filter, one socket kept open), only
+//! while at least one unit waits for a port, and wakes the waiters whose
+//! port appeared in LISTEN state. One read serves every waiter, so the
+//! cost barely grows with the number of units: the kernel walks every
+//! listener, but describes only the waited ones. The probe then confirms
+//! with a real check.
 //!
 //! A thread, not a tokio task: tokio's timers tick in milliseconds, which
 //! put about a millisecond between a `listen()` and its detection. Here a
@@ -140,9 +142,15 @@ fn run(inner: &Inner) {
     }
     let mut scanner = ListenScanner::default();
     let mut listening = vec![false; 1 << 16];
+    let mut ports = Vec::new();
     loop {
+        ports.clear();
+        {
+            let st = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            ports.extend(st.waiters.iter().map(|(port, _)| *port));
+        }
         let began = Instant::now();
-        let found = scanner.scan();
+        let found = scanner.scan(&ports);
         for (port, _) in found {
             listening[usize::from(*port)] = true;
         }

@@ -37,25 +37,36 @@ pub fn parse_listeners(table: &str) -> Vec<(u16, u64)> {
         .collect()
 }
 
-/// Repeated scans of every LISTEN socket (the listen watcher's): one
-/// netlink socket kept open across scans, `/proc/net/tcp{,6}` when netlink
-/// fails (the socket is then opened afresh for the next scan).
+/// Repeated scans of the LISTEN sockets on a set of ports (the listen
+/// watcher's): one netlink socket kept open across scans, the kernel told
+/// which ports to report; `/proc/net/tcp{,6}` when netlink fails (the
+/// socket is then opened afresh for the next scan).
 #[derive(Debug, Default)]
 pub struct ListenScanner {
     diag: Option<sockdiag::Diag>,
     found: Vec<(u16, u64)>,
 }
 
+/// Port ranges a scan's filter holds at most: the kernel runs it for every
+/// listener, so it stays short (ranges of waited ports merge instead).
+const SCAN_RANGES: usize = 16;
+
 impl ListenScanner {
-    /// The LISTEN sockets now, as `(port, inode)`.
-    pub fn scan(&mut self) -> &[(u16, u64)] {
+    /// The LISTEN sockets on `ports` now, as `(port, inode)`: those, and
+    /// possibly others (when the waited ports are scattered, or from the
+    /// `/proc` fallback).
+    pub fn scan(&mut self, ports: &[u16]) -> &[(u16, u64)] {
         self.found.clear();
+        if ports.is_empty() {
+            return &self.found;
+        }
         if self.diag.is_none() {
             self.diag = sockdiag::Diag::open().ok();
         }
+        let ranges = sockdiag::covering_ranges(ports, SCAN_RANGES);
         let ok = match &mut self.diag {
             Some(d) => d
-                .listeners(None, &mut self.found)
+                .listeners(sockdiag::Ports::In(&ranges), &mut self.found)
                 .map_err(|e| tracing::debug!(error = %e, "sock_diag failed; reading /proc/net/tcp"))
                 .is_ok(),
             None => false,
@@ -292,8 +303,12 @@ mod tests {
             "the /proc fallback agrees"
         );
         let mut scanner = ListenScanner::default();
-        assert!(scanner.scan().iter().any(|(p, _)| *p == port));
-        assert!(scanner.scan().iter().any(|(p, _)| *p == port), "reused");
+        assert!(scanner.scan(&[port]).iter().any(|(p, _)| *p == port));
+        assert!(
+            scanner.scan(&[port]).iter().all(|(p, _)| *p == port),
+            "reused, and filtered"
+        );
+        assert!(scanner.scan(&[]).is_empty());
         let holder = port_holder(port).expect("holder found");
         assert_eq!(holder.pid, std::process::id() as i32);
         assert!(!holder.cmdline.is_empty());

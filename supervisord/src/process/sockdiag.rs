@@ -3,8 +3,10 @@
 //! microseconds where reading `/proc/net/tcp` walks every socket bucket
 //! (milliseconds on large-memory hosts). `/proc/net/tcp{,6}` stays the
 //! fallback when netlink is unavailable. A query for one port
-//! ([`tcp_listeners_on`]) also carries a bytecode filter for it, so the
-//! kernel reports only that port's sockets.
+//! ([`tcp_listeners_on`]) or for ranges of ports (the listen watcher's
+//! scans) also carries a bytecode filter, so the kernel reports only those
+//! ports' sockets: it still walks every listener, but describing one to us
+//! costs several times more than skipping it.
 
 use std::io;
 
@@ -21,21 +23,78 @@ const TCP_LISTEN: u32 = 10;
 const NLMSG_HDR: usize = 16;
 const REQ_LEN: usize = NLMSG_HDR + 56;
 const DIAG_MSG_LEN: usize = 72;
-/// `INET_DIAG_REQ_BYTECODE` attribute type and `INET_DIAG_BC_S_EQ` op.
+/// `INET_DIAG_REQ_BYTECODE` attribute type and the bytecode ops used.
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_JMP: u8 = 1;
+const INET_DIAG_BC_S_GE: u8 = 2;
+const INET_DIAG_BC_S_LE: u8 = 3;
 const INET_DIAG_BC_S_EQ: u8 = 11;
-/// A request with a one-port filter: the attribute header and two ops.
-const FILTERED_LEN: usize = REQ_LEN + 4 + 8;
+/// Bytes of one port range in a filter: `S_GE`, `S_LE` (each with the
+/// port in a follow-on op) and an accepting `JMP`.
+const RANGE_OPS: usize = 20;
 
-/// The dump request for one address family; with `port`, the kernel
-/// reports only sockets bound to that local port (an `S_EQ` filter: its
-/// "yes" jump ends the program exactly, accepting; its "no" jump runs
-/// past the end, rejecting — as `ss sport = :P` does).
-fn request(family: u8, port: Option<u16>) -> Vec<u8> {
-    let len = if port.is_some() {
-        FILTERED_LEN
-    } else {
+/// Which LISTEN sockets a dump asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ports<'a> {
+    All,
+    One(u16),
+    /// Local ports in any of these inclusive ranges.
+    In(&'a [(u16, u16)]),
+}
+
+/// Append one bytecode op: code, "yes" jump (u8), "no" jump (u16), in
+/// bytes from the op. A program accepts a socket when a jump lands exactly
+/// on its end, and rejects it when one lands past it.
+fn op(bc: &mut Vec<u8>, code: u8, yes: u8, no: usize) {
+    let no = u16::try_from(no).expect("filters are a few hundred bytes");
+    bc.extend_from_slice(&[code, yes]);
+    bc.extend_from_slice(&no.to_ne_bytes());
+}
+
+/// Append the follow-on op of a port comparison: the port in its "no".
+fn port_op(bc: &mut Vec<u8>, port: u16) {
+    bc.extend_from_slice(&[0, 0]);
+    bc.extend_from_slice(&port.to_ne_bytes());
+}
+
+/// The filter program for `ports`, empty for all. One port is an `S_EQ`
+/// (as `ss sport = :P`). A range is `S_GE lo` (no: next range), `S_LE hi`
+/// (no: next range) and a `JMP` to the end (accept); the program ends
+/// with a `JMP` past the end (reject). The accepting jumps are `JMP`s
+/// because only an op's "no" jump (u16) reaches that far; the kernel
+/// checks that every jump lands on an op of the chain of "yes" jumps.
+fn program(ports: Ports) -> Vec<u8> {
+    let mut bc = Vec::new();
+    match ports {
+        Ports::All => {}
+        Ports::One(port) => {
+            op(&mut bc, INET_DIAG_BC_S_EQ, 8, 12);
+            port_op(&mut bc, port);
+        }
+        Ports::In(ranges) => {
+            let len = ranges.len() * RANGE_OPS + 4;
+            for (i, &(lo, hi)) in ranges.iter().enumerate() {
+                let (at, next) = (i * RANGE_OPS, (i + 1) * RANGE_OPS);
+                op(&mut bc, INET_DIAG_BC_S_GE, 8, next - at);
+                port_op(&mut bc, lo);
+                op(&mut bc, INET_DIAG_BC_S_LE, 8, next - (at + 8));
+                port_op(&mut bc, hi);
+                op(&mut bc, INET_DIAG_BC_JMP, 4, len - (at + 16));
+            }
+            op(&mut bc, INET_DIAG_BC_JMP, 4, 8);
+        }
+    }
+    bc
+}
+
+/// The dump request for one address family, the kernel reporting only
+/// the sockets `ports` asks for.
+fn request(family: u8, ports: Ports) -> Vec<u8> {
+    let bc = program(ports);
+    let len = if bc.is_empty() {
         REQ_LEN
+    } else {
+        REQ_LEN + 4 + bc.len()
     };
     let mut req = vec![0u8; len];
     req[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
@@ -46,20 +105,60 @@ fn request(family: u8, port: Option<u16>) -> Vec<u8> {
     req[16] = family;
     req[17] = libc::IPPROTO_TCP as u8;
     req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
-    if let Some(port) = port {
+    if let Ports::One(port) = ports {
         // id.idiag_sport: the kernel skips other ports' listeners before
         // running the bytecode (which older kernels need for dumps).
         req[24..26].copy_from_slice(&port.to_be_bytes());
+    }
+    if !bc.is_empty() {
         let a = REQ_LEN;
-        req[a..a + 2].copy_from_slice(&12u16.to_ne_bytes());
+        req[a..a + 2].copy_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());
         req[a + 2..a + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        // op: code, yes (u8), no (u16); then the port in the next op's `no`.
-        req[a + 4] = INET_DIAG_BC_S_EQ;
-        req[a + 5] = 8;
-        req[a + 6..a + 8].copy_from_slice(&12u16.to_ne_bytes());
-        req[a + 10..a + 12].copy_from_slice(&port.to_ne_bytes());
+        req[a + 4..].copy_from_slice(&bc);
     }
     req
+}
+
+/// Ranges covering `ports`, at most `max` of them (at least one): runs of
+/// consecutive ports become one range, and while there are too many the
+/// ranges with the smallest gaps between them are merged (a merged range
+/// may take in ports that were not asked for; callers filter the answer).
+pub fn covering_ranges(ports: &[u16], max: usize) -> Vec<(u16, u16)> {
+    let mut sorted = ports.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    for p in sorted {
+        match runs.last_mut() {
+            Some((_, hi)) if u32::from(*hi) + 1 == u32::from(p) => *hi = p,
+            _ => runs.push((p, p)),
+        }
+    }
+    let excess = runs.len().saturating_sub(max.max(1));
+    if excess == 0 {
+        return runs;
+    }
+    // Close the `excess` smallest gaps (ties: the earlier one).
+    let mut gaps: Vec<(u16, usize)> = runs
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (w[1].0 - w[0].1, i))
+        .collect();
+    gaps.sort_unstable();
+    let mut close = vec![false; runs.len()];
+    for &(_, i) in &gaps[..excess] {
+        close[i] = true;
+    }
+    let mut merged: Vec<(u16, u16)> = Vec::with_capacity(runs.len() - excess);
+    let mut extend = false;
+    for (i, run) in runs.into_iter().enumerate() {
+        match merged.last_mut() {
+            Some((_, hi)) if extend => *hi = run.1,
+            _ => merged.push(run),
+        }
+        extend = close[i];
+    }
+    merged
 }
 
 fn u16_ne(b: &[u8]) -> u16 {
@@ -111,15 +210,15 @@ pub fn parse_batch(mut buf: &[u8], out: &mut Vec<(u16, u64)>) -> io::Result<bool
 /// filtered by the kernel: the cost does not grow with the number of
 /// listeners on the machine.
 pub fn tcp_listeners_on(port: u16) -> io::Result<Vec<(u16, u64)>> {
-    let mut v = dump(Some(port))?;
+    let mut v = dump(Ports::One(port))?;
     // Kernels that ignore the filter still give the right answer.
     v.retain(|(p, _)| *p == port);
     Ok(v)
 }
 
-fn dump(port: Option<u16>) -> io::Result<Vec<(u16, u64)>> {
+fn dump(ports: Ports) -> io::Result<Vec<(u16, u64)>> {
     let mut out = Vec::new();
-    Diag::open()?.listeners(port, &mut out)?;
+    Diag::open()?.listeners(ports, &mut out)?;
     Ok(out)
 }
 
@@ -147,15 +246,15 @@ impl Diag {
         })
     }
 
-    /// Append the TCP LISTEN sockets (IPv4 and IPv6; on `port` only, when
-    /// given) to `out` as `(port, inode)`.
-    pub fn listeners(&mut self, port: Option<u16>, out: &mut Vec<(u16, u64)>) -> io::Result<()> {
+    /// Append the TCP LISTEN sockets on `ports` (IPv4 and IPv6) to `out`
+    /// as `(port, inode)`.
+    pub fn listeners(&mut self, ports: Ports, out: &mut Vec<(u16, u64)>) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         let kernel = NetlinkAddr::new(0, 0);
         for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
             sendto(
                 self.fd.as_raw_fd(),
-                &request(family, port),
+                &request(family, ports),
                 &kernel,
                 MsgFlags::empty(),
             )
@@ -177,20 +276,93 @@ mod tests {
     use super::*;
 
     #[test]
+    fn covering_ranges_merge_runs_then_the_closest_ranges() {
+        assert_eq!(covering_ranges(&[], 4), vec![]);
+        assert_eq!(
+            covering_ranges(&[5, 3, 4, 10, 4, 65535, 65534], 4),
+            vec![(3, 5), (10, 10), (65534, 65535)]
+        );
+        // Gaps 10-5=5, 20-10=10, 22-20=2: the two smallest close.
+        assert_eq!(
+            covering_ranges(&[5, 10, 20, 22], 2),
+            vec![(5, 10), (20, 22)]
+        );
+        assert_eq!(covering_ranges(&[5, 10, 20, 22], 1), vec![(5, 22)]);
+        assert_eq!(covering_ranges(&[5, 10], 0), vec![(5, 10)], "at least one");
+        // Whatever the input: within the cap, sorted, disjoint, covering.
+        let mut x = 12345u32;
+        for round in 0..200 {
+            let ports: Vec<u16> = (0..round % 40)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u16 % 300
+                })
+                .collect();
+            let max = 1 + round % 7;
+            let r = covering_ranges(&ports, max);
+            assert!(r.len() <= max);
+            assert!(r.windows(2).all(|w| w[0].1 + 1 < w[1].0), "{r:?}");
+            assert!(r.iter().all(|(lo, hi)| lo <= hi));
+            for p in &ports {
+                assert!(r.iter().any(|(lo, hi)| lo <= p && p <= hi), "{p} in {r:?}");
+            }
+            for (lo, hi) in &r {
+                assert!(
+                    ports.contains(lo) && ports.contains(hi),
+                    "ends are asked for"
+                );
+            }
+        }
+    }
+
+    /// The kernel accepts the range programs and applies them exactly.
+    #[test]
+    fn range_filters_report_only_the_ports_in_range() {
+        let ls: Vec<_> = (0..8)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let mut ours: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        ours.sort_unstable();
+        let in_any =
+            |ranges: &[(u16, u16)], p: u16| ranges.iter().any(|&(lo, hi)| lo <= p && p <= hi);
+        let many: Vec<(u16, u16)> = (0..16).map(|i| (ours[i % 8], ours[i % 8])).collect();
+        for ranges in [
+            vec![(ours[0], ours[0]), (ours[2], ours[4])],
+            vec![(ours[7], u16::MAX)],
+            vec![(0, ours[1]), (ours[6], ours[6])],
+            many,
+            vec![],
+        ] {
+            let got = dump(Ports::In(&ranges)).unwrap();
+            assert!(
+                got.iter().all(|(p, _)| in_any(&ranges, *p)),
+                "{ranges:?}: {got:?}"
+            );
+            for p in &ours {
+                assert_eq!(
+                    got.iter().any(|(q, _)| q == p),
+                    in_any(&ranges, *p),
+                    "port {p} with {ranges:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn sees_our_listener_and_rejects_garbage() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let all = dump(None).unwrap();
+        let all = dump(Ports::All).unwrap();
         assert!(all.iter().any(|(p, inode)| *p == port && *inode != 0));
         // The kernel filters by port: only that listener comes back.
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let mine = dump(Some(port)).unwrap();
+        let mine = dump(Ports::One(port)).unwrap();
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert_eq!(mine[0].0, port);
         assert_eq!(tcp_listeners_on(port).unwrap(), mine);
         let other_port = other.local_addr().unwrap().port();
         assert!(
-            dump(Some(other_port))
+            dump(Ports::One(other_port))
                 .unwrap()
                 .iter()
                 .all(|(p, _)| *p == other_port)
