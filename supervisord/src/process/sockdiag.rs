@@ -36,7 +36,6 @@ const RANGE_OPS: usize = 20;
 /// Which LISTEN sockets a dump asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ports<'a> {
-    All,
     One(u16),
     /// Local ports in any of these inclusive ranges.
     In(&'a [(u16, u16)]),
@@ -57,7 +56,7 @@ fn port_op(bc: &mut Vec<u8>, port: u16) {
     bc.extend_from_slice(&port.to_ne_bytes());
 }
 
-/// The filter program for `ports`, empty for all. One port is an `S_EQ`
+/// The filter program for `ports`. One port is an `S_EQ`
 /// (as `ss sport = :P`). A range is `S_GE lo` (no: next range), `S_LE hi`
 /// (no: next range) and a `JMP` to the end (accept); the program ends
 /// with a `JMP` past the end (reject). The accepting jumps are `JMP`s
@@ -66,7 +65,6 @@ fn port_op(bc: &mut Vec<u8>, port: u16) {
 fn program(ports: Ports) -> Vec<u8> {
     let mut bc = Vec::new();
     match ports {
-        Ports::All => {}
         Ports::One(port) => {
             op(&mut bc, INET_DIAG_BC_S_EQ, 8, 12);
             port_op(&mut bc, port);
@@ -91,11 +89,7 @@ fn program(ports: Ports) -> Vec<u8> {
 /// the sockets `ports` asks for.
 fn request(family: u8, ports: Ports) -> Vec<u8> {
     let bc = program(ports);
-    let len = if bc.is_empty() {
-        REQ_LEN
-    } else {
-        REQ_LEN + 4 + bc.len()
-    };
+    let len = REQ_LEN + 4 + bc.len();
     let mut req = vec![0u8; len];
     req[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -110,12 +104,10 @@ fn request(family: u8, ports: Ports) -> Vec<u8> {
         // running the bytecode (which older kernels need for dumps).
         req[24..26].copy_from_slice(&port.to_be_bytes());
     }
-    if !bc.is_empty() {
-        let a = REQ_LEN;
-        req[a..a + 2].copy_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());
-        req[a + 2..a + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        req[a + 4..].copy_from_slice(&bc);
-    }
+    let a = REQ_LEN;
+    req[a..a + 2].copy_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());
+    req[a + 2..a + 4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    req[a + 4..].copy_from_slice(&bc);
     req
 }
 
@@ -352,7 +344,7 @@ mod tests {
     fn sees_our_listener_and_rejects_garbage() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let all = dump(Ports::All).unwrap();
+        let all = dump(Ports::In(&[(0, u16::MAX)])).unwrap();
         assert!(all.iter().any(|(p, inode)| *p == port && *inode != 0));
         // The kernel filters by port: only that listener comes back.
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
