@@ -3,16 +3,20 @@
 //! is left. Exit statuses of registered pids go to their waiters; anything
 //! else (grandchildren re-parented to us) is reaped and counted.
 //!
-//! Registration is race-free: the registry lock is held across
-//! `spawn` + insert, and the reap loop holds the same lock around every
-//! `waitpid`, so no exit can be reaped before its waiter exists (and std's
-//! own wait on a child whose exec failed never races with us).
+//! Registration is race-free: a spawn holds a [`SpawnPermit`] from before
+//! the fork until its pid is registered, and the reap loop does not run
+//! while any permit is out (a reap asked for meanwhile is run by the last
+//! permit), so no exit can be reaped before its waiter exists (and std's
+//! own wait on a child whose exec failed never races with us). The lock
+//! itself is never held across a fork: the fork waits for the child's
+//! exec, and checks that read the registry (a unit's children, every
+//! probe period) must not wait for that.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
@@ -122,9 +126,23 @@ struct Registry {
     /// every period, and a scan of every child's marker cost as much as the
     /// rest of the check with a thousand units.
     by_marker: HashMap<Arc<str>, Vec<i32>>,
+    /// Spawns between their fork and their registration: nothing is
+    /// reaped meanwhile.
+    in_flight: usize,
+    /// A reap was asked for while spawns were in flight; the last one
+    /// runs it.
+    deferred: bool,
 }
 
 impl Registry {
+    fn register(&mut self, pid: i32) -> Arc<ExitCell> {
+        let cell = Arc::new(ExitCell::default());
+        if self.waiters.insert(pid, cell.clone()).is_some() {
+            error!(pid, "pid registered twice");
+        }
+        cell
+    }
+
     fn mark(&mut self, pid: i32, marker: &str) {
         self.unmark(pid);
         let marker: Arc<str> = match self.by_marker.get_key_value(marker) {
@@ -150,6 +168,8 @@ impl Registry {
 
 struct Shared {
     registry: Mutex<Registry>,
+    /// Signalled when the last spawn in flight is registered.
+    spawns_done: Condvar,
     orphans: AtomicU64,
     reaped_total: AtomicU64,
     reaped: Notify,
@@ -159,6 +179,7 @@ struct Shared {
 /// runtime's listener task shares one registry.
 static SHARED: LazyLock<Shared> = LazyLock::new(|| Shared {
     registry: Mutex::new(Registry::default()),
+    spawns_done: Condvar::new(),
     orphans: AtomicU64::new(0),
     reaped_total: AtomicU64::new(0),
     reaped: Notify::new(),
@@ -170,25 +191,63 @@ pub struct Reaper {
     _private: (),
 }
 
-/// Held while spawning: the reap loop cannot run until it is dropped.
+/// The registry lock, taken with no spawn in flight: nothing is reaped or
+/// spawned until it is dropped (a re-exec holds it until the exec).
 pub struct Registration<'a> {
     guard: MutexGuard<'a, Registry>,
 }
 
 impl Registration<'_> {
-    /// Register `pid` (a child spawned while this guard is held).
+    /// Register `pid` (a child this process has and nobody reaped).
     pub fn register(&mut self, pid: i32) -> Arc<ExitCell> {
-        let cell = Arc::new(ExitCell::default());
-        if self.guard.waiters.insert(pid, cell.clone()).is_some() {
-            error!(pid, "pid registered twice");
-        }
-        cell
+        self.guard.register(pid)
     }
 
     /// Register `pid`, spawned with the invocation `marker`.
     pub fn register_marked(&mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
         self.guard.mark(pid, marker);
-        self.register(pid)
+        self.guard.register(pid)
+    }
+}
+
+/// One spawn in flight, from before its fork until its pid is registered
+/// (or the spawn failed and the permit is dropped): nothing is reaped
+/// meanwhile, so the child's pidfd and start time can be taken first.
+pub struct SpawnPermit {
+    done: bool,
+}
+
+impl SpawnPermit {
+    /// Register `pid`, spawned under this permit with the invocation
+    /// `marker`, ending the permit.
+    pub fn register_marked(mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
+        let mut reg = lock();
+        reg.mark(pid, marker);
+        let cell = reg.register(pid);
+        self.finish(reg);
+        cell
+    }
+
+    fn finish(&mut self, mut reg: MutexGuard<'static, Registry>) {
+        self.done = true;
+        reg.in_flight -= 1;
+        let reap = reg.in_flight == 0 && std::mem::take(&mut reg.deferred);
+        let idle = reg.in_flight == 0;
+        drop(reg);
+        if idle {
+            SHARED.spawns_done.notify_all();
+        }
+        if reap {
+            reap_all();
+        }
+    }
+}
+
+impl Drop for SpawnPermit {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(lock());
+        }
     }
 }
 
@@ -232,9 +291,22 @@ impl Reaper {
         pids.iter().map(|pid| reg.register(*pid)).collect()
     }
 
-    /// Take the registry lock to spawn and register atomically.
+    /// Take the registry lock once no spawn is in flight.
     pub fn registration(&self) -> Registration<'static> {
-        Registration { guard: lock() }
+        let mut guard = lock();
+        while guard.in_flight > 0 {
+            guard = SHARED
+                .spawns_done
+                .wait(guard)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        Registration { guard }
+    }
+
+    /// Hold off reaping for a spawn about to fork.
+    pub fn begin_spawn(&self) -> SpawnPermit {
+        lock().in_flight += 1;
+        SpawnPermit { done: false }
     }
 
     /// Processes reaped that nobody registered (adopted orphans).
@@ -283,6 +355,10 @@ impl Reaper {
 /// Collect every exited child; dispatch to registered waiters.
 fn reap_all() {
     let mut registry = lock();
+    if registry.in_flight > 0 {
+        registry.deferred = true;
+        return;
+    }
     let mut any = false;
     loop {
         let mut raw = 0;

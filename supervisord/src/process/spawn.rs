@@ -1,8 +1,9 @@
 //! Spawning a unit's process: `std::process::Command` in its own process
 //! group with exactly the environment given plus the invocation marker,
-//! registered with the [`Reaper`] under its lock, with a pidfd and a start
-//! time taken before anyone could reap it. Exec failures are classified by
-//! errno and name the resolved path.
+//! registered with the [`Reaper`] under a spawn permit, with a pidfd and a
+//! start time taken before anyone could reap it. Forks run on one thread
+//! of their own, in the order asked. Exec failures are classified by errno
+//! and name the resolved path.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -11,10 +12,11 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, mpsc};
 
 use nix::unistd::{AccessFlags, access};
 use tokio::net::unix::pipe;
+use tokio::sync::oneshot;
 use tracing::warn;
 
 use super::cgroup::{CgroupParent, InvocationCgroup};
@@ -230,12 +232,15 @@ fn into_receiver(fd: Option<impl Into<OwnedFd>>) -> io::Result<Option<pipe::Rece
 }
 
 /// Start a process as described by `spec`. Must run inside a tokio runtime.
+///
+/// The fork and exec run on a thread of their own (see [`start_off_workers`]):
+/// a fork returns only once the child has exec'd, and a thousand units
+/// starting at once would otherwise keep the runtime's workers from every
+/// other unit's events (readiness, output, exits) until the last one is up.
 pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
-    // The command and the spec are gone before the first await: with many
-    // units starting at once, none of them holds its environment copies
-    // while it waits (they would be freed late, in between longer-lived
-    // allocations, and leave the heap fragmented).
-    let child = spawn_now(reaper, spec)?;
+    let child = start_off_workers(reaper.clone(), spec)
+        .await?
+        .into_child()?;
     // Right after exec the new image's environment is briefly unreadable;
     // return once the marker scan can see the process (or it has exited).
     for _ in 0..MARKER_VISIBLE_TRIES {
@@ -249,8 +254,121 @@ pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, Spawn
     Ok(child)
 }
 
-/// The synchronous part of [`spawn`]: fork, exec and register.
-fn spawn_now(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
+type SpawnJob = Box<dyn FnOnce() + Send>;
+
+/// The spawning thread's queue; `None` if the thread could not start (then
+/// spawns run where they are asked for). The thread waits on its queue,
+/// never on a timer: an idle daemon does not wake up.
+static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnJob>>> = OnceLock::new();
+
+fn spawner() -> Option<&'static mpsc::Sender<SpawnJob>> {
+    SPAWNER
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<SpawnJob>();
+            std::thread::Builder::new()
+                .name("devctl-spawn".into())
+                .stack_size(256 << 10)
+                .spawn(move || rx.into_iter().for_each(|job| job()))
+                .map_err(|e| {
+                    warn!("cannot start the spawning thread ({e}); spawning on the runtime's")
+                })
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
+}
+
+/// [`start`] on the spawning thread, in the order asked. A child whose
+/// spawn was cancelled meanwhile (nobody awaits it any more) is killed
+/// at once: it would otherwise run untracked.
+async fn start_off_workers(reaper: Arc<Reaper>, spec: SpawnSpec) -> Result<Started, SpawnError> {
+    let program = PathBuf::from(spec.argv.first().cloned().unwrap_or_default());
+    let (tx, rx) = oneshot::channel();
+    let job: SpawnJob = Box::new(move || {
+        if let Err(Ok(unclaimed)) = tx.send(start(&reaper, spec)) {
+            unclaimed.kill();
+        }
+    });
+    match spawner() {
+        Some(queue) => {
+            if let Err(mpsc::SendError(job)) = queue.send(job) {
+                job();
+            }
+        }
+        None => job(),
+    }
+    rx.await.unwrap_or_else(|_| {
+        Err(SpawnError::Other {
+            path: program,
+            source: io::Error::other("the spawning thread stopped"),
+        })
+    })
+}
+
+/// A started child whose pipes are not yet the runtime's (the spawning
+/// thread is not one of its workers).
+struct Started {
+    program: PathBuf,
+    pid: i32,
+    pidfd: Option<Arc<PidFd>>,
+    start_time: u64,
+    stdout: Option<std::process::ChildStdout>,
+    stderr: Option<std::process::ChildStderr>,
+    invocation_id: String,
+    cgroup: Option<Arc<InvocationCgroup>>,
+    exit: Arc<ExitCell>,
+}
+
+impl Started {
+    /// Kill the child (registered and not reaped: its pid is still its own).
+    fn kill(&self) {
+        match &self.pidfd {
+            Some(fd) => {
+                let _ = fd.send_signal(libc::SIGKILL);
+            }
+            None => {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(self.pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+
+    /// The child, its pipes registered with the runtime.
+    fn into_child(mut self) -> Result<Child, SpawnError> {
+        let pipes = into_receiver(self.stdout.take())
+            .and_then(|o| Ok((o, into_receiver(self.stderr.take())?)));
+        let (stdout, stderr) = match pipes {
+            Ok(p) => p,
+            Err(e) => {
+                // Unreachable in practice (fresh pipes); never leave the child behind.
+                self.kill();
+                return Err(SpawnError::Other {
+                    path: self.program,
+                    source: e,
+                });
+            }
+        };
+        Ok(Child {
+            pid: self.pid,
+            pidfd: self.pidfd,
+            start_time: self.start_time,
+            stdout,
+            stderr,
+            invocation_id: self.invocation_id,
+            cgroup: self.cgroup,
+            exit: self.exit,
+        })
+    }
+}
+
+/// The synchronous part of [`spawn`]: fork, exec and register. The spec
+/// and the command are gone when it returns (with many units starting at
+/// once, their environment copies are not held across awaits, where they
+/// would be freed late, in between longer-lived allocations, and leave the
+/// heap fragmented).
+fn start(reaper: &Reaper, spec: SpawnSpec) -> Result<Started, SpawnError> {
     let Some(argv0) = spec.argv.first() else {
         return Err(SpawnError::InvalidSpec("empty argv"));
     };
@@ -295,52 +413,34 @@ fn spawn_now(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError>
         None => None,
     };
 
-    // Spawn and register under the reaper's lock: the child cannot be
-    // reaped (nor its pid recycled) before its pidfd, start time and
-    // waiter exist.
-    let (mut std_child, pid, pidfd, start_time, exit) = {
-        let mut reg = reaper.registration();
-        let std_child = cmd
-            .spawn()
-            .map_err(|e| classify(e, program.clone(), &spec.dir))?;
-        let pid = std_child.id() as i32;
-        let exit = reg.register_marked(pid, &spec.invocation_id);
-        let pidfd = match PidFd::open(pid) {
-            Ok(fd) => Some(Arc::new(fd)),
-            Err(e) => {
-                warn!(pid, error = %e, "pidfd_open unavailable; falling back to start-time checks");
-                None
-            }
-        };
-        let start_time = procfs::start_time(pid).unwrap_or(0);
-        (std_child, pid, pidfd, start_time, exit)
+    // Spawn and register under a spawn permit: the child cannot be reaped
+    // (nor its pid recycled) before its pidfd, start time and waiter exist.
+    let permit = reaper.begin_spawn();
+    let mut std_child = cmd
+        .spawn()
+        .map_err(|e| classify(e, program.clone(), &spec.dir))?;
+    let pid = std_child.id() as i32;
+    let pidfd = match PidFd::open(pid) {
+        Ok(fd) => Some(Arc::new(fd)),
+        Err(e) => {
+            warn!(pid, error = %e, "pidfd_open unavailable; falling back to start-time checks");
+            None
+        }
     };
+    let start_time = procfs::start_time(pid).unwrap_or(0);
+    let exit = permit.register_marked(pid, &spec.invocation_id);
     if let Some(cg) = &cgroup
         && let Err(e) = cg.add(pid)
     {
         warn!(pid, cgroup = %cg.path().display(), error = %e, "cannot move process into its cgroup");
     }
-    let pipes = into_receiver(std_child.stdout.take())
-        .and_then(|o| Ok((o, into_receiver(std_child.stderr.take())?)));
-    let (stdout, stderr) = match pipes {
-        Ok(p) => p,
-        Err(e) => {
-            // Unreachable in practice (fresh pipes); never leave the child behind.
-            if let Some(fd) = &pidfd {
-                let _ = fd.send_signal(libc::SIGKILL);
-            }
-            return Err(SpawnError::Other {
-                path: program,
-                source: e,
-            });
-        }
-    };
-    Ok(Child {
+    Ok(Started {
+        program,
         pid,
         pidfd,
         start_time,
-        stdout,
-        stderr,
+        stdout: std_child.stdout.take(),
+        stderr: std_child.stderr.take(),
         invocation_id: spec.invocation_id,
         cgroup,
         exit,
