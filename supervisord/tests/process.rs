@@ -94,6 +94,25 @@ async fn spawn_sets_exactly_the_environment_and_captures_output() {
     assert!(find_marked(&marker).is_empty());
 }
 
+/// A spawn dropped after it was asked for (the fork runs on the spawning
+/// thread anyway) leaves no process behind: the child is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_spawn_kills_its_child() {
+    let reaper = Reaper::install().unwrap();
+    let marker = invocation_id();
+    let before = reaper.reaped_total();
+    // One poll asks the spawning thread; the spawn is then dropped.
+    let mut spawning = Box::pin(spawn(&reaper, sh("sleep 1000", &marker)));
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(spawning.as_mut().poll(cx))).await;
+    assert!(first.is_pending(), "the fork runs on the spawning thread");
+    drop(spawning);
+    assert!(
+        until(Duration::from_secs(10), || reaper.reaped_total() > before).await,
+        "the child was started, killed and reaped"
+    );
+    assert!(find_marked(&marker).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_is_cancel_safe_in_select() {
     let reaper = Reaper::install().unwrap();

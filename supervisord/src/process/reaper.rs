@@ -461,6 +461,46 @@ mod tests {
         assert!(Reaper::children_marked(m1).is_empty());
     }
 
+    /// A reap asked for while a spawn is in flight leaves the new child
+    /// alone (a zombie) and runs once the child is registered, so its
+    /// status reaches its waiter; registration() waits for the permit.
+    #[test]
+    fn a_reap_during_a_spawn_waits_for_its_registration() {
+        let reaper = Reaper { _private: () };
+        let permit = reaper.begin_spawn();
+        // Reaped by the reaper below, not by std.
+        #[allow(clippy::zombie_processes)]
+        let pid = std::process::Command::new("true").spawn().unwrap().id() as i32;
+        let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while !stat().contains(") Z ") && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        reap_all();
+        assert!(
+            stat().contains(") Z "),
+            "reaped during the spawn: {}",
+            stat()
+        );
+        assert!(lock().deferred);
+        let waiting = std::thread::spawn(move || {
+            let began = std::time::Instant::now();
+            drop(Reaper { _private: () }.registration());
+            began.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let cell = permit.register_marked(pid, "reap-during-spawn");
+        assert_eq!(cell.get(), Some(ExitStatus::Exited(0)));
+        assert!(!lock().deferred);
+        assert!(waiting.join().unwrap() >= Duration::from_millis(90));
+        // A permit dropped without a child (a failed spawn) ends too.
+        drop(reaper.begin_spawn());
+        assert_eq!(lock().in_flight, 0);
+        let mut reg = lock();
+        reg.waiters.remove(&pid);
+        reg.unmark(pid);
+    }
+
     #[test]
     fn decodes_raw_statuses() {
         assert_eq!(ExitStatus::from_raw(0), Some(ExitStatus::Exited(0)));

@@ -280,14 +280,13 @@ fn spawner() -> Option<&'static mpsc::Sender<SpawnJob>> {
 
 /// [`start`] on the spawning thread, in the order asked. A child whose
 /// spawn was cancelled meanwhile (nobody awaits it any more) is killed
-/// at once: it would otherwise run untracked.
+/// when its unclaimed [`Started`] is dropped: it would otherwise run
+/// untracked.
 async fn start_off_workers(reaper: Arc<Reaper>, spec: SpawnSpec) -> Result<Started, SpawnError> {
     let program = PathBuf::from(spec.argv.first().cloned().unwrap_or_default());
     let (tx, rx) = oneshot::channel();
     let job: SpawnJob = Box::new(move || {
-        if let Err(Ok(unclaimed)) = tx.send(start(&reaper, spec)) {
-            unclaimed.kill();
-        }
+        let _ = tx.send(start(&reaper, spec));
     });
     match spawner() {
         Some(queue) => {
@@ -306,7 +305,8 @@ async fn start_off_workers(reaper: Arc<Reaper>, spec: SpawnSpec) -> Result<Start
 }
 
 /// A started child whose pipes are not yet the runtime's (the spawning
-/// thread is not one of its workers).
+/// thread is not one of its workers). Dropped unclaimed, it kills the
+/// child.
 struct Started {
     program: PathBuf,
     pid: i32,
@@ -317,6 +317,7 @@ struct Started {
     invocation_id: String,
     cgroup: Option<Arc<InvocationCgroup>>,
     exit: Arc<ExitCell>,
+    claimed: bool,
 }
 
 impl Started {
@@ -342,24 +343,33 @@ impl Started {
         let (stdout, stderr) = match pipes {
             Ok(p) => p,
             Err(e) => {
-                // Unreachable in practice (fresh pipes); never leave the child behind.
-                self.kill();
+                // Unreachable in practice (fresh pipes); the drop kills the
+                // child, never left behind.
                 return Err(SpawnError::Other {
-                    path: self.program,
+                    path: std::mem::take(&mut self.program),
                     source: e,
                 });
             }
         };
+        self.claimed = true;
         Ok(Child {
             pid: self.pid,
-            pidfd: self.pidfd,
+            pidfd: self.pidfd.take(),
             start_time: self.start_time,
             stdout,
             stderr,
-            invocation_id: self.invocation_id,
-            cgroup: self.cgroup,
-            exit: self.exit,
+            invocation_id: std::mem::take(&mut self.invocation_id),
+            cgroup: self.cgroup.take(),
+            exit: std::mem::take(&mut self.exit),
         })
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if !self.claimed {
+            self.kill();
+        }
     }
 }
 
@@ -444,5 +454,6 @@ fn start(reaper: &Reaper, spec: SpawnSpec) -> Result<Started, SpawnError> {
         invocation_id: spec.invocation_id,
         cgroup,
         exit,
+        claimed: false,
     })
 }
