@@ -34,7 +34,6 @@ pub enum Access {
 pub struct Session {
     pub client: Client,
     pub project: ProjectName,
-    pub manifest: Option<Manifest>,
     pub loaded: Option<LoadResponse>,
 }
 
@@ -66,13 +65,13 @@ async fn loaded_from_here(ctx: &Context, paths: &Paths) -> Result<Option<Session
         .map(|p| Session {
             client,
             project: p.name,
-            manifest: None,
             loaded: None,
         }))
 }
 
 /// Open a session for a verb.
 pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
+    one_heap();
     let paths = Paths::from_env()?;
     if access == Access::ReadOnly
         && ctx.project.is_none()
@@ -95,7 +94,6 @@ pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
                     return Ok(Session {
                         client,
                         project: p.name,
-                        manifest: None,
                         loaded: None,
                     });
                 }
@@ -117,12 +115,38 @@ pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
         (Some(m), true) => Some(load(&client, m).await?),
         _ => None,
     };
+    drop(manifest);
+    release_freed_memory();
     Ok(Session {
         client,
         project,
-        manifest,
         loaded,
     })
+}
+
+/// Keep every thread's allocations in the main heap. The manifest is
+/// compiled on helper threads, which glibc would give heaps of their own,
+/// and `malloc_trim` leaves the free top of those mapped. Called before
+/// the first helper thread starts; the CLI's threads never contend.
+fn one_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets glibc's allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// Give the heap's free pages back to the system. Compiling a large
+/// manifest leaves megabytes freed but still mapped; a verb that then
+/// waits (`up` until every unit is ready) would hold them, and a process
+/// takes the longer to exit the more it has mapped: about 1.4 ms for the
+/// 19 MB of a thousand-unit manifest, right when `up` reports readiness.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and trims glibc's own heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Send the compiled manifest to the daemon.
