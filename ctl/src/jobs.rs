@@ -102,6 +102,8 @@ pub async fn units_job(
             units,
             block: ctx.block,
             timeout_ms: ctx.timeout_ms(),
+            // Without --json only failures are reported.
+            failed_only: !ctx.json,
         };
         answers.push((project.clone(), post_job(&s, &project, &req).await?));
     }
@@ -139,6 +141,8 @@ pub async fn up_down(
         units: names.to_vec(),
         block: ctx.block,
         timeout_ms: ctx.timeout_ms(),
+        // Without --json only failures are reported.
+        failed_only: !ctx.json,
     };
     let r = post_job(&s, &s.project, &req).await?;
     if ctx.json {

@@ -124,6 +124,11 @@ pub struct JobRequest {
     pub block: bool,
     /// Give up waiting after this long (the job itself continues).
     pub timeout_ms: Option<u64>,
+    /// Answer with the outcomes of the units that did not reach the
+    /// requested state only: all a client that reports failures needs (a
+    /// thousand-unit `up` otherwise answers with a thousand outcomes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed_only: bool,
 }
 
 /// How one unit ended up after a job.

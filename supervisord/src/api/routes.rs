@@ -163,7 +163,12 @@ async fn job<B: Backend>(State(st): St<B>, p: OnePath, headers: HeaderMap, body:
         async {
             let project = one(p)?;
             let req: JobRequest = read_json(&headers, body, st.body_timeout).await?;
-            Ok(json(&st.backend.job(project, req).await?))
+            let failed_only = req.failed_only;
+            let mut r = st.backend.job(project, req).await?;
+            if failed_only {
+                r.outcomes.retain(|o| !o.ok);
+            }
+            Ok(json(&r))
         }
         .await,
     )

@@ -504,3 +504,49 @@ async fn shutdown_ends_open_streams() {
     let r = read_reply(&mut s, Duration::from_secs(5)).await;
     assert_eq!(r.status, 200, "the stream ended cleanly: {r:?}");
 }
+
+/// `failed_only` answers with the failed units' outcomes only; a request
+/// without it (older clients) gets every outcome.
+#[tokio::test]
+async fn a_job_can_ask_for_failed_outcomes_only() {
+    let srv = TestServer::start(fast_limits()).await;
+    let units = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["outcomes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no outcomes: {body}"))
+            .iter()
+            .map(|o| o["unit"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (body, want) in [
+        (
+            r#"{"verb":"start","units":["web","bad-db"],"block":true,"timeout_ms":null}"#,
+            vec!["web", "bad-db"],
+        ),
+        (
+            r#"{"verb":"start","units":["web","bad-db"],"block":true,"timeout_ms":null,"failed_only":false}"#,
+            vec!["web", "bad-db"],
+        ),
+        (
+            r#"{"verb":"start","units":["web","bad-db"],"block":true,"timeout_ms":null,"failed_only":true}"#,
+            vec!["bad-db"],
+        ),
+        (
+            r#"{"verb":"start","units":["web"],"block":true,"timeout_ms":null,"failed_only":true}"#,
+            vec![],
+        ),
+    ] {
+        let r = srv.request("POST", "/v1/projects/p/jobs", Some(body)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(units(&r.body), want, "{body}");
+    }
+    let r = srv
+        .request(
+            "POST",
+            "/v1/projects/p/jobs",
+            Some(r#"{"verb":"start","units":["web"],"block":true,"timeout_ms":null,"failed_only":"yes"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 400, "a non-boolean is refused: {r:?}");
+}

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use devctl_units::api::{
     ApiError, DaemonInfo, EnableRequest, EnableResponse, ErrorKind, Event, Hosting, JobRequest,
-    JobResponse, LoadRequest, LoadResponse, LogRecord, LogStream, ProjectInfo, UnitStatus,
-    WaitRequest, WaitResponse,
+    JobResponse, LoadRequest, LoadResponse, LogRecord, LogStream, ProjectInfo, UnitOutcome,
+    UnitStatus, WaitRequest, WaitResponse,
 };
 use devctl_units::name::{ProjectName, UnitName};
+use devctl_units::state::{ActiveState, SubState};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -92,7 +93,24 @@ impl Backend for Fake {
     }
     async fn job(&self, p: ProjectName, req: JobRequest) -> Result<JobResponse, ApiError> {
         self.record(format!("job {p} {:?} {:?}", req.verb, req.units));
-        Ok(JobResponse::default())
+        // Each named unit's outcome: ok unless its name starts with "bad".
+        let outcomes = req
+            .units
+            .iter()
+            .filter_map(|u| UnitName::new(u).ok())
+            .map(|unit| UnitOutcome {
+                ok: !unit.as_str().starts_with("bad"),
+                unit,
+                active: ActiveState::Active,
+                sub: SubState::Running,
+                result: None,
+                message: None,
+            })
+            .collect();
+        Ok(JobResponse {
+            outcomes,
+            ..JobResponse::default()
+        })
     }
     async fn enablement(
         &self,

@@ -82,6 +82,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         units: vec!["web".into(), "nope-*".into()],
         block: true,
         timeout_ms: None,
+        failed_only: false,
     };
     let err = kit.sup.job(kit.project.clone(), req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -93,6 +94,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         units: vec![],
         block: false,
         timeout_ms: None,
+        failed_only: false,
     };
     assert_eq!(
         kit.sup.job(other, req).await.unwrap_err().kind,

@@ -40,6 +40,7 @@ async fn nowait(kit: &Kit, verb: JobVerb, unit: &str) {
         units: vec![unit.into()],
         block: false,
         timeout_ms: None,
+        failed_only: false,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }

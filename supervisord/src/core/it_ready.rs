@@ -24,6 +24,7 @@ async fn start_nowait(kit: &Kit, unit: &str) {
         units: vec![unit.into()],
         block: false,
         timeout_ms: None,
+        failed_only: false,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }

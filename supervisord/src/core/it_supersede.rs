@@ -46,6 +46,7 @@ async fn job(kit: &Kit, verb: JobVerb) -> JobResponse {
         units: vec!["web".into()],
         block: true,
         timeout_ms: Some(600_000),
+        failed_only: false,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap()
 }
@@ -138,6 +139,7 @@ async fn a_stop_during_a_start_waiting_for_readiness_answers_both() {
                 units: vec!["web".into()],
                 block: true,
                 timeout_ms: Some(600_000),
+                failed_only: false,
             };
             sup.job(project, req).await.unwrap()
         }
@@ -164,6 +166,7 @@ async fn a_wait_for_ready_ends_when_another_client_stops_the_unit() {
         units: vec!["web".into()],
         block: false,
         timeout_ms: None,
+        failed_only: false,
     };
     kit.sup
         .job(kit.project.clone(), start.clone())
@@ -266,6 +269,7 @@ async fn a_restart_while_waiting_for_a_dependency_merges_with_the_start() {
                 units: vec!["web".into()],
                 block: true,
                 timeout_ms: Some(600_000),
+                failed_only: false,
             };
             sup.job(project, req).await.unwrap()
         }

@@ -132,6 +132,7 @@ impl Kit {
             units: units.iter().map(|s| s.to_string()).collect(),
             block: true,
             timeout_ms: Some(20_000),
+            failed_only: false,
         };
         self.sup.job(self.project.clone(), req).await.unwrap()
     }

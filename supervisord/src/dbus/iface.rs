@@ -134,6 +134,7 @@ impl Devctld {
                     units,
                     block,
                     timeout_ms: None,
+                    failed_only: false,
                 },
             )
             .await?;
