@@ -146,16 +146,18 @@ impl LocalProvider {
         ctx: &RunCtx,
         argv: Vec<String>,
     ) -> Result<(process::Child, Vec<Pump>), StartFailure> {
-        let spec = SpawnSpec {
+        let (unit, env) = (ctx.unit.clone(), ctx.env.clone());
+        let (invocation_id, cgroup) = (ctx.invocation.clone(), self.cgroup.clone());
+        let spec = move || SpawnSpec {
             argv,
-            dir: ctx.unit.working_dir().to_path_buf(),
-            env: ctx.env.to_vec(),
+            dir: unit.working_dir().to_path_buf(),
+            env: env.to_vec(),
             capture: true,
-            invocation_id: ctx.invocation.clone(),
-            cgroup: self.cgroup.clone(),
+            invocation_id,
+            cgroup,
             ..SpawnSpec::default()
         };
-        let mut child = process::spawn(&self.reaper, spec)
+        let mut child = process::spawn_with(&self.reaper, spec)
             .await
             .map_err(spawn_failure)?;
         let mut pumps = Vec::new();

@@ -17,5 +17,5 @@ pub use ports::{
 };
 pub use procfs::{MARKER_VAR, ProcInfo, ProcStat, find_marked, invocation_id, start_time, stat};
 pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};
-pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn};
+pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn, spawn_with};
 pub use stop::{StopOutcome, TreeRef, kill_marked, stop_tree};

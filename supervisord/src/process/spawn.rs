@@ -238,6 +238,17 @@ fn into_receiver(fd: Option<impl Into<OwnedFd>>) -> io::Result<Option<pipe::Rece
 /// starting at once would otherwise keep the runtime's workers from every
 /// other unit's events (readiness, output, exits) until the last one is up.
 pub async fn spawn(reaper: &Arc<Reaper>, spec: SpawnSpec) -> Result<Child, SpawnError> {
+    spawn_with(reaper, move || spec).await
+}
+
+/// [`spawn`] with the spec built on the spawning thread, right before its
+/// fork: a thousand spawns waiting in its queue then hold no environment
+/// copies, which, freed one by one in between longer-lived allocations,
+/// would leave the heap fragmented.
+pub async fn spawn_with(
+    reaper: &Arc<Reaper>,
+    spec: impl FnOnce() -> SpawnSpec + Send + 'static,
+) -> Result<Child, SpawnError> {
     let child = start_off_workers(reaper.clone(), spec)
         .await?
         .into_child()?;
@@ -282,11 +293,13 @@ fn spawner() -> Option<&'static mpsc::Sender<SpawnJob>> {
 /// spawn was cancelled meanwhile (nobody awaits it any more) is killed
 /// when its unclaimed [`Started`] is dropped: it would otherwise run
 /// untracked.
-async fn start_off_workers(reaper: Arc<Reaper>, spec: SpawnSpec) -> Result<Started, SpawnError> {
-    let program = PathBuf::from(spec.argv.first().cloned().unwrap_or_default());
+async fn start_off_workers(
+    reaper: Arc<Reaper>,
+    spec: impl FnOnce() -> SpawnSpec + Send + 'static,
+) -> Result<Started, SpawnError> {
     let (tx, rx) = oneshot::channel();
     let job: SpawnJob = Box::new(move || {
-        let _ = tx.send(start(&reaper, spec));
+        let _ = tx.send(start(&reaper, spec()));
     });
     match spawner() {
         Some(queue) => {
@@ -298,7 +311,7 @@ async fn start_off_workers(reaper: Arc<Reaper>, spec: SpawnSpec) -> Result<Start
     }
     rx.await.unwrap_or_else(|_| {
         Err(SpawnError::Other {
-            path: program,
+            path: PathBuf::from("devctl-spawn"),
             source: io::Error::other("the spawning thread stopped"),
         })
     })
