@@ -330,27 +330,31 @@ impl Manager {
                 },
             })
             .collect();
-        let all_ok = outcomes.iter().all(|o| o.ok);
-        let job = JobResponse {
-            outcomes: outcomes.clone(),
-            stopped: w.stopped.clone(),
+        let job = |outcomes| JobResponse {
+            outcomes,
+            stopped: w.stopped,
             timed_out,
         };
         match w.reply {
-            WaiterReply::Job(tx) => self.after_flush(move || {
-                let _ = tx.send(Ok(job));
-            }),
+            WaiterReply::Job(tx) => {
+                let job = job(outcomes);
+                self.after_flush(move || {
+                    let _ = tx.send(Ok(job));
+                });
+            }
             WaiterReply::Wait(tx) => self.after_flush(move || {
                 let _ = tx.send(Ok(WaitResponse {
-                    ok: all_ok && !timed_out,
+                    ok: outcomes.iter().all(|o| o.ok) && !timed_out,
                     timed_out,
                     outcomes,
                 }));
             }),
-            WaiterReply::Enable(tx, mut resp) => self.after_flush(move || {
-                resp.job = Some(job);
-                let _ = tx.send(Ok(resp));
-            }),
+            WaiterReply::Enable(tx, mut resp) => {
+                resp.job = Some(job(outcomes));
+                self.after_flush(move || {
+                    let _ = tx.send(Ok(resp));
+                });
+            }
         }
     }
 }
