@@ -143,6 +143,12 @@ impl Registry {
         cell
     }
 
+    /// Register `pid`, spawned with the invocation `marker`.
+    fn register_marked(&mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
+        self.mark(pid, marker);
+        self.register(pid)
+    }
+
     fn mark(&mut self, pid: i32, marker: &str) {
         self.unmark(pid);
         let marker: Arc<str> = match self.by_marker.get_key_value(marker) {
@@ -202,12 +208,6 @@ impl Registration<'_> {
     pub fn register(&mut self, pid: i32) -> Arc<ExitCell> {
         self.guard.register(pid)
     }
-
-    /// Register `pid`, spawned with the invocation `marker`.
-    pub fn register_marked(&mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
-        self.guard.mark(pid, marker);
-        self.guard.register(pid)
-    }
 }
 
 /// One spawn in flight, from before its fork until its pid is registered
@@ -222,8 +222,7 @@ impl SpawnPermit {
     /// `marker`, ending the permit.
     pub fn register_marked(mut self, pid: i32, marker: &str) -> Arc<ExitCell> {
         let mut reg = lock();
-        reg.mark(pid, marker);
-        let cell = reg.register(pid);
+        let cell = reg.register_marked(pid, marker);
         self.finish(reg);
         cell
     }
@@ -412,8 +411,8 @@ mod tests {
             (i32::MAX - 1, i32::MAX - 2, i32::MAX - 3, i32::MAX - 4);
         {
             let mut reg = Registration { guard: lock() };
-            reg.register_marked(mine, "m1");
-            reg.register_marked(other, "m2");
+            reg.guard.register_marked(mine, "m1");
+            reg.guard.register_marked(other, "m2");
             reg.register(unknown);
         }
         let pids = [mine, other, unknown, orphan];
@@ -438,7 +437,7 @@ mod tests {
         let (a, b, c) = (i32::MAX - 11, i32::MAX - 12, i32::MAX - 13);
         let (m1, m2) = ("children-by-marker-1", "children-by-marker-2");
         {
-            let mut reg = Registration { guard: lock() };
+            let mut reg = lock();
             reg.register_marked(a, m1);
             reg.register_marked(b, m2);
             reg.register_marked(c, m1);
