@@ -192,6 +192,42 @@ fn run_exits_with_the_build_code() {
     assert!(gen_at < ok_at, "not merged by time: {logs}");
 }
 
+/// A job with a failing unit: without `--json` the CLI asks for the failed
+/// outcomes only and reports the failure; with `--json` every unit's
+/// outcome is listed.
+#[test]
+fn a_failed_job_reports_the_failure_and_json_lists_every_outcome() {
+    let env = env_with_daemon();
+    let r = env.devctl(&["start", "gen", "ok"]);
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains("devctl: clitest/gen: failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("clitest/ok"), "{}", r.stderr);
+    let r = env.devctl(&["start", "gen", "ok", "--json"]);
+    r.expect_code(1);
+    // The job's answer, then the error as JSON.
+    let v: serde_json::Value = serde_json::Deserializer::from_str(&r.stdout)
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("not JSON: {}", r.stdout));
+    let outcomes: Vec<(String, bool)> = v[0]["job"]["outcomes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no outcomes: {}", r.stdout))
+        .iter()
+        .map(|o| (o["unit"].as_str().unwrap().to_owned(), o["ok"] == true))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![("gen".to_owned(), false), ("ok".to_owned(), true)],
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn wait_times_out_with_124() {
     let env = env_with_daemon();
