@@ -4,11 +4,10 @@ pub mod api;
 pub mod core;
 pub mod daemon;
 pub mod dbus;
-#[cfg(feature = "docker")]
-pub mod docker;
 pub mod logs;
 pub mod probe;
 pub mod process;
+pub mod providers;
 pub mod state;
 pub mod watch;
 

@@ -6,8 +6,8 @@
 mod docker_util;
 
 use devctl_supervisord::core::provider::{Fact, Provider, StartFailure};
-use devctl_supervisord::docker::error::Unreachable;
-use devctl_supervisord::docker::{ContainerProvider, DockerError, Engine};
+use devctl_supervisord::providers::docker::error::Unreachable;
+use devctl_supervisord::providers::docker::{ContainerProvider, DockerError, Engine};
 use devctl_units::ImageBuild;
 use devctl_units::state::UnitResult;
 

@@ -11,9 +11,9 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use devctl_supervisord::core::provider::{Fact, Provider, StopReport};
-use devctl_supervisord::docker::{ContainerProvider, recover};
 use devctl_supervisord::logs::Stream;
 use devctl_supervisord::process::ExitStatus;
+use devctl_supervisord::providers::docker::{ContainerProvider, recover};
 use devctl_units::Publish;
 
 use docker_util::*;
@@ -243,7 +243,7 @@ async fn foreign_containers_are_never_touched() {
     let engine = engine().await;
     let gone = recover::remove_all(
         &engine,
-        &devctl_supervisord::docker::labels::instance_id(other.path()),
+        &devctl_supervisord::providers::docker::labels::instance_id(other.path()),
     )
     .await
     .unwrap();
@@ -292,7 +292,7 @@ async fn recovery_keeps_wanted_running_containers_and_removes_the_rest() {
     );
     assert_eq!(project_containers(&project).len(), 1);
     // The boot hook of a crashed session keeps what is wanted...
-    let host = devctl_supervisord::docker::engine::host_from_env();
+    let host = devctl_supervisord::providers::docker::engine::host_from_env();
     let r = recover::on_boot(&host, tmp.path(), Some(&keep))
         .await
         .unwrap();

@@ -17,23 +17,23 @@ use devctl_units::api::{EventKind, ExitInfo, Origin};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProbeCheck, Unit, UnitKind};
 
-use crate::core::env::{EnvContext, build_env, probe_env};
-use crate::core::local::{LocalProvider, exit_result};
-use crate::core::notes::{Mail, Note, NoteTx};
+use crate::core::env::{EnvContext, build_env, notify_path, probe_env};
+use crate::core::notes::{Inbox, Mail, Note, NoteTx};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
-use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, on_exit};
-use crate::core::provider::{
-    Fact, NO_KUBERNETES, Provider, RunCtx, StartFailure, StopReport, Unavailable, actor_view,
-    container_provider,
-};
+use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, exit_result, on_exit};
+use crate::core::protocol::{ActorMsg, Report, ReportTx};
+use crate::core::provider::{Fact, Ownership, Provider, RunCtx, StartFailure, StopReport};
+use crate::core::reexec::ReexecMsg;
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen};
-use crate::core::snapshot::{ActorMsg, Inbox, Mailbox, Report, ReportTx, Snapshot, mailbox};
+use crate::core::snapshot::Snapshot;
 use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
 
-#[path = "actor_reexec.rs"]
 mod reexec;
+mod spawn;
+
+pub use spawn::Spawn;
 
 /// Wall-clock milliseconds (for display only; timers use `Instant`).
 pub fn now_ms() -> u64 {
@@ -105,37 +105,6 @@ pub struct Actor<P: Provider> {
     events: Vec<EventKind>,
 }
 
-/// Spawn the actor task for `unit` with the provider of its kind
-/// (containers: Docker; everything else: local processes); returns its
-/// mailbox.
-pub fn spawn_local(
-    unit: Arc<Unit>,
-    log: UnitLog,
-    env: ActorEnv,
-    reports: ReportTx,
-    initial: Snapshot,
-) -> Mailbox {
-    let unit = actor_view(unit);
-    let (tx, rx) = mailbox();
-    if unit.kind == UnitKind::Container {
-        let provider = container_provider(&env.notify_dir);
-        let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-        tokio::spawn(Box::new(actor).run_loop(rx));
-        return tx;
-    }
-    if unit.kind == UnitKind::Kubernetes {
-        let provider = Unavailable::new(NO_KUBERNETES);
-        let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-        tokio::spawn(Box::new(actor).run_loop(rx));
-        return tx;
-    }
-    let provider = LocalProvider::new(env.reaper.clone(), env.notify_dir.clone())
-        .with_cgroup(env.cgroup.clone());
-    let actor = Actor::new(unit, provider, log, env, reports, initial, tx.downgrade());
-    tokio::spawn(Box::new(actor).run_loop(rx));
-    tx
-}
-
 impl<P: Provider> Actor<P> {
     fn new(
         unit: Arc<Unit>,
@@ -201,9 +170,13 @@ impl<P: Provider> Actor<P> {
                         self.provider.forget();
                         return;
                     }
-                    Some(Mail::Msg(ActorMsg::Freeze { reply })) => {
+                    Some(Mail::Reexec(ReexecMsg::Freeze { reply })) => {
                         let _ = reply.send(Box::pin(self.freeze()).await);
                         return;
+                    }
+                    Some(Mail::Reexec(ReexecMsg::Resume { seq, resume })) => {
+                        Box::pin(self.resume(seq, *resume)).await;
+                        self.report();
                     }
                     Some(Mail::Msg(ActorMsg::Exit { stop, reply })) => {
                         if stop && (self.running || self.snap.is_up()) {
@@ -319,12 +292,9 @@ impl<P: Provider> Actor<P> {
             }
             ActorMsg::Update { seq, unit } => {
                 self.snap.ack = seq;
-                self.unit = actor_view(Arc::new(*unit));
+                self.unit = self.provider.view(Arc::new(*unit));
             }
-            ActorMsg::Resume { seq, resume } => self.resume(seq, *resume).await,
-            ActorMsg::Exit { .. } | ActorMsg::Freeze { .. } => {
-                error!("Exit and Freeze are handled by the loop")
-            }
+            ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
         }
         self.report();
     }
@@ -407,15 +377,16 @@ impl<P: Provider> Actor<P> {
         self.snap.message = None;
         self.snap.next_restart_ms = None;
         self.snap.notify_status = None;
-        // An adopted container is gone once a new run begins (a restart
+        // An adopted instance is gone once a new run begins (a restart
         // after it exited): the new one was started by this daemon.
         if self.snap.origin == Some(Origin::Adopted) {
             self.snap.origin = Some(Origin::Restarted);
         }
-        // A container's provider checks its host ports for a new container
-        // (an adopted one's are held by the engine's proxy while it runs).
-        let local = unit.kind != UnitKind::Container;
-        for port in unit.ports.iter().filter(|_| local) {
+        // A provider whose ports are held outside the daemon checks them
+        // itself when it creates a new instance (an adopted one's are
+        // held while it runs).
+        let marked = self.provider.ownership() == Ownership::Marked;
+        for port in unit.ports.iter().filter(|_| marked) {
             if process::port_in_use(*port) {
                 let msg = match process::port_holder(*port) {
                     Some(h) => format!("port {port} in use by pid {} ({})", h.pid, h.cmdline),
@@ -434,7 +405,7 @@ impl<P: Provider> Actor<P> {
             .as_ref()
             .filter(|p| p.check == ProbeCheck::Notify)
             .map(|_| {
-                LocalProvider::notify_path(&self.env.notify_dir, &invocation)
+                notify_path(&self.env.notify_dir, &invocation)
                     .to_string_lossy()
                     .into_owned()
             });
@@ -471,9 +442,8 @@ impl<P: Provider> Actor<P> {
             reaper: self.env.reaper.clone(),
             dir: unit.working_dir().to_path_buf(),
             env: probe_env(&unit, &env),
-            // A container's port is held by the engine's proxy, never by a
-            // process carrying the marker.
-            unit_marker: (unit.kind != UnitKind::Container).then(|| invocation.clone()),
+            // Externally held ports never belong to a marked process.
+            unit_marker: marked.then(|| invocation.clone()),
         };
         let ctx = RunCtx {
             unit: unit.clone(),

@@ -172,6 +172,12 @@ pub fn build_env(
     })
 }
 
+/// The sd_notify socket path a run with this invocation id gets
+/// (`NOTIFY_SOCKET` in its environment; its provider binds it).
+pub fn notify_path(notify_dir: &std::path::Path, invocation: &str) -> PathBuf {
+    notify_dir.join(format!("{invocation}.sock"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,15 @@ use tracing::warn;
 use devctl_units::api::{LogRecord, LogStream};
 use devctl_units::{ProjectName, UnitName};
 
-use crate::core::handle::LogStreamOut;
 use crate::logs::{FollowEvent, LogFollower, LogLine, Stream, UnitLog};
+
+/// A log query's answer: the history merged by time, and for `follow` a
+/// receiver of every later line of the selected units.
+#[derive(Debug)]
+pub struct LogStreamOut {
+    pub history: Vec<LogRecord>,
+    pub live: Option<mpsc::Receiver<LogRecord>>,
+}
 
 /// Most lines one history query returns (also when no count is given).
 pub const MAX_HISTORY: usize = 50_000;

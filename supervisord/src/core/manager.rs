@@ -1,9 +1,18 @@
 //! The manager task: owns every project (definitions, enablement, desired
-//! state, the actors' mailboxes and mirrored snapshots), routes commands
-//! from [`crate::core::handle::Supervisor`], turns actor reports into
-//! events, gates dependencies, answers parked waiters and persists state.
-//! Nothing else mutates any of it; see `jobs.rs` for the job verbs and
-//! `session.rs` for startup, recovery and shutdown.
+//! state, the actors' mailboxes and mirrored snapshots, each unit's job),
+//! routes commands from [`crate::core::handle::Supervisor`], turns actor
+//! reports into events, gates dependencies, answers parked waiters and
+//! persists state. Nothing else mutates any of it. Its child modules hold
+//! the rest of the loop: `verbs.rs` the job verbs, `waiting.rs` the parked
+//! answers, `session.rs` startup, recovery and shutdown, `reexec.rs`
+//! freezing and resuming, `watching.rs` file-change triggers; the pure
+//! rules they apply live in `core/jobs/`.
+
+mod reexec;
+pub(crate) mod session;
+mod verbs;
+mod waiting;
+mod watching;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,12 +27,17 @@ use devctl_units::api::{
 use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
-use crate::core::actor::{ActorEnv, now_ms, spawn_local};
-use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
+use crate::core::actor::{ActorEnv, Spawn, now_ms};
+use crate::core::jobs::job::Job;
+use crate::core::jobs::waiters::Waiters;
 use crate::core::logview::Selected;
+use crate::core::manager::waiting::WaiterReply;
+use crate::core::notes::Mail;
+use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Loaded, Project, text_hash};
-use crate::core::snapshot::{ActorMsg, Report, ReportRx, ReportTx, Snapshot};
-use crate::core::waiters::Waiter;
+use crate::core::protocol::{ActorMsg, Report, ReportRx, ReportTx};
+use crate::core::registry::Providers;
+use crate::core::snapshot::Snapshot;
 use crate::core::watching::WatchHub;
 use crate::state::files::{ProjectFile, SessionFile};
 use crate::state::store::{StateError, StateStore};
@@ -127,14 +141,15 @@ pub fn storage_err(e: &StateError) -> ApiError {
 pub struct Manager {
     pub(crate) store: StateStore,
     pub(crate) env: ActorEnv,
+    /// The registered providers (the one of a unit's kind runs it).
+    pub(crate) providers: Arc<Providers>,
     pub(crate) events: broadcast::Sender<Event>,
     event_seq: u64,
     pub(crate) projects: BTreeMap<ProjectName, Project>,
     pub(crate) reports_tx: ReportTx,
     pub(crate) timeouts_tx: mpsc::UnboundedSender<u64>,
     pub(crate) seq: u64,
-    pub(crate) waiters: Vec<Waiter>,
-    pub(crate) next_waiter: u64,
+    pub(crate) waiters: Waiters<WaiterReply>,
     pub(crate) session: SessionFile,
     pub(crate) written_session: Option<SessionFile>,
     /// Something the session file records changed since the last flush.
@@ -163,6 +178,7 @@ impl Manager {
     pub(crate) fn new(
         store: StateStore,
         env: ActorEnv,
+        providers: Arc<Providers>,
         events: broadcast::Sender<Event>,
         reports_tx: ReportTx,
         timeouts_tx: mpsc::UnboundedSender<u64>,
@@ -175,14 +191,14 @@ impl Manager {
         Manager {
             store,
             env,
+            providers,
             events,
             event_seq: 0,
             projects: BTreeMap::new(),
             reports_tx,
             timeouts_tx,
             seq: 0,
-            waiters: Vec::new(),
-            next_waiter: 0,
+            waiters: Waiters::default(),
             session,
             written_session: None,
             session_dirty: false,
@@ -193,7 +209,9 @@ impl Manager {
         }
     }
 
-    async fn run(
+    /// The loop: commands, reports, waiter timeouts and watch messages,
+    /// one turn at a time, until shut down, frozen or abandoned.
+    pub(crate) async fn run(
         &mut self,
         mut rx: mpsc::Receiver<Command>,
         mut reports: ReportRx,
@@ -426,13 +444,13 @@ impl Manager {
             .logs
             .unit(unit.project.as_str(), unit.name.as_str());
         let tx = unit.kind.is_runnable().then(|| {
-            spawn_local(
+            self.providers.spawn(Spawn::new(
                 unit.clone(),
                 log.clone(),
                 self.env.clone(),
                 self.reports_tx.clone(),
                 origin_snap.clone(),
-            )
+            ))
         });
         Loaded {
             unit,
@@ -441,21 +459,16 @@ impl Manager {
             log,
             tx,
             snap: origin_snap,
-            issued: 0,
-            pending_start: None,
-            pending_stop: None,
-            stop_sent: false,
-            stop_seq: 0,
-            waiting_sent: false,
+            job: Job::default(),
         }
     }
 
     /// Send a command to a unit's actor, recording its sequence number.
-    pub(crate) fn send(
+    pub(crate) fn send<M: Into<Mail>>(
         &mut self,
         project: &ProjectName,
         unit: &UnitName,
-        make: impl FnOnce(u64) -> ActorMsg,
+        make: impl FnOnce(u64) -> M,
     ) {
         self.seq += 1;
         let seq = self.seq;
@@ -465,7 +478,7 @@ impl Manager {
             .and_then(|p| p.units.get_mut(unit))
             && let Some(tx) = &l.tx
         {
-            l.issued = seq;
+            l.job.issued = seq;
             let _ = tx.send(make(seq));
         }
     }
@@ -480,11 +493,7 @@ impl Manager {
         };
         let old = std::mem::replace(&mut l.snap, r.snap);
         let new = l.snap.clone();
-        // The stop is over once handled: the unit is down, or a later
-        // command (a start) was handled after it.
-        if l.stop_sent && new.ack >= l.stop_seq && (!new.is_up() || new.ack > l.stop_seq) {
-            l.stop_sent = false;
-        }
+        l.job.on_report(&new);
         let state_changed = (old.active, old.sub, old.result, &old.message)
             != (new.active, new.sub, new.result, &new.message);
         if state_changed {

@@ -1,7 +1,9 @@
-//! What an actor hears about its current run (its provider's facts and its
-//! run watchers' sightings, each tagged with the run) arrives in its
-//! mailbox, after and between the manager's messages: one channel per
-//! unit (a tokio channel costs about 0.8 KB even when idle). The run's
+//! An actor's mailbox and what it hears: the manager's commands
+//! ([`ActorMsg`]), the re-exec messages, and what it hears about its
+//! current run (its provider's facts and its run watchers' sightings,
+//! each tagged with the run), after and between the manager's messages:
+//! one channel per unit (a tokio channel costs about 0.8 KB even when
+//! idle). The run's
 //! senders are weak, so the mailbox closes when the manager lets go of
 //! it, whatever the run's tasks still hold. Senders are typed
 //! ([`NoteTx<Fact>`], [`NoteTx<Seen>`]) so each side can only say its own
@@ -11,9 +13,45 @@ use std::marker::PhantomData;
 
 use tokio::sync::mpsc;
 
-use crate::core::provider::Fact;
-use crate::core::runwatch::Seen;
-use crate::core::snapshot::ActorMsg;
+use crate::core::protocol::ActorMsg;
+use crate::core::reexec::ReexecMsg;
+use crate::probe::ProbeOutcome;
+
+/// Something a provider observed about the current run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// `READY=1` (sd_notify) or an equivalent readiness signal.
+    Ready,
+    /// `STATUS=…` from sd_notify.
+    Status(String),
+    /// The main pid changed (`MAINPID=`, a daemon's pid file).
+    MainPid(u32),
+    /// The main process ended; `None` when it was not our child (a daemon's
+    /// forked pid) and its status is unknown.
+    Exited(Option<crate::process::ExitStatus>),
+    /// The run took over an instance that outlived a previous daemon
+    /// instead of starting a new one; sent before `start`
+    /// returns, so it is the run's first fact.
+    Adopted,
+}
+
+/// Which probe a result belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    Ready,
+    Alive,
+}
+
+/// What a watcher saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// One check's result.
+    Probe(ProbeKind, ProbeOutcome),
+    /// An output line matched the log-readiness pattern.
+    LogMatched(String),
+    /// The unit wrote output (throttled; build idle timeouts).
+    Output,
+}
 
 /// A note about a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +65,8 @@ pub enum Note {
 pub enum Mail {
     /// A command from the manager.
     Msg(ActorMsg),
+    /// A re-exec command from the manager.
+    Reexec(ReexecMsg),
     /// A note about run `.0`; the actor drops stale ones.
     Note(u64, Note),
 }
@@ -175,6 +215,63 @@ pub fn channel<T>() -> (NoteTx<T>, NoteRx<T>) {
             kind: PhantomData,
         },
     )
+}
+
+/// The sending side of an actor's mailbox (the manager's). Mail travels
+/// boxed: a tokio channel preallocates a block of 32 slots, which for
+/// unboxed messages cost every idle unit about 1 KB.
+#[derive(Debug, Clone)]
+pub struct Mailbox(MailSender);
+
+/// The receiving side of an actor's mailbox: the manager's messages and
+/// the notes about the actor's runs.
+#[derive(Debug)]
+pub struct Inbox(MailReceiver);
+
+/// The actor is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
+/// A new mailbox.
+pub fn mailbox() -> (Mailbox, Inbox) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Mailbox(tx), Inbox(rx))
+}
+
+impl From<ActorMsg> for Mail {
+    fn from(m: ActorMsg) -> Mail {
+        Mail::Msg(m)
+    }
+}
+
+impl From<ReexecMsg> for Mail {
+    fn from(m: ReexecMsg) -> Mail {
+        Mail::Reexec(m)
+    }
+}
+
+impl Mailbox {
+    /// Send `msg` to the actor.
+    pub fn send(&self, msg: impl Into<Mail>) -> Result<(), Gone> {
+        self.0.send(Box::new(msg.into())).map_err(|_| Gone)
+    }
+
+    /// A sender of notes that does not keep the mailbox open.
+    pub fn downgrade(&self) -> mpsc::WeakUnboundedSender<Box<Mail>> {
+        self.0.downgrade()
+    }
+}
+
+impl Inbox {
+    /// The next mail; `None` once the manager let go of the mailbox.
+    pub async fn recv(&mut self) -> Option<Mail> {
+        self.0.recv().await.map(|m| *m)
+    }
+
+    /// No mail is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Readiness and liveness as a pure state machine with Kubernetes
+//! Readiness and liveness as a pure state machine with the usual probe
 //! semantics: the thresholds are counted by `probe::ProbeTracker`
 //! (`success_threshold` consecutive successes pass, `failure_threshold`
 //! consecutive failures fail); this machine decides what a crossing means

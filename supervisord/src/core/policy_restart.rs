@@ -126,9 +126,40 @@ pub fn on_exit(
     }
 }
 
+/// Map an exit status to systemd's result vocabulary.
+pub fn exit_result(st: crate::process::ExitStatus) -> UnitResult {
+    match st {
+        crate::process::ExitStatus::Exited(_) => UnitResult::ExitCode,
+        crate::process::ExitStatus::Signaled {
+            core_dumped: true, ..
+        } => UnitResult::CoreDump,
+        crate::process::ExitStatus::Signaled { .. } => UnitResult::Signal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_results() {
+        use crate::process::ExitStatus::*;
+        assert_eq!(exit_result(Exited(1)), UnitResult::ExitCode);
+        assert_eq!(
+            exit_result(Signaled {
+                signal: 9,
+                core_dumped: false
+            }),
+            UnitResult::Signal
+        );
+        assert_eq!(
+            exit_result(Signaled {
+                signal: 11,
+                core_dumped: true
+            }),
+            UnitResult::CoreDump
+        );
+    }
     use devctl_units::UnitKind;
 
     fn policy(mode: RestartMode) -> RestartPolicy {

@@ -1,29 +1,24 @@
 //! The manager's per-project records: unit definitions and their files,
 //! each runnable unit's actor mailbox, the mirrored [`Snapshot`] from its
-//! last report, and the manager's bookkeeping (pending start / stop,
+//! last report, and its [`Job`] (queued start or stop, the stop in flight,
 //! command sequence numbers). Owned and mutated only by the manager task.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use devctl_units::api::{Origin, UnitStatus};
-use devctl_units::state::{ActiveState, EnableState, LoadState, SubState, UnitResult};
+use devctl_units::api::UnitStatus;
+use devctl_units::state::{ActiveState, EnableState, LoadState, SubState};
 use devctl_units::{Unit, UnitKind, UnitName};
 
 use crate::core::graph;
+use crate::core::jobs::job::Job;
+use crate::core::jobs::waiters::Mirrors;
 use crate::core::logview::record;
+use crate::core::notes::Mailbox;
 use crate::core::policy_deps::DepView;
-use crate::core::snapshot::{Mailbox, Snapshot};
+use crate::core::snapshot::Snapshot;
 use crate::logs::UnitLog;
 use crate::state::files::ProjectFile;
-
-/// A stop the manager will send once the unit's dependents are down.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingStop {
-    pub result: UnitResult,
-    pub message: Option<String>,
-    pub failed: bool,
-}
 
 /// One loaded unit.
 #[derive(Debug)]
@@ -37,17 +32,7 @@ pub struct Loaded {
     /// `None` for groups and the project target.
     pub tx: Option<Mailbox>,
     pub snap: Snapshot,
-    /// Sequence number of the last command sent.
-    pub issued: u64,
-    pub pending_start: Option<(Origin, String)>,
-    pub pending_stop: Option<PendingStop>,
-    /// Set while a stop is in flight: from sending it until the actor
-    /// reports it handled (its `ack` reached `stop_seq` while down, or
-    /// went past it).
-    pub stop_sent: bool,
-    /// Sequence number of the last stop sent.
-    pub stop_seq: u64,
-    pub waiting_sent: bool,
+    pub job: Job,
 }
 
 /// The hash [`Loaded::text_hash`] keeps.
@@ -61,7 +46,7 @@ pub fn text_hash(text: &str) -> u64 {
 impl Loaded {
     /// Every command sent has been handled.
     pub fn settled(&self) -> bool {
-        self.snap.ack >= self.issued
+        self.job.settled(&self.snap)
     }
 
     /// The gate's view of this unit.
@@ -70,7 +55,7 @@ impl Loaded {
             active: self.snap.active,
             sub: self.snap.sub,
             result: self.snap.result,
-            pending: self.pending_start.is_some() || !self.settled(),
+            pending: self.job.start_queued() || !self.settled(),
         }
     }
 }
@@ -97,16 +82,21 @@ impl Broken {
             .find_map(|l| l.trim().strip_prefix("X-Devctl-Kind="))
             .and_then(|k| UnitKind::parse(k.trim()))
             .filter(|k| k.suffix() == suffix);
-        let kind = match (declared, suffix) {
-            (Some(k), _) => k,
-            (None, "service") => UnitKind::Service,
-            (None, "container") => UnitKind::Container,
-            (None, "kube") => UnitKind::Kubernetes,
-            (None, "target") => UnitKind::Group,
-            (None, _) => return None,
-        };
+        // Else the first kind with that suffix (a `.service` is a service).
+        let kind = declared.or_else(|| UnitKind::ALL.into_iter().find(|k| k.suffix() == suffix))?;
         let file = file.to_string();
         Some((name, Broken { file, kind, error }))
+    }
+}
+
+impl Mirrors for BTreeMap<devctl_units::ProjectName, Project> {
+    fn unit(
+        &self,
+        project: &devctl_units::ProjectName,
+        unit: &UnitName,
+    ) -> Option<(&Snapshot, &Job)> {
+        let l = self.get(project)?.units.get(unit)?;
+        Some((&l.snap, &l.job))
     }
 }
 

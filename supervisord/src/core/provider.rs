@@ -1,9 +1,14 @@
-//! The provider boundary: what runs a unit (local processes, Docker
-//! containers; Kubernetes later) behind one trait. Providers write the
+//! The provider boundary: a [`Provider`] value runs one unit's runs
+//! (start, stop, adopt after a re-exec) and says what "this unit's process
+//! or port" means; `registry.rs` holds what a provider registers for its
+//! kinds (how its actor is made, what a daemon start recovers). Providers
+//! write the
 //! unit's output to its log and only *report facts* (notify message, main
 //! pid, exited, adopted); the unit actor turns them into state transitions
 //! and events (it follows the log itself for log readiness and build idle
-//! timeouts). [`Unavailable`] stands in for a provider this build lacks.
+//! timeouts). The providers themselves live in `crate::providers`, one
+//! folder each; the core names none of them. [`Unavailable`] stands in for
+//! a provider this build lacks.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,23 +19,7 @@ use devctl_units::{StopSpec, Unit};
 use crate::core::reexec::{AdoptRun, HeldRun};
 use crate::logs::UnitLog;
 
-/// Something a provider observed about the current run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fact {
-    /// `READY=1` (sd_notify) or an equivalent readiness signal.
-    Ready,
-    /// `STATUS=…` from sd_notify.
-    Status(String),
-    /// The main pid changed (`MAINPID=`, a daemon's pid file).
-    MainPid(u32),
-    /// The main process ended; `None` when it was not our child (a daemon's
-    /// forked pid) and its status is unknown.
-    Exited(Option<crate::process::ExitStatus>),
-    /// The run took over an instance that outlived a previous daemon (a
-    /// container) instead of starting a new one; sent before `start`
-    /// returns, so it is the run's first fact.
-    Adopted,
-}
+pub use crate::core::notes::Fact;
 
 /// Everything a provider needs to start one run.
 #[derive(Debug, Clone)]
@@ -65,8 +54,30 @@ pub enum StopReport {
     Unkillable(Vec<i32>),
 }
 
+/// Who holds a run's processes and ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// The run's processes carry its invocation marker: a listener counts
+    /// as the unit's only when a marked process holds it, and the unit's
+    /// ports are checked free before a new run starts.
+    Marked,
+    /// Something outside the daemon (an engine's proxy) holds the ports
+    /// while the run lives; the provider checks them itself when it
+    /// creates a new instance.
+    External,
+}
+
 /// Runs units of some kinds. One provider value per unit actor.
 pub trait Provider: Send + 'static {
+    /// Who holds this provider's processes and ports.
+    fn ownership(&self) -> Ownership {
+        Ownership::Marked
+    }
+    /// The unit as its actor should see it (a provider may supply what a
+    /// definition leaves implicit, e.g. readiness from the instance).
+    fn view(&self, unit: Arc<Unit>) -> Arc<Unit> {
+        unit
+    }
     /// Start a run; resolves once the main process is known (its pid).
     fn start(&mut self, ctx: RunCtx) -> impl Future<Output = Result<u32, StartFailure>> + Send;
     /// Stop the current run's whole tree (no-op when nothing runs).
@@ -76,7 +87,7 @@ pub trait Provider: Send + 'static {
     fn forget(&mut self);
     /// Re-exec: hand the current run over (processes untouched, output
     /// pipes detached from their pumps). `None` when this provider cannot
-    /// carry a run across an exec (containers are adopted on start instead).
+    /// carry a run across an exec (its instance is found again on start).
     fn freeze(&mut self) -> impl Future<Output = Option<HeldRun>> + Send {
         async { None }
     }
@@ -99,48 +110,12 @@ pub trait Provider: Send + 'static {
     }
 }
 
-/// Why a `kubernetes` unit cannot start: no Kubernetes provider exists yet.
-pub const NO_KUBERNETES: &str = "devctld has no Kubernetes provider yet, so kubernetes units cannot \
-     run; apply the manifests with kubectl, or disable the unit (`enabled #false` or `devctl disable`)";
-
-/// Why a `container` unit cannot start in a build without Docker support.
-pub const NO_DOCKER: &str = "devctld was built without Docker support (cargo feature `docker`), \
-     so container units cannot run; rebuild devctld with the default features";
-
-/// What runs `container` units in this build.
-#[cfg(feature = "docker")]
-pub type ContainerRunner = crate::docker::ContainerProvider;
-/// What runs `container` units in this build.
-#[cfg(not(feature = "docker"))]
-pub type ContainerRunner = Unavailable;
-
-/// The provider of one `container` unit (its daemon instance is named by
-/// `notify_dir`).
-pub fn container_provider(notify_dir: &std::path::Path) -> ContainerRunner {
-    #[cfg(feature = "docker")]
-    return crate::docker::ContainerProvider::new(notify_dir);
-    #[cfg(not(feature = "docker"))]
-    {
-        let _ = notify_dir;
-        Unavailable::new(NO_DOCKER)
-    }
-}
-
-/// The unit as its actor sees it: a container whose readiness is the
-/// image's HEALTHCHECK is ready on the provider's word, like sd_notify.
-pub fn actor_view(unit: Arc<Unit>) -> Arc<Unit> {
-    #[cfg(feature = "docker")]
-    return crate::docker::effective_unit(unit);
-    #[cfg(not(feature = "docker"))]
-    unit
-}
-
-/// The provider of a kind this build cannot run (a `container` unit when
-/// devctld was built without the `docker` feature): every start fails at
+/// The provider of a kind this build cannot run: every start fails at
 /// once, permanently, with `provider-unavailable` and `message`.
 #[derive(Debug, Clone)]
 pub struct Unavailable {
     message: String,
+    ownership: Ownership,
 }
 
 impl Unavailable {
@@ -148,11 +123,23 @@ impl Unavailable {
     pub fn new(message: impl Into<String>) -> Unavailable {
         Unavailable {
             message: message.into(),
+            ownership: Ownership::Marked,
         }
+    }
+
+    /// Claim the ownership the missing provider would have had (whether
+    /// the unit's ports are checked before its start fails).
+    pub fn owned(mut self, ownership: Ownership) -> Unavailable {
+        self.ownership = ownership;
+        self
     }
 }
 
 impl Provider for Unavailable {
+    fn ownership(&self) -> Ownership {
+        self.ownership
+    }
+
     async fn start(&mut self, _ctx: RunCtx) -> Result<u32, StartFailure> {
         Err(StartFailure::Permanent {
             result: UnitResult::ProviderUnavailable,
@@ -165,119 +152,4 @@ impl Provider for Unavailable {
     }
 
     fn forget(&mut self) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use devctl_units::{ProjectName, UnitKind, UnitName};
-
-    #[tokio::test]
-    async fn unavailable_fails_every_start_permanently() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = crate::logs::LogStore::open(
-            tmp.path().to_path_buf(),
-            crate::logs::LogLimits::default(),
-        )
-        .unwrap();
-        let unit = Unit::new(
-            ProjectName::new("p").unwrap(),
-            UnitName::new("c").unwrap(),
-            UnitKind::Container,
-            "/".into(),
-        );
-        let (facts, _rx) = crate::core::notes::channel();
-        let ctx = RunCtx {
-            unit: Arc::new(unit),
-            run: 1,
-            invocation: "i".into(),
-            env: Default::default(),
-            log: store.unit("p", "c"),
-            facts,
-        };
-        let mut p = Unavailable::new("no docker here");
-        assert_eq!(
-            p.start(ctx).await,
-            Err(StartFailure::Permanent {
-                result: UnitResult::ProviderUnavailable,
-                message: "no docker here".into(),
-            })
-        );
-        assert_eq!(p.stop(&StopSpec::default()).await, StopReport::Graceful);
-        p.forget();
-    }
-
-    /// Without the `docker` feature a container unit fails at once, saying
-    /// why, and is never exec'd as a local process.
-    #[cfg(not(feature = "docker"))]
-    #[tokio::test]
-    async fn container_units_fail_clearly_without_docker_support() {
-        use crate::core::testkit::{Kit, sh};
-        use devctl_units::api::JobVerb;
-        use devctl_units::state::ActiveState;
-
-        let kit = Kit::new().await;
-        let mut c = sh("web", UnitKind::Container, "exec sleep 300");
-        c.command = None;
-        c.container = Some(Box::new(devctl_units::ContainerSpec {
-            image: "busybox:latest".into(),
-            build: None,
-            command: Some(vec!["sleep".into(), "300".into()]),
-            entrypoint: None,
-            publish: vec![],
-            volumes: vec![],
-            workdir: None,
-            user: None,
-            network: None,
-            healthcheck: false,
-        }));
-        let local = sh("local", UnitKind::Service, "exec sleep 300");
-        kit.load(&[c, local]).await;
-        let r = kit.job(JobVerb::Start, &["web"]).await;
-        assert!(!r.outcomes[0].ok, "{r:?}");
-        let s = kit.status("web").await;
-        assert_eq!(s.active, ActiveState::Failed, "{s:?}");
-        assert_eq!(s.result, Some(UnitResult::ProviderUnavailable));
-        assert_eq!(s.restarts, 0, "permanent: {s:?}");
-        let msg = s.message.unwrap_or_default();
-        assert!(msg.contains("without Docker support"), "{msg}");
-        let r = kit.job(JobVerb::Start, &["local"]).await;
-        assert!(r.outcomes[0].ok, "{r:?}");
-        kit.finish().await;
-    }
-
-    /// A kubernetes unit fails at once with `provider-unavailable`, saying
-    /// why, and the rest of the project still runs.
-    #[tokio::test]
-    async fn kubernetes_units_fail_clearly_and_others_run() {
-        use crate::core::testkit::{Kit, sh};
-        use devctl_units::api::JobVerb;
-        use devctl_units::state::ActiveState;
-
-        let kit = Kit::new().await;
-        let mut k = sh("cluster", UnitKind::Kubernetes, "exec sleep 300");
-        k.command = None;
-        k.kubernetes = Some(Box::new(devctl_units::KubeSpec {
-            manifests: vec!["/nonexistent/app.yaml".into()],
-            context: None,
-            namespace: None,
-            port_forwards: vec![],
-        }));
-        let local = sh("local", UnitKind::Service, "exec sleep 300");
-        kit.load(&[k, local]).await;
-        let r = kit.job(JobVerb::Start, &["cluster"]).await;
-        assert!(!r.outcomes[0].ok, "{r:?}");
-        let s = kit.status("cluster").await;
-        assert_eq!(s.active, ActiveState::Failed, "{s:?}");
-        assert_eq!(s.result, Some(UnitResult::ProviderUnavailable));
-        assert_eq!(s.restarts, 0, "permanent: {s:?}");
-        assert!(
-            s.message
-                .unwrap_or_default()
-                .contains("no Kubernetes provider")
-        );
-        let r = kit.job(JobVerb::Start, &["local"]).await;
-        assert!(r.outcomes[0].ok, "{r:?}");
-        kit.finish().await;
-    }
 }

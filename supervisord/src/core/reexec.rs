@@ -1,6 +1,8 @@
-//! The core's side of a re-exec (`devctl daemon reexec`): freezing every
-//! unit actor into plain data plus the fds to inherit ([`Frozen`]), and, in
-//! the new image, resuming the session from that data ([`CoreCarry`]).
+//! What the core carries across a re-exec (`devctl daemon reexec`): every
+//! unit actor frozen into plain data plus the fds to inherit ([`Frozen`]),
+//! and, in the new image, the data the session resumes from
+//! ([`CoreCarry`]). The manager's side (freezing, resuming) is in
+//! `manager/reexec.rs`.
 //!
 //! Freezing stops the manager (later requests get "shutting down") and
 //! asks each actor for its state; an actor with a local run pauses the
@@ -10,27 +12,23 @@
 //! adopt its run (origin `adopted`: pidfd + start-time check, pumps on the
 //! inherited pipes, probes and timers restarted), re-queues pending starts
 //! and stops, stops whatever recorded invocation was not adopted, and
-//! starts containers again (their provider adopts the running container).
+//! starts again the units whose provider does not carry runs across an
+//! exec (it finds its running instance on start).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
-use tracing::{info, warn};
 
 use devctl_units::api::Origin;
-use devctl_units::state::{ActiveState, SubState, UnitResult};
-use devctl_units::{ProjectName, UnitKind, UnitName};
+use devctl_units::state::UnitResult;
+use devctl_units::{ProjectName, UnitName};
 
-use crate::core::manager::Manager;
-use crate::core::project::PendingStop;
-use crate::core::session::kill_leftovers;
-use crate::core::snapshot::{ActorMsg, Snapshot};
+use crate::core::snapshot::Snapshot;
 use crate::process::{ExitCell, ExitStatus, Reaper};
-use crate::state::files::SessionFile;
 
 /// An exit status as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,14 +194,26 @@ pub struct Resume {
     pub rerun: Option<String>,
 }
 
+/// The manager's re-exec commands to an actor, apart from the base
+/// protocol (`protocol.rs` knows nothing of re-exec).
+#[derive(Debug)]
+pub enum ReexecMsg {
+    /// Hand the unit's state (and its run's pipes) over and leave without
+    /// touching any process.
+    Freeze { reply: oneshot::Sender<ActorFrozen> },
+    /// In a re-executed daemon: take the carried state over (and adopt the
+    /// carried run, if any).
+    Resume { seq: u64, resume: Box<Resume> },
+}
+
 /// The frozen core: the carry, the fds it names, and the exits to check
 /// one last time under the reaper's lock.
 #[derive(Debug)]
 pub struct Frozen {
     pub carry: CoreCarry,
     pub fds: Vec<OwnedFd>,
-    exits: Vec<(usize, Arc<ExitCell>)>,
-    reaper: Arc<Reaper>,
+    pub(crate) exits: Vec<(usize, Arc<ExitCell>)>,
+    pub(crate) reaper: Arc<Reaper>,
 }
 
 impl Frozen {
@@ -222,7 +232,7 @@ impl Frozen {
 
 /// Take ownership of an inherited fd named by a carry: open, not taken
 /// twice, not stdio. `None` otherwise (a corrupt state file).
-fn take_fd(fd: Option<i32>, taken: &mut BTreeSet<i32>) -> Option<OwnedFd> {
+pub(crate) fn take_fd(fd: Option<i32>, taken: &mut BTreeSet<i32>) -> Option<OwnedFd> {
     let fd = fd?;
     if fd <= 2 || !taken.insert(fd) {
         return None;
@@ -237,189 +247,6 @@ fn take_fd(fd: Option<i32>, taken: &mut BTreeSet<i32>) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-impl Manager {
-    /// Freeze every actor and stop the manager; `reply` gets the result.
-    pub(crate) fn freeze(&mut self, reply: oneshot::Sender<Frozen>) {
-        self.write_session_now();
-        let mut waits = Vec::new();
-        for (pn, p) in &mut self.projects {
-            for (un, l) in &mut p.units {
-                let Some(tx) = l.tx.take() else { continue };
-                let (done, rx) = oneshot::channel();
-                if tx.send(ActorMsg::Freeze { reply: done }).is_err() {
-                    continue;
-                }
-                let fu = FrozenUnit {
-                    project: pn.clone(),
-                    unit: un.clone(),
-                    snap: l.snap.clone(),
-                    backoff_left_ms: None,
-                    pending_start: l.pending_start.clone(),
-                    pending_stop: l.pending_stop.as_ref().map(|s| FrozenStop {
-                        result: s.result,
-                        message: s.message.clone(),
-                        failed: s.failed,
-                    }),
-                    run: None,
-                    rerun: None,
-                };
-                waits.push((fu, rx));
-            }
-        }
-        self.done = true;
-        info!(units = waits.len(), "freezing every unit for a re-exec");
-        let mut frozen = Frozen {
-            carry: CoreCarry {
-                session_id: self.session.session_id.clone(),
-                units: Vec::new(),
-            },
-            fds: Vec::new(),
-            exits: Vec::new(),
-            reaper: self.env.reaper.clone(),
-        };
-        tokio::spawn(async move {
-            for (mut fu, rx) in waits {
-                if let Ok(af) = rx.await {
-                    fu.snap = af.snap;
-                    fu.backoff_left_ms = af.backoff_left_ms;
-                    fu.rerun = af.rerun;
-                    if let Some(h) = af.run {
-                        frozen.fds.extend(h.fds);
-                        if let Some(cell) = h.exit {
-                            frozen.exits.push((frozen.carry.units.len(), cell));
-                        }
-                        fu.run = Some(h.run);
-                    }
-                }
-                frozen.carry.units.push(fu);
-            }
-            let _ = reply.send(frozen);
-        });
-    }
-
-    /// Continue the session `prev` from a previous image's carry.
-    pub(crate) async fn resume_reexec(
-        &mut self,
-        prev: SessionFile,
-        carry: CoreCarry,
-        cells: HashMap<i32, Arc<ExitCell>>,
-    ) {
-        let mut taken = BTreeSet::new();
-        let mut adopted: BTreeSet<String> = BTreeSet::new();
-        let mut plans = Vec::new();
-        for fu in carry.units {
-            let stdout = fu
-                .run
-                .as_ref()
-                .and_then(|r| take_fd(r.stdout_fd, &mut taken));
-            let stderr = fu
-                .run
-                .as_ref()
-                .and_then(|r| take_fd(r.stderr_fd, &mut taken));
-            let Some(l) = self
-                .projects
-                .get(&fu.project)
-                .and_then(|p| p.units.get(&fu.unit))
-            else {
-                warn!(project = %fu.project, unit = %fu.unit, "carried unit is no longer loaded; its processes are stopped");
-                continue;
-            };
-            let container = l.unit.kind == UnitKind::Container;
-            if let Some(r) = &fu.run {
-                adopted.insert(r.invocation.clone());
-            }
-            plans.push((fu, stdout, stderr, container));
-        }
-        // Whatever the session recorded but nobody adopts (a stop in
-        // progress, a carried unit that is gone) is stopped first.
-        let leftovers: Vec<String> = prev
-            .invocations()
-            .filter(|i| !adopted.contains(*i))
-            .map(str::to_owned)
-            .collect();
-        let killed = kill_leftovers(leftovers).await;
-        info!(session = %prev.session_id, adopted = adopted.len(), killed, "continuing the session after a re-exec");
-        let wanted: BTreeMap<ProjectName, BTreeSet<UnitName>> = prev
-            .units
-            .iter()
-            .map(|(p, us)| (p.clone(), us.keys().cloned().collect()))
-            .collect();
-        for (p, names) in &wanted {
-            if let Some(proj) = self.projects.get_mut(p) {
-                proj.should_run.extend(
-                    names
-                        .iter()
-                        .filter(|n| proj.units.contains_key(*n))
-                        .cloned(),
-                );
-            }
-        }
-        let mut restart: Vec<(ProjectName, UnitName)> = Vec::new();
-        for (fu, stdout, stderr, container) in plans {
-            let up = fu.snap.active != ActiveState::Failed
-                && matches!(
-                    fu.snap.active,
-                    ActiveState::Active | ActiveState::Activating | ActiveState::Deactivating
-                );
-            let run = fu.run.clone().map(|frozen| AdoptRun {
-                exit: cells.get(&frozen.pid).filter(|_| frozen.child).cloned(),
-                frozen,
-                stdout,
-                stderr,
-            });
-            let in_backoff = fu.snap.sub == SubState::Backoff;
-            let stranded = up && run.is_none() && !in_backoff && fu.pending_start.is_none();
-            if (container && up) || stranded {
-                // Containers are adopted by their provider on start; a
-                // local unit caught without its run starts again.
-                restart.push((fu.project.clone(), fu.unit.clone()));
-                continue;
-            }
-            let mut snap = fu.snap.clone();
-            if run.is_some() {
-                // Shown at once; the actor confirms (or reports the exit).
-                snap.origin = Some(Origin::Adopted);
-            }
-            let l = self
-                .projects
-                .get_mut(&fu.project)
-                .and_then(|p| p.units.get_mut(&fu.unit))
-                .expect("planned above");
-            l.pending_start = fu.pending_start.clone();
-            l.pending_stop = fu.pending_stop.as_ref().map(|s| PendingStop {
-                result: s.result,
-                message: s.message.clone(),
-                failed: s.failed,
-            });
-            l.snap = Snapshot {
-                ack: l.snap.ack,
-                ..snap.clone()
-            };
-            let resume = Resume {
-                snap,
-                backoff_left_ms: fu.backoff_left_ms,
-                run,
-                rerun: fu.rerun.clone(),
-            };
-            self.send(&fu.project, &fu.unit, |seq| ActorMsg::Resume {
-                seq,
-                resume: Box::new(resume),
-            });
-        }
-        for (p, u) in restart {
-            self.mark_start(
-                &p,
-                std::slice::from_ref(&u),
-                Origin::Restarted,
-                "daemon re-executed",
-            );
-        }
-        for p in self.projects.keys().cloned().collect::<Vec<_>>() {
-            self.advance(&p);
-        }
-    }
-}
-
 /// Close fds a carry names that could not be used (the new image fell
 /// back to crash recovery).
 pub fn close_carried(fds: &[i32]) {
@@ -432,6 +259,7 @@ pub fn close_carried(fds: &[i32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_units::state::{ActiveState, SubState};
     use std::os::fd::AsRawFd;
 
     #[test]

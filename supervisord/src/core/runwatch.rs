@@ -27,26 +27,10 @@ use devctl_units::{Probe, ProbeCheck, Unit, UnitKind};
 use crate::core::notes::NoteTx;
 
 use crate::logs::{FollowEvent, LogFollower, Stream, UnitLog};
-use crate::probe::{self, ListenWatcher, LogMatcher, ProbeCtx, ProbeOutcome, ReadinessSchedule};
+use crate::probe::{self, ListenWatcher, LogMatcher, ProbeCtx, ReadinessSchedule};
 use crate::process::Sighting;
 
-/// Which probe a result belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeKind {
-    Ready,
-    Alive,
-}
-
-/// What a watcher saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
-    /// One check's result.
-    Probe(ProbeKind, ProbeOutcome),
-    /// An output line matched the log-readiness pattern.
-    LogMatched(String),
-    /// The unit wrote output (throttled; build idle timeouts).
-    Output,
-}
+pub use crate::core::notes::{ProbeKind, Seen};
 
 /// Longest gap between two `Output` sightings while output flows.
 const OUTPUT_EVERY: Duration = Duration::from_millis(100);

@@ -11,8 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 use devctl_supervisord::core::notes::{self, NoteRx};
 use devctl_supervisord::core::provider::{Fact, RunCtx};
-use devctl_supervisord::docker::Engine;
 use devctl_supervisord::logs::{LogLimits, LogStore, Stream, UnitLog};
+use devctl_supervisord::providers::docker::Engine;
 use devctl_units::{ContainerSpec, ProjectName, Unit, UnitKind, UnitName};
 
 /// The test image: a static busybox on `scratch`.

@@ -16,11 +16,13 @@ use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
 use devctl_units::{DepCondition, Dependency, ProjectName, UnitKind, UnitName};
 
 use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
+use crate::core::jobs::goal::{Goal, Toward};
+use crate::core::jobs::job::{PendingStop, Queued};
+use crate::core::manager::waiting::WaiterReply;
 use crate::core::manager::{Manager, api_err, storage_err};
 use crate::core::policy_deps::{Gate, Propagation, gate, on_dep_change};
-use crate::core::project::PendingStop;
-use crate::core::snapshot::{ActorMsg, Snapshot};
-use crate::core::waiters::{Goal, Toward, WaiterReply};
+use crate::core::protocol::ActorMsg;
+use crate::core::snapshot::Snapshot;
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
@@ -34,8 +36,9 @@ impl Manager {
         resolve(patterns, &p.defs()).map_err(|m| api_err(ErrorKind::NotFound, m))
     }
 
-    /// Queue starts for `names` and what they need; parked stops of those
-    /// units are superseded.
+    /// Queue starts for `names` and what they need (merged into each
+    /// unit's job, see `jobs/job.rs`); parked stops of those units are
+    /// superseded.
     pub(crate) fn mark_start(
         &mut self,
         project: &ProjectName,
@@ -54,12 +57,7 @@ impl Manager {
                 continue;
             };
             p.should_run.insert(n.clone());
-            l.pending_stop = None;
-            let up = l.snap.is_up() && l.snap.active != ActiveState::Failed && !l.stop_sent;
-            if !up || l.pending_start.is_some() {
-                l.pending_start = Some((origin, trigger.to_string()));
-                l.waiting_sent = false;
-            }
+            l.job.start(&l.snap, origin, trigger);
         }
         for n in &closure {
             self.supersede(project, n, Toward::Up, "start");
@@ -85,15 +83,13 @@ impl Manager {
             let Some(l) = p.units.get_mut(n) else {
                 continue;
             };
-            let was_pending = l.pending_start.take().is_some();
-            if l.snap.is_up() || !l.settled() || was_pending {
-                let (result, message) = why(n);
-                l.pending_stop = Some(PendingStop {
-                    result,
-                    message,
-                    failed: false,
-                });
-            }
+            let (result, message) = why(n);
+            let stop = PendingStop {
+                result,
+                message,
+                failed: false,
+            };
+            l.job.stop(&l.snap, stop);
         }
         for n in names {
             self.supersede(project, n, Toward::Down, "stop");
@@ -117,10 +113,15 @@ impl Manager {
             let defs = p
                 .units
                 .values()
-                .any(|l| l.pending_stop.is_some())
+                .any(|l| l.job.stop_queued())
                 .then(|| p.defs());
             for (n, l) in &p.units {
-                if let Some((origin, trigger)) = &l.pending_start {
+                if let Some(Queued::Start {
+                    origin,
+                    trigger,
+                    shown_waiting,
+                }) = &l.job.queued
+                {
                     match gate(&l.unit.deps, |d| p.units.get(d).map(|x| x.dep_view())) {
                         Gate::Open => sends.push((
                             n.clone(),
@@ -131,16 +132,16 @@ impl Manager {
                                 reset: true,
                             },
                         )),
-                        Gate::Wait(w) if !l.waiting_sent => waits.push((n.clone(), w)),
+                        Gate::Wait(w) if !shown_waiting => waits.push((n.clone(), w)),
                         Gate::Wait(_) => {}
                         Gate::Fail(m) => fails.push((n.clone(), m)),
                     }
                 }
-                if let (Some(ps), Some(defs)) = (&l.pending_stop, &defs) {
+                if let (Some(Queued::Stop(ps)), Some(defs)) = (&l.job.queued, &defs) {
                     let blocked = dependents_of(n, defs).any(|d| {
                         p.units
                             .get(d)
-                            .is_some_and(|dl| dl.pending_stop.is_some() || dl.stop_sent)
+                            .is_some_and(|dl| dl.job.stop_queued() || dl.job.stopping.is_some())
                     });
                     if !blocked {
                         let msg = ActorMsg::Stop {
@@ -158,21 +159,21 @@ impl Manager {
             }
             let progressed = !sends.is_empty() || !fails.is_empty();
             let p = self.projects.get_mut(project).expect("checked above");
+            // Sent jobs leave the queue (a stop's number is recorded once
+            // sent, below).
             for (n, _) in &sends {
-                let l = p.units.get_mut(n).expect("listed");
-                if l.pending_stop.is_some() && l.pending_start.is_none() {
-                    l.pending_stop = None;
-                    l.stop_sent = true;
-                } else {
-                    l.pending_start = None;
-                }
+                p.units.get_mut(n).expect("listed").job.queued = None;
             }
             for (n, _) in &fails {
                 p.should_run.remove(n);
-                p.units.get_mut(n).expect("listed").pending_start = None;
+                p.units.get_mut(n).expect("listed").job.queued = None;
             }
             for (n, _) in &waits {
-                p.units.get_mut(n).expect("listed").waiting_sent = true;
+                if let Some(Queued::Start { shown_waiting, .. }) =
+                    &mut p.units.get_mut(n).expect("listed").job.queued
+                {
+                    *shown_waiting = true;
+                }
             }
             if !fails.is_empty() {
                 self.session_changed();
@@ -188,7 +189,7 @@ impl Manager {
                         .get_mut(project)
                         .and_then(|p| p.units.get_mut(&n))
                 {
-                    l.stop_seq = l.issued;
+                    l.job.stopping = Some(l.job.issued);
                 }
             }
             for (n, message) in fails {
@@ -234,11 +235,7 @@ impl Manager {
         let mut stopped = false;
         for (dn, dep) in &dependents {
             let dl = p.units.get_mut(dn).expect("listed above");
-            if dl.pending_stop.is_some()
-                || dl.stop_sent
-                || dl.pending_start.is_some()
-                || !dl.snap.is_up()
-            {
+            if !dl.job.idle() || !dl.snap.is_up() {
                 continue;
             }
             if rebuilt
@@ -252,11 +249,11 @@ impl Manager {
                 Some(Propagation::Stop { failed, message }) => {
                     p.should_run.remove(dn);
                     stopped = true;
-                    dl.pending_stop = Some(PendingStop {
+                    dl.job.queued = Some(Queued::Stop(PendingStop {
                         result: UnitResult::Dependency,
                         message: Some(message),
                         failed,
-                    });
+                    }));
                 }
                 None if view.active == ActiveState::Failed
                     && dep.until == DepCondition::Succeeded =>
@@ -379,10 +376,7 @@ impl Manager {
                 let mut items = Vec::new();
                 for n in &roots {
                     let l = &self.projects[project].units[n];
-                    let up = l.snap.is_up()
-                        && !l.stop_sent
-                        && l.pending_start.is_none()
-                        && l.pending_stop.is_none();
+                    let up = l.snap.is_up() && l.job.idle();
                     let word = if verb == JobVerb::Restart {
                         "restart"
                     } else {
@@ -427,7 +421,7 @@ impl Manager {
                     p.units
                         .iter()
                         .filter(|(n, l)| {
-                            !closure.contains(*n) && (l.snap.is_up() || l.pending_start.is_some())
+                            !closure.contains(*n) && (l.snap.is_up() || l.job.start_queued())
                         })
                         .map(|(n, _)| n.clone())
                         .collect()

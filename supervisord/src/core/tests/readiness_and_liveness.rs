@@ -12,7 +12,7 @@ use devctl_units::api::{JobRequest, JobVerb, LogStream, UnitStatus};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{Probe, ProbeCheck, RestartMode, UnitKind};
 
-use crate::core::testkit::{Kit, sh, until};
+use crate::core::tests::kit::{Kit, sh, until};
 
 /// Send `$1` to `$NOTIFY_SOCKET` as one datagram.
 const NOTIFY_FN: &str = r#"notify() { python3 -c 'import os,socket,sys; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.sendto(sys.argv[1].encode(),os.environ["NOTIFY_SOCKET"])' "$1"; }"#;

@@ -11,7 +11,7 @@ use devctl_units::state::{ActiveState, SubState};
 
 use crate::core::handle::{CoreOptions, Supervisor};
 use crate::core::reexec::CoreCarry;
-use crate::core::testkit::{Kit, MARK_VAR, sh, until};
+use crate::core::tests::kit::{Kit, MARK_VAR, sh, until};
 
 async fn boot_with(kit: &mut Kit, carry: CoreCarry) {
     let mut opts = CoreOptions::new(kit.paths.clone(), devctl_units::api::Hosting::Standalone);

@@ -1,9 +1,11 @@
-//! The Docker adapter: every bollard type stays in this module; the core
-//! sees only its `Provider` implementation and plain recovery calls.
+//! The Docker provider (cargo feature `docker`): every bollard type stays
+//! in this folder; the core sees only its `Provider` implementation and
+//! its registration ([`Docker`]).
 
 pub mod build;
 pub mod engine;
 pub mod error;
+pub mod kind;
 pub mod labels;
 pub mod provider;
 pub mod recover;
@@ -12,4 +14,5 @@ pub mod watch;
 
 pub use engine::Engine;
 pub use error::DockerError;
+pub use kind::Docker;
 pub use provider::{ContainerProvider, effective_unit};

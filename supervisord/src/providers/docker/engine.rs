@@ -15,8 +15,8 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use crate::docker::error::{DockerError, classify};
-use crate::docker::labels::{self, Owner};
+use crate::providers::docker::error::{DockerError, classify};
+use crate::providers::docker::labels::{self, Owner};
 
 /// The engine's socket when `DOCKER_HOST` is unset.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -97,7 +97,7 @@ impl Engine {
                 .map_err(unreachable)?;
         let timed_out = || DockerError::Unreachable {
             host: host.to_string(),
-            reason: crate::docker::error::Unreachable::Timeout,
+            reason: crate::providers::docker::error::Unreachable::Timeout,
             source: None,
         };
         tokio::time::timeout(PING_TIMEOUT, docker.ping())

@@ -1,13 +1,13 @@
 //! In-process tests of enablement, `up`/`down`, sessions and persistence:
-//! the paulie/roberta/joe/juliana scenarios, boot projects, crash
-//! recovery with zero duplicates and zero orphans, corrupt and unwritable
-//! state.
+//! disabling with `--now`, `up` with names, enabling without starting,
+//! boot projects, crash recovery with zero duplicates and zero orphans,
+//! corrupt and unwritable state.
 
 use devctl_units::api::{EnableRequest, ErrorKind, JobVerb, LoadRequest, Origin};
 use devctl_units::state::{ActiveState, EnableState};
 use devctl_units::{ProjectName, Unit, UnitKind, UnitName};
 
-use crate::core::testkit::{Kit, marked, sh, until};
+use crate::core::tests::kit::{Kit, marked, sh, until};
 
 fn four() -> Vec<Unit> {
     ["paulie", "roberta", "joe", "juliana"]
@@ -33,7 +33,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_1_disable_now_persists_across_daemon_restart() {
+async fn disable_now_stops_the_unit_and_persists_across_a_daemon_restart() {
     let mut kit = Kit::new().await;
     kit.load(&four()).await;
     kit.job(JobVerb::Up, &[]).await;
@@ -66,7 +66,7 @@ async fn scenario_1_disable_now_persists_across_daemon_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenarios_2_and_3_up_with_names_runs_exactly_those() {
+async fn up_with_names_runs_exactly_those_units() {
     let kit = Kit::new().await;
     kit.load(&four()).await;
     let r = kit.job(JobVerb::Up, &["paulie", "roberta"]).await;
@@ -95,7 +95,7 @@ async fn scenarios_2_and_3_up_with_names_runs_exactly_those() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_4_enable_is_not_start() {
+async fn enable_without_now_does_not_start() {
     let kit = Kit::new().await;
     let mut units = four();
     units[1].enabled = false;
@@ -154,7 +154,7 @@ async fn scenario_4_enable_is_not_start() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_5_boot_projects_come_up_on_a_new_session() {
+async fn boot_projects_come_up_on_a_new_session() {
     let mut kit = Kit::new().await;
     kit.load(&four()[..2]).await;
     let b = ProjectName::new("b").unwrap();
@@ -197,7 +197,7 @@ async fn scenario_5_boot_projects_come_up_on_a_new_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_6_crash_recovery_kills_leftovers_and_restarts_once() {
+async fn crash_recovery_kills_leftovers_and_restarts_once() {
     let mut kit = Kit::new().await;
     let mut units = four();
     units.push(sh(
@@ -236,7 +236,7 @@ async fn scenario_6_crash_recovery_kills_leftovers_and_restarts_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_7_corrupt_state_is_set_aside_and_the_daemon_works() {
+async fn corrupt_state_is_set_aside_and_the_daemon_works() {
     let mut kit = Kit::new().await;
     kit.load(&four()[..1]).await;
     kit.sup.shutdown().await;

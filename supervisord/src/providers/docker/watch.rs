@@ -16,9 +16,9 @@ use tokio::task::JoinHandle;
 
 use crate::core::notes::NoteTx;
 use crate::core::provider::Fact;
-use crate::docker::engine::Engine;
 use crate::logs::{Stream, UnitLog, pump};
 use crate::process::ExitStatus;
+use crate::providers::docker::engine::Engine;
 
 /// Buffer between the engine stream and the line splitter.
 const PIPE_BYTES: usize = 64 * 1024;

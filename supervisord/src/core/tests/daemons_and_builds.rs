@@ -15,7 +15,7 @@ use devctl_units::api::{JobVerb, UnitStatus};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{DepCondition, DepKind, Dependency, RestartMode, Unit, UnitKind, UnitName};
 
-use crate::core::testkit::{Kit, marked, sh, until};
+use crate::core::tests::kit::{Kit, marked, sh, until};
 
 fn text_of(s: &UnitStatus) -> String {
     s.log_tail

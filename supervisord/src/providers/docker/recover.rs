@@ -9,9 +9,9 @@ use std::path::Path;
 
 use tracing::{info, warn};
 
-use crate::docker::engine::Engine;
-use crate::docker::error::DockerError;
-use crate::docker::labels;
+use crate::providers::docker::engine::Engine;
+use crate::providers::docker::error::DockerError;
+use crate::providers::docker::labels;
 
 /// What recovery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use futures_util::StreamExt;
 
 use devctl_units::ImageBuild;
 
-use crate::docker::engine::Engine;
-use crate::docker::error::DockerError;
 use crate::logs::{Stream, UnitLog};
+use crate::providers::docker::engine::Engine;
+use crate::providers::docker::error::DockerError;
 
 /// Pack `dir` (recursively, symlinks kept as links) into a tar archive.
 pub fn tar_context(dir: &Path) -> Result<Vec<u8>, DockerError> {

@@ -15,7 +15,7 @@ use bollard::models::{
 use devctl_units::{ContainerSpec, Unit};
 
 use crate::core::env::{EnvFileError, parse_env_file};
-use crate::docker::labels::fnv1a;
+use crate::providers::docker::labels::fnv1a;
 
 /// The container's environment as `NAME=value` lines.
 pub fn container_env(unit: &Unit) -> Result<Vec<String>, EnvFileError> {

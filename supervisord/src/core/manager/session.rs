@@ -4,10 +4,11 @@
 //!
 //! Recovery kills every process tree recorded in the old `session.json`
 //! (found by its `DEVCTL_INVOCATION_ID`, wherever it was re-parented) and
-//! starts again what should run, with origin `restarted`. Local processes
-//! are not adopted: their stdout/stderr pipes died with the old daemon.
-//! Containers are: the running ones the session wants are kept (the rest
-//! removed) before units start, and their providers take them over
+//! starts again what should run, with origin `restarted`. Processes are
+//! not adopted: their stdout/stderr pipes died with the old daemon. Before
+//! any unit starts, every registered provider recovers what it left
+//! outside the daemon (`ProviderKind::recover`): instances the session
+//! wants can be kept, and their providers take them over on start
 //! (origin `adopted`).
 //!
 //! After a re-exec (`CoreOptions::reexec`, same pid) the session continues
@@ -27,10 +28,11 @@ use devctl_units::{ProjectName, UnitName};
 
 use crate::core::actor::{ActorEnv, now_ms};
 use crate::core::env::EnvContext;
-use crate::core::handle::{CoreError, CoreInfo, CoreOptions};
 use crate::core::manager::Manager;
+use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Broken, Project};
-use crate::core::snapshot::{ActorMsg, ReportTx, Snapshot};
+use crate::core::protocol::{ActorMsg, ReportTx};
+use crate::core::snapshot::Snapshot;
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
 use crate::process::{self, Reaper, TreeRef};
@@ -39,6 +41,8 @@ use crate::state::store::{ReadOutcome, StateStore};
 
 /// Grace given to a crashed session's leftovers before SIGKILL.
 pub const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
+/// Bounded wait after the leftovers' final SIGKILL.
+const LEFTOVER_KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Kill every process carrying one of these invocation markers.
 pub async fn kill_leftovers(invocations: Vec<String>) -> usize {
@@ -55,7 +59,7 @@ pub async fn kill_leftovers(invocations: Vec<String>) -> usize {
                 &tree,
                 devctl_units::Signal::SIGTERM,
                 LEFTOVER_GRACE,
-                crate::core::local::KILL_WAIT,
+                LEFTOVER_KILL_WAIT,
             )
             .await
         }));
@@ -117,6 +121,7 @@ impl Manager {
             ),
             listen: ListenWatcher::new(),
         };
+        let providers = Arc::new(crate::providers::registered());
         let started_at_ms = now_ms();
         let previous = match store.load_session() {
             ReadOutcome::Ok(s) => Some(s),
@@ -153,7 +158,15 @@ impl Manager {
             reexecuted: carry.is_some(),
             started_at_ms,
         };
-        let mut mgr = Manager::new(store, env, events, reports_tx, timeouts_tx, session);
+        let mut mgr = Manager::new(
+            store,
+            env,
+            providers,
+            events,
+            reports_tx,
+            timeouts_tx,
+            session,
+        );
         for (pf, files) in mgr.store.load_projects()? {
             let name = pf.name.clone();
             let mut units = BTreeMap::new();
@@ -186,8 +199,7 @@ impl Manager {
         for name in mgr.projects.keys().cloned().collect::<Vec<_>>() {
             mgr.rewatch(&name);
         }
-        #[cfg(feature = "docker")]
-        mgr.recover_containers(previous.as_ref()).await;
+        mgr.recover_providers(previous.as_ref()).await;
         if let (Some(prev), Some(carry)) = (&previous, carry) {
             mgr.resume_reexec(prev.clone(), carry, cells).await;
             mgr.write_session_now();
@@ -231,36 +243,27 @@ impl Manager {
         Ok((mgr, info))
     }
 
-    /// Containers outlive the daemon: before any unit starts, keep the
-    /// running ones a crashed session wants (their providers adopt them)
-    /// and remove this instance's others (all of them in a new session).
-    /// Skipped when no project has a container unit.
-    #[cfg(feature = "docker")]
-    async fn recover_containers(&self, previous: Option<&SessionFile>) {
-        let containers = self.projects.values().any(|p| {
-            p.units
-                .values()
-                .any(|l| l.unit.kind == devctl_units::UnitKind::Container)
-        });
-        if !containers {
-            return;
-        }
-        let keep = previous.map(|prev| {
+    /// Before any unit starts, let every provider settle what a previous
+    /// daemon left outside it (`wanted` is what a crashed session wanted
+    /// running; a new session wants nothing).
+    async fn recover_providers(&self, previous: Option<&SessionFile>) {
+        let kinds = self
+            .projects
+            .values()
+            .flat_map(|p| p.units.values().map(|l| l.unit.kind))
+            .collect();
+        let wanted = previous.map(|prev| {
             prev.units
                 .iter()
                 .flat_map(|(p, us)| us.keys().map(move |u| (p.to_string(), u.to_string())))
-                .collect::<std::collections::BTreeSet<_>>()
+                .collect()
         });
-        let host = crate::docker::engine::host_from_env();
-        if let Some(r) =
-            crate::docker::recover::on_boot(&host, &self.env.notify_dir, keep.as_ref()).await
-        {
-            info!(
-                kept = r.kept.len(),
-                removed = r.removed.len(),
-                "containers recovered"
-            );
-        }
+        let boot = crate::core::registry::Boot {
+            kinds,
+            wanted,
+            notify_dir: self.env.notify_dir.clone(),
+        };
+        self.providers.recover(&boot).await;
     }
 
     /// What should run now changed: the session is written at the end of
@@ -339,7 +342,10 @@ impl Manager {
             .flat_map(|p| p.units.values())
             .any(|l| {
                 l.tx.is_some()
-                    && (l.snap.is_up() || l.pending_stop.is_some() || l.stop_sent || !l.settled())
+                    && (l.snap.is_up()
+                        || l.job.stop_queued()
+                        || l.job.stopping.is_some()
+                        || !l.settled())
             });
         if busy {
             return;

@@ -13,7 +13,7 @@ use devctl_units::{
     DepCondition, DepKind, Dependency, Probe, ProbeCheck, Unit, UnitKind, UnitName,
 };
 
-use crate::core::testkit::{Kit, marked, sh, until};
+use crate::core::tests::kit::{Kit, marked, sh, until};
 
 /// A service that starts at once and never becomes ready.
 fn never_ready() -> Unit {

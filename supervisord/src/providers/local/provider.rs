@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use devctl_units::state::UnitResult;
 use devctl_units::{ProbeCheck, StopSpec, UnitKind};
 
-use crate::core::env::RunEnv;
+use crate::core::env::{RunEnv, notify_path};
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
 use crate::logs::Stream;
 use crate::probe::{NotifyMessage, NotifySocket};
@@ -44,7 +44,6 @@ struct Pump {
     task: JoinHandle<Option<tokio::net::unix::pipe::Receiver>>,
 }
 
-#[path = "local_reexec.rs"]
 mod reexec;
 
 /// Runs one unit as local processes.
@@ -70,22 +69,6 @@ impl LocalProvider {
     pub fn with_cgroup(mut self, parent: Option<process::CgroupParent>) -> LocalProvider {
         self.cgroup = parent;
         self
-    }
-
-    /// The notify socket path a run with this invocation id gets.
-    pub fn notify_path(notify_dir: &std::path::Path, invocation: &str) -> PathBuf {
-        notify_dir.join(format!("{invocation}.sock"))
-    }
-}
-
-/// Map an exit status to systemd's result vocabulary.
-pub fn exit_result(st: process::ExitStatus) -> UnitResult {
-    match st {
-        process::ExitStatus::Exited(_) => UnitResult::ExitCode,
-        process::ExitStatus::Signaled {
-            core_dumped: true, ..
-        } => UnitResult::CoreDump,
-        process::ExitStatus::Signaled { .. } => UnitResult::Signal,
     }
 }
 
@@ -282,7 +265,7 @@ impl Provider for LocalProvider {
             .as_ref()
             .is_some_and(|p| p.check == ProbeCheck::Notify)
         {
-            let path = LocalProvider::notify_path(&self.notify_dir, &ctx.invocation);
+            let path = notify_path(&self.notify_dir, &ctx.invocation);
             let sock = std::fs::create_dir_all(&self.notify_dir)
                 .and_then(|()| NotifySocket::bind(&path, &ctx.invocation))
                 .map_err(|e| StartFailure::Transient {
@@ -436,26 +419,6 @@ mod tests {
                 None,
                 None
             ]
-        );
-    }
-
-    #[test]
-    fn exit_results() {
-        use process::ExitStatus::*;
-        assert_eq!(exit_result(Exited(1)), UnitResult::ExitCode);
-        assert_eq!(
-            exit_result(Signaled {
-                signal: 9,
-                core_dumped: false
-            }),
-            UnitResult::Signal
-        );
-        assert_eq!(
-            exit_result(Signaled {
-                signal: 11,
-                core_dumped: true
-            }),
-            UnitResult::CoreDump
         );
     }
 }

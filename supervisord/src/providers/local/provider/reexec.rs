@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use devctl_units::ProbeCheck;
 
 use super::{LocalProvider, Pump, Run, notify_loop, watch_pid};
+use crate::core::env::notify_path;
 use crate::core::provider::{Fact, RunCtx, StartFailure};
 use crate::core::reexec::{AdoptRun, FrozenExit, FrozenRun, HeldRun};
 use crate::logs::{Stream, UnitLog, pump_pausable};
@@ -105,7 +106,7 @@ impl LocalProvider {
             .as_ref()
             .is_some_and(|p| p.check == ProbeCheck::Notify)
         {
-            let path = LocalProvider::notify_path(&self.notify_dir, &f.invocation);
+            let path = notify_path(&self.notify_dir, &f.invocation);
             match std::fs::create_dir_all(&self.notify_dir)
                 .and_then(|()| NotifySocket::bind(&path, &f.invocation))
             {

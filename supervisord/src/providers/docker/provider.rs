@@ -21,11 +21,11 @@ use tracing::{error, warn};
 use devctl_units::state::UnitResult;
 use devctl_units::{ContainerSpec, Probe, ProbeCheck, StopSpec, Unit, UnitKind};
 
-use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
-use crate::docker::engine::{self, Engine, conflict};
-use crate::docker::error::DockerError;
-use crate::docker::{build, labels, spec, watch};
+use crate::core::provider::{Fact, Ownership, Provider, RunCtx, StartFailure, StopReport};
 use crate::process;
+use crate::providers::docker::engine::{self, Engine, conflict};
+use crate::providers::docker::error::DockerError;
+use crate::providers::docker::{build, labels, spec, watch};
 
 /// Bounded wait after SIGKILL.
 pub const KILL_WAIT: Duration = Duration::from_secs(10);
@@ -255,6 +255,17 @@ async fn stop_run(run: &Run, spec: &StopSpec) -> Result<StopReport, DockerError>
 }
 
 impl Provider for ContainerProvider {
+    /// A container's ports are held by the engine's proxy, never by a
+    /// process carrying the run's marker; a new container's host ports
+    /// are checked in `start`.
+    fn ownership(&self) -> Ownership {
+        Ownership::External
+    }
+
+    fn view(&self, unit: Arc<Unit>) -> Arc<Unit> {
+        effective_unit(unit)
+    }
+
     async fn start(&mut self, ctx: RunCtx) -> Result<u32, StartFailure> {
         self.forget();
         let Some(cspec) = ctx.unit.container.clone() else {

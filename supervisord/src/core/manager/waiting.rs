@@ -1,0 +1,121 @@
+//! The manager's side of parked answers: who gets each answer
+//! ([`WaiterReply`]), the timeout task of a waiter, and sending the answers
+//! [`crate::core::jobs::waiters::Waiters`] decides once the turn's state is
+//! on disk.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use devctl_units::api::{ApiError, EnableResponse, JobResponse, WaitResponse};
+use devctl_units::{ProjectName, UnitName};
+
+use crate::core::jobs::goal::{Goal, Toward};
+use crate::core::jobs::waiters::Done;
+use crate::core::manager::Manager;
+
+/// Who gets the answer.
+pub enum WaiterReply {
+    Job(oneshot::Sender<Result<JobResponse, ApiError>>),
+    Wait(oneshot::Sender<Result<WaitResponse, ApiError>>),
+    Enable(
+        oneshot::Sender<Result<EnableResponse, ApiError>>,
+        EnableResponse,
+    ),
+}
+
+impl std::fmt::Debug for WaiterReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WaiterReply::Job(_) => "Job",
+            WaiterReply::Wait(_) => "Wait",
+            WaiterReply::Enable(..) => "Enable",
+        })
+    }
+}
+
+impl Manager {
+    /// Park a waiter (answered at once if already decided).
+    pub(crate) fn park(
+        &mut self,
+        project: ProjectName,
+        items: Vec<(UnitName, Goal)>,
+        stopped: Vec<UnitName>,
+        timeout_ms: Option<u64>,
+        reply: WaiterReply,
+    ) {
+        let id = self
+            .waiters
+            .park(&self.projects, project, items, stopped, reply);
+        if let Some(ms) = timeout_ms {
+            let tx = self.timeouts_tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                let _ = tx.send(id);
+            });
+        }
+        self.check_waiters();
+    }
+
+    /// A later job heading `toward` was accepted on `unit`: its parked
+    /// answers that job makes unreachable are superseded (see `goal.rs`).
+    /// The caller runs [`Manager::check_waiters`] afterwards.
+    pub(crate) fn supersede(
+        &mut self,
+        project: &ProjectName,
+        unit: &UnitName,
+        toward: Toward,
+        verb: &str,
+    ) {
+        let Some(l) = self.projects.get(project).and_then(|p| p.units.get(unit)) else {
+            return;
+        };
+        self.waiters.supersede(project, unit, &l.snap, toward, verb);
+    }
+
+    /// Answer every waiter whose units are all decided.
+    pub(crate) fn check_waiters(&mut self) {
+        for done in self.waiters.check(&self.projects) {
+            self.answer(done);
+        }
+    }
+
+    /// After a report from `unit`: answer the waiters it completed.
+    pub(crate) fn check_waiters_for(&mut self, project: &ProjectName, unit: &UnitName) {
+        for done in self.waiters.check_unit(&self.projects, project, unit) {
+            self.answer(done);
+        }
+    }
+
+    /// A waiter's timeout passed.
+    pub(crate) fn on_timeout(&mut self, id: u64) {
+        if let Some(done) = self.waiters.timeout(&self.projects, id) {
+            self.answer(done);
+        }
+    }
+
+    /// Send a decided waiter's answer once the turn's state is on disk.
+    fn answer(&mut self, done: Done<WaiterReply>) {
+        let Done { reply, job } = done;
+        match reply {
+            WaiterReply::Job(tx) => self.after_flush(move || {
+                let _ = tx.send(Ok(job));
+            }),
+            WaiterReply::Wait(tx) => self.after_flush(move || {
+                let timed_out = job.timed_out;
+                let outcomes = job.outcomes;
+                let _ = tx.send(Ok(WaitResponse {
+                    ok: outcomes.iter().all(|o| o.ok) && !timed_out,
+                    timed_out,
+                    outcomes,
+                }));
+            }),
+            WaiterReply::Enable(tx, mut resp) => {
+                resp.job = Some(job);
+                self.after_flush(move || {
+                    let _ = tx.send(Ok(resp));
+                });
+            }
+        }
+    }
+}

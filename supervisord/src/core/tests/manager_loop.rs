@@ -1,0 +1,343 @@
+//! The manager loop with fake actors, no processes: a provider registered
+//! for every local kind hands each unit's mailbox to the test instead of
+//! an actor, so a test reads the commands the manager sends and answers
+//! with the reports an actor would make. What these prove is the
+//! manager's own logic: dependency order of starts and stops, answers
+//! given only once the units reached their goal, superseded answers, the
+//! session file written before an answer goes out, and timeouts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use devctl_units::api::{JobRequest, JobResponse, JobVerb, LoadRequest};
+use devctl_units::paths::Paths;
+use devctl_units::state::{ActiveState, SubState, UnitResult};
+use devctl_units::{DepCondition, DepKind, Dependency, ProjectName, Unit, UnitKind, UnitName};
+
+use crate::core::actor::{ActorEnv, Spawn};
+use crate::core::env::EnvContext;
+use crate::core::manager::{Command, Manager};
+use crate::core::notes::{Inbox, Mail, Mailbox, mailbox};
+use crate::core::protocol::{ActorMsg, Report, ReportTx};
+use crate::core::registry::{ProviderKind, Providers};
+use crate::core::snapshot::Snapshot;
+use crate::core::tests::kit::sh;
+use crate::logs::{LogLimits, LogStore};
+use crate::probe::ListenWatcher;
+use crate::process::Reaper;
+use crate::state::files::SessionFile;
+use crate::state::store::StateStore;
+
+/// Registered for the local kinds: keeps each unit's inbox for the test.
+#[derive(Clone, Default)]
+struct FakeActors(Arc<Mutex<BTreeMap<UnitName, Inbox>>>);
+
+impl ProviderKind for FakeActors {
+    fn kinds(&self) -> &[UnitKind] {
+        &[UnitKind::Service, UnitKind::Daemon, UnitKind::Build]
+    }
+
+    fn spawn(&self, spawn: Spawn) -> Mailbox {
+        let (tx, rx) = mailbox();
+        let name = spawn.unit().name.clone();
+        self.0.lock().unwrap().insert(name, rx);
+        tx
+    }
+}
+
+/// A manager loop on a temporary state directory, with fake actors.
+struct Loop {
+    tmp: tempfile::TempDir,
+    cmds: mpsc::Sender<Command>,
+    reports: ReportTx,
+    actors: FakeActors,
+    project: ProjectName,
+}
+
+fn name(n: &str) -> UnitName {
+    UnitName::new(n).unwrap()
+}
+
+/// `api` requires `db` until `db` is ready.
+fn api_on_db() -> Vec<Unit> {
+    let db = sh("db", UnitKind::Service, "true");
+    let mut api = sh("api", UnitKind::Service, "true");
+    api.deps.push(Dependency {
+        unit: name("db"),
+        kind: DepKind::Requires,
+        until: DepCondition::Ready,
+    });
+    vec![db, api]
+}
+
+fn job_request(verb: JobVerb, units: &[&str], timeout_ms: Option<u64>) -> JobRequest {
+    // Through JSON: the request's optional fields take their defaults.
+    serde_json::from_value(serde_json::json!({
+        "verb": verb,
+        "units": units,
+        "block": true,
+        "timeout_ms": timeout_ms,
+    }))
+    .unwrap()
+}
+
+impl Loop {
+    async fn new() -> Loop {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config: tmp.path().join("config"),
+            state: tmp.path().join("state"),
+            runtime: tmp.path().join("run"),
+        };
+        std::fs::create_dir_all(&paths.state).unwrap();
+        let actors = FakeActors::default();
+        let env = ActorEnv {
+            env: Arc::new(EnvContext::default()),
+            reaper: Reaper::install().unwrap(),
+            notify_dir: paths.notify_dir(),
+            cgroup: None,
+            logs: Arc::new(LogStore::open(paths.logs_dir(), LogLimits::default()).unwrap()),
+            listen: ListenWatcher::new(),
+        };
+        let providers = Arc::new(Providers::new(vec![Box::new(actors.clone())]));
+        let (events, _) = broadcast::channel(256);
+        let (reports, reports_rx) = mpsc::unbounded_channel();
+        let (timeouts_tx, timeouts_rx) = mpsc::unbounded_channel();
+        let session = SessionFile::new("session".into(), 0);
+        let mut mgr = Manager::new(
+            StateStore::new(paths),
+            env,
+            providers,
+            events,
+            reports.clone(),
+            timeouts_tx,
+            session,
+        );
+        let (cmds, rx) = mpsc::channel(16);
+        tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
+        Loop {
+            tmp,
+            cmds,
+            reports,
+            actors,
+            project: ProjectName::new("p").unwrap(),
+        }
+    }
+
+    async fn load(&self, units: &[Unit]) {
+        let req = LoadRequest {
+            manifest: "/tmp/devctl.kdl".into(),
+            root: "/tmp".into(),
+            units: units
+                .iter()
+                .map(|u| (u.file_name(), devctl_units::to_unit_file(u)))
+                .collect(),
+        };
+        let (reply, rx) = oneshot::channel();
+        let project = self.project.clone();
+        self.cmds
+            .send(Command::Load {
+                project,
+                req,
+                reply,
+            })
+            .await
+            .unwrap();
+        rx.await.unwrap().unwrap();
+    }
+
+    /// Submit a blocking job; its answer arrives on the receiver.
+    async fn job(
+        &self,
+        verb: JobVerb,
+        units: &[&str],
+        timeout_ms: Option<u64>,
+    ) -> oneshot::Receiver<Result<JobResponse, devctl_units::api::ApiError>> {
+        let (reply, rx) = oneshot::channel();
+        let req = job_request(verb, units, timeout_ms);
+        let project = self.project.clone();
+        self.cmds
+            .send(Command::Job {
+                project,
+                req,
+                reply,
+            })
+            .await
+            .unwrap();
+        rx
+    }
+
+    /// The next command the manager sent to `unit`'s actor (waiting for
+    /// it up to ten seconds).
+    async fn next(&self, unit: &str) -> ActorMsg {
+        let mut inbox = self
+            .actors
+            .0
+            .lock()
+            .unwrap()
+            .remove(&name(unit))
+            .expect("unit has an inbox");
+        let mail = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no command for {unit}"));
+        self.actors.0.lock().unwrap().insert(name(unit), inbox);
+        match mail {
+            Some(Mail::Msg(m)) => m,
+            other => panic!("unexpected mail for {unit}: {other:?}"),
+        }
+    }
+
+    /// Whether a command for `unit` is queued now.
+    fn idle(&self, unit: &str) -> bool {
+        let mut actors = self.actors.0.lock().unwrap();
+        let inbox = actors.get_mut(&name(unit)).expect("unit has an inbox");
+        inbox.is_empty()
+    }
+
+    /// Report `unit` in `active`/`sub` after handling command `ack`.
+    fn report(&self, unit: &str, active: ActiveState, sub: SubState, ack: u64) {
+        let snap = Snapshot {
+            active,
+            sub,
+            result: (active == ActiveState::Inactive).then_some(UnitResult::Success),
+            invocation: (active != ActiveState::Inactive).then(|| format!("inv-{unit}")),
+            ack,
+            ..Snapshot::default()
+        };
+        let r = Report {
+            project: self.project.clone(),
+            unit: name(unit),
+            snap,
+            events: Vec::new(),
+            at: std::time::Instant::now(),
+        };
+        self.reports.send(Box::new(r)).unwrap();
+    }
+
+    /// Start `units` (requirements first) and report each ready as its
+    /// start arrives (after the `waiting-deps` it may be shown first).
+    async fn start_all(&self, units: &[&str]) {
+        let answer = self.job(JobVerb::Start, units, None).await;
+        for u in units {
+            let seq = loop {
+                match self.next(u).await {
+                    ActorMsg::WaitDeps { .. } => continue,
+                    m => break seq_of_start(m),
+                }
+            };
+            self.report(u, ActiveState::Active, SubState::Ready, seq);
+        }
+        let r = answer.await.unwrap().unwrap();
+        assert!(r.outcomes.iter().all(|o| o.ok), "{r:?}");
+    }
+}
+
+fn seq_of_start(m: ActorMsg) -> u64 {
+    match m {
+        ActorMsg::Start { seq, .. } => seq,
+        other => panic!("expected a start, got {other:?}"),
+    }
+}
+
+fn seq_of_stop(m: ActorMsg) -> u64 {
+    match m {
+        ActorMsg::Stop { seq, .. } => seq,
+        other => panic!("expected a stop, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_start_waits_for_its_requirement_and_is_answered_once_both_are_ready() {
+    let l = Loop::new().await;
+    l.load(&api_on_db()).await;
+    let answer = l.job(JobVerb::Start, &["api"], None).await;
+    let db_start = seq_of_start(l.next("db").await);
+    match l.next("api").await {
+        ActorMsg::WaitDeps { waiting, .. } => assert_eq!(waiting, vec![name("db")]),
+        other => panic!("expected waiting-deps, got {other:?}"),
+    }
+    assert!(l.idle("api"), "api is not started before db is ready");
+    l.report("db", ActiveState::Activating, SubState::Starting, db_start);
+    l.report("db", ActiveState::Active, SubState::Ready, db_start);
+    let api_start = seq_of_start(l.next("api").await);
+    l.report("api", ActiveState::Active, SubState::Ready, api_start);
+    let r = answer.await.unwrap().unwrap();
+    let ok: Vec<(String, bool)> = r
+        .outcomes
+        .iter()
+        .map(|o| (o.unit.to_string(), o.ok))
+        .collect();
+    assert_eq!(ok, [("api".to_string(), true)], "{r:?}");
+}
+
+#[tokio::test]
+async fn a_stop_reaches_the_dependents_first_and_the_requirement_after() {
+    let l = Loop::new().await;
+    l.load(&api_on_db()).await;
+    l.start_all(&["db", "api"]).await;
+    let answer = l.job(JobVerb::Stop, &["db"], None).await;
+    let api_stop = seq_of_stop(l.next("api").await);
+    assert!(l.idle("db"), "db is stopped only once api is down");
+    l.report("api", ActiveState::Inactive, SubState::Dead, api_stop);
+    let db_stop = seq_of_stop(l.next("db").await);
+    l.report("db", ActiveState::Inactive, SubState::Dead, db_stop);
+    let r = answer.await.unwrap().unwrap();
+    assert!(r.outcomes.iter().all(|o| o.ok), "{r:?}");
+    assert_eq!(r.stopped, [name("api")], "{r:?}");
+}
+
+#[tokio::test]
+async fn a_start_overtaken_by_a_stop_is_answered_superseded() {
+    let l = Loop::new().await;
+    l.load(&[sh("web", UnitKind::Service, "true")]).await;
+    let start = l.job(JobVerb::Start, &["web"], None).await;
+    let start_seq = seq_of_start(l.next("web").await);
+    l.report(
+        "web",
+        ActiveState::Activating,
+        SubState::Starting,
+        start_seq,
+    );
+    let stop = l.job(JobVerb::Stop, &["web"], None).await;
+    let r = start.await.unwrap().unwrap();
+    assert!(!r.outcomes[0].ok, "{r:?}");
+    assert_eq!(
+        r.outcomes[0].message.as_deref(),
+        Some("superseded by a later stop")
+    );
+    let stop_seq = seq_of_stop(l.next("web").await);
+    l.report("web", ActiveState::Inactive, SubState::Dead, stop_seq);
+    let r = stop.await.unwrap().unwrap();
+    assert!(r.outcomes[0].ok, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_started_unit_is_in_the_session_file_before_the_answer() {
+    let l = Loop::new().await;
+    l.load(&[sh("web", UnitKind::Service, "true")]).await;
+    l.start_all(&["web"]).await;
+    let text = std::fs::read_to_string(l.tmp.path().join("state/session.json")).unwrap();
+    let session: SessionFile = serde_json::from_str(&text).unwrap();
+    let units = &session.units[&l.project];
+    assert_eq!(
+        units[&name("web")].invocation.as_deref(),
+        Some("inv-web"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_answers_the_undecided_units_not_ok() {
+    let l = Loop::new().await;
+    l.load(&[sh("web", UnitKind::Service, "true")]).await;
+    let answer = l.job(JobVerb::Start, &["web"], Some(5_000)).await;
+    let seq = seq_of_start(l.next("web").await);
+    l.report("web", ActiveState::Activating, SubState::Starting, seq);
+    let r = answer.await.unwrap().unwrap();
+    assert!(r.timed_out, "{r:?}");
+    assert!(!r.outcomes[0].ok, "{r:?}");
+    assert_eq!(r.outcomes[0].active, ActiveState::Activating);
+}
