@@ -16,11 +16,12 @@ use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
 use devctl_units::{DepCondition, Dependency, ProjectName, UnitKind, UnitName};
 
 use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
+use crate::core::jobs::advance::{self, Step};
 use crate::core::jobs::goal::{Goal, Toward};
 use crate::core::jobs::job::{PendingStop, Queued};
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::manager::{Manager, api_err, storage_err};
-use crate::core::policy_deps::{Gate, Propagation, gate, on_dep_change};
+use crate::core::policy_deps::{Propagation, on_dep_change};
 use crate::core::protocol::ActorMsg;
 use crate::core::snapshot::Snapshot;
 
@@ -97,17 +98,15 @@ impl Manager {
         self.session_changed();
     }
 
-    /// Send queued starts and stops whose conditions are met; returns the
-    /// units whose queued job was sent or failed.
+    /// Send queued starts and stops whose conditions are met (the pure
+    /// pass of `jobs/advance.rs`, repeated while it makes progress);
+    /// returns the units whose queued job was sent or failed.
     pub(crate) fn advance(&mut self, project: &ProjectName) -> Vec<UnitName> {
         let mut changed = Vec::new();
         loop {
             let Some(p) = self.projects.get(project) else {
                 return changed;
             };
-            let mut sends: Vec<(UnitName, ActorMsg)> = Vec::new();
-            let mut fails = Vec::new();
-            let mut waits = Vec::new();
             // The definitions, built once per pass and only when a stop is
             // queued (not once per queued stop: O(N²) in a stop-all).
             let defs = p
@@ -115,88 +114,77 @@ impl Manager {
                 .values()
                 .any(|l| l.job.stop_queued())
                 .then(|| p.defs());
-            for (n, l) in &p.units {
-                if let Some(Queued::Start {
-                    origin,
-                    trigger,
-                    shown_waiting,
-                }) = &l.job.queued
-                {
-                    match gate(&l.unit.deps, |d| p.units.get(d).map(|x| x.dep_view())) {
-                        Gate::Open => sends.push((
-                            n.clone(),
-                            ActorMsg::Start {
-                                seq: 0,
-                                origin: *origin,
-                                trigger: trigger.clone(),
-                                reset: true,
-                            },
-                        )),
-                        Gate::Wait(w) if !shown_waiting => waits.push((n.clone(), w)),
-                        Gate::Wait(_) => {}
-                        Gate::Fail(m) => fails.push((n.clone(), m)),
-                    }
-                }
-                if let (Some(Queued::Stop(ps)), Some(defs)) = (&l.job.queued, &defs) {
-                    let blocked = dependents_of(n, defs).any(|d| {
-                        p.units
-                            .get(d)
-                            .is_some_and(|dl| dl.job.stop_queued() || dl.job.stopping.is_some())
-                    });
-                    if !blocked {
-                        let msg = ActorMsg::Stop {
-                            seq: 0,
-                            result: ps.result,
-                            message: ps.message.clone(),
-                            failed: ps.failed,
-                        };
-                        sends.push((n.clone(), msg));
-                    }
-                }
-            }
-            if sends.is_empty() && fails.is_empty() && waits.is_empty() {
+            let stopping = |d: &UnitName| {
+                p.units
+                    .get(d)
+                    .is_some_and(|dl| dl.job.stop_queued() || dl.job.stopping.is_some())
+            };
+            let mut steps = advance::pass(
+                p.units.iter().map(|(n, l)| (n, &l.unit.deps[..], &l.job)),
+                |d| p.units.get(d).map(|x| x.dep_view()),
+                |n| {
+                    defs.as_ref()
+                        .is_some_and(|defs| dependents_of(n, defs).any(stopping))
+                },
+            );
+            if steps.is_empty() {
                 return changed;
             }
-            let progressed = !sends.is_empty() || !fails.is_empty();
+            let progressed = steps.iter().any(|(_, s)| s.progresses());
             let p = self.projects.get_mut(project).expect("checked above");
-            // Sent jobs leave the queue (a stop's number is recorded once
-            // sent, below).
-            for (n, _) in &sends {
-                p.units.get_mut(n).expect("listed").job.queued = None;
-            }
-            for (n, _) in &fails {
-                p.should_run.remove(n);
-                p.units.get_mut(n).expect("listed").job.queued = None;
-            }
-            for (n, _) in &waits {
-                if let Some(Queued::Start { shown_waiting, .. }) =
-                    &mut p.units.get_mut(n).expect("listed").job.queued
-                {
-                    *shown_waiting = true;
+            let mut failed = false;
+            for (n, step) in &steps {
+                p.units.get_mut(n).expect("listed").job.took(step);
+                if matches!(step, Step::Fail(_)) {
+                    p.should_run.remove(n);
+                    failed = true;
                 }
             }
-            if !fails.is_empty() {
+            if failed {
                 self.session_changed();
             }
-            changed.extend(sends.iter().map(|(n, _)| n.clone()));
-            changed.extend(fails.iter().map(|(n, _)| n.clone()));
-            for (n, msg) in sends {
-                let stop = matches!(msg, ActorMsg::Stop { .. });
-                self.send(project, &n, |seq| with_seq(msg, seq));
-                if stop
-                    && let Some(l) = self
-                        .projects
-                        .get_mut(project)
-                        .and_then(|p| p.units.get_mut(&n))
-                {
-                    l.job.stopping = Some(l.job.issued);
+            // Starts and stops go out first, then failures, then the
+            // waiting notices.
+            steps.sort_by_key(|(_, s)| match s {
+                Step::Start { .. } | Step::Stop(_) => 0,
+                Step::Fail(_) => 1,
+                Step::Wait(_) => 2,
+            });
+            for (n, step) in steps {
+                if step.progresses() {
+                    changed.push(n.clone());
                 }
-            }
-            for (n, message) in fails {
-                self.send(project, &n, |seq| ActorMsg::FailDeps { seq, message });
-            }
-            for (n, waiting) in waits {
-                self.send(project, &n, |seq| ActorMsg::WaitDeps { seq, waiting });
+                match step {
+                    Step::Start { origin, trigger } => {
+                        self.send(project, &n, |seq| ActorMsg::Start {
+                            seq,
+                            origin,
+                            trigger,
+                            reset: true,
+                        });
+                    }
+                    Step::Stop(s) => {
+                        self.send(project, &n, |seq| ActorMsg::Stop {
+                            seq,
+                            result: s.result,
+                            message: s.message,
+                            failed: s.failed,
+                        });
+                        if let Some(l) = self
+                            .projects
+                            .get_mut(project)
+                            .and_then(|p| p.units.get_mut(&n))
+                        {
+                            l.job.stop_sent();
+                        }
+                    }
+                    Step::Fail(message) => {
+                        self.send(project, &n, |seq| ActorMsg::FailDeps { seq, message });
+                    }
+                    Step::Wait(waiting) => {
+                        self.send(project, &n, |seq| ActorMsg::WaitDeps { seq, waiting });
+                    }
+                }
             }
             if !progressed {
                 return changed;
@@ -584,33 +572,5 @@ impl Manager {
                 let _ = reply.send(Err(e));
             }
         }
-    }
-}
-
-fn with_seq(msg: ActorMsg, seq: u64) -> ActorMsg {
-    match msg {
-        ActorMsg::Start {
-            origin,
-            trigger,
-            reset,
-            ..
-        } => ActorMsg::Start {
-            seq,
-            origin,
-            trigger,
-            reset,
-        },
-        ActorMsg::Stop {
-            result,
-            message,
-            failed,
-            ..
-        } => ActorMsg::Stop {
-            seq,
-            result,
-            message,
-            failed,
-        },
-        other => other,
     }
 }
