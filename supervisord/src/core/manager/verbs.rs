@@ -12,16 +12,16 @@ use devctl_units::api::{
     ApiError, EnableRequest, EnableResponse, ErrorKind, EventKind, JobRequest, JobResponse,
     JobVerb, Origin, WaitRequest, WaitResponse,
 };
-use devctl_units::state::{ActiveState, EnableState, SubState, UnitResult};
-use devctl_units::{DepCondition, Dependency, ProjectName, UnitKind, UnitName};
+use devctl_units::state::{EnableState, SubState, UnitResult};
+use devctl_units::{Dependency, ProjectName, UnitKind, UnitName};
 
 use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
 use crate::core::jobs::advance::{self, Step};
 use crate::core::jobs::goal::{Goal, Toward};
 use crate::core::jobs::job::{PendingStop, Queued};
+use crate::core::jobs::propagate::{self, Reaction};
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::manager::{Manager, api_err, storage_err};
-use crate::core::policy_deps::{Propagation, on_dep_change};
 use crate::core::protocol::ActorMsg;
 use crate::core::snapshot::Snapshot;
 
@@ -192,7 +192,8 @@ impl Manager {
         }
     }
 
-    /// React to a unit's settled state change on behalf of its dependents.
+    /// React to a unit's settled state change on behalf of its dependents
+    /// (each one's reaction is `jobs/propagate.rs`'s).
     pub(crate) fn propagate(&mut self, project: &ProjectName, unit: &UnitName, old: &Snapshot) {
         let Some(p) = self.projects.get_mut(project) else {
             return;
@@ -223,31 +224,14 @@ impl Manager {
         let mut stopped = false;
         for (dn, dep) in &dependents {
             let dl = p.units.get_mut(dn).expect("listed above");
-            if !dl.job.idle() || !dl.snap.is_up() {
-                continue;
-            }
-            if rebuilt
-                && dep.until == DepCondition::Succeeded
-                && dl.snap.active == ActiveState::Active
-            {
-                restarts.push(dn.clone());
-                continue;
-            }
-            match on_dep_change(dep, view) {
-                Some(Propagation::Stop { failed, message }) => {
+            match propagate::reaction(dep, view, rebuilt, &dl.snap, &dl.job) {
+                Some(Reaction::Stop(stop)) => {
                     p.should_run.remove(dn);
                     stopped = true;
-                    dl.job.queued = Some(Queued::Stop(PendingStop {
-                        result: UnitResult::Dependency,
-                        message: Some(message),
-                        failed,
-                    }));
+                    dl.job.queued = Some(Queued::Stop(stop));
                 }
-                None if view.active == ActiveState::Failed
-                    && dep.until == DepCondition::Succeeded =>
-                {
-                    notes.push(dn.clone());
-                }
+                Some(Reaction::Restart) => restarts.push(dn.clone()),
+                Some(Reaction::Note) => notes.push(dn.clone()),
                 None => {}
             }
         }
