@@ -70,20 +70,18 @@ impl FrozenExit {
     }
 }
 
-/// One run's processes and pipes, carried across the exec.
+/// One run carried across the exec: what the daemon itself must know
+/// (the main pid the reaper may owe a status for, the pipes to inherit,
+/// the run's environment, readiness and timers), and what the run's
+/// provider carries for itself, opaque here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FrozenRun {
     /// `DEVCTL_INVOCATION_ID` of the tree.
     pub invocation: String,
     pub pid: i32,
-    /// From `/proc/<pid>/stat`; checked again before adopting.
-    pub start_time: u64,
-    pub pgid: i32,
-    /// The main process is this daemon's child (a service or build; a
-    /// daemon unit's forked pid is not), so the reaper delivers its status.
+    /// The main process is this daemon's child, so the reaper delivers
+    /// its status.
     pub child: bool,
-    pub cgroup: Option<PathBuf>,
     /// The read ends of the run's stdout/stderr pipes (inherited fds).
     pub stdout_fd: Option<i32>,
     pub stderr_fd: Option<i32>,
@@ -98,6 +96,10 @@ pub struct FrozenRun {
     pub idle_left_ms: Option<u64>,
     /// Reaped by the old image after the actor froze (exec raced an exit).
     pub exited: Option<FrozenExit>,
+    /// The provider's own part, which only it reads (its keys sit beside
+    /// the ones above in the file, and it refuses ones it does not know).
+    #[serde(flatten)]
+    pub provider: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A queued stop, as data.
