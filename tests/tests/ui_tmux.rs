@@ -48,7 +48,6 @@ impl Tmux {
             .args(["-x", "80", "-y", "24", "-c"])
             .arg(&env.project_dir)
             .args(argv)
-            .env("PS1", "$ ")
             .env_remove("TMUX")
             .stdin(Stdio::null());
         let out = cmd.output().unwrap_or_else(|e| {
@@ -146,12 +145,17 @@ fn devctl_ui(env: &TestEnv) -> Tmux {
     Tmux::start(env, &[bin.to_str().unwrap(), "ui"])
 }
 
-/// The row of `unit` on the screen.
+/// The table row of `unit` on the screen (after the cursor and
+/// selection marks, if any).
 fn row<'a>(screen: &'a str, unit: &str) -> &'a str {
     screen
         .lines()
         .find(|l| {
-            l.split_whitespace().next() == Some(unit) || l.split_whitespace().nth(1) == Some(unit)
+            let mut words = l.split_whitespace();
+            match words.next() {
+                Some(">" | "●" | ">●") => words.next() == Some(unit),
+                first => first == Some(unit),
+            }
         })
         .unwrap_or("")
 }
@@ -189,12 +193,16 @@ fn the_table_shows_the_units_and_follows_the_daemon_live() {
         "{s}"
     );
     assert!(row(&s, "worker").contains("inactive"), "{s}");
-    assert!(s.contains("3/4 active"), "the progress line: {s}");
+    assert!(s.contains("4/5 active"), "the progress line: {s}");
+    assert!(
+        row(&s, "uitest").contains("project"),
+        "the project target: {s}"
+    );
     assert!(s.contains("q quit"), "the footer: {s}");
     // A change made elsewhere shows up without a key press.
     env.devctl(&["start", "worker"]).expect_code(0);
     let s = ui.wait_screen("worker active", |s| {
-        row(s, "worker").contains("active running") && s.contains("4/4 active")
+        row(s, "worker").contains("active running") && s.contains("5/5 active")
     });
     let pid = devctl_tests::status(&env, "worker")["main_pid"]
         .as_u64()
@@ -216,8 +224,8 @@ fn x_stops_the_units_process_tree() {
     assert_eq!(api.len(), 1);
     let ui = devctl_ui(&env);
     ui.wait_screen("web active", |s| row(s, "web").contains("active running"));
-    // Units are sorted: api, talker, web, worker.
-    ui.keys(&["j", "j"]);
+    // Units are sorted: api, talker, uitest (the project target), web, worker.
+    ui.keys(&["j", "j", "j"]);
     ui.wait_screen("the log pane on web", |s| s.contains(" logs  web "));
     ui.keys(&["x"]);
     let s = ui.wait_screen("the stop's result", |s| s.contains("stopped: uitest/web"));
@@ -288,10 +296,10 @@ fn a_services_output_appears_in_the_log_pane_and_search_finds_a_line() {
 fn q_leaves_the_terminal_as_it_was() {
     let env = env_up();
     let ui = Tmux::start(&env, &["sh"]);
-    ui.wait_screen("a shell prompt", |s| s.trim_end().ends_with('$'));
-    ui.type_text("stty -g > before.txt; echo first-screen");
+    ui.wait_screen("a shell prompt", |s| !s.trim().is_empty());
+    ui.type_text("PS1='ui> '; clear; stty -g > before.txt; echo first-screen");
     ui.keys(&["Enter"]);
-    ui.wait_screen("the echo", |s| s.contains("\nfirst-screen"));
+    ui.wait_screen("the echo", |s| s.contains("first-screen\nui>"));
     let before = ui.screen();
     ui.type_text(&format!("{} ui", devctl_bin().display()));
     ui.keys(&["Enter"]);
@@ -301,7 +309,7 @@ fn q_leaves_the_terminal_as_it_was() {
     assert_eq!(ui.pane("#{alternate_on}"), "1");
     ui.keys(&["q"]);
     let after = ui.wait_screen("the prompt again", |s| {
-        s.matches("$ ").count() >= 3 && s.trim_end().ends_with('$')
+        s.contains(" ui\nui>") && s.trim_end().ends_with("ui>")
     });
     assert_eq!(ui.pane("#{alternate_on}"), "0", "alternate screen left");
     assert_eq!(ui.pane("#{cursor_flag}"), "1", "cursor shown");
