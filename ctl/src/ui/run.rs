@@ -13,7 +13,6 @@ use devctl_units::ProjectName;
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
 };
-use ratatui::layout::Rect;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::task::JoinHandle;
@@ -279,7 +278,7 @@ impl Loop {
             .take(self.app.table_rows);
         if let Some(d) = visible
             .filter_map(|u| view::uptime(u, wall))
-            .map(view::until_next_change)
+            .map(|d| view::until_next_change(d, wall))
             .min()
         {
             consider(now + d);
@@ -304,19 +303,20 @@ impl Loop {
     }
 
     fn paint(&mut self, tty: &mut terminal::Tty) -> Result<(), CtlError> {
-        let size = tty.terminal.size().map_err(io_error)?;
-        let area = Rect::new(0, 0, size.width, size.height);
-        let (table_rows, log_rows) = render::content_rows(area, self.app.units.len());
-        self.app.fit_table(table_rows);
-        self.app.log_rows = log_rows;
         let look = Look {
             colour: self.colour,
             now_ms: now_ms(),
             frame: self.frame,
         };
-        let app = &self.app;
+        let app = &mut self.app;
         tty.terminal
-            .draw(|f| render::draw(f, app, look))
+            .draw(|f| {
+                // The size ratatui just read, so the terminal is asked once a frame.
+                let (table_rows, log_rows) = render::content_rows(f.area(), app.units.len());
+                app.fit_table(table_rows);
+                app.log_rows = log_rows;
+                render::draw(f, app, look)
+            })
             .map_err(io_error)?;
         self.last_frame = Instant::now();
         self.draw = false;

@@ -102,23 +102,29 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
-/// How long until [`short_duration`] of a duration that is `elapsed` now
-/// reads differently: a view redraws then, and not before.
-pub fn until_next_change(elapsed: Duration) -> Duration {
+/// How long until [`short_duration`] of an uptime that is `elapsed` (whole
+/// seconds, from [`uptime`]) at wall time `now_ms` reads differently: a
+/// view redraws then, and not before. Uptimes count wall-clock seconds,
+/// so every unit's seconds turn over together, once a second at most.
+pub fn until_next_change(elapsed: Duration, now_ms: u64) -> Duration {
     let step = match elapsed.as_secs() {
         0..3600 => 1,
         3600..86400 => 60,
         _ => 3600,
     };
-    let ms = elapsed.as_millis() as u64;
-    Duration::from_millis(step * 1000 - ms % (step * 1000))
+    let into_step = elapsed.as_secs() % step;
+    let ms = (step - into_step) * 1000 - now_ms % 1000;
+    Duration::from_millis(ms.max(1))
 }
 
-/// How long a unit has been up, while it is active or activating.
+/// How long a unit has been up, while it is active or activating, in whole
+/// wall-clock seconds (the seconds elapsed since the one it started in).
 pub fn uptime(u: &UnitStatus, now_ms: u64) -> Option<Duration> {
     let up = matches!(u.active, ActiveState::Active | ActiveState::Activating);
     let since = u.since_ms.filter(|_| up)?;
-    Some(Duration::from_millis(now_ms.saturating_sub(since)))
+    Some(Duration::from_secs(
+        (now_ms / 1000).saturating_sub(since / 1000),
+    ))
 }
 
 /// Columns of the unit table, in display order.
@@ -432,19 +438,21 @@ pub(crate) mod tests {
         assert_eq!(short_duration(s(187)), "3m07s");
         assert_eq!(short_duration(s(2 * 3600 + 5 * 60 + 9)), "2h05m");
         assert_eq!(short_duration(s(3 * 86400 + 4 * 3600)), "3d04h");
+        assert_eq!(until_next_change(s(1), 10_250), Duration::from_millis(750));
+        assert_eq!(until_next_change(s(3600 + 30), 10_000), s(30));
         assert_eq!(
-            until_next_change(Duration::from_millis(1_250)),
-            Duration::from_millis(750)
+            until_next_change(s(3600 + 30), 10_400),
+            Duration::from_millis(29_600)
         );
-        assert_eq!(until_next_change(s(3600 + 30)), s(30));
-        assert_eq!(until_next_change(s(86400)), s(3600));
+        assert_eq!(until_next_change(s(86400), 0), s(3600));
     }
 
     #[test]
     fn uptime_only_while_up() {
         let mut u = unit("web", ActiveState::Active, SubState::Running);
-        u.since_ms = Some(1_000);
+        u.since_ms = Some(1_900);
         assert_eq!(uptime(&u, 61_000), Some(Duration::from_secs(60)));
+        assert_eq!(uptime(&u, 60_999), Some(Duration::from_secs(59)));
         assert_eq!(cell(&u, Column::Uptime, 61_000).text, "1m00s");
         u.active = ActiveState::Failed;
         assert_eq!(uptime(&u, 61_000), None);
