@@ -184,13 +184,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let w = World::start(n)?;
     let pid = w.start_ui()?;
-    let loaded = format!("0/{n} active");
+    // The table also lists the project's target unit.
+    let total = n + 1;
+    let loaded = format!("0/{total} active");
     wait_for("the UI's first screen", CEILING, || {
         w.screen().contains(&loaded)
     })?;
     idle(pid, secs, "no unit running")?;
 
-    let all = format!("{n}/{n} active");
+    let all = format!("{total}/{total} active");
     let before = sample(pid)?;
     let t0 = Instant::now();
     w.devctl(&["up"])?;

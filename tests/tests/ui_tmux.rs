@@ -199,6 +199,19 @@ fn the_table_shows_the_units_and_follows_the_daemon_live() {
         "the project target: {s}"
     );
     assert!(s.contains("q quit"), "the footer: {s}");
+    // A resize redraws for the new size: wider shows more columns.
+    ui.tmux(&["resize-window", "-t", "ui", "-x", "160", "-y", "48"]);
+    let wide = ui.wait_screen("the wide layout", |s| {
+        s.lines().count() >= 48 && row(s, "api").contains("active running")
+    });
+    assert!(
+        wide.lines().nth(1).unwrap_or("").contains("PORTS"),
+        "{wide}"
+    );
+    ui.tmux(&["resize-window", "-t", "ui", "-x", "80", "-y", "24"]);
+    ui.wait_screen("the narrow layout again", |s| {
+        s.lines().count() == 24 && s.contains("q quit") && row(s, "api").contains("active")
+    });
     // A change made elsewhere shows up without a key press.
     env.devctl(&["start", "worker"]).expect_code(0);
     let s = ui.wait_screen("worker active", |s| {
@@ -292,8 +305,16 @@ fn a_services_output_appears_in_the_log_pane_and_search_finds_a_line() {
     });
 }
 
-#[test]
-fn q_leaves_the_terminal_as_it_was() {
+/// How the UI is left.
+enum Leave {
+    Quit,
+    Terminate,
+}
+
+/// Run `devctl ui` from a shell in the pane, leave it, and check that the
+/// screen, the terminal modes (`stty -g`), the cursor and the mouse are as
+/// they were.
+fn leaves_the_terminal_as_it_was(how: Leave) {
     let env = env_up();
     let ui = Tmux::start(&env, &["sh"]);
     ui.wait_screen("a shell prompt", |s| !s.trim().is_empty());
@@ -307,7 +328,22 @@ fn q_leaves_the_terminal_as_it_was() {
         s.contains("q quit") && row(s, "api").contains("active")
     });
     assert_eq!(ui.pane("#{alternate_on}"), "1");
-    ui.keys(&["q"]);
+    match how {
+        Leave::Quit => ui.keys(&["q"]),
+        Leave::Terminate => {
+            let pid = wait_until("the devctl ui process", CEILING, || {
+                pids_running(&env, " ui").into_iter().find(|p| {
+                    std::fs::read_link(format!("/proc/{p}/exe"))
+                        .is_ok_and(|e| e.ends_with("devctl"))
+                })
+            });
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .expect("SIGTERM devctl ui");
+        }
+    }
     let after = ui.wait_screen("the prompt again", |s| {
         s.contains(" ui\nui>") && s.trim_end().ends_with("ui>")
     });
@@ -328,6 +364,30 @@ fn q_leaves_the_terminal_as_it_was() {
         read("after.txt"),
         "terminal modes restored"
     );
+}
+
+#[test]
+fn q_leaves_the_terminal_as_it_was() {
+    leaves_the_terminal_as_it_was(Leave::Quit);
+}
+
+#[test]
+fn sigterm_leaves_the_terminal_as_it_was() {
+    leaves_the_terminal_as_it_was(Leave::Terminate);
+}
+
+#[test]
+fn a_stopped_daemon_is_shown_and_actions_fail_as_the_cli_says() {
+    let env = env_up();
+    let ui = devctl_ui(&env);
+    ui.wait_screen("the table", |s| row(s, "api").contains("active running"));
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    ui.wait_screen("the daemon gone", |s| s.contains("devctld unreachable"));
+    ui.keys(&["s"]);
+    let s = ui.wait_screen("the start's error", |s| {
+        s.contains("error: cannot reach devctld")
+    });
+    assert!(s.contains("help: start it with"), "the CLI's help too: {s}");
 }
 
 #[test]

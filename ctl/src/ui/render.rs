@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 use unicode_width::UnicodeWidthChar;
 
 use super::model::{App, Overlay, Pane};
@@ -105,17 +105,29 @@ pub struct Areas {
     pub footer: Rect,
 }
 
+/// Rows the status line needs: a notice longer than the screen is wide
+/// (an error with its help) wraps onto up to three rows.
+fn status_rows(app: &App, width: u16) -> u16 {
+    let text = match (&app.input, app.busy.is_empty(), &app.notice) {
+        (None, true, Some(n)) => n.text.as_str(),
+        _ => return 1,
+    };
+    let w = usize::from(width.max(1));
+    text_width(text).div_ceil(w).clamp(1, 3) as u16
+}
+
 /// Split the screen: the table takes what its rows need, up to about two
 /// fifths; the log pane the rest.
-pub fn layout(area: Rect, units: usize) -> Areas {
-    let body = area.height.saturating_sub(3);
-    let want = units as u16 + 1;
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let status_h = status_rows(app, area.width);
+    let body = area.height.saturating_sub(2 + status_h);
+    let want = app.units.len().min(usize::from(u16::MAX - 1)) as u16 + 1;
     let table = want.min((body * 2 / 5).max(4)).min(body);
     let [title, table, logs, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_h),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -129,8 +141,8 @@ pub fn layout(area: Rect, units: usize) -> Areas {
 }
 
 /// Rows the table and the log pane have for content, at this size.
-pub fn content_rows(area: Rect, units: usize) -> (usize, usize) {
-    let a = layout(area, units);
+pub fn content_rows(area: Rect, app: &App) -> (usize, usize) {
+    let a = layout(area, app);
     (
         a.table.height.saturating_sub(1) as usize,
         a.logs.height.saturating_sub(1) as usize,
@@ -139,7 +151,7 @@ pub fn content_rows(area: Rect, units: usize) -> (usize, usize) {
 
 /// Draw one frame.
 pub fn draw(f: &mut Frame, app: &App, look: Look) {
-    let a = layout(f.area(), app.units.len());
+    let a = layout(f.area(), app);
     draw_title(f, app, look, a.title);
     draw_table(f, app, look, a.table);
     draw_logs(f, app, look, a.logs);
@@ -454,7 +466,7 @@ fn draw_status(f: &mut Frame, app: &App, look: Look, area: Rect) {
     } else {
         Line::default()
     };
-    f.render_widget(Paragraph::new(line), area);
+    f.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
 }
 
 fn draw_footer(f: &mut Frame, look: Look, area: Rect) {

@@ -131,7 +131,7 @@ fn look() -> Look {
 /// Draw `app` at `w`×`h` and return the screen as text.
 fn screen(app: &mut App, w: u16, h: u16, look: Look) -> (String, ratatui::buffer::Buffer) {
     let area = ratatui::layout::Rect::new(0, 0, w, h);
-    let (table_rows, log_rows) = content_rows(area, app.units.len());
+    let (table_rows, log_rows) = content_rows(area, app);
     app.fit_table(table_rows);
     app.log_rows = log_rows;
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();

@@ -46,8 +46,11 @@ fn now_ms() -> u64 {
 
 /// A terminal key as the model's [`Key`].
 pub fn key_of(code: KeyCode, mods: KeyModifiers) -> Option<Key> {
+    let chord = mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
     Some(match code {
         KeyCode::Char('c') if mods.contains(KeyModifiers::CONTROL) => Key::Interrupt,
+        // Ctrl-S is not `s`: a chord must not start or stop anything.
+        KeyCode::Char(_) if chord => return None,
         KeyCode::Char(c) => Key::Char(c),
         KeyCode::Up => Key::Up,
         KeyCode::Down => Key::Down,
@@ -312,7 +315,7 @@ impl Loop {
         tty.terminal
             .draw(|f| {
                 // The size ratatui just read, so the terminal is asked once a frame.
-                let (table_rows, log_rows) = render::content_rows(f.area(), app.units.len());
+                let (table_rows, log_rows) = render::content_rows(f.area(), app);
                 app.fit_table(table_rows);
                 app.log_rows = log_rows;
                 render::draw(f, app, look)
@@ -392,5 +395,31 @@ impl Loop {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chords_are_not_letters() {
+        let none = KeyModifiers::NONE;
+        assert_eq!(key_of(KeyCode::Char('s'), none), Some(Key::Char('s')));
+        assert_eq!(
+            key_of(KeyCode::Char('S'), KeyModifiers::SHIFT),
+            Some(Key::Char('S'))
+        );
+        assert_eq!(key_of(KeyCode::Char('s'), KeyModifiers::CONTROL), None);
+        assert_eq!(key_of(KeyCode::Char('x'), KeyModifiers::ALT), None);
+        assert_eq!(
+            key_of(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Some(Key::Interrupt)
+        );
+        assert_eq!(
+            key_of(KeyCode::BackTab, KeyModifiers::SHIFT),
+            Some(Key::Tab)
+        );
+        assert_eq!(key_of(KeyCode::F(1), none), None);
     }
 }
