@@ -241,7 +241,7 @@ fn x_stops_the_units_process_tree() {
     ui.keys(&["j", "j", "j"]);
     ui.wait_screen("the log pane on web", |s| s.contains(" logs  web "));
     ui.keys(&["x"]);
-    let s = ui.wait_screen("the stop's result", |s| s.contains("stopped: uitest/web"));
+    ui.wait_screen("the stop's result", |s| s.contains("stopped: uitest/web"));
     wait_until("web's tree gone from /proc", CEILING, || {
         tree.iter().all(|p| !alive(*p)).then_some(())
     });

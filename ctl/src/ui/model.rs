@@ -274,10 +274,10 @@ impl App {
         self.units
             .sort_by(|a, b| (&a.project, &a.name).cmp(&(&b.project, &b.name)));
         self.loaded = true;
-        if let Some(at) = at {
-            if let Some(i) = self.units.iter().position(|u| App::key_of(u) == at) {
-                self.cursor = i;
-            }
+        if let Some(at) = at
+            && let Some(i) = self.units.iter().position(|u| App::key_of(u) == at)
+        {
+            self.cursor = i;
         }
         self.cursor = self.cursor.min(self.units.len().saturating_sub(1));
         let keys: BTreeSet<UnitKey> = self.units.iter().map(App::key_of).collect();

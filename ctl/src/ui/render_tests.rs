@@ -41,7 +41,7 @@ fn units() -> Vec<UnitStatus> {
     let mut db = unit("db", ActiveState::Active, SubState::Ready);
     db.kind = UnitKind::Daemon;
     db.main_pid = Some(4100);
-    db.since_ms = Some(NOW_MS - 2 * 3600_000 - 300_000);
+    db.since_ms = Some(NOW_MS - 2 * 3_600_000 - 300_000);
     db.ready = Some(true);
     db.ports = vec![5433];
     let mut codegen = unit("codegen", ActiveState::Inactive, SubState::Dead);

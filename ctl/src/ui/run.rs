@@ -174,6 +174,8 @@ impl Loop {
             h.abort();
         }
         self.generation += 1;
+        // The new streams start with history: what the pane held would repeat.
+        self.app.logs.clear();
         self.logs = feed::follow(&self.client, self.generation, units, &self.tx);
     }
 
