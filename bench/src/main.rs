@@ -7,6 +7,7 @@
 //! devctl-bench all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]
 //! devctl-bench start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
 //! devctl-bench watch [--reps K] [--files N]
+//! devctl-bench ui [--n N] [--secs S]
 //! ```
 //!
 //! The side-by-side scenarios (devctl against a private `systemd --user`)
@@ -29,9 +30,10 @@ mod start;
 mod stats;
 mod stop;
 mod systemd_side;
+mod ui;
 mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -52,6 +54,7 @@ fn main() {
         }),
         Some("logs") => pair::standalone(&rest, &[1], 5, logs::measure),
         Some("watch") => watch::run(&rest),
+        Some("ui") => ui::run(&rest),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -58,6 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'A full-screen terminal view: units, their logs, and the actions of the CLI, live')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Control the daemon itself')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -411,6 +412,23 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'devctl;ui' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Every project the daemon knows (adds a PROJECT column)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every project the daemon knows (adds a PROJECT column)')
+            [CompletionResult]::new('--mouse', '--mouse', [CompletionResultType]::ParameterName, 'Capture the mouse (the wheel scrolls); off by default so text can be selected and copied')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'devctl;forget' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
@@ -705,6 +723,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'A full-screen terminal view: units, their logs, and the actions of the CLI, live')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Control the daemon itself')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -780,6 +799,9 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;help;events' {
+            break
+        }
+        'devctl;help;ui' {
             break
         }
         'devctl;help;forget' {

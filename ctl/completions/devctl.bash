@@ -97,6 +97,9 @@ _devctl() {
             devctl,trigger)
                 cmd="devctl__subcmd__trigger"
                 ;;
+            devctl,ui)
+                cmd="devctl__subcmd__ui"
+                ;;
             devctl,up)
                 cmd="devctl__subcmd__up"
                 ;;
@@ -226,6 +229,9 @@ _devctl() {
             devctl__subcmd__help,trigger)
                 cmd="devctl__subcmd__help__subcmd__trigger"
                 ;;
+            devctl__subcmd__help,ui)
+                cmd="devctl__subcmd__help__subcmd__ui"
+                ;;
             devctl__subcmd__help,up)
                 cmd="devctl__subcmd__help__subcmd__up"
                 ;;
@@ -290,7 +296,7 @@ _devctl() {
 
     case "${cmd}" in
         devctl)
-            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events forget daemon completions probe man help"
+            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -902,7 +908,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help)
-            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events forget daemon completions probe man help"
+            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1406,6 +1412,20 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__trigger)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2033,6 +2053,32 @@ _devctl() {
             ;;
         devctl__subcmd__trigger)
             opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__ui)
+            opts="-a -p -q -h -V --all --mouse --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

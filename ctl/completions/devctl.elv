@@ -55,6 +55,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand export 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager'
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
+            cand ui 'A full-screen terminal view: units, their logs, and the actions of the CLI, live'
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
@@ -384,6 +385,22 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'devctl;ui'= {
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand -a 'Every project the daemon knows (adds a PROJECT column)'
+            cand --all 'Every project the daemon knows (adds a PROJECT column)'
+            cand --mouse 'Capture the mouse (the wheel scrolls); off by default so text can be selected and copied'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'devctl;forget'= {
             cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
             cand --json 'Print machine-readable JSON (results and errors)'
@@ -651,6 +668,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand export 'Compile the manifest for systemd (like `compile --target systemd`); with --install, write the units into the user unit directory and reload the user manager'
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
+            cand ui 'A full-screen terminal view: units, their logs, and the actions of the CLI, live'
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
@@ -703,6 +721,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;reload'= {
         }
         &'devctl;help;events'= {
+        }
+        &'devctl;help;ui'= {
         }
         &'devctl;help;forget'= {
         }

@@ -202,6 +202,19 @@ pub enum Command {
         #[arg(short = 'f', long)]
         follow: bool,
     },
+    /// A full-screen terminal view: units, their logs, and the actions of the CLI, live.
+    ///
+    /// Keys: arrows or j/k move, space selects several units, s start, x stop, r restart,
+    /// t trigger, e enable/disable, Enter detail, / search the log pane (n/N next), f follow,
+    /// w wrap, Tab switch pane, ? help, q quit.
+    Ui {
+        /// Every project the daemon knows (adds a PROJECT column).
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// Capture the mouse (the wheel scrolls); off by default so text can be selected and copied.
+        #[arg(long)]
+        mouse: bool,
+    },
     /// Stop a project's units and make the daemon forget it.
     Forget {
         /// The project.

@@ -10,6 +10,7 @@
 //! | [`jobs`] | up, down, start, stop, restart, trigger, enable, disable, reload, wait |
 //! | [`query`] | status, list, show, is-active, is-enabled, is-failed |
 //! | [`stream`] | logs, events, run |
+//! | [`ui`] | ui: the full-screen terminal view (ratatui) |
 //! | [`admin`] | daemon run/stop/status/reexec, forget |
 //! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
 //! | [`output`] | colour (TTY only, `NO_COLOR`), tables, JSON |
@@ -31,6 +32,7 @@ pub mod query;
 pub mod session;
 pub mod stream;
 pub mod systemd;
+pub mod ui;
 pub mod verbs;
 
 use std::ffi::OsString;

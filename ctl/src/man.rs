@@ -63,6 +63,62 @@ is given;
 bounds the wait (exit 124). Starting a running unit or stopping a stopped one succeeds.
 "#;
 
+const TERMINAL_UI: &str = r#".SH "TERMINAL UI"
+.B devctl ui
+shows the project's units (every project with
+.BR \-\-all )
+in a table \(em project (with \-\-all), unit, kind, state, ready, result, restarts, uptime, PID, ports \(em
+under a progress line, and below it the logs of the selected units, merged by time: stderr lines stand out and lifecycle markers read
+.BR "\-\- exited 1 \-\-" .
+Everything is live from the daemon's event stream; nothing is polled, and an idle screen is not redrawn.
+Actions block like the commands they stand for, show their progress in the status line and then their result, worded as the CLI words it.
+CPU and memory columns are not shown yet.
+.TP
+.B "Up Down j k"
+move in the table, or scroll the log pane when it has the focus
+.RB ( PgUp ", " PgDn ", " g ", " G
+page and jump).
+.TP
+.B space
+select or unselect the unit (several may be selected; Esc clears); actions apply to the selection, else to the unit under the cursor, and the log pane follows the same units.
+.TP
+.B "s x r t"
+start, stop, restart, trigger.
+.TP
+.B e
+enable a disabled unit, disable an enabled one (persistently; nothing starts or stops).
+.TP
+.B Enter
+detail: what
+.B devctl status UNIT
+prints, and the dependencies both ways (Requires / Required by, Wants / Wanted by).
+.TP
+.B /
+search the log pane with a regular expression; matches are highlighted and the view jumps to the newest one;
+.B n
+goes to the next older match,
+.B N
+to the next newer one.
+.TP
+.B "f w"
+follow the newest line on or off; wrap long lines on or off.
+.TP
+.B Tab
+switch the focus between the table and the log pane.
+.TP
+.B "? q"
+help; quit (also Ctrl\-C).
+.PP
+Colour follows
+.BR NO_COLOR .
+The terminal is restored on every exit, including a panic, SIGTERM and a hang-up.
+The mouse is not captured unless
+.B \-\-mouse
+is given, so text can be selected and copied as usual.
+.B devctl ui
+needs a terminal on stdin and stdout (exit 2 otherwise).
+"#;
+
 const FILES: &str = r#".SH FILES
 .TP
 .I devctl.kdl
@@ -109,6 +165,7 @@ devctl wait db \-\-for ready \-\-timeout 30s
 devctl is\-active paulie && echo up
 devctl \-p pizzeria status    # another project
 devctl list \-\-all            # every project
+devctl ui                    # the live full-screen view
 devctl compile \-\-target systemd \-o ~/.config/systemd/user
 .fi
 .PP
@@ -164,6 +221,7 @@ pub fn page() -> String {
     let mut page = String::from_utf8_lossy(&buf).into_owned();
     page.push_str(&exit_status());
     page.push_str(ENABLEMENT);
+    page.push_str(TERMINAL_UI);
     page.push_str(FILES);
     page.push_str(EXAMPLES);
     page
@@ -179,6 +237,7 @@ mod tests {
         for section in [
             "EXIT STATUS",
             "ENABLEMENT AND SESSIONS",
+            "TERMINAL UI",
             "FILES",
             "ENVIRONMENT",
             "EXAMPLES",
