@@ -1,5 +1,6 @@
-//! Test support: a fake [`Backend`] that records calls, a server on a temp
-//! socket, and a raw HTTP/1.1 client that can also send malformed bytes.
+//! Test support: a fake core and daemon ([`CoreApi`], [`DaemonControl`])
+//! that records calls, a server on a temp socket, and a raw HTTP/1.1
+//! client that can also send malformed bytes.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,11 +18,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, oneshot};
 
-use super::backend::{Backend, LogFeed, LogItem, LogQuery};
+use super::control::DaemonControl;
 use super::error::api_error;
 use super::server::{ServerLimits, serve};
+use crate::core::handle::{CoreApi, LogFeed, LogItem, LogQuery};
 
-/// A backend that answers from memory and records what it was asked.
+/// A core and daemon that answer from memory and record what they were asked.
 #[derive(Clone)]
 pub struct Fake {
     pub calls: Arc<Mutex<Vec<String>>>,
@@ -59,7 +61,7 @@ pub fn record(text: &str) -> LogRecord {
     }
 }
 
-impl Backend for Fake {
+impl DaemonControl for Fake {
     fn daemon_info(&self) -> DaemonInfo {
         DaemonInfo {
             version: "0.0.0-test".into(),
@@ -71,6 +73,16 @@ impl Backend for Fake {
             recovered: false,
         }
     }
+    async fn reexec_daemon(&self) -> Result<(), ApiError> {
+        self.record("reexec".into());
+        Ok(())
+    }
+    async fn stop_daemon(&self) {
+        self.record("stop".into());
+    }
+}
+
+impl CoreApi for Fake {
     async fn projects(&self) -> Vec<ProjectInfo> {
         self.record("projects".into());
         vec![]
@@ -167,13 +179,6 @@ impl Backend for Fake {
         };
         Ok(LogFeed { history, live })
     }
-    async fn reexec_daemon(&self) -> Result<(), ApiError> {
-        self.record("reexec".into());
-        Ok(())
-    }
-    async fn stop_daemon(&self) {
-        self.record("stop".into());
-    }
 }
 
 /// A server over a [`Fake`] on a temp socket; stops when dropped.
@@ -192,9 +197,15 @@ impl TestServer {
         let listener = UnixListener::bind(&socket).unwrap();
         let fake = Fake::new();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, fake.clone(), limits, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(serve(
+            listener,
+            fake.clone(),
+            fake.clone(),
+            limits,
+            async move {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             fake,
             socket,

@@ -11,7 +11,7 @@ use devctl_units::paths::Paths;
 use devctl_units::state::{ActiveState, SubState};
 use devctl_units::{Command, ProjectName, Unit, UnitKind, UnitName};
 
-use crate::core::handle::{CoreOptions, Supervisor};
+use crate::core::handle::{CoreApi, CoreOptions, Supervisor};
 
 pub const MARK_VAR: &str = "DEVCTL_TEST_MARK";
 
