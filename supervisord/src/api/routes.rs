@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::control::DaemonControl;
 use super::error::{ApiReply, api_error};
-use super::extract::{QueryPairs, project_name, read_body, read_json, rejected, unit_name};
+use super::extract::{QueryPairs, project_name, read_empty_object, read_json, rejected, unit_name};
 use super::stream::{self, EventFilter};
 use crate::core::handle::{CoreApi, LogQuery};
 
@@ -309,8 +309,9 @@ async fn stop<C: CoreApi, D: DaemonControl>(
 ) -> ApiReply {
     ApiReply(
         async {
-            // The body is ignored, but still bounded and read before acting.
-            read_body(&headers, body, st.body_timeout).await?;
+            // The body carries nothing, but is still bounded, read and
+            // checked against the contract before acting.
+            read_empty_object(&headers, body, st.body_timeout).await?;
             st.daemon.stop_daemon().await;
             Ok(json(&serde_json::json!({})))
         }
@@ -325,7 +326,7 @@ async fn reexec<C: CoreApi, D: DaemonControl>(
 ) -> ApiReply {
     ApiReply(
         async {
-            read_body(&headers, body, st.body_timeout).await?;
+            read_empty_object(&headers, body, st.body_timeout).await?;
             st.daemon.reexec_daemon().await?;
             Ok(json(&serde_json::json!({})))
         }
@@ -341,13 +342,17 @@ async fn no_route(method: Method, uri: Uri) -> ApiReply {
     )))
 }
 
+/// A method the path does not have: 405 (axum adds the `Allow` header
+/// listing the methods it has).
 async fn bad_method(method: Method, uri: Uri) -> ApiReply {
     ApiReply(Err(api_error(
-        ErrorKind::BadRequest,
+        ErrorKind::MethodNotAllowed,
         format!(
             "method {method} is not allowed on {}",
             super::extract::quote(uri.path())
         ),
-        Some("routes are listed in supervisord/openapi.yaml"),
+        Some(
+            "the Allow header lists the methods this path has; routes are listed in supervisord/openapi.yaml",
+        ),
     )))
 }
