@@ -67,7 +67,7 @@ impl Exit {
 /// The exit code for an error answer of the daemon.
 pub fn for_api_kind(kind: ErrorKind) -> Exit {
     match kind {
-        ErrorKind::BadRequest | ErrorKind::TooLarge => Exit::Usage,
+        ErrorKind::BadRequest | ErrorKind::MethodNotAllowed | ErrorKind::TooLarge => Exit::Usage,
         ErrorKind::NotFound => Exit::NotFound,
         ErrorKind::InvalidUnits => Exit::InvalidManifest,
         ErrorKind::Failed | ErrorKind::Storage | ErrorKind::Internal => Exit::Failed,
@@ -132,6 +132,7 @@ mod tests {
     fn every_api_kind_maps() {
         let want = [
             (ErrorKind::BadRequest, 2),
+            (ErrorKind::MethodNotAllowed, 2),
             (ErrorKind::NotFound, 4),
             (ErrorKind::InvalidUnits, 65),
             (ErrorKind::Failed, 1),

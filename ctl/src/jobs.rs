@@ -102,8 +102,8 @@ pub async fn units_job(
             units,
             block: ctx.block,
             timeout_ms: ctx.timeout_ms(),
-            // Without --json only failures are reported.
-            failed_only: !ctx.json,
+            // Every outcome: which ones to print is this CLI's choice (`judge`).
+            failed_only: false,
         };
         answers.push((project.clone(), post_job(&s, &project, &req).await?));
     }
@@ -141,8 +141,8 @@ pub async fn up_down(
         units: names.to_vec(),
         block: ctx.block,
         timeout_ms: ctx.timeout_ms(),
-        // Without --json only failures are reported.
-        failed_only: !ctx.json,
+        // Every outcome: which ones to print is this CLI's choice (`judge`).
+        failed_only: false,
     };
     let r = post_job(&s, &s.project, &req).await?;
     if ctx.json {

@@ -5,9 +5,9 @@
 //! verb before anything is sent.
 //!
 //! Read-only verbs take a fast path: when the daemon already serves a
-//! project loaded from this directory's manifest, that project is addressed
-//! without compiling the manifest (a status query stays cheap however large
-//! the manifest is). Like `systemctl`, they report what is loaded: an edit
+//! project loaded from this directory's manifest, or the project named by
+//! `-p`, that project is addressed without compiling any manifest (a status
+//! query stays cheap however large the manifest is). Like `systemctl`, they report what is loaded: an edit
 //! not yet applied with `reload` (or a mutating verb) is not seen.
 
 use devctl_units::ProjectName;
@@ -69,15 +69,43 @@ async fn loaded_from_here(ctx: &Context, paths: &Paths) -> Result<Option<Session
         }))
 }
 
+/// The read-only fast path for `-p PROJECT`: the daemon already knows the
+/// project, so no manifest is compiled (a manifest in this directory could
+/// only matter if it declared that project and the daemon did not know
+/// it); `None` when the daemon does not know it. Without a manifest here
+/// nothing could be loaded, so the daemon is not even asked.
+async fn known_by_name(
+    ctx: &Context,
+    paths: &Paths,
+    project: &ProjectName,
+) -> Result<Option<Session>, CtlError> {
+    let client = daemon::connect(paths, ctx.quiet).await?;
+    let known = match ctx.manifest_path() {
+        Err(_) => true,
+        Ok(_) => {
+            let projects: Vec<ProjectInfo> = client.get("/v1/projects").await?;
+            projects.iter().any(|p| &p.name == project)
+        }
+    };
+    Ok(known.then(|| Session {
+        client,
+        project: project.clone(),
+        loaded: None,
+    }))
+}
+
 /// Open a session for a verb.
 pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
     one_heap();
     let paths = Paths::from_env()?;
-    if access == Access::ReadOnly
-        && ctx.project.is_none()
-        && let Some(s) = loaded_from_here(ctx, &paths).await?
-    {
-        return Ok(s);
+    if access == Access::ReadOnly {
+        let fast = match &ctx.project {
+            None => loaded_from_here(ctx, &paths).await?,
+            Some(p) => known_by_name(ctx, &paths, p).await?,
+        };
+        if let Some(s) = fast {
+            return Ok(s);
+        }
     }
     let target = local_target(ctx);
     // A read-only verb in a directory whose manifest is now invalid still

@@ -261,7 +261,7 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
         units: vec![arg.pattern.clone()],
         block: false,
         timeout_ms: None,
-        failed_only: true,
+        failed_only: false,
     };
     let _: JobResponse = s
         .client

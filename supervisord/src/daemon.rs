@@ -9,7 +9,7 @@
 //! stops, the core freezes, and the same pid executes the binary again
 //! with the listener, the lock and every unit's pipes kept open.
 
-mod adapter;
+mod control;
 mod lifecycle;
 pub mod reexec;
 mod systemd;
@@ -27,7 +27,7 @@ use tokio::sync::watch;
 
 use crate::api::{ServeError, ServerLimits, serve};
 use crate::core::handle::{CoreError, CoreOptions, Supervisor};
-use adapter::{DaemonBackend, Phase, request_stop};
+use control::{Control, Phase, request_stop};
 use lifecycle::{bind_socket, lock_instance};
 
 /// How to run the daemon. `Default` is what `devctld` does.
@@ -230,16 +230,22 @@ pub async fn run_until(
         }
     };
     let (phase, _) = watch::channel(Phase::Running);
-    let backend = DaemonBackend {
-        sup: sup.clone(),
+    let control = Control {
+        core: sup.info(),
         hosting,
         phase: phase.clone(),
         can_reexec: listen_dup.is_some(),
     };
     let mut stopped = phase.subscribe();
-    let server = tokio::spawn(serve(listener, backend, opts.limits, async move {
-        let _ = stopped.wait_for(|p| *p == Phase::Stopped).await;
-    }));
+    let server = tokio::spawn(serve(
+        listener,
+        sup.clone(),
+        control,
+        opts.limits,
+        async move {
+            let _ = stopped.wait_for(|p| *p == Phase::Stopped).await;
+        },
+    ));
     let info = sup.info();
     tracing::info!(
         socket = %paths.socket().display(), pid = std::process::id(), ?hosting, session = %info.session_id,

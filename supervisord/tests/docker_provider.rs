@@ -14,17 +14,10 @@ use devctl_supervisord::core::provider::{Fact, Provider, StopReport};
 use devctl_supervisord::logs::Stream;
 use devctl_supervisord::process::ExitStatus;
 use devctl_supervisord::providers::docker::{ContainerProvider, recover};
+use devctl_test_support::net::free_port;
 use devctl_units::Publish;
 
 use docker_util::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn http_get(port: u16) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;

@@ -16,10 +16,9 @@ use devctl_supervisord::probe::{
 use devctl_supervisord::process::{
     ExitStatus, Reaper, Sighting, SpawnSpec, find_marked, invocation_id, spawn,
 };
+use devctl_test_support::net::free_port;
+use devctl_test_support::procs::marked_pids;
 use devctl_units::ProbeCheck;
-
-mod net_util;
-use net_util::free_port;
 
 fn ctx(reaper: &Arc<Reaper>, marker: &str) -> ProbeCtx {
     ProbeCtx {
@@ -41,15 +40,7 @@ fn exec(script: &str) -> ProbeCheck {
 
 /// Processes whose environment has `PROBE_TAG=<tag>`.
 fn tagged(tag: &str) -> usize {
-    let needle = format!("PROBE_TAG={tag}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-        })
-        .count()
+    marked_pids("PROBE_TAG", tag).len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

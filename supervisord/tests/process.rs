@@ -13,11 +13,9 @@ use devctl_supervisord::process::{
     ExitStatus, Reaper, SpawnError, SpawnSpec, StopOutcome, TreeRef, find_marked, invocation_id,
     port_holder, spawn, stop_tree,
 };
+use devctl_test_support::net::free_port;
 use devctl_units::Signal;
 use tokio::io::AsyncReadExt;
-
-mod net_util;
-use net_util::free_port;
 
 fn env() -> Vec<(String, String)> {
     vec![

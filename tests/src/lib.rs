@@ -7,9 +7,6 @@
 //! Waiting is by condition with a generous ceiling ([`wait_until`]), never by
 //! fixed sleeps used as assertions.
 
-pub mod docker;
-mod http;
-mod procs;
 pub mod systemd;
 
 use std::io::Read;
@@ -17,13 +14,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use http::{HttpReply, LineStream, dechunk};
-pub use procs::{alive, marked_pids, process_env_has};
+use devctl_test_support::{http, procs};
+
+pub use devctl_test_support::docker;
+pub use devctl_test_support::http::{HttpReply, LineStream, dechunk};
+pub use devctl_test_support::procs::{alive, process_env_has};
 
 /// Environment variable carrying the per-test marker.
 pub const MARKER_ENV: &str = "DEVCTL_TEST_RUN";
 /// Default ceiling for waits: generous, so slow CI machines do not flake.
 pub const CEILING: Duration = Duration::from_secs(30);
+
+/// Every process but this one carrying `DEVCTL_TEST_RUN=marker`.
+pub fn marked_pids(marker: &str) -> Vec<u32> {
+    procs::marked_pids(MARKER_ENV, marker)
+}
 
 /// Poll `cond` until it returns `Some`, panicking with `what` after `ceiling`.
 pub fn wait_until<T>(what: &str, ceiling: Duration, mut cond: impl FnMut() -> Option<T>) -> T {

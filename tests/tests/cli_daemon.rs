@@ -324,6 +324,30 @@ fn forget_drops_the_project() {
     env.assert_no_orphans();
 }
 
+/// `-p PROJECT` on a read-only verb: a project the daemon knows is queried
+/// as is, even from a directory whose manifest declares another project or
+/// does not compile; one it does not know is loaded from this directory's
+/// manifest when that manifest declares it.
+#[test]
+fn a_read_only_verb_addressed_by_name_loads_only_an_unknown_project() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    let other = env.home.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("devctl.kdl"), "project \"other\"\nservice {\n").unwrap();
+    let r = env.devctl_in(&other, &["-p", "clitest", "is-active", "web"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "active\n");
+    env.devctl(&["forget", "clitest"]).expect_code(0);
+    env.devctl_in(&other, &["-p", "clitest", "is-active", "web"])
+        .expect_code(4);
+    env.devctl(&["-p", "clitest", "is-active", "web"])
+        .expect_code(3);
+    let projects = env.request("GET", "/v1/projects", None).unwrap().json();
+    assert_eq!(projects[0]["name"], "clitest", "{projects}");
+    env.assert_no_orphans();
+}
+
 #[test]
 fn logs_follow_prints_new_lines() {
     let env = env_with_daemon();

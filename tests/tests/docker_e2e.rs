@@ -17,20 +17,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
+use devctl_test_support::net::free_port;
 use devctl_tests::docker::{
     ContainerGuard, TEST_IMAGE, container_running, docker, ensure_test_image, project_containers,
     require_engine, unique_project,
 };
 use devctl_tests::{CEILING, TestEnv, field, status, wait_until};
-
-/// A TCP port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `GET /index.html` on a local port; the raw answer.
 fn http_get(port: u16) -> Option<String> {

@@ -123,6 +123,7 @@ pub struct JobRequest {
     /// Wait until every unit is ready / stopped / finished (or failed).
     pub block: bool,
     /// Give up waiting after this long (the job itself continues).
+    #[serde(default, deserialize_with = "opt_millis::deserialize")]
     pub timeout_ms: Option<u64>,
     /// Answer with the outcomes of the units that did not reach the
     /// requested state only: all a client that reports failures needs (a
@@ -164,6 +165,7 @@ pub struct EnableRequest {
     /// Change the project's boot flag instead of units' enablement.
     pub boot: bool,
     pub block: bool,
+    #[serde(default, deserialize_with = "opt_millis::deserialize")]
     pub timeout_ms: Option<u64>,
 }
 
@@ -195,7 +197,62 @@ pub struct WaitRequest {
     pub units: Vec<String>,
     #[serde(rename = "for")]
     pub condition: WaitFor,
+    #[serde(default, deserialize_with = "opt_millis::deserialize")]
     pub timeout_ms: Option<u64>,
+}
+
+/// A request's `timeout_ms` read as JSON Schema reads `integer`: `1500`
+/// and `1500.0` (a number without fraction) alike; a negative or
+/// fractional number is refused; `null` or absent is no timeout.
+mod opt_millis {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_option(OptMillis)
+    }
+
+    struct OptMillis;
+
+    impl<'de> Visitor<'de> for OptMillis {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number of milliseconds or null")
+        }
+        fn visit_none<E>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+            d.deserialize_any(Millis).map(Some)
+        }
+    }
+
+    struct Millis;
+
+    impl Visitor<'_> for Millis {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number of milliseconds")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+            // 2^64 as f64 is the first value past u64::MAX.
+            if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                Ok(v as u64)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
 }
 
 /// Answer to a wait: `ok` when every unit met the condition; a unit that
@@ -343,6 +400,8 @@ pub struct Event {
 pub enum ErrorKind {
     /// Malformed request (HTTP 400; CLI exit 2).
     BadRequest,
+    /// The path exists but not with this method (405, with `Allow`; exit 2).
+    MethodNotAllowed,
     /// No such unit or project (404; exit 4).
     NotFound,
     /// Unit files that do not parse (422; exit 65).
@@ -368,6 +427,7 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::BadRequest => 400,
+            ErrorKind::MethodNotAllowed => 405,
             ErrorKind::NotFound => 404,
             ErrorKind::InvalidUnits => 422,
             ErrorKind::Failed => 409,
@@ -426,6 +486,38 @@ mod tests {
         };
         let s = serde_json::to_string(&b).unwrap();
         assert_eq!(s, r#"{"error":{"kind":"not-found","message":"no unit x"}}"#);
+    }
+
+    /// JSON Schema's `integer` includes `1500.0`: a timeout written so is
+    /// accepted; negative, fractional and non-numbers are refused.
+    #[test]
+    fn timeouts_are_whole_milliseconds_however_written() {
+        let timeout = |t: &str| {
+            serde_json::from_str::<WaitRequest>(&format!(r#"{{"units":[],"for":"ready"{t}}}"#))
+                .map(|r| r.timeout_ms)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(timeout(""), Ok(None));
+        assert_eq!(timeout(r#","timeout_ms":null"#), Ok(None));
+        assert_eq!(timeout(r#","timeout_ms":1500"#), Ok(Some(1500)));
+        assert_eq!(timeout(r#","timeout_ms":1500.0"#), Ok(Some(1500)));
+        assert_eq!(
+            timeout(r#","timeout_ms":18446744073709551615"#),
+            Ok(Some(u64::MAX))
+        );
+        for bad in ["-1", "1.5", "-4240.0", "1e30", "\"5\"", "true"] {
+            let e = timeout(&format!(r#","timeout_ms":{bad}"#)).unwrap_err();
+            assert!(e.contains("whole number of milliseconds"), "{bad}: {e}");
+        }
+        let job: JobRequest =
+            serde_json::from_str(r#"{"verb":"start","units":[],"block":true,"timeout_ms":20.0}"#)
+                .unwrap();
+        assert_eq!(job.timeout_ms, Some(20));
+        let enable: EnableRequest = serde_json::from_str(
+            r#"{"units":[],"enable":true,"now":false,"boot":false,"block":false}"#,
+        )
+        .unwrap();
+        assert_eq!(enable.timeout_ms, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (size checked before any allocation, read under a deadline), names in
 //! paths and queries checked against the name grammar, query strings.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -9,7 +10,7 @@ use axum::http::{HeaderMap, header};
 use devctl_units::api::{ApiError, ErrorKind, MAX_BODY_BYTES};
 use devctl_units::name::{ProjectName, UnitName};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::error::api_error;
 
@@ -124,6 +125,29 @@ pub async fn read_json<T: DeserializeOwned>(
             Some("see supervisord/openapi.yaml for the request shapes"),
         )
     })
+}
+
+/// Read a body that carries nothing (`POST /v1/daemon/stop`, `…/reexec`):
+/// empty, or a JSON object whose members are ignored; anything else is
+/// refused before the request acts.
+pub async fn read_empty_object(
+    headers: &HeaderMap,
+    body: Body,
+    deadline: Duration,
+) -> Result<(), ApiError> {
+    let bytes = read_body(headers, body, deadline).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(&bytes)
+        .map(drop)
+        .map_err(|e| {
+            api_error(
+                ErrorKind::BadRequest,
+                format!("the body must be empty or a JSON object: {e}"),
+                Some("send no body, or {}"),
+            )
+        })
 }
 
 /// Parsed query pairs, in order, repeated keys kept.

@@ -1,9 +1,12 @@
 //! The HTTP/1.1 + JSON API on devctld's Unix socket: a thin adapter that
-//! translates requests into calls on a [`Backend`] (the core's handle in the
-//! daemon, a fake in tests). Routes and wire types: `devctl_units::api`;
+//! translates requests into calls on the core's [`CoreApi`] (the
+//! `Supervisor` handle in the daemon, a fake in tests) and on the daemon's
+//! [`DaemonControl`]. Routes and wire types: `devctl_units::api`;
 //! documentation: `supervisord/openapi.yaml`.
+//!
+//! [`CoreApi`]: crate::core::handle::CoreApi
 
-mod backend;
+mod control;
 mod error;
 mod extract;
 mod routes;
@@ -13,7 +16,7 @@ mod stream;
 #[cfg(test)]
 mod testing;
 
-pub use backend::{Backend, LogFeed, LogItem, LogQuery};
+pub use control::DaemonControl;
 pub use error::{api_error, reply_error};
 pub use routes::{ROUTES, router};
 pub use server::{ServeError, ServerLimits, serve};

@@ -1,5 +1,5 @@
 //! The router: one handler per route of `devctl_units::api`, each a thin
-//! translation between HTTP and a [`Backend`] call. [`ROUTES`] lists every
+//! translation between HTTP and a [`CoreApi`] or [`DaemonControl`] call. [`ROUTES`] lists every
 //! route; a test checks it against the router and `openapi.yaml`.
 
 use std::time::Duration;
@@ -15,10 +15,11 @@ use devctl_units::api::{EnableRequest, ErrorKind, JobRequest, LoadRequest, WaitR
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::backend::{Backend, LogQuery};
+use super::control::DaemonControl;
 use super::error::{ApiReply, api_error};
-use super::extract::{QueryPairs, project_name, read_body, read_json, rejected, unit_name};
+use super::extract::{QueryPairs, project_name, read_empty_object, read_json, rejected, unit_name};
 use super::stream::{self, EventFilter};
+use crate::core::handle::{CoreApi, LogQuery};
 
 /// Every route: method and path template, as in `openapi.yaml`.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -40,47 +41,53 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// What every handler sees.
 #[derive(Clone)]
-pub struct AppState<B> {
-    pub backend: B,
+pub struct AppState<C, D> {
+    pub core: C,
+    pub daemon: D,
     /// Deadline for reading a request body.
     pub body_timeout: Duration,
     /// Becomes `true` when the server shuts down; ends open streams.
     pub shutdown: watch::Receiver<bool>,
 }
 
-type St<B> = State<AppState<B>>;
+type St<C, D> = State<AppState<C, D>>;
 type OnePath = Result<Path<String>, PathRejection>;
 type TwoPath = Result<Path<(String, String)>, PathRejection>;
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-/// The API router over `backend`.
-pub fn router<B: Backend>(
-    backend: B,
+/// The API router over the core's operations and the daemon's control.
+pub fn router<C: CoreApi, D: DaemonControl>(
+    core: C,
+    daemon: D,
     body_timeout: Duration,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
     Router::new()
-        .route("/v1/version", get(version::<B>))
-        .route("/v1/projects", get(projects::<B>))
-        .route("/v1/projects/{project}/load", post(load::<B>))
-        .route("/v1/projects/{project}", delete(forget::<B>))
-        .route("/v1/projects/{project}/jobs", post(job::<B>))
-        .route("/v1/projects/{project}/enablement", post(enablement::<B>))
-        .route("/v1/projects/{project}/wait", post(wait::<B>))
-        .route("/v1/units", get(units::<B>))
-        .route("/v1/projects/{project}/units/{unit}", get(unit::<B>))
+        .route("/v1/version", get(version::<C, D>))
+        .route("/v1/projects", get(projects::<C, D>))
+        .route("/v1/projects/{project}/load", post(load::<C, D>))
+        .route("/v1/projects/{project}", delete(forget::<C, D>))
+        .route("/v1/projects/{project}/jobs", post(job::<C, D>))
+        .route(
+            "/v1/projects/{project}/enablement",
+            post(enablement::<C, D>),
+        )
+        .route("/v1/projects/{project}/wait", post(wait::<C, D>))
+        .route("/v1/units", get(units::<C, D>))
+        .route("/v1/projects/{project}/units/{unit}", get(unit::<C, D>))
         .route(
             "/v1/projects/{project}/units/{unit}/file",
-            get(unit_file::<B>),
+            get(unit_file::<C, D>),
         )
-        .route("/v1/events", get(events::<B>))
-        .route("/v1/logs", get(logs::<B>))
-        .route("/v1/daemon/stop", post(stop::<B>))
-        .route("/v1/daemon/reexec", post(reexec::<B>))
+        .route("/v1/events", get(events::<C, D>))
+        .route("/v1/logs", get(logs::<C, D>))
+        .route("/v1/daemon/stop", post(stop::<C, D>))
+        .route("/v1/daemon/reexec", post(reexec::<C, D>))
         .fallback(no_route)
         .method_not_allowed_fallback(bad_method)
         .with_state(AppState {
-            backend,
+            core,
+            daemon,
             body_timeout,
             shutdown,
         })
@@ -130,16 +137,16 @@ fn pairs(q: Pairs) -> Result<QueryPairs, devctl_units::api::ApiError> {
     Ok(QueryPairs(v))
 }
 
-async fn version<B: Backend>(State(st): St<B>) -> Response {
-    json(&st.backend.daemon_info())
+async fn version<C: CoreApi, D: DaemonControl>(State(st): St<C, D>) -> Response {
+    json(&st.daemon.daemon_info())
 }
 
-async fn projects<B: Backend>(State(st): St<B>) -> Response {
-    json(&st.backend.projects().await)
+async fn projects<C: CoreApi, D: DaemonControl>(State(st): St<C, D>) -> Response {
+    json(&st.core.projects().await)
 }
 
-async fn load<B: Backend>(
-    State(st): St<B>,
+async fn load<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
     p: OnePath,
     headers: HeaderMap,
     body: Body,
@@ -148,23 +155,28 @@ async fn load<B: Backend>(
         async {
             let project = one(p)?;
             let req: LoadRequest = read_json(&headers, body, st.body_timeout).await?;
-            Ok(json(&st.backend.load_project(project, req).await?))
+            Ok(json(&st.core.load_project(project, req).await?))
         }
         .await,
     )
 }
 
-async fn forget<B: Backend>(State(st): St<B>, p: OnePath) -> ApiReply {
-    ApiReply(async { Ok(json(&st.backend.forget_project(one(p)?).await?)) }.await)
+async fn forget<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, p: OnePath) -> ApiReply {
+    ApiReply(async { Ok(json(&st.core.forget_project(one(p)?).await?)) }.await)
 }
 
-async fn job<B: Backend>(State(st): St<B>, p: OnePath, headers: HeaderMap, body: Body) -> ApiReply {
+async fn job<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
+    p: OnePath,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
     ApiReply(
         async {
             let project = one(p)?;
             let req: JobRequest = read_json(&headers, body, st.body_timeout).await?;
             let failed_only = req.failed_only;
-            let mut r = st.backend.job(project, req).await?;
+            let mut r = st.core.job(project, req).await?;
             if failed_only {
                 r.outcomes.retain(|o| !o.ok);
             }
@@ -174,8 +186,8 @@ async fn job<B: Backend>(State(st): St<B>, p: OnePath, headers: HeaderMap, body:
     )
 }
 
-async fn enablement<B: Backend>(
-    State(st): St<B>,
+async fn enablement<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
     p: OnePath,
     headers: HeaderMap,
     body: Body,
@@ -184,14 +196,14 @@ async fn enablement<B: Backend>(
         async {
             let project = one(p)?;
             let req: EnableRequest = read_json(&headers, body, st.body_timeout).await?;
-            Ok(json(&st.backend.enablement(project, req).await?))
+            Ok(json(&st.core.enablement(project, req).await?))
         }
         .await,
     )
 }
 
-async fn wait<B: Backend>(
-    State(st): St<B>,
+async fn wait<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
     p: OnePath,
     headers: HeaderMap,
     body: Body,
@@ -200,39 +212,39 @@ async fn wait<B: Backend>(
         async {
             let project = one(p)?;
             let req: WaitRequest = read_json(&headers, body, st.body_timeout).await?;
-            Ok(json(&st.backend.wait(project, req).await?))
+            Ok(json(&st.core.wait(project, req).await?))
         }
         .await,
     )
 }
 
-async fn units<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+async fn units<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> ApiReply {
     ApiReply(
         async {
             let q = pairs(q)?;
             q.only(&["project"])?;
             let project = q.one("project")?.map(project_name).transpose()?;
-            Ok(json(&st.backend.units(project).await?))
+            Ok(json(&st.core.units(project).await?))
         }
         .await,
     )
 }
 
-async fn unit<B: Backend>(State(st): St<B>, p: TwoPath) -> ApiReply {
+async fn unit<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, p: TwoPath) -> ApiReply {
     ApiReply(
         async {
             let (project, unit) = two(p)?;
-            Ok(json(&st.backend.unit(project, unit).await?))
+            Ok(json(&st.core.unit(project, unit).await?))
         }
         .await,
     )
 }
 
-async fn unit_file<B: Backend>(State(st): St<B>, p: TwoPath) -> ApiReply {
+async fn unit_file<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, p: TwoPath) -> ApiReply {
     ApiReply(
         async {
             let (project, unit) = two(p)?;
-            let text = st.backend.unit_file(project, unit).await?;
+            let text = st.core.unit_file(project, unit).await?;
             let mut r = text.into_response();
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -244,7 +256,7 @@ async fn unit_file<B: Backend>(State(st): St<B>, p: TwoPath) -> ApiReply {
     )
 }
 
-async fn events<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+async fn events<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> ApiReply {
     ApiReply((|| {
         let q = pairs(q)?;
         q.only(&["project", "unit"])?;
@@ -252,7 +264,7 @@ async fn events<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
             project: q.one("project")?.map(project_name).transpose()?,
             unit: q.one("unit")?.map(unit_name).transpose()?,
         };
-        let rx = st.backend.subscribe_events();
+        let rx = st.core.subscribe_events();
         Ok(stream::ndjson(stream::events(
             rx,
             filter,
@@ -261,7 +273,7 @@ async fn events<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
     })())
 }
 
-async fn logs<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
+async fn logs<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> ApiReply {
     ApiReply(
         async {
             let q = pairs(q)?;
@@ -283,30 +295,39 @@ async fn logs<B: Backend>(State(st): St<B>, q: Pairs) -> ApiReply {
                 since_ms: q.parse("since", "a Unix time in milliseconds")?,
                 follow: q.flag("follow")?,
             };
-            let feed = st.backend.logs(query).await?;
+            let feed = st.core.logs(query).await?;
             Ok(stream::ndjson(stream::logs(feed, st.shutdown.clone())))
         }
         .await,
     )
 }
 
-async fn stop<B: Backend>(State(st): St<B>, headers: HeaderMap, body: Body) -> ApiReply {
+async fn stop<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
     ApiReply(
         async {
-            // The body is ignored, but still bounded and read before acting.
-            read_body(&headers, body, st.body_timeout).await?;
-            st.backend.stop_daemon().await;
+            // The body carries nothing, but is still bounded, read and
+            // checked against the contract before acting.
+            read_empty_object(&headers, body, st.body_timeout).await?;
+            st.daemon.stop_daemon().await;
             Ok(json(&serde_json::json!({})))
         }
         .await,
     )
 }
 
-async fn reexec<B: Backend>(State(st): St<B>, headers: HeaderMap, body: Body) -> ApiReply {
+async fn reexec<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
     ApiReply(
         async {
-            read_body(&headers, body, st.body_timeout).await?;
-            st.backend.reexec_daemon().await?;
+            read_empty_object(&headers, body, st.body_timeout).await?;
+            st.daemon.reexec_daemon().await?;
             Ok(json(&serde_json::json!({})))
         }
         .await,
@@ -321,13 +342,17 @@ async fn no_route(method: Method, uri: Uri) -> ApiReply {
     )))
 }
 
+/// A method the path does not have: 405 (axum adds the `Allow` header
+/// listing the methods it has).
 async fn bad_method(method: Method, uri: Uri) -> ApiReply {
     ApiReply(Err(api_error(
-        ErrorKind::BadRequest,
+        ErrorKind::MethodNotAllowed,
         format!(
             "method {method} is not allowed on {}",
             super::extract::quote(uri.path())
         ),
-        Some("routes are listed in supervisord/openapi.yaml"),
+        Some(
+            "the Allow header lists the methods this path has; routes are listed in supervisord/openapi.yaml",
+        ),
     )))
 }

@@ -17,10 +17,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 
-use super::backend::Backend;
+use super::control::DaemonControl;
 use super::error::{api_error, canned_error};
 use super::routes::router;
 use super::stall::StallGuard;
+use crate::core::handle::CoreApi;
 
 /// Limits that keep misbehaving clients from hurting the daemon.
 #[derive(Debug, Clone)]
@@ -73,14 +74,15 @@ const CANNED_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 64 << 10;
 
 /// Serve the API on `listener` until `shutdown` resolves.
-pub async fn serve<B: Backend>(
+pub async fn serve<C: CoreApi, D: DaemonControl>(
     listener: UnixListener,
-    backend: B,
+    core: C,
+    daemon: D,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = router(backend, limits.body_timeout, stop_rx.clone());
+    let app = router(core, daemon, limits.body_timeout, stop_rx.clone());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     let result = loop {

@@ -84,6 +84,68 @@ fn openapi_documents_nothing_but_the_routes() {
     assert_eq!(documented, routes);
 }
 
+/// The value of header `name` in an answer's head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// A method a route does not have is `405 method-not-allowed` with an
+/// `Allow` header naming the methods it has, on every route (HTTP's rule,
+/// which the published contract is checked against).
+#[tokio::test]
+async fn undeclared_methods_are_405_with_an_allow_header() {
+    let srv = TestServer::start(fast_limits()).await;
+    for (method, path) in ROUTES {
+        for other in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if other == *method {
+                continue;
+            }
+            let r = srv.request(other, &concrete(path), None).await;
+            assert_eq!(
+                (r.status, r.error_kind()),
+                (405, ErrorKind::MethodNotAllowed),
+                "{other} {path}: {r:?}"
+            );
+            let allow = header(&r.head, "allow").unwrap_or_else(|| panic!("no Allow: {r:?}"));
+            assert!(
+                allow.split(',').any(|m| m.trim() == *method),
+                "{other} {path}: Allow {allow:?} lacks {method}"
+            );
+        }
+    }
+    assert!(srv.fake.calls().is_empty(), "{:?}", srv.fake.calls());
+    srv.shutdown().await;
+}
+
+/// Stopping and re-executing take no input: their body is empty or a JSON
+/// object (as the contract says); anything else is refused before acting.
+#[tokio::test]
+async fn daemon_stop_and_reexec_refuse_a_body_that_is_not_an_object() {
+    let srv = TestServer::start(fast_limits()).await;
+    for path in ["/v1/daemon/stop", "/v1/daemon/reexec"] {
+        for body in ["[null, null]", "3", "\"stop\"", "null", "{", "{} {}"] {
+            let r = srv.request("POST", path, Some(body)).await;
+            assert_eq!(
+                (r.status, r.error_kind()),
+                (400, ErrorKind::BadRequest),
+                "{path} {body}: {r:?}"
+            );
+        }
+    }
+    assert!(srv.fake.calls().is_empty(), "{:?}", srv.fake.calls());
+    for body in ["{}", "{\"ignored\": [1, 2]}", " "] {
+        for path in ["/v1/daemon/stop", "/v1/daemon/reexec"] {
+            let r = srv.request("POST", path, Some(body)).await;
+            assert_eq!(r.status, 200, "{path} {body:?}: {r:?}");
+        }
+    }
+    assert_eq!(srv.fake.calls().len(), 6, "{:?}", srv.fake.calls());
+    srv.shutdown().await;
+}
+
 #[tokio::test]
 async fn every_route_reaches_the_backend() {
     let srv = TestServer::start(fast_limits()).await;
@@ -281,7 +343,10 @@ async fn t32_malformed_and_oversized_requests() {
     let r = srv.request("GET", "/v2/nothing", None).await;
     assert_eq!((r.status, r.error_kind()), (404, ErrorKind::NotFound));
     let r = srv.request("PUT", "/v1/version", None).await;
-    assert_eq!((r.status, r.error_kind()), (400, ErrorKind::BadRequest));
+    assert_eq!(
+        (r.status, r.error_kind()),
+        (405, ErrorKind::MethodNotAllowed)
+    );
     for q in [
         "/v1/logs",
         "/v1/logs?project=p&n=lots",

@@ -16,8 +16,8 @@ use futures_util::{Stream, StreamExt, stream};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use super::backend::{LogFeed, LogItem};
 use super::error::api_error;
+use crate::core::handle::{LogFeed, LogItem};
 
 /// Which events a subscriber wants.
 #[derive(Debug, Clone, Default)]

@@ -1,5 +1,6 @@
-//! Test support: a fake [`Backend`] that records calls, a server on a temp
-//! socket, and a raw HTTP/1.1 client that can also send malformed bytes.
+//! Test support: a fake core and daemon ([`CoreApi`], [`DaemonControl`])
+//! that records calls, a server on a temp socket, and an async front to
+//! the shared raw HTTP/1.1 client (`devctl_test_support::http`).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,11 +18,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, oneshot};
 
-use super::backend::{Backend, LogFeed, LogItem, LogQuery};
+use devctl_test_support::http::{self, HttpReply};
+
+use super::control::DaemonControl;
 use super::error::api_error;
 use super::server::{ServerLimits, serve};
+use crate::core::handle::{CoreApi, LogFeed, LogItem, LogQuery};
 
-/// A backend that answers from memory and records what it was asked.
+/// A core and daemon that answer from memory and record what they were asked.
 #[derive(Clone)]
 pub struct Fake {
     pub calls: Arc<Mutex<Vec<String>>>,
@@ -59,7 +63,7 @@ pub fn record(text: &str) -> LogRecord {
     }
 }
 
-impl Backend for Fake {
+impl DaemonControl for Fake {
     fn daemon_info(&self) -> DaemonInfo {
         DaemonInfo {
             version: "0.0.0-test".into(),
@@ -71,6 +75,16 @@ impl Backend for Fake {
             recovered: false,
         }
     }
+    async fn reexec_daemon(&self) -> Result<(), ApiError> {
+        self.record("reexec".into());
+        Ok(())
+    }
+    async fn stop_daemon(&self) {
+        self.record("stop".into());
+    }
+}
+
+impl CoreApi for Fake {
     async fn projects(&self) -> Vec<ProjectInfo> {
         self.record("projects".into());
         vec![]
@@ -167,13 +181,6 @@ impl Backend for Fake {
         };
         Ok(LogFeed { history, live })
     }
-    async fn reexec_daemon(&self) -> Result<(), ApiError> {
-        self.record("reexec".into());
-        Ok(())
-    }
-    async fn stop_daemon(&self) {
-        self.record("stop".into());
-    }
 }
 
 /// A server over a [`Fake`] on a temp socket; stops when dropped.
@@ -192,9 +199,15 @@ impl TestServer {
         let listener = UnixListener::bind(&socket).unwrap();
         let fake = Fake::new();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, fake.clone(), limits, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(serve(
+            listener,
+            fake.clone(),
+            fake.clone(),
+            limits,
+            async move {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             fake,
             socket,
@@ -220,13 +233,7 @@ impl TestServer {
 
     /// One request with `Connection: close`.
     pub async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
-        let req = match body {
-            Some(b) => format!(
-                "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{b}",
-                b.len()
-            ),
-            None => format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"),
-        };
+        let req = http::request_bytes(method, path, body);
         self.raw(req.as_bytes(), Duration::from_secs(10)).await
     }
 }
@@ -239,12 +246,15 @@ impl Drop for TestServer {
     }
 }
 
-/// A parsed answer (chunked bodies decoded).
+/// A parsed answer (chunked bodies decoded), whose error kind is typed.
 #[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
+pub struct Reply(pub HttpReply);
+
+impl std::ops::Deref for Reply {
+    type Target = HttpReply;
+    fn deref(&self) -> &HttpReply {
+        &self.0
+    }
 }
 
 impl Reply {
@@ -259,50 +269,5 @@ impl Reply {
 pub async fn read_reply(s: &mut UnixStream, within: Duration) -> Reply {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(within, s.read_to_end(&mut buf)).await;
-    parse_reply(&buf)
-}
-
-pub fn parse_reply(buf: &[u8]) -> Reply {
-    let text = String::from_utf8_lossy(buf).into_owned();
-    let Some((head, rest)) = text.split_once("\r\n\r\n") else {
-        return Reply {
-            status: 0,
-            head: text,
-            body: String::new(),
-        };
-    };
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.into()
-    };
-    Reply {
-        status,
-        head: head.into(),
-        body,
-    }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            out.push_str(&tail[..n.min(tail.len())]);
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].strip_prefix("\r\n").unwrap_or(&tail[n..]);
-    }
-    out
+    Reply(http::parse_reply(&buf))
 }

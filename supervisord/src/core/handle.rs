@@ -1,18 +1,22 @@
-//! The core's public face: [`Supervisor`], a cloneable handle that sends
-//! messages to the manager task and awaits its replies. The API server,
-//! D-Bus adapter and tests only ever talk to the core through this type.
+//! The core's public face: [`CoreApi`], the one list of operations the
+//! daemon's adapters (HTTP routes, D-Bus) call, and [`Supervisor`], the
+//! cloneable handle that implements it by sending messages to the manager
+//! task and awaiting its replies. API tests implement [`CoreApi`] with a fake.
 //!
 //! Long operations (`block`, `wait`) never block the manager: the manager
 //! parks a oneshot reply channel and answers it when the condition is met
 //! or the timeout passes.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::{Stream, StreamExt};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use devctl_units::api::{
     ApiError, EnableRequest, EnableResponse, ErrorKind, Event, JobRequest, JobResponse,
-    LoadRequest, LoadResponse, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
+    LoadRequest, LoadResponse, LogRecord, ProjectInfo, UnitStatus, WaitRequest, WaitResponse,
 };
 use devctl_units::{ProjectName, UnitName};
 
@@ -21,6 +25,98 @@ use crate::core::manager::{self, Command, DETAIL_TAIL};
 
 pub use crate::core::logview::LogStreamOut;
 pub use crate::core::options::{CoreError, CoreInfo, CoreOptions};
+
+/// `GET /v1/logs` parameters, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    pub project: ProjectName,
+    /// Empty: every unit of the project.
+    pub units: Vec<UnitName>,
+    /// Last `n` lines of history.
+    pub n: Option<usize>,
+    /// Only lines at or after this time (Unix milliseconds).
+    pub since_ms: Option<u64>,
+    /// Keep the stream open and send new lines as they are written.
+    pub follow: bool,
+}
+
+/// One item of a live log feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogItem {
+    Line(LogRecord),
+    /// The reader fell this many lines behind; the stream ends.
+    Lagged(u64),
+}
+
+/// What a log query yields: history, then (when following) live lines.
+pub struct LogFeed {
+    pub history: Vec<LogRecord>,
+    pub live: Option<Pin<Box<dyn Stream<Item = LogItem> + Send>>>,
+}
+
+/// Every operation the core offers: the HTTP routes and the D-Bus
+/// interface call these and nothing else. Each method is one API route.
+pub trait CoreApi: Clone + Send + Sync + 'static {
+    /// `GET /v1/projects`: every known project.
+    fn projects(&self) -> impl Future<Output = Vec<ProjectInfo>> + Send;
+    /// `POST /v1/projects/{project}/load`: replace a project's unit set
+    /// (transactional).
+    fn load_project(
+        &self,
+        project: ProjectName,
+        req: LoadRequest,
+    ) -> impl Future<Output = Result<LoadResponse, ApiError>> + Send;
+    /// `DELETE /v1/projects/{project}`: stop a project's units and drop all
+    /// its state.
+    fn forget_project(
+        &self,
+        project: ProjectName,
+    ) -> impl Future<Output = Result<JobResponse, ApiError>> + Send;
+    /// `POST /v1/projects/{project}/jobs`: a start/stop/restart/trigger/up/down job.
+    fn job(
+        &self,
+        project: ProjectName,
+        req: JobRequest,
+    ) -> impl Future<Output = Result<JobResponse, ApiError>> + Send;
+    /// `POST /v1/projects/{project}/enablement`: enable/disable units
+    /// (persisted), or flip the project's boot flag.
+    fn enablement(
+        &self,
+        project: ProjectName,
+        req: EnableRequest,
+    ) -> impl Future<Output = Result<EnableResponse, ApiError>> + Send;
+    /// `POST /v1/projects/{project}/wait`: wait until units meet a
+    /// condition, or the timeout passes.
+    fn wait(
+        &self,
+        project: ProjectName,
+        req: WaitRequest,
+    ) -> impl Future<Output = Result<WaitResponse, ApiError>> + Send;
+    /// `GET /v1/units`: status of every unit of one project, or of all.
+    fn units(
+        &self,
+        project: Option<ProjectName>,
+    ) -> impl Future<Output = Result<Vec<UnitStatus>, ApiError>> + Send;
+    /// `GET /v1/projects/{project}/units/{unit}`: detailed status of one
+    /// unit, with its last log lines.
+    fn unit(
+        &self,
+        project: ProjectName,
+        unit: UnitName,
+    ) -> impl Future<Output = Result<UnitStatus, ApiError>> + Send;
+    /// `GET /v1/projects/{project}/units/{unit}/file`: the unit file text as loaded.
+    fn unit_file(
+        &self,
+        project: ProjectName,
+        unit: UnitName,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// `GET /v1/events`: every later event (bounded; a slow receiver lags
+    /// and loses events).
+    fn subscribe_events(&self) -> broadcast::Receiver<Event>;
+    /// `GET /v1/logs`: log history of some units (all of the project's when
+    /// `units` is empty), merged by time; with `follow`, live lines too.
+    fn logs(&self, query: LogQuery) -> impl Future<Output = Result<LogFeed, ApiError>> + Send;
+}
 
 /// Cloneable handle to the running core.
 #[derive(Clone)]
@@ -62,143 +158,13 @@ impl Supervisor {
         rx.await.ok()
     }
 
-    /// Replace a project's unit set (transactional).
-    pub async fn load_project(
+    /// [`Self::ask`] for a command answered with a result: a manager that
+    /// is gone answers "shutting down".
+    async fn call<T>(
         &self,
-        project: ProjectName,
-        req: LoadRequest,
-    ) -> Result<LoadResponse, ApiError> {
-        self.ask(|reply| Command::Load {
-            project,
-            req,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Stop a project's units and drop all its state.
-    pub async fn forget_project(&self, project: ProjectName) -> Result<JobResponse, ApiError> {
-        self.ask(|reply| Command::Forget { project, reply })
-            .await
-            .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Every known project.
-    pub async fn projects(&self) -> Vec<ProjectInfo> {
-        self.ask(|reply| Command::Projects { reply })
-            .await
-            .unwrap_or_default()
-    }
-
-    /// Run a start/stop/restart/trigger/up/down job.
-    pub async fn job(
-        &self,
-        project: ProjectName,
-        req: JobRequest,
-    ) -> Result<JobResponse, ApiError> {
-        self.ask(|reply| Command::Job {
-            project,
-            req,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Enable/disable units (persisted), or flip the project's boot flag.
-    pub async fn enablement(
-        &self,
-        project: ProjectName,
-        req: EnableRequest,
-    ) -> Result<EnableResponse, ApiError> {
-        self.ask(|reply| Command::Enable {
-            project,
-            req,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Wait until units meet a condition, or the timeout passes.
-    pub async fn wait(
-        &self,
-        project: ProjectName,
-        req: WaitRequest,
-    ) -> Result<WaitResponse, ApiError> {
-        self.ask(|reply| Command::Wait {
-            project,
-            req,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Status of every unit of one project, or of all projects.
-    pub async fn units(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
-        self.ask(|reply| Command::Units { project, reply })
-            .await
-            .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Detailed status of one unit, with its last log lines.
-    pub async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
-        let (mut st, sel) = self
-            .ask(|reply| Command::Unit {
-                project,
-                unit,
-                reply,
-            })
-            .await
-            .unwrap_or_else(|| Err(gone()))?;
-        if let Some(sel) = sel {
-            // From disk when this daemon has fewer lines (after a restart).
-            st.log_tail = logview::recent(&sel, DETAIL_TAIL).await;
-        }
-        Ok(st)
-    }
-
-    /// The unit file text as loaded.
-    pub async fn unit_file(
-        &self,
-        project: ProjectName,
-        unit: UnitName,
-    ) -> Result<String, ApiError> {
-        self.ask(|reply| Command::UnitFile {
-            project,
-            unit,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// Every later event (bounded; a slow receiver lags and loses events).
-    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
-    }
-
-    /// Log history of some units (all of the project's when `units` is
-    /// empty), merged by time; with `follow`, a live receiver too.
-    pub async fn logs(
-        &self,
-        project: ProjectName,
-        units: Vec<UnitName>,
-        n: Option<usize>,
-        since_ms: Option<u64>,
-        follow: bool,
-    ) -> Result<LogStreamOut, ApiError> {
-        let sel = self
-            .ask(|reply| Command::Logs {
-                project,
-                units,
-                reply,
-            })
-            .await
-            .unwrap_or_else(|| Err(gone()))?;
-        Ok(logview::query(sel, n, since_ms, follow).await)
+        make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> Command,
+    ) -> Result<T, ApiError> {
+        self.ask(make).await.unwrap_or_else(|| Err(gone()))
     }
 
     /// Stop the core without stopping any unit and keep the session file,
@@ -217,5 +183,114 @@ impl Supervisor {
     /// session file removed. Returns when done; later calls return at once.
     pub async fn shutdown(&self) {
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+    }
+}
+
+impl CoreApi for Supervisor {
+    async fn projects(&self) -> Vec<ProjectInfo> {
+        self.ask(|reply| Command::Projects { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    async fn load_project(
+        &self,
+        project: ProjectName,
+        req: LoadRequest,
+    ) -> Result<LoadResponse, ApiError> {
+        self.call(|reply| Command::Load {
+            project,
+            req,
+            reply,
+        })
+        .await
+    }
+
+    async fn forget_project(&self, project: ProjectName) -> Result<JobResponse, ApiError> {
+        self.call(|reply| Command::Forget { project, reply }).await
+    }
+
+    async fn job(&self, project: ProjectName, req: JobRequest) -> Result<JobResponse, ApiError> {
+        self.call(|reply| Command::Job {
+            project,
+            req,
+            reply,
+        })
+        .await
+    }
+
+    async fn enablement(
+        &self,
+        project: ProjectName,
+        req: EnableRequest,
+    ) -> Result<EnableResponse, ApiError> {
+        self.call(|reply| Command::Enable {
+            project,
+            req,
+            reply,
+        })
+        .await
+    }
+
+    async fn wait(&self, project: ProjectName, req: WaitRequest) -> Result<WaitResponse, ApiError> {
+        self.call(|reply| Command::Wait {
+            project,
+            req,
+            reply,
+        })
+        .await
+    }
+
+    async fn units(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
+        self.call(|reply| Command::Units { project, reply }).await
+    }
+
+    async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
+        let (mut st, sel) = self
+            .call(|reply| Command::Unit {
+                project,
+                unit,
+                reply,
+            })
+            .await?;
+        if let Some(sel) = sel {
+            // From disk when this daemon has fewer lines (after a restart).
+            st.log_tail = logview::recent(&sel, DETAIL_TAIL).await;
+        }
+        Ok(st)
+    }
+
+    async fn unit_file(&self, project: ProjectName, unit: UnitName) -> Result<String, ApiError> {
+        self.call(|reply| Command::UnitFile {
+            project,
+            unit,
+            reply,
+        })
+        .await
+    }
+
+    fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn logs(&self, q: LogQuery) -> Result<LogFeed, ApiError> {
+        let sel = self
+            .call(|reply| Command::Logs {
+                project: q.project,
+                units: q.units,
+                reply,
+            })
+            .await?;
+        let out = logview::query(sel, q.n, q.since_ms, q.follow).await;
+        let live = out.live.map(|rx| {
+            futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|r| (LogItem::Line(r), rx))
+            })
+            .boxed()
+        });
+        Ok(LogFeed {
+            history: out.history,
+            live,
+        })
     }
 }

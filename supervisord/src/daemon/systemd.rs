@@ -13,7 +13,7 @@ use sd_notify::NotifyState;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
-use crate::core::handle::Supervisor;
+use crate::core::handle::{CoreApi, Supervisor};
 use crate::process::CgroupParent;
 
 /// The leaf devctld moves itself into.

@@ -10,7 +10,7 @@ use devctl_units::api::{
 };
 use zbus::object_server::SignalEmitter;
 
-use crate::core::handle::Supervisor;
+use crate::core::handle::{CoreApi, Supervisor};
 
 /// The well-known bus name devctld owns on the session bus.
 pub const BUS_NAME: &str = "org.devctl.Devctld";

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use zbus::object_server::SignalEmitter;
 
 use super::iface::{BUS_NAME, Devctld, OBJECT_PATH};
-use crate::core::handle::Supervisor;
+use crate::core::handle::{CoreApi, Supervisor};
 
 /// Why the D-Bus interface could not be served.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -190,6 +190,7 @@ fn run(inner: &Inner) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_test_support::net::free_port;
 
     #[test]
     fn pauses_are_fast_while_young_and_bounded_by_the_scan_cost() {
@@ -213,15 +214,6 @@ mod tests {
             }
         }
         false
-    }
-
-    /// A port nothing listens on (bound, then let go).
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
     }
 
     #[tokio::test]

@@ -1,13 +1,12 @@
-//! Shared helpers of the Docker tests: the engine must answer (CI installs
-//! and starts it; an absent engine fails the tests loudly), the busybox
-//! test image is built once per test process, and every container a test
-//! creates is removed by label when its guard drops, even on failure.
+//! Helpers of the Docker provider tests: the engine connection, container
+//! units and run contexts over the crate's own types, and waits on facts
+//! and log lines. The engine checks, the busybox test image and container
+//! clean-up are `devctl_test_support::docker`'s.
 
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use devctl_supervisord::core::notes::{self, NoteRx};
 use devctl_supervisord::core::provider::{Fact, RunCtx};
@@ -15,42 +14,9 @@ use devctl_supervisord::logs::{LogLimits, LogStore, Stream, UnitLog};
 use devctl_supervisord::providers::docker::Engine;
 use devctl_units::{ContainerSpec, ProjectName, Unit, UnitKind, UnitName};
 
-/// The test image: a static busybox on `scratch`.
-pub const IMAGE: &str = "devctl-test/busybox:1";
-
-/// Run `docker ARGS`, returning stdout; panics with stderr on failure.
-pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs (.ci/setup-machine installs docker.io)");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Build the test image once per process (idempotent tag).
-pub fn ensure_image() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let busybox = Path::new("/usr/bin/busybox");
-        assert!(
-            busybox.exists(),
-            "/usr/bin/busybox is missing: install busybox-static (.ci/setup-machine does)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(busybox, dir.path().join("busybox")).unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\",\"--install\",\"-s\",\"/bin\"]\n",
-        )
-        .unwrap();
-        docker(&["build", "-q", "-t", IMAGE, dir.path().to_str().unwrap()]);
-    });
-}
+pub use devctl_test_support::docker::{
+    ContainerGuard as Cleanup, TEST_IMAGE as IMAGE, docker, ensure_test_image as ensure_image,
+};
 
 /// Connect to the engine or fail loudly.
 pub async fn engine() -> Engine {
@@ -63,39 +29,9 @@ pub async fn engine() -> Engine {
     }
 }
 
-/// Removes every container of a project when dropped.
-pub struct Cleanup(pub String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        remove_project(&self.0);
-    }
-}
-
-/// Remove every container labelled with this project.
-pub fn remove_project(project: &str) {
-    let ids = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=devctl.project={project}"),
-    ]);
-    for id in ids.split_whitespace() {
-        let _ = Command::new("docker").args(["rm", "-f", id]).output();
-    }
-}
-
 /// Containers (any state) labelled with this project.
 pub fn project_containers(project: &str) -> Vec<String> {
-    docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=devctl.project={project}"),
-    ])
-    .split_whitespace()
-    .map(str::to_string)
-    .collect()
+    devctl_test_support::docker::project_containers(project, None)
 }
 
 /// A unique project name per test.

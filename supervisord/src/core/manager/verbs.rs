@@ -449,7 +449,8 @@ impl Manager {
         reply: Reply<EnableResponse>,
     ) {
         let names = if req.units.is_empty() && req.boot {
-            Ok(Vec::new())
+            // The boot flag alone: no unit to resolve, but the project must exist.
+            self.project(&project).map(|_| Vec::new())
         } else {
             self.resolve_in(&project, &req.units)
         };

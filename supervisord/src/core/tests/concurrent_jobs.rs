@@ -13,6 +13,7 @@ use devctl_units::{
     DepCondition, DepKind, Dependency, Probe, ProbeCheck, Unit, UnitKind, UnitName,
 };
 
+use crate::core::handle::CoreApi;
 use crate::core::tests::kit::{Kit, marked, sh, until};
 
 /// A service that starts at once and never becomes ready.

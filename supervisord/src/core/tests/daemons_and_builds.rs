@@ -15,6 +15,7 @@ use devctl_units::api::{JobVerb, UnitStatus};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{DepCondition, DepKind, Dependency, RestartMode, Unit, UnitKind, UnitName};
 
+use crate::core::handle::{CoreApi, LogQuery};
 use crate::core::tests::kit::{Kit, marked, sh, until};
 
 fn text_of(s: &UnitStatus) -> String {
@@ -357,7 +358,13 @@ async fn log_history_survives_a_daemon_crash() {
     .await;
     let out = kit
         .sup
-        .logs(kit.project.clone(), Vec::new(), None, None, false)
+        .logs(LogQuery {
+            project: kit.project.clone(),
+            units: Vec::new(),
+            n: None,
+            since_ms: None,
+            follow: false,
+        })
         .await
         .unwrap();
     let n = out

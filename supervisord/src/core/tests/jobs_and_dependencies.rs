@@ -10,6 +10,7 @@ use devctl_units::{
     Command, DepCondition, DepKind, Dependency, Probe, ProbeCheck, RestartMode, UnitKind, UnitName,
 };
 
+use crate::core::handle::CoreApi;
 use crate::core::tests::kit::{Kit, marked, sh, until};
 
 fn dep(name: &str, kind: DepKind, until: DepCondition) -> Dependency {

@@ -11,7 +11,7 @@ use devctl_units::paths::Paths;
 use devctl_units::state::{ActiveState, SubState};
 use devctl_units::{Command, ProjectName, Unit, UnitKind, UnitName};
 
-use crate::core::handle::{CoreOptions, Supervisor};
+use crate::core::handle::{CoreApi, CoreOptions, Supervisor};
 
 pub const MARK_VAR: &str = "DEVCTL_TEST_MARK";
 
@@ -39,26 +39,7 @@ pub fn sh(name: &str, kind: UnitKind, script: &str) -> Unit {
 
 /// Count live processes carrying `DEVCTL_TEST_MARK=mark`.
 pub fn marked(mark: &str) -> usize {
-    let needle = format!("{MARK_VAR}={mark}");
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .filter(|e| {
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            let zombie = stat
-                .rfind(')')
-                .is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'));
-            !zombie
-                && std::fs::read(e.path().join("environ"))
-                    .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-        })
-        .count()
+    devctl_test_support::procs::marked_pids(MARK_VAR, mark).len()
 }
 
 /// Poll `f` every 25 ms until true; panics after `secs`.

@@ -12,6 +12,7 @@ use devctl_units::api::{JobRequest, JobVerb, LogStream, UnitStatus};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{Probe, ProbeCheck, RestartMode, UnitKind};
 
+use crate::core::handle::CoreApi;
 use crate::core::tests::kit::{Kit, sh, until};
 
 /// Send `$1` to `$NOTIFY_SOCKET` as one datagram.

@@ -9,7 +9,7 @@ use devctl_units::UnitKind;
 use devctl_units::api::{JobVerb, Origin};
 use devctl_units::state::{ActiveState, SubState};
 
-use crate::core::handle::{CoreOptions, Supervisor};
+use crate::core::handle::{CoreApi, CoreOptions, Supervisor};
 use crate::core::reexec::CoreCarry;
 use crate::core::tests::kit::{Kit, MARK_VAR, sh, until};
 

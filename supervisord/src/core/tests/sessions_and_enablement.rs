@@ -7,6 +7,7 @@ use devctl_units::api::{EnableRequest, ErrorKind, JobVerb, LoadRequest, Origin};
 use devctl_units::state::{ActiveState, EnableState};
 use devctl_units::{ProjectName, Unit, UnitKind, UnitName};
 
+use crate::core::handle::CoreApi;
 use crate::core::tests::kit::{Kit, marked, sh, until};
 
 fn four() -> Vec<Unit> {

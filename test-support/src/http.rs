@@ -32,6 +32,17 @@ impl HttpReply {
     }
 }
 
+/// The bytes of one request with `Connection: close` (a JSON body when given).
+pub fn request_bytes(method: &str, path: &str, body: Option<&str>) -> String {
+    match body {
+        Some(b) => format!(
+            "{method} {path} HTTP/1.1\r\nhost: devctld\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{b}",
+            b.len()
+        ),
+        None => format!("{method} {path} HTTP/1.1\r\nhost: devctld\r\nconnection: close\r\n\r\n"),
+    }
+}
+
 /// One request with `Connection: close`.
 pub fn request(
     socket: &Path,
@@ -39,14 +50,11 @@ pub fn request(
     path: &str,
     body: Option<&str>,
 ) -> io::Result<HttpReply> {
-    let req = match body {
-        Some(b) => format!(
-            "{method} {path} HTTP/1.1\r\nhost: devctld\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{b}",
-            b.len()
-        ),
-        None => format!("{method} {path} HTTP/1.1\r\nhost: devctld\r\nconnection: close\r\n\r\n"),
-    };
-    raw(socket, req.as_bytes(), READ_TIMEOUT)
+    raw(
+        socket,
+        request_bytes(method, path, body).as_bytes(),
+        READ_TIMEOUT,
+    )
 }
 
 /// Send raw bytes and read until the server closes (or `read_timeout`).
@@ -61,10 +69,11 @@ pub fn raw(socket: &Path, bytes: &[u8], read_timeout: Duration) -> io::Result<Ht
         Err(e) if !buf.is_empty() && e.kind() == io::ErrorKind::ConnectionReset => {}
         Err(e) => return Err(e),
     }
-    Ok(parse(&buf))
+    Ok(parse_reply(&buf))
 }
 
-fn parse(buf: &[u8]) -> HttpReply {
+/// Parse an answer read to its end: status, head, body (chunks decoded).
+pub fn parse_reply(buf: &[u8]) -> HttpReply {
     let text = String::from_utf8_lossy(buf).into_owned();
     let Some((head, rest)) = text.split_once("\r\n\r\n") else {
         return HttpReply {

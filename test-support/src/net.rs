@@ -1,12 +1,12 @@
-//! Ports for the real-socket tests of this directory.
+//! Ports for tests that need a real TCP socket.
 
 use std::net::TcpListener;
 
 /// A port nothing listens on (bound, then let go).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
-        .unwrap()
+        .expect("bind 127.0.0.1:0")
         .local_addr()
-        .unwrap()
+        .expect("local address")
         .port()
 }

@@ -1,14 +1,15 @@
 //! The orphan oracle's eyes: find processes by an environment marker in
 //! `/proc/*/environ`, and describe them for failure messages.
 
-/// Every process (of any parent) whose environment has `DEVCTL_TEST_RUN=marker`.
-pub fn marked_pids(marker: &str) -> Vec<u32> {
+/// Every live process but this one (of any parent) whose environment has
+/// `key=value`. Zombies are not counted: they have no environment.
+pub fn marked_pids(key: &str, value: &str) -> Vec<u32> {
     let me = std::process::id();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me && process_env_has(pid, super::MARKER_ENV, marker))
+        .filter(|&pid| pid != me && process_env_has(pid, key, value))
         .collect()
 }
 
