@@ -205,11 +205,10 @@ impl NotifySocket {
         };
         let roots = self.roots.borrow().clone();
         if roots.is_empty() {
-            // Nothing can be judged before the spawn returned; a closed
-            // channel (provider gone) judges with what is known.
-            if self.roots.changed().await.is_ok() {
-                return;
-            }
+            // Nothing is judged before the provider knows the main pid (its
+            // spawn returned); the socket goes with the run if it never does.
+            let _ = self.roots.changed().await;
+            return;
         }
         let verdict = judge(&held.data, held.sender, &self.marker, &roots, false);
         if let Verdict::Accept(msgs) = verdict {

@@ -408,10 +408,10 @@ pub fn table_after(after: Instant) -> Arc<Table> {
     fresh
 }
 
-/// True when `/proc/<pid>/environ` carries the marker. Unreadable (gone,
-/// zombie, another user's) counts as not marked.
-pub fn has_marker(pid: i32, value: &str) -> bool {
-    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| environ_has_marker(&env, value))
+/// True when `/proc/<pid>/environ` reads as a non-empty block (not in the
+/// middle of an exec).
+pub fn environ_readable(pid: i32) -> bool {
+    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| !env.is_empty())
 }
 
 /// Every live (non-zombie) process of the tree `marker_value`: whose
@@ -593,6 +593,10 @@ mod tests {
         // Until the exec, the child shows our environment (no marker), as
         // `spawn` knows: wait for it the same way.
         let visible = Instant::now() + std::time::Duration::from_secs(5);
+        let has_marker = |pid: i32, value: &str| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| environ_has_marker(&env, value))
+        };
         while !has_marker(pid, &marker) && Instant::now() < visible {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
