@@ -437,7 +437,7 @@ fn drain_now<R: WaitReadable>(
     } else {
         splitter.flush(&mut bufs.batch);
     }
-    if bufs.batch.len() > 0 {
+    if !bufs.batch.is_empty() {
         log.append(&bufs.batch);
     }
     ended
