@@ -1,6 +1,9 @@
 //! Reading `/proc`: a process's stat line (state, ppid, pgid, start time),
 //! its command line, and the invocation-marker scan that finds every
-//! process a unit started, wherever it was re-parented.
+//! process a unit started, wherever it was re-parented. A process whose
+//! environment no longer shows its marker (a process title written over
+//! it) is placed by its spawn record and lineage: [`lineage`] for one pid,
+//! [`forked_for`] for a daemon's pid file.
 //!
 //! [`table_after`] is the shared form of the scan for whole-tree stops:
 //! one pass records every live process's group and marker, and every stop
