@@ -352,3 +352,39 @@ fn the_datastores_example_runs_postgres_and_redis() {
     });
     env.assert_no_orphans();
 }
+
+/// Redis adopted across `devctl daemon reexec` (the new image has no spawn
+/// record of it and its environment shows no marker) is still the unit's:
+/// killed, it is restarted and ready again; `down` leaves nothing.
+#[test]
+fn redis_adopted_across_reexec_restarts_and_stops_cleanly() {
+    require("redis-server");
+    let mut env = TestEnv::new();
+    let port = free_port();
+    env.write_manifest(&format!(
+        r#"project "rx"
+service "cache" {{
+    run "redis-server" "--port" "{port}" "--bind" "127.0.0.1" "--supervised" "systemd" "--save" "" "--appendonly" "no"
+    ready {{ notify }}
+    restart "always" backoff="0s"
+}}
+service "app" {{
+    sh "exec sleep 1000"
+    requires "cache"
+}}
+"#
+    ));
+    let daemon = env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    let first = ready_pid(&env, "cache", None, CEILING);
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+    assert!(env.daemon_exit(daemon).is_none(), "devctld exited");
+    let s = wait_until("cache to be adopted", CEILING, || {
+        let s = status(&env, "cache");
+        (s["origin"] == "adopted").then_some(s)
+    });
+    assert_eq!(s["main_pid"].as_u64(), Some(first), "{s}");
+    kill9(first);
+    ready_pid(&env, "cache", Some(first), CEILING);
+    dependents_and_down(&env, "cache");
+}

@@ -147,6 +147,12 @@ impl LocalProvider {
         };
         let mut tree = TreeRef::marker_only(&f.invocation);
         tree.cgroup = cgroup;
+        // This image has no spawn record of the main process: it counts as
+        // the run's (with what it forks) even if its environment no longer
+        // shows the marker.
+        if f.exited.is_none() && f.pid > 0 {
+            process::remember_marker(f.pid, f.start_time, &f.invocation);
+        }
         match (f.exited, a.exit.filter(|_| f.child)) {
             (Some(st), _) => gone(&mut tasks, Some(st.status())),
             (None, Some(exit)) => {
