@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::report::{self, Row};
-use crate::{compile, devctl_side, idle, logs, procfs, ready, restart, roundtrip, start, stop};
+use crate::{
+    compile, devctl_side, idle, logs, notify, procfs, ready, restart, roundtrip, start, stop,
+};
 
 type Measure = fn(usize, usize) -> Result<Vec<Row>, String>;
 
@@ -114,9 +116,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"));
     let load_before = procfs::loadavg();
-    let scenarios: [(&str, Measure); 6] = [
+    let scenarios: [(&str, Measure); 7] = [
         ("start", start::measure),
         ("ready", ready::measure),
+        ("notify", notify::measure),
         ("roundtrip", roundtrip::measure),
         ("restart", restart::measure),
         ("stop", stop::measure),

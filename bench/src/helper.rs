@@ -8,6 +8,10 @@
 //! - `listen PORT DELAY_MS`: stamp, sleep, listen on 127.0.0.1:PORT, stamp
 //!   `<svc>.listen`, send `READY=1` to `$NOTIFY_SOCKET` when it is set
 //!   (what `systemd-notify --ready` sends), accept and drop connections;
+//! - `notify DELAY_MS`: stamp, sleep, send `READY=1` to `$NOTIFY_SOCKET`
+//!   (what a `Type=notify` service does when it is ready without listening
+//!   on anything) and stamp `<svc>.notify` with the moment before the
+//!   send, wait forever;
 //! - `tree`: stamp, start a child in the same process group and a `setsid`
 //!   grandchild that leaves it, wait forever;
 //! - `flood SECS`: write 100-byte lines to stdout (40 per write, like a
@@ -85,6 +89,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             for c in l.incoming() {
                 drop(c);
             }
+            forever()
+        }
+        Some("notify") => {
+            std::thread::sleep(Duration::from_millis(num(1)?));
+            // The moment is taken before the send; the stamp file is
+            // written after it, so its cost is not counted against the
+            // supervisor that is already handling the datagram.
+            let sent = boottime_ns();
+            notify_ready();
+            stamp("notify", sent);
             forever()
         }
         Some("tree") => {

@@ -5,7 +5,7 @@
 //! ```text
 //! devctl-bench compile [--units N] [--reps N]
 //! devctl-bench all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]
-//! devctl-bench start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
+//! devctl-bench start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
 //! devctl-bench watch [--reps K] [--files N]
 //! devctl-bench ui [--n N] [--secs S]
 //! ```
@@ -19,6 +19,7 @@ mod devctl_side;
 mod helper;
 mod idle;
 mod logs;
+mod notify;
 mod pair;
 mod procfs;
 mod ready;
@@ -33,7 +34,7 @@ mod systemd_side;
 mod ui;
 mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -45,6 +46,7 @@ fn main() {
         Some("helper") => helper::run(&rest),
         Some("start") => pair::standalone(&rest, &[10, 100, 1000], 5, start::measure),
         Some("ready") => pair::standalone(&rest, &[10, 100, 1000], 5, ready::measure),
+        Some("notify") => pair::standalone(&rest, &[10, 100, 1000], 5, notify::measure),
         Some("roundtrip") => pair::standalone(&rest, &[10, 100, 1000], 5, roundtrip::measure),
         Some("restart") => pair::standalone(&rest, &[10, 100, 1000], 5, restart::measure),
         Some("stop") => pair::standalone(&rest, &[10, 100, 1000], 5, stop::measure),

@@ -17,9 +17,18 @@ use crate::procfs;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prog {
     Sleep,
-    Listen { port: u16, delay_ms: u64 },
+    Listen {
+        port: u16,
+        delay_ms: u64,
+    },
+    /// Sends `READY=1` after a delay, listens on nothing.
+    Notify {
+        delay_ms: u64,
+    },
     Tree,
-    Flood { secs: u64 },
+    Flood {
+        secs: u64,
+    },
 }
 
 /// One benchmark service.
@@ -49,6 +58,7 @@ fn argv(exe: &Path, prog: Prog) -> Vec<String> {
         Prog::Listen { port, delay_ms } => {
             v.extend(["listen".into(), port.to_string(), delay_ms.to_string()])
         }
+        Prog::Notify { delay_ms } => v.extend(["notify".into(), delay_ms.to_string()]),
         Prog::Flood { secs } => v.extend(["flood".into(), secs.to_string()]),
     }
     v
@@ -75,6 +85,9 @@ pub fn manifest(exe: &Path, run: &str, stamps: &Path, svcs: &[Svc]) -> String {
                 "    ready {{ tcp {port}; period \"200ms\"; timeout \"1s\"; }}"
             );
         }
+        if let Prog::Notify { .. } = svc.prog {
+            s.push_str("    ready { notify }\n");
+        }
         if svc.restart_always {
             let _ = writeln!(
                 s,
@@ -88,7 +101,7 @@ pub fn manifest(exe: &Path, run: &str, stamps: &Path, svcs: &[Svc]) -> String {
 
 /// The systemd unit `bench-<name>.service` for `svc`.
 pub fn unit_file(exe: &Path, run: &str, stamps: &Path, svc: &Svc) -> String {
-    let ty = if matches!(svc.prog, Prog::Listen { .. }) {
+    let ty = if matches!(svc.prog, Prog::Listen { .. } | Prog::Notify { .. }) {
         "notify"
     } else {
         "exec"

@@ -98,6 +98,14 @@ pub enum DaemonError {
         )
     )]
     Reexec(#[source] std::io::Error),
+    #[error("DEVCTL_DEFAULT_START_TIMEOUT={value} is not a usable duration: {reason}")]
+    #[diagnostic(
+        code(devctld::default_start_timeout),
+        help(
+            "give a positive duration such as `90s`, `2m` or `500ms`, or unset it for the default (90s)"
+        )
+    )]
+    DefaultStartTimeout { value: String, reason: String },
     #[error("cannot install signal handlers: {0}")]
     #[diagnostic(code(devctld::signals))]
     Signals(#[source] std::io::Error),
@@ -121,6 +129,9 @@ impl DaemonError {
 
 /// Run the daemon until SIGTERM/SIGINT or `POST /v1/daemon/stop`.
 pub async fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    if let Some(d) = default_start_timeout_from_env()? {
+        crate::probe::set_default_start_timeout(d);
+    }
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
@@ -134,6 +145,27 @@ pub async fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
         }
     };
     run_until(opts, signals).await
+}
+
+/// The variable setting the default start timeout of units with a
+/// readiness check and no `start-timeout` of their own.
+pub const DEFAULT_START_TIMEOUT_VAR: &str = "DEVCTL_DEFAULT_START_TIMEOUT";
+
+/// `DEVCTL_DEFAULT_START_TIMEOUT`, when set: a positive duration.
+fn default_start_timeout_from_env() -> Result<Option<std::time::Duration>, DaemonError> {
+    let Some(raw) = std::env::var_os(DEFAULT_START_TIMEOUT_VAR) else {
+        return Ok(None);
+    };
+    let value = raw.to_string_lossy().into_owned();
+    let bad = |reason: String| DaemonError::DefaultStartTimeout {
+        value: value.clone(),
+        reason,
+    };
+    match humantime::parse_duration(value.trim()) {
+        Ok(d) if d.is_zero() => Err(bad("it must be longer than zero".into())),
+        Ok(d) => Ok(Some(d)),
+        Err(e) => Err(bad(e.to_string())),
+    }
 }
 
 /// Run the daemon until `stop` resolves or a client asks it to stop.

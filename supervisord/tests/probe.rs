@@ -366,6 +366,7 @@ async fn notify_socket_parses_and_validates_senders() {
         ..SpawnSpec::default()
     };
     let child = spawn(&reaper, spec).await.unwrap();
+    sock.roots().add(child.pid);
     let mut got = Vec::new();
     while got.len() < 4 {
         got.push(

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devctl_supervisord::process::{
-    ExitStatus, Reaper, SpawnError, SpawnSpec, StopOutcome, TreeRef, find_marked, invocation_id,
-    port_holder, spawn, stop_tree,
+    ExitStatus, Reaper, SpawnError, SpawnSpec, StopOutcome, TreeRef, find_marked, forked_for,
+    invocation_id, port_holder, spawn, stop_tree,
 };
 use devctl_test_support::net::free_port;
 use devctl_units::Signal;
@@ -578,4 +578,75 @@ async fn a_reaped_leader_with_an_orphaned_escapee_is_not_empty() {
         Duration::from_secs(5),
     )
     .await;
+}
+
+/// A daemon's start command forks a process that drops the marker from its
+/// environment (as a process title written over it does) and exits: the
+/// survivor, re-parented to us, is the run's daemon by its lineage. A
+/// process we did not start (a grandchild of this test under a live
+/// parent) is not, whatever its start time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_forked_daemon_without_the_marker_is_the_runs() {
+    let reaper = Reaper::install().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = invocation_id();
+    let pid_file = dir.path().join("d.pid");
+    let script = format!(
+        "env -u DEVCTL_INVOCATION_ID setsid sh -c 'echo $$ > {}; exec sleep 300' &",
+        pid_file.display()
+    );
+    let starter = spawn(&reaper, sh(&script, &marker)).await.unwrap();
+    let (root, since) = (starter.pid, starter.start_time);
+    assert!(starter.wait().await.success());
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+    };
+    assert!(until(Duration::from_secs(20), || read_pid().is_some()).await);
+    let daemon = read_pid().unwrap();
+    let environ = std::fs::read(format!("/proc/{daemon}/environ")).unwrap();
+    assert!(!String::from_utf8_lossy(&environ).contains("DEVCTL_INVOCATION_ID"));
+    assert!(forked_for(daemon, &marker, &[root], since));
+
+    let mut foreign = std::process::Command::new("sh")
+        .args(["-c", "sleep 300 & echo $!; wait"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(foreign.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let grandchild: i32 = line.trim().parse().unwrap();
+    assert!(!forked_for(grandchild, &marker, &[root], since));
+    assert!(!forked_for(
+        std::process::id() as i32,
+        &marker,
+        &[root],
+        since
+    ));
+
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(grandchild),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = foreign.kill();
+    let _ = foreign.wait();
+    let tree = TreeRef::adopt(
+        daemon,
+        devctl_supervisord::process::start_time(daemon).unwrap(),
+        &marker,
+    )
+    .unwrap();
+    let outcome = stop_tree(
+        &tree,
+        Signal::SIGTERM,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(outcome, StopOutcome::Graceful);
 }

@@ -465,7 +465,7 @@ impl<P: Provider> Actor<P> {
                     self.timers.run = unit.run_timeout.map(|d| now + d);
                     self.timers.idle = unit.idle_timeout.map(|d| now + d);
                 } else if unit.ready.is_some() {
-                    self.timers.start = unit.start_timeout.map(|d| now + d);
+                    self.timers.start = Some(now + crate::probe::start_timeout(unit.start_timeout));
                 } else {
                     self.set(ActiveState::Active, SubState::Running);
                 }
@@ -674,10 +674,20 @@ impl<P: Provider> Actor<P> {
                 self.report();
             }
             Some(ReadyAction::Restart(result)) | Some(ReadyAction::FailStart(result)) => {
+                // The default deadline is systemd's start timeout: `timeout`.
+                let result = match (result, unit.start_timeout) {
+                    (UnitResult::ProbeTimeout, None) => UnitResult::Timeout,
+                    (r, _) => r,
+                };
                 let msg = if result == UnitResult::ProbeTimeout {
                     format!(
                         "not ready after {}",
                         humantime::format_duration(unit.start_timeout.unwrap_or_default())
+                    )
+                } else if result == UnitResult::Timeout {
+                    format!(
+                        "not ready after {} (the default start timeout; set start-timeout to change it)",
+                        humantime::format_duration(crate::probe::default_start_timeout())
                     )
                 } else {
                     match &self.probe_failure {

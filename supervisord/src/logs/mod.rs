@@ -8,6 +8,6 @@ mod record;
 mod store;
 mod tail;
 
-pub use pump::{PumpStats, pump, pump_pausable};
+pub use pump::{DrainRequests, Drainer, PumpStats, drain_channel, pump, pump_pausable};
 pub use record::{LogLine, Stream, format_timestamp, parse_record, parse_timestamp};
 pub use store::{FollowEvent, LINE_SPLIT_MARKER, LogFollower, LogLimits, LogStore, UnitLog};

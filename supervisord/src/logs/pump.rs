@@ -72,6 +72,9 @@ struct LineSplitter {
     partial: Vec<u8>,
     max: usize,
     stats: PumpStats,
+    /// A partial line was logged as a line by a drain: the newline that
+    /// ends it, if it comes next, is not another (empty) line.
+    flushed: bool,
 }
 
 /// A line's bytes without the `\r` of a CRLF ending.
@@ -85,6 +88,7 @@ impl LineSplitter {
             partial: Vec::new(),
             max: max.max(1),
             stats: PumpStats::default(),
+            flushed: false,
         }
     }
 
@@ -97,6 +101,12 @@ impl LineSplitter {
 
     fn feed(&mut self, mut data: &[u8], out: &mut Batch) {
         self.stats.bytes += data.len() as u64;
+        if std::mem::take(&mut self.flushed) {
+            data = data
+                .strip_prefix(b"\r\n")
+                .or_else(|| data.strip_prefix(b"\n"))
+                .unwrap_or(data);
+        }
         // The valid UTF-8 prefix of `data` (normally all of it), checked
         // once per read rather than once per line; it shrinks as `data` does.
         let mut valid = match std::str::from_utf8(data) {
@@ -158,6 +168,12 @@ impl LineSplitter {
         }
     }
 
+    /// Log a pending partial line now (a drain), its newline still to come.
+    fn flush(&mut self, out: &mut Batch) {
+        self.flushed = !self.partial.is_empty();
+        self.finish(out);
+    }
+
     fn finish(&mut self, out: &mut Batch) {
         if !self.partial.is_empty() {
             out.push(strip_cr(&self.partial), "");
@@ -199,6 +215,10 @@ pub trait WaitReadable: AsyncRead + Unpin {
 
     /// Make the pipe hold `bytes` (`F_SETPIPE_SZ`); false when refused.
     fn grow(&self, bytes: usize) -> bool;
+
+    /// Read what the pipe holds now without waiting (`WouldBlock` when
+    /// it is empty, `Ok(0)` at its end).
+    fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize>;
 }
 
 impl WaitReadable for tokio::net::unix::pipe::Receiver {
@@ -212,6 +232,55 @@ impl WaitReadable for tokio::net::unix::pipe::Receiver {
         // SAFETY: fcntl on our own open pipe fd with an integer argument.
         unsafe { libc::fcntl(self.as_raw_fd(), libc::F_SETPIPE_SZ, size) >= size }
     }
+
+    fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        // Straight to read(2): tokio's `try_read` answers `WouldBlock`
+        // without reading while its reactor has not yet seen the pipe turn
+        // readable, and a drain must take what the pipe holds right now.
+        // SAFETY: a read into our own buffer from our own open (non-blocking) fd.
+        let n = unsafe { libc::read(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+/// Asks a running pump to log everything its pipe holds now: what the
+/// child wrote before an event (its exit, the end of a stop) then precedes
+/// the event's marker in the log. Cloneable; dropping every handle is fine.
+#[derive(Debug, Clone)]
+pub struct Drainer(tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>);
+
+/// The pump's end of a [`Drainer`].
+#[derive(Debug)]
+pub struct DrainRequests(tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<()>>);
+
+/// A connected [`Drainer`] and [`DrainRequests`].
+pub fn drain_channel() -> (Drainer, DrainRequests) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (Drainer(tx), DrainRequests(rx))
+}
+
+impl Drainer {
+    /// Resolves once the pump logged every byte its pipe held when it saw
+    /// the request (at once if the pump has ended: it logged all first).
+    pub async fn drain(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.0.send(tx).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Why a pump's wait ended early.
+enum Interrupt {
+    /// Paused (`true`), or the pauser dropped (`false`).
+    Pause(bool),
+    /// A drain request, to answer once the pipe is empty.
+    Drain(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The pipe of a child that floods it is grown to this (the unprivileged
@@ -228,11 +297,14 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 /// line first; nothing read is lost. If `pause`'s sender is dropped the
 /// pump simply runs to the end. `None` when the pipe reached its end.
 /// While the pipe is quiet it waits for data holding no read buffer.
+/// A request on `drains` is answered once what the pipe held is logged
+/// (a partial last line as a line).
 pub async fn pump_pausable<R: WaitReadable>(
     mut reader: R,
     stream: Stream,
     log: UnitLog,
     pause: tokio::sync::oneshot::Receiver<()>,
+    mut drains: DrainRequests,
 ) -> Option<R> {
     let mut splitter = LineSplitter::new(log.limits().max_line_bytes);
     let mut bufs = Buffers::new();
@@ -251,10 +323,15 @@ pub async fn pump_pausable<R: WaitReadable>(
                 match pause.as_mut() {
                     Some(p) => tokio::select! {
                         biased;
-                        r = p => return Err(r.is_ok()),
+                        r = p => return Err(Interrupt::Pause(r.is_ok())),
+                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
                         _ = tokio::time::sleep(GATHER) => {}
                     },
-                    None => tokio::time::sleep(GATHER).await,
+                    None => tokio::select! {
+                        biased;
+                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        _ = tokio::time::sleep(GATHER) => {}
+                    },
                 }
             }
             if bufs.read.len() < READ_BUF_MAX {
@@ -263,10 +340,15 @@ pub async fn pump_pausable<R: WaitReadable>(
                 let ready = match pause.as_mut() {
                     Some(p) => tokio::select! {
                         biased;
-                        r = p => return Err(r.is_ok()),
+                        r = p => return Err(Interrupt::Pause(r.is_ok())),
+                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
                         r = reader.wait_readable() => r,
                     },
-                    None => reader.wait_readable().await,
+                    None => tokio::select! {
+                        biased;
+                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        r = reader.wait_readable() => r,
+                    },
                 };
                 if let Err(e) = ready {
                     return Ok(Err(e));
@@ -276,21 +358,29 @@ pub async fn pump_pausable<R: WaitReadable>(
             match pause.as_mut() {
                 Some(p) => tokio::select! {
                     biased;
-                    r = p => Err(r.is_ok()),
+                    r = p => Err(Interrupt::Pause(r.is_ok())),
                     n = reader.read(&mut bufs.read) => Ok(n),
                 },
                 None => Ok(reader.read(&mut bufs.read).await),
             }
         };
         let n = match read.await {
-            Err(true) => {
+            Err(Interrupt::Pause(true)) => {
                 bufs.batch.start(SystemTime::now(), stream);
                 splitter.finish(&mut bufs.batch);
                 log.append(&bufs.batch);
                 return Some(reader);
             }
-            Err(false) => {
+            Err(Interrupt::Pause(false)) => {
                 pause = None;
+                continue;
+            }
+            Err(Interrupt::Drain(answer)) => {
+                let ended = drain_now(&reader, &mut bufs, &mut splitter, stream, &log);
+                let _ = answer.send(());
+                if ended {
+                    return None;
+                }
                 continue;
             }
             Ok(Ok(n)) => n,
@@ -310,6 +400,47 @@ pub async fn pump_pausable<R: WaitReadable>(
         log.append(&bufs.batch);
         bufs.read_done(n, &mut splitter);
     }
+}
+
+/// Log everything the pipe holds now, a partial last line as a line;
+/// true when the pipe reached its end (or failed).
+fn drain_now<R: WaitReadable>(
+    reader: &R,
+    bufs: &mut Buffers,
+    splitter: &mut LineSplitter,
+    stream: Stream,
+    log: &UnitLog,
+) -> bool {
+    if bufs.read.len() < READ_BUF_MIN {
+        bufs.read = vec![0u8; READ_BUF_MIN];
+    }
+    let ended = loop {
+        bufs.batch.start(SystemTime::now(), stream);
+        match reader.read_now(&mut bufs.read) {
+            Ok(0) => break true,
+            Ok(n) => {
+                splitter.feed(&bufs.read[..n], &mut bufs.batch);
+                log.append(&bufs.batch);
+                bufs.read_done(n, splitter);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                warn!(path = %log.path().display(), error = %e, "reading the child's output failed");
+                break true;
+            }
+        }
+    };
+    bufs.batch.start(SystemTime::now(), stream);
+    if ended {
+        splitter.finish(&mut bufs.batch);
+    } else {
+        splitter.flush(&mut bufs.batch);
+    }
+    if !bufs.batch.is_empty() {
+        log.append(&bufs.batch);
+    }
+    ended
 }
 
 #[cfg(test)]
@@ -480,7 +611,13 @@ mod tests {
         let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let raw = w.into_blocking_fd().unwrap();
         let (_tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
+        let task = tokio::spawn(pump_pausable(
+            r,
+            Stream::Stdout,
+            log.clone(),
+            rx,
+            drain_channel().1,
+        ));
         const LINES: usize = 50_000;
         let writer = std::thread::spawn(move || {
             let size = unsafe { libc::fcntl(raw.as_raw_fd(), libc::F_GETPIPE_SZ) };
@@ -508,6 +645,34 @@ mod tests {
         }
     }
 
+    /// Whatever the pipe holds when a drain is asked for is in the log
+    /// when the drain answers, a partial line as a line, however soon
+    /// after the write it is asked.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_drain_logs_what_the_pipe_holds_before_it_answers() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let store =
+            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
+        let log = store.unit("p", "u");
+        let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
+        let mut w = std::fs::File::from(w.into_blocking_fd().unwrap());
+        let (_tx, rx) = tokio::sync::oneshot::channel();
+        let (drainer, drains) = drain_channel();
+        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx, drains));
+        for i in 0..200 {
+            write!(w, "line {i}\nhalf {i}").unwrap();
+            drainer.drain().await;
+            let tail: Vec<String> = log.tail(2).iter().map(|l| l.text.to_string()).collect();
+            assert_eq!(tail, vec![format!("line {i}"), format!("half {i}")]);
+            w.write_all(b"\n").unwrap();
+        }
+        drop(w);
+        assert!(task.await.unwrap().is_none());
+        drainer.drain().await; // the pump has ended: answered at once
+        assert_eq!(log.tail(1000).len(), 400);
+    }
+
     #[tokio::test]
     async fn pausable_pump_hands_the_pipe_back_and_runs_without_a_pauser() {
         use tokio::io::AsyncWriteExt;
@@ -517,7 +682,13 @@ mod tests {
         let log = store.unit("p", "u");
         let (mut w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
+        let task = tokio::spawn(pump_pausable(
+            r,
+            Stream::Stdout,
+            log.clone(),
+            rx,
+            drain_channel().1,
+        ));
         w.write_all(b"one\npart").await.unwrap();
         for _ in 0..1000 {
             if log.tail(10).len() == 1 {
@@ -532,7 +703,13 @@ mod tests {
         // Resumed without a pauser (its sender dropped): runs to the end.
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         drop(tx);
-        let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx));
+        let task = tokio::spawn(pump_pausable(
+            r,
+            Stream::Stdout,
+            log.clone(),
+            rx,
+            drain_channel().1,
+        ));
         w.write_all(b"two\n").await.unwrap();
         drop(w);
         assert!(task.await.unwrap().is_none());

@@ -12,6 +12,9 @@ mod tracker;
 pub use check::{ProbeCtx, ProbeOutcome, check, check_seen};
 pub use listen::{ListenWatcher, SCAN_FAST, listen_port};
 pub use logmatch::LogMatcher;
-pub use notify::{NotifyMessage, NotifySocket, parse_notify};
-pub use schedule::{FAST_START, ReadinessSchedule, next_delay};
+pub use notify::{HOLD, NotifyMessage, NotifySocket, RunRoots, parse_notify};
+pub use schedule::{
+    DEFAULT_START_TIMEOUT, FAST_START, ReadinessSchedule, default_start_timeout, next_delay,
+    set_default_start_timeout, start_timeout,
+};
 pub use tracker::{ProbeState, ProbeTracker, ProbeTransition};

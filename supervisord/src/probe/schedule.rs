@@ -4,11 +4,37 @@
 //! is also woken the moment its port starts listening. The caller awaits
 //! the check before asking for the next turn, so checks never overlap.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use devctl_units::Probe;
 
 use super::listen::ListenWatcher;
+
+/// How long a unit with a readiness check may take to become ready when
+/// its manifest sets no `start-timeout` (systemd's `TimeoutStartSec=`
+/// default): past it the start fails with result `timeout`, so no start
+/// waits forever on a unit that will never be ready.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The daemon-wide default in force, in milliseconds (systemd's
+/// `DefaultTimeoutStartSec=`; devctld reads `DEVCTL_DEFAULT_START_TIMEOUT`).
+static DEFAULT_MS: AtomicU64 = AtomicU64::new(DEFAULT_START_TIMEOUT.as_millis() as u64);
+
+/// Set the daemon-wide default start timeout (zero is refused by the caller).
+pub fn set_default_start_timeout(d: Duration) {
+    DEFAULT_MS.store(d.as_millis().max(1) as u64, Ordering::Relaxed);
+}
+
+/// The daemon-wide default start timeout.
+pub fn default_start_timeout() -> Duration {
+    Duration::from_millis(DEFAULT_MS.load(Ordering::Relaxed))
+}
+
+/// The start timeout that applies to a unit: its own, else the default.
+pub fn start_timeout(own: Option<Duration>) -> Duration {
+    own.unwrap_or_else(default_start_timeout)
+}
 
 /// First retry delay after the initial check.
 pub const FAST_START: Duration = Duration::from_millis(5);

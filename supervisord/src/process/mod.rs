@@ -15,7 +15,10 @@ pub use pidfd::PidFd;
 pub use ports::{
     ListenScanner, PortHolder, Sighting, is_listening, port_held_by, port_holder, port_in_use,
 };
-pub use procfs::{MARKER_VAR, ProcInfo, ProcStat, find_marked, invocation_id, start_time, stat};
+pub use procfs::{
+    Lineage, MARKER_VAR, ProcInfo, ProcStat, find_marked, forked_for, invocation_id, lineage,
+    remember_marker, start_time, stat, table_after,
+};
 pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};
 pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn, spawn_with};
 pub use stop::{StopOutcome, TreeRef, kill_marked, stop_tree};

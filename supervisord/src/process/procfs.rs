@@ -1,6 +1,9 @@
 //! Reading `/proc`: a process's stat line (state, ppid, pgid, start time),
 //! its command line, and the invocation-marker scan that finds every
-//! process a unit started, wherever it was re-parented.
+//! process a unit started, wherever it was re-parented. A process whose
+//! environment no longer shows its marker (a process title written over
+//! it) is placed by its spawn record and lineage: [`lineage`] for one pid,
+//! [`forked_for`] for a daemon's pid file.
 //!
 //! [`table_after`] is the shared form of the scan for whole-tree stops:
 //! one pass records every live process's group and marker, and every stop
@@ -13,6 +16,8 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::reaper::Reaper;
 
 /// The environment variable carrying a process tree's invocation marker.
 pub const MARKER_VAR: &str = "DEVCTL_INVOCATION_ID";
@@ -296,10 +301,79 @@ fn live_processes() -> Vec<(i32, ProcStat, Option<Arc<str>>)> {
                 m
             }
         };
+        // Our child's marker is the one it was spawned with, whatever its
+        // environment shows now (a program that sets its process title
+        // overwrites the block `/proc/<pid>/environ` reads).
+        let marker = match marker {
+            None if st.ppid == me => {
+                let spawned = Reaper::marker_of(pid);
+                if spawned.is_some() {
+                    seen.insert(pid, (st.start_time, spawned.clone()));
+                }
+                spawned
+            }
+            m => m,
+        };
         out.push((pid, st, marker));
     }
+    inherit_markers(&mut out, &mut seen);
     *cache = seen;
     out
+}
+
+/// How many parents up a process without a marker looks for one.
+const INHERIT_DEPTH: usize = 32;
+
+/// A process showing no marker belongs to the tree of its nearest marked
+/// ancestor in the same pass: it was forked inside that tree, and only its
+/// environment lost the marker (a process title written over it, an
+/// `env -i`). Remembered, so it stays the tree's once re-parented to us.
+fn inherit_markers(procs: &mut [(i32, ProcStat, Option<Arc<str>>)], seen: &mut MarkerCache) {
+    let index: HashMap<i32, usize> = procs
+        .iter()
+        .enumerate()
+        .map(|(i, (pid, _, _))| (*pid, i))
+        .collect();
+    for i in 0..procs.len() {
+        if procs[i].2.is_some() {
+            continue;
+        }
+        let mut parent = procs[i].1.ppid;
+        let mut found = None;
+        for _ in 0..INHERIT_DEPTH {
+            let Some(&j) = index.get(&parent) else { break };
+            if let Some(m) = &procs[j].2 {
+                found = Some(m.clone());
+                break;
+            }
+            parent = procs[j].1.ppid;
+        }
+        if let Some(m) = found {
+            seen.insert(procs[i].0, (procs[i].1.start_time, Some(m.clone())));
+            procs[i].2 = Some(m);
+        }
+    }
+}
+
+/// Remember that the process `pid`, started at `start_time`, belongs to
+/// the tree `marker` (a daemon's forked main process, attributed by its
+/// pid file and lineage when its environment no longer shows the marker):
+/// later passes count it and the processes it forks.
+pub fn remember_marker(pid: i32, start_time: u64, marker: &str) {
+    let mut guard = MARKERS.lock().unwrap_or_else(|p| p.into_inner());
+    guard
+        .get_or_insert_with(HashMap::new)
+        .insert(pid, (start_time, Some(marker.into())));
+}
+
+/// The marker an earlier pass established for `pid` started at
+/// `start_time`, if any (no `/proc` read).
+pub fn remembered_marker(pid: i32, start_time: u64) -> Option<Arc<str>> {
+    let guard = MARKERS.lock().unwrap_or_else(|p| p.into_inner());
+    match guard.as_ref()?.get(&pid)? {
+        (start, Some(m)) if *start == start_time => Some(m.clone()),
+        _ => None,
+    }
 }
 
 /// Whether a marker read from `/proc/<pid>/environ` may be remembered for
@@ -337,14 +411,16 @@ pub fn table_after(after: Instant) -> Arc<Table> {
     fresh
 }
 
-/// True when `/proc/<pid>/environ` carries the marker. Unreadable (gone,
-/// zombie, another user's) counts as not marked.
-pub fn has_marker(pid: i32, value: &str) -> bool {
-    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| environ_has_marker(&env, value))
+/// True when `/proc/<pid>/environ` reads as a non-empty block (not in the
+/// middle of an exec).
+pub fn environ_readable(pid: i32) -> bool {
+    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| !env.is_empty())
 }
 
-/// Every live (non-zombie) process whose environment carries
-/// `DEVCTL_INVOCATION_ID=<marker_value>`. Unreadable entries are skipped.
+/// Every live (non-zombie) process of the tree `marker_value`: whose
+/// environment carries `DEVCTL_INVOCATION_ID=<marker_value>`, that was
+/// spawned with it, or that descends from such a process (see
+/// [`inherit_markers`]). Unreadable entries are skipped.
 pub fn find_marked(marker_value: &str) -> Vec<ProcInfo> {
     live_processes()
         .into_iter()
@@ -357,6 +433,88 @@ pub fn find_marked(marker_value: &str) -> Vec<ProcInfo> {
             cmdline: cmdline(pid),
         })
         .collect()
+}
+
+/// Where a process stands with respect to one run's tree, from its own
+/// and its ancestors' `/proc` entries (no pass over every process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lineage {
+    /// One of the run's roots, in a root's process group, or below a
+    /// process of the tree (by marker, spawn record or lineage).
+    Ours,
+    /// Not alive (exited, zombie): cannot be checked.
+    Gone,
+    /// Alive, and nothing ties it to the tree yet.
+    Unknown,
+}
+
+/// How many parents up [`lineage`] looks.
+const LINEAGE_DEPTH: usize = 64;
+
+/// Whether the live process `pid` belongs to the tree `marker` whose
+/// known roots (the pids the daemon spawned for it, group leaders, and
+/// main pids it was told of) are `roots`: it or an ancestor is a root,
+/// in a root's group, spawned with the marker, remembered with it or
+/// still showing it. Reads a few `/proc` files per ancestor, so it can
+/// run for every sd_notify datagram however many processes exist.
+pub fn lineage(pid: i32, marker: &str, roots: &[i32]) -> Lineage {
+    let me = std::process::id() as i32;
+    let mut reader = ProcReader::default();
+    let mut cur = pid;
+    for depth in 0..LINEAGE_DEPTH {
+        let Some(st) = reader.stat(cur).filter(|s| !s.is_zombie()) else {
+            return if depth == 0 {
+                Lineage::Gone
+            } else {
+                Lineage::Unknown
+            };
+        };
+        let ours = roots.contains(&cur)
+            || roots.contains(&st.pgid)
+            || remembered_marker(cur, st.start_time).is_some_and(|m| &*m == marker)
+            || (st.ppid == me && Reaper::marker_of(cur).is_some_and(|m| &*m == marker))
+            || reader
+                .read(cur, "environ")
+                .is_some_and(|env| environ_has_marker(env, marker));
+        if ours {
+            return Lineage::Ours;
+        }
+        if st.ppid <= 1 || st.ppid == me {
+            return Lineage::Unknown;
+        }
+        cur = st.ppid;
+    }
+    Lineage::Unknown
+}
+
+/// Whether the live process `pid`, named by a daemon's pid file, is the
+/// daemon the run's start command (spawned as `roots`, started at clock
+/// tick `spawned_at`) forked: of its lineage ([`lineage`]) or in a fresh
+/// table as the run's; or an orphan re-parented to us (the daemon is a
+/// subreaper, so a double fork's survivor lands here) that we did not
+/// spawn, started no earlier than the start command and showing no other
+/// run's marker. A stale file naming a recycled pid names none of these.
+pub fn forked_for(pid: i32, marker: &str, roots: &[i32], spawned_at: u64) -> bool {
+    match lineage(pid, marker, roots) {
+        Lineage::Ours => return true,
+        Lineage::Gone => return false,
+        Lineage::Unknown => {}
+    }
+    let me = std::process::id() as i32;
+    let mut reader = ProcReader::default();
+    let Some(st) = reader.stat(pid) else {
+        return false;
+    };
+    let orphan = st.ppid == me
+        && Reaper::marker_of(pid).is_none()
+        && st.start_time >= spawned_at
+        && reader
+            .read(pid, "environ")
+            .is_some_and(|env| environ_marker(env).is_none_or(|m| m == marker.as_bytes()));
+    orphan
+        || table_after(Instant::now())
+            .marked(marker)
+            .any(|p| p.pid == pid)
 }
 
 /// A fresh, process-unique invocation id: 32 hex digits from the clock,
@@ -438,6 +596,10 @@ mod tests {
         // Until the exec, the child shows our environment (no marker), as
         // `spawn` knows: wait for it the same way.
         let visible = Instant::now() + std::time::Duration::from_secs(5);
+        let has_marker = |pid: i32, value: &str| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| environ_has_marker(&env, value))
+        };
         while !has_marker(pid, &marker) && Instant::now() < visible {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }

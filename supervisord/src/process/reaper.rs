@@ -346,6 +346,13 @@ impl Reaper {
         lock().by_marker.get(marker).cloned().unwrap_or_default()
     }
 
+    /// The marker `pid` was spawned with, while it is our unreaped child:
+    /// what the process's own environment may no longer show (programs that
+    /// set their process title overwrite it).
+    pub fn marker_of(pid: i32) -> Option<Arc<str>> {
+        lock().markers.get(&pid).cloned()
+    }
+
     pub fn reap_now(&self) {
         reap_all();
     }

@@ -253,9 +253,11 @@ pub async fn spawn_with(
         .await?
         .into_child()?;
     // Right after exec the new image's environment is briefly unreadable;
-    // return once the marker scan can see the process (or it has exited).
+    // return once it can be read (or the process has exited). A program
+    // that sets its process title may already have written over the
+    // marker: scans know our child's marker from its spawn record anyway.
     for _ in 0..MARKER_VISIBLE_TRIES {
-        if procfs::has_marker(child.pid, &child.invocation_id)
+        if procfs::environ_readable(child.pid)
             || !procfs::is_same_live_process(child.pid, child.start_time)
         {
             break;
@@ -334,8 +336,14 @@ struct Started {
 }
 
 impl Started {
-    /// Kill the child (registered and not reaped: its pid is still its own).
+    /// Kill the child (registered and not reaped: its pid is still its own)
+    /// and its process group: it leads its own group, whose id cannot be
+    /// reused while it is unreaped, and may already have forked.
     fn kill(&self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         match &self.pidfd {
             Some(fd) => {
                 let _ = fd.send_signal(libc::SIGKILL);

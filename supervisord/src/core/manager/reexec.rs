@@ -164,7 +164,11 @@ impl Manager {
                 stderr,
             });
             let in_backoff = fu.snap.sub == SubState::Backoff;
-            let stranded = up && run.is_none() && !in_backoff && fu.pending_start.is_none();
+            // A finished one-shot (a build that succeeded) has no run by
+            // nature: it stays finished, like systemd's across daemon-reexec.
+            let finished = fu.snap.sub == SubState::Exited && fu.rerun.is_none();
+            let stranded =
+                up && run.is_none() && !in_backoff && !finished && fu.pending_start.is_none();
             if (restarted && up) || stranded {
                 // Such a provider adopts its instance on start; a unit
                 // caught without its run starts again.

@@ -18,7 +18,7 @@ use devctl_units::{ProbeCheck, StopSpec, UnitKind};
 use crate::core::env::{RunEnv, notify_path};
 use crate::core::provider::{Fact, Provider, RunCtx, StartFailure, StopReport};
 use crate::logs::Stream;
-use crate::probe::{NotifyMessage, NotifySocket};
+use crate::probe::{NotifyMessage, NotifySocket, RunRoots};
 use crate::process::{self, PidFd, Reaper, SpawnSpec, StopOutcome, TreeRef};
 
 /// Bounded wait after the final SIGKILL.
@@ -41,6 +41,7 @@ struct Run {
 struct Pump {
     stream: Stream,
     pause: tokio::sync::oneshot::Sender<()>,
+    drain: crate::logs::Drainer,
     task: JoinHandle<Option<tokio::net::unix::pipe::Receiver>>,
 }
 
@@ -160,6 +161,7 @@ impl LocalProvider {
         &mut self,
         ctx: &RunCtx,
         mut tasks: Vec<JoinHandle<()>>,
+        roots: Option<RunRoots>,
     ) -> Result<u32, StartFailure> {
         let unit = &ctx.unit;
         let argv = unit
@@ -168,6 +170,9 @@ impl LocalProvider {
             .map(|c| c.to_argv())
             .unwrap_or_default();
         let (child, pumps) = self.spawn_captured(ctx, argv).await?;
+        if let Some(r) = &roots {
+            r.add(child.pid);
+        }
         let starter = child.tree();
         let status = child.wait().await;
         let pid_file = unit.pid_file.clone();
@@ -202,10 +207,7 @@ impl LocalProvider {
                 && pid > 0
                 && live_start_time(pid).is_some()
             {
-                if process::find_marked(&ctx.invocation)
-                    .iter()
-                    .any(|p| p.pid == pid)
-                {
+                if process::forked_for(pid, &ctx.invocation, &[starter.pid], starter.start_time) {
                     break pid;
                 }
                 foreign = Some(pid);
@@ -234,12 +236,19 @@ impl LocalProvider {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let start_time = live_start_time(pid).unwrap_or(0);
+        // Its forks belong to the run even if its environment stops
+        // showing the marker (a process title written over it).
+        process::remember_marker(pid, start_time, &ctx.invocation);
+        if let Some(r) = &roots {
+            r.add(pid);
+        }
         let tree = TreeRef::adopt(pid, start_time, &ctx.invocation)
             .unwrap_or_else(|| TreeRef::marker_only(&ctx.invocation));
-        let (facts, run) = (ctx.facts.clone(), ctx.run);
+        let (facts, run, drains) = (ctx.facts.clone(), ctx.run, drainers(&pumps));
         match watch_pid(pid) {
             Ok(exited) => tasks.push(tokio::spawn(async move {
                 exited.await;
+                drain_all(&drains).await;
                 let _ = facts.send((run, Fact::Exited(None)));
             })),
             Err(e) => tracing::warn!(pid, "cannot watch daemon pid: {e}"),
@@ -259,6 +268,7 @@ impl Provider for LocalProvider {
     async fn start(&mut self, ctx: RunCtx) -> Result<u32, StartFailure> {
         self.forget();
         let mut tasks = Vec::new();
+        let mut roots = None;
         if ctx
             .unit
             .ready
@@ -272,10 +282,11 @@ impl Provider for LocalProvider {
                     result: UnitResult::ExecFailed,
                     message: format!("notify socket {}: {e}", path.display()),
                 })?;
+            roots = Some(sock.roots());
             tasks.push(tokio::spawn(notify_loop(sock, ctx.clone())));
         }
         if ctx.unit.kind == UnitKind::Daemon {
-            return self.start_daemon(&ctx, tasks).await;
+            return self.start_daemon(&ctx, tasks, roots).await;
         }
         let argv = ctx
             .unit
@@ -293,10 +304,15 @@ impl Provider for LocalProvider {
             }
         };
         let pid = child.pid as u32;
+        if let Some(r) = &roots {
+            r.add(child.pid);
+        }
         let tree = child.tree();
-        let (facts, run) = (ctx.facts.clone(), ctx.run);
+        let (facts, run, drains) = (ctx.facts.clone(), ctx.run, drainers(&pumps));
         tasks.push(tokio::spawn(async move {
             let st = child.wait().await;
+            // What it wrote before exiting goes before the exit's marker.
+            drain_all(&drains).await;
             let _ = facts.send((run, Fact::Exited(Some(st))));
         }));
         self.run = Some(Run {
@@ -334,6 +350,8 @@ impl Provider for LocalProvider {
             }
         }
         let outcome = process::stop_tree(&run.tree, spec.signal, spec.timeout, KILL_WAIT).await;
+        // The tree's last words go before the stop's marker.
+        drain_all(&drainers(&run.pumps)).await;
         // Marked leftovers outside the group (a setsid'd grandchild of a
         // daemon whose leader is gone) are covered by the marker scan.
         let outcome = match outcome {
@@ -361,6 +379,18 @@ impl Provider for LocalProvider {
         run: crate::core::reexec::AdoptRun,
     ) -> Result<u32, StartFailure> {
         self.adopt_run(ctx, run).await
+    }
+}
+
+/// Handles to ask the run's pumps to log what their pipes hold.
+fn drainers(pumps: &[Pump]) -> Vec<crate::logs::Drainer> {
+    pumps.iter().map(|p| p.drain.clone()).collect()
+}
+
+/// Every byte the pumps' pipes hold now is in the log when this returns.
+async fn drain_all(drains: &[crate::logs::Drainer]) {
+    for d in drains {
+        d.drain().await;
     }
 }
 

@@ -22,11 +22,11 @@ use tokio::task::JoinHandle;
 
 use devctl_units::ProbeCheck;
 
-use super::{LocalProvider, Pump, Run, notify_loop, watch_pid};
+use super::{LocalProvider, Pump, Run, drain_all, drainers, notify_loop, watch_pid};
 use crate::core::env::notify_path;
 use crate::core::provider::{Fact, RunCtx, StartFailure};
 use crate::core::reexec::{AdoptRun, FrozenExit, FrozenRun, HeldRun};
-use crate::logs::{Stream, UnitLog, pump_pausable};
+use crate::logs::{Stream, UnitLog, drain_channel, pump_pausable};
 use crate::probe::NotifySocket;
 use crate::process::{self, PidFd, TreeRef};
 
@@ -69,10 +69,12 @@ impl Pump {
     /// Drain `pipe` into `log` until its end or until paused.
     pub(super) fn spawn(pipe: pipe::Receiver, stream: Stream, log: UnitLog) -> Pump {
         let (pause, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(pump_pausable(pipe, stream, log, rx));
+        let (drain, drains) = drain_channel();
+        let task = tokio::spawn(pump_pausable(pipe, stream, log, rx, drains));
         Pump {
             stream,
             pause,
+            drain,
             task,
         }
     }
@@ -166,7 +168,10 @@ impl LocalProvider {
             match std::fs::create_dir_all(&self.notify_dir)
                 .and_then(|()| NotifySocket::bind(&path, &f.invocation))
             {
-                Ok(sock) => tasks.push(tokio::spawn(notify_loop(sock, ctx.clone()))),
+                Ok(sock) => {
+                    sock.roots().add(f.pid);
+                    tasks.push(tokio::spawn(notify_loop(sock, ctx.clone())));
+                }
                 Err(e) => ctx
                     .log
                     .marker(format!("notify socket {}: {e}", path.display())),
@@ -199,6 +204,12 @@ impl LocalProvider {
         };
         let mut tree = TreeRef::marker_only(&f.invocation);
         tree.cgroup = cgroup;
+        // This image has no spawn record of the main process: it counts as
+        // the run's (with what it forks) even if its environment no longer
+        // shows the marker.
+        if f.exited.is_none() && f.pid > 0 {
+            process::remember_marker(f.pid, own.start_time, &f.invocation);
+        }
         match (f.exited, a.exit.filter(|_| f.child)) {
             (Some(st), _) => gone(&mut tasks, Some(st.status())),
             (None, Some(exit)) => {
@@ -209,9 +220,10 @@ impl LocalProvider {
                 tree.pgid = own.pgid;
                 tree.pidfd = PidFd::open(f.pid).ok().map(Arc::new);
                 tree.exit = Some(exit.clone());
-                let facts = facts.clone();
+                let (facts, drains) = (facts.clone(), drainers(&pumps));
                 tasks.push(tokio::spawn(async move {
                     let st = exit.wait().await;
+                    drain_all(&drains).await;
                     let _ = facts.send((run, Fact::Exited(Some(st))));
                 }));
             }
@@ -221,10 +233,11 @@ impl LocalProvider {
                         cgroup: tree.cgroup,
                         ..live
                     };
-                    let facts = facts.clone();
+                    let (facts, drains) = (facts.clone(), drainers(&pumps));
                     match watch_pid(f.pid) {
                         Ok(exited) => tasks.push(tokio::spawn(async move {
                             exited.await;
+                            drain_all(&drains).await;
                             let _ = facts.send((run, Fact::Exited(None)));
                         })),
                         Err(e) => tracing::warn!(pid = f.pid, "cannot watch the adopted pid: {e}"),
