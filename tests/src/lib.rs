@@ -9,6 +9,7 @@
 
 pub mod docker;
 mod http;
+pub mod k8s;
 mod procs;
 pub mod systemd;
 
@@ -77,7 +78,7 @@ pub fn devctld_bin() -> PathBuf {
 }
 
 /// A fresh random hex id.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))
