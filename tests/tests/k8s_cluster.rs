@@ -267,6 +267,47 @@ spec:
         );
     }
 
+    // Following a log streams what is appended to the file afterwards.
+    let mut follow = c.kubectl_command();
+    follow
+        .args([
+            "logs",
+            "--follow",
+            &format!("pod/{}", names[1]),
+            "-c",
+            "web",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    last_resort_cleanup(&mut follow);
+    let mut follow = follow.spawn().expect("spawn kubectl logs --follow");
+    let (lines_tx, lines) = mpsc::channel();
+    let out = follow.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    for want in ["first line from the test's file", "second line, on stderr"] {
+        assert_eq!(lines.recv_timeout(CEILING).expect("a followed line"), want);
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| {
+            f.write_all(b"2026-01-01T00:00:01.000000000Z stdout F appended while followed\n")
+        })
+        .expect("append to the log file");
+    assert_eq!(
+        lines
+            .recv_timeout(CEILING)
+            .expect("the appended line, followed"),
+        "appended while followed"
+    );
+    let _ = follow.kill();
+    let _ = follow.wait();
+
     // A port-forward through the API server ends at the test's server.
     let (mut forward, local) = port_forward(c, &names[0]);
     let mut conn = TcpStream::connect(("127.0.0.1", local)).expect("connect to the forwarded port");
