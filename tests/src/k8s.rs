@@ -561,8 +561,12 @@ impl Cluster {
         }
     }
 
+    /// A polled `kubectl ARGS`: its stdout, or nothing on any failure. A
+    /// short request timeout keeps one hung request from eating the step.
     fn kubectl_quiet(&self, args: &[&str]) -> Option<String> {
-        self.kubectl(args).ok()
+        let mut all = vec!["--request-timeout=10s"];
+        all.extend_from_slice(args);
+        self.kubectl(&all).ok()
     }
 
     /// The working directory (certificates, kubeconfigs, logs, etcd data).
