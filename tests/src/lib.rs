@@ -7,6 +7,7 @@
 //! Waiting is by condition with a generous ceiling ([`wait_until`]), never by
 //! fixed sleeps used as assertions.
 
+pub mod k8s;
 pub mod systemd;
 
 use std::io::Read;
@@ -82,7 +83,7 @@ pub fn devctld_bin() -> PathBuf {
 }
 
 /// A fresh random hex id.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))
