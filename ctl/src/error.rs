@@ -44,6 +44,8 @@ pub enum CtlError {
     DaemonStart { reason: String, log: PathBuf },
     #[error("cannot find the devctld program (looked at $DEVCTLD, next to {}, and in $PATH)", exe.display())]
     NoDaemonBinary { exe: PathBuf },
+    #[error("cannot name the devctl binary that readiness gates should run: {reason}")]
+    NoDevctlBinary { reason: String },
     #[error("devctld (pid {pid}) speaks API v{theirs}; this devctl speaks v{ours}")]
     ApiMismatch { pid: u32, theirs: u32, ours: u32 },
     #[error("{}", .0.message)]
@@ -90,6 +92,11 @@ impl CtlError {
             CtlError::NoDaemonBinary { .. } => {
                 Some("install devctld next to devctl, or set DEVCTLD=/path/to/devctld".into())
             }
+            CtlError::NoDevctlBinary { .. } => Some(
+                "run `devctl export` (or `compile --target systemd`) with the installed devctl, \
+                 e.g. ~/.cargo/bin/devctl, so the units can call it by absolute path"
+                    .into(),
+            ),
             CtlError::ApiMismatch { .. } => Some(
                 "restart it with the matching version: `devctl daemon stop`, then run devctl again"
                     .into(),
@@ -125,7 +132,10 @@ impl CtlError {
             CtlError::TimedOut { .. } => "timeout".into(),
             CtlError::Systemd(_) => "systemd".into(),
             CtlError::Protocol { .. } => "protocol".into(),
-            CtlError::Failed { .. } | CtlError::Io { .. } | CtlError::Paths(_) => "failed".into(),
+            CtlError::Failed { .. }
+            | CtlError::Io { .. }
+            | CtlError::Paths(_)
+            | CtlError::NoDevctlBinary { .. } => "failed".into(),
         }
     }
 

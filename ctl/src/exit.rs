@@ -99,6 +99,7 @@ pub fn for_error(err: &CtlError) -> Exit {
         CtlError::Io { .. }
         | CtlError::Protocol { .. }
         | CtlError::Failed { .. }
+        | CtlError::NoDevctlBinary { .. }
         | CtlError::Paths(_) => Exit::Failed,
     }
 }
