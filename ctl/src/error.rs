@@ -65,6 +65,18 @@ pub enum CtlError {
     Paths(#[from] devctl_units::paths::PathsError),
     #[error(transparent)]
     Systemd(#[from] crate::systemd::error::SystemdError),
+    #[error(transparent)]
+    Import(crate::import::ImportError),
+}
+
+impl From<crate::import::ImportError> for CtlError {
+    /// A YAML syntax error is an invalid manifest (rendered with its span).
+    fn from(e: crate::import::ImportError) -> CtlError {
+        match e {
+            e @ crate::import::ImportError::Yaml { .. } => CtlError::InvalidManifest(Box::new(e)),
+            e => CtlError::Import(e),
+        }
+    }
 }
 
 impl CtlError {
@@ -107,6 +119,7 @@ impl CtlError {
             }
             CtlError::Paths(p) => p.help().map(|h| h.to_string()),
             CtlError::Systemd(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
+            CtlError::Import(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
             _ => None,
         }
     }
@@ -131,6 +144,7 @@ impl CtlError {
             | CtlError::ApiMismatch { .. } => "daemon-unreachable".into(),
             CtlError::TimedOut { .. } => "timeout".into(),
             CtlError::Systemd(_) => "systemd".into(),
+            CtlError::Import(e) => e.kind().into(),
             CtlError::Protocol { .. } => "protocol".into(),
             CtlError::Failed { .. }
             | CtlError::Io { .. }
