@@ -75,7 +75,10 @@ fn output_is_deterministic() {
         let (a, b) = (compile_example(name), compile_example(name));
         assert_eq!(a, b);
         assert_eq!(emit_devctl(&a), emit_devctl(&b));
-        assert_eq!(emit_systemd(&a, Path::new(DEVCTL)), emit_systemd(&b, Path::new(DEVCTL)));
+        assert_eq!(
+            emit_systemd(&a, Path::new(DEVCTL)),
+            emit_systemd(&b, Path::new(DEVCTL))
+        );
     }
 }
 
@@ -103,8 +106,7 @@ pub fn systemd_verify(c: &Compiled) {
     // verify checks that ExecStartPost='s program exists: a stand-in devctl.
     let devctl = dir.path().join("devctl");
     std::fs::write(&devctl, "#!/bin/sh\n").unwrap();
-    std::fs::set_permissions(&devctl, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&devctl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = emit_systemd(c, &devctl);
     let runtime = tempfile::tempdir().unwrap();
     let mut args: Vec<String> = vec![

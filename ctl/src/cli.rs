@@ -224,7 +224,12 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Where to write the manifest (- prints it).
-        #[arg(short = 'o', long = "output", value_name = "PATH", default_value = "devctl.kdl")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            default_value = "devctl.kdl"
+        )]
         output: PathBuf,
         /// Replace PATH if it exists.
         #[arg(long)]

@@ -164,7 +164,11 @@ mod tests {
         let e = gone.unwrap_err();
         assert!(matches!(e, CtlError::NoDevctlBinary { .. }), "{e:?}");
         assert!(e.to_string().contains("/nonexistent/bin/devctl"), "{e}");
-        assert!(e.help().unwrap().contains("devctl export"), "{:?}", e.help());
+        assert!(
+            e.help().unwrap().contains("devctl export"),
+            "{:?}",
+            e.help()
+        );
         let unreadable = probe_program(Err(std::io::Error::from_raw_os_error(libc::ENOENT)));
         assert!(matches!(unreadable, Err(CtlError::NoDevctlBinary { .. })));
         assert_eq!(for_error(&unreadable.unwrap_err()), Exit::Failed);

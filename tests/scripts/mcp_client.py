@@ -32,7 +32,7 @@ async def main() -> None:
                 {
                     "name": t.name,
                     "description": t.description,
-                    "input_schema": t.inputSchema,
+                    "input_schema": t.input_schema,
                     "annotations": t.annotations.model_dump(exclude_none=True)
                     if t.annotations
                     else None,
@@ -43,10 +43,10 @@ async def main() -> None:
             for call in plan:
                 r = await session.call_tool(call["tool"], call.get("args") or {})
                 text = "\n".join(c.text for c in r.content if getattr(c, "type", "") == "text")
-                results.append({"tool": call["tool"], "is_error": bool(r.isError), "text": text})
+                results.append({"tool": call["tool"], "is_error": bool(r.is_error), "text": text})
     print(
         json.dumps(
-            {"server": init.serverInfo.name, "tools": tools, "results": results}
+            {"server": init.server_info.name, "tools": tools, "results": results}
         )
     )
 

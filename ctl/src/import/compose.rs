@@ -111,7 +111,11 @@ fn words(d: &mut Draft, node: &Node, unit: &str, what: &str) -> Option<Vec<Strin
 
 /// Warn when compose would substitute variables into `s`.
 fn interpolation(d: &mut Draft, line: usize, unit: &str, s: &str) {
-    if s.contains("${") || s.split('$').skip(1).any(|t| t.starts_with(char::is_alphabetic)) {
+    if s.contains("${")
+        || s.split('$')
+            .skip(1)
+            .any(|t| t.starts_with(char::is_alphabetic))
+    {
         d.warn(
             line,
             Some(unit),
@@ -131,14 +135,22 @@ struct Ctx<'a> {
 pub fn import(root: &Node, project_hint: &str, rebase: &Rebase) -> Draft {
     let mut d = Draft::new("Compose file");
     let Some(top) = root.map() else {
-        d.warn(root.line, None, "the file is not a YAML mapping; nothing imported");
+        d.warn(
+            root.line,
+            None,
+            "the file is not a YAML mapping; nothing imported",
+        );
         return d;
     };
     let mut project = project_hint.to_owned();
     if let Some(n) = root.get("name") {
         match n.scalar().as_deref().and_then(unit_name) {
             Some(p) => project = p,
-            None => d.warn(n.line, None, "`name` is not a valid project name; not imported"),
+            None => d.warn(
+                n.line,
+                None,
+                "`name` is not a valid project name; not imported",
+            ),
         }
     }
     d.project = Some(project.clone());
@@ -182,7 +194,11 @@ pub fn import(root: &Node, project_hint: &str, rebase: &Rebase) -> Draft {
     }
     for (raw, svc) in services.map().unwrap_or_default() {
         let Some(name) = names.get(raw).cloned() else {
-            d.warn(svc.line, None, format!("service {raw:?} cannot be a unit name; skipped"));
+            d.warn(
+                svc.line,
+                None,
+                format!("service {raw:?} cannot be a unit name; skipped"),
+            );
             continue;
         };
         let u = service(&mut d, &mut cx, &name, raw, svc, &names, &mut profiles);
@@ -243,7 +259,11 @@ fn service(
         format!("services.{raw} (line {})", svc.line),
     );
     if name != raw {
-        d.warn(svc.line, Some(name), format!("service {raw:?} is named {name:?}"));
+        d.warn(
+            svc.line,
+            Some(name),
+            format!("service {raw:?} is named {name:?}"),
+        );
     }
     let mut c = ContainerDraft::default();
     for (key, node) in svc.map().unwrap_or_default() {
@@ -266,7 +286,11 @@ fn service(
         }
     }
     if c.image.is_empty() {
-        d.warn(svc.line, Some(name), "neither `image` nor `build`: the unit needs an image; set one");
+        d.warn(
+            svc.line,
+            Some(name),
+            "neither `image` nor `build`: the unit needs an image; set one",
+        );
         c.image = format!("{}-{name}", cx.project);
     }
     if let Some(n) = svc.get("command") {
@@ -342,7 +366,12 @@ fn service(
         u.stop_timeout = duration(d, n, name, "stop_grace_period");
     }
     if let Some(n) = svc.get("profiles") {
-        let list: Vec<String> = n.seq().unwrap_or_default().iter().filter_map(|p| p.scalar()).collect();
+        let list: Vec<String> = n
+            .seq()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.scalar())
+            .collect();
         if !list.is_empty() {
             u.enabled = false;
             for p in list {
@@ -363,7 +392,10 @@ fn build(d: &mut Draft, cx: &Ctx<'_>, name: &str, b: &Node, c: &mut ContainerDra
         c.build = Some((cx.rebase.path(&ctx), None));
         return;
     }
-    let context = b.get("context").and_then(Node::scalar).unwrap_or_else(|| ".".into());
+    let context = b
+        .get("context")
+        .and_then(Node::scalar)
+        .unwrap_or_else(|| ".".into());
     let dockerfile = b.get("dockerfile").and_then(Node::scalar);
     c.build = Some((cx.rebase.path(&context), dockerfile));
     for (key, node) in b.map().unwrap_or_default() {
@@ -387,7 +419,9 @@ fn environment(d: &mut Draft, name: &str, n: &Node, env: &mut Vec<(String, Strin
         None => d.warn(
             line,
             Some(name),
-            format!("{k}: compose passes it through from the shell; devctl does not, so it is not set"),
+            format!(
+                "{k}: compose passes it through from the shell; devctl does not, so it is not set"
+            ),
         ),
     };
     match &n.value {
@@ -405,7 +439,11 @@ fn environment(d: &mut Draft, name: &str, n: &Node, env: &mut Vec<(String, Strin
                 }
             }
         }
-        _ => d.warn(n.line, Some(name), "environment is neither a mapping nor a list; not imported"),
+        _ => d.warn(
+            n.line,
+            Some(name),
+            "environment is neither a mapping nor a list; not imported",
+        ),
     }
 }
 
@@ -475,17 +513,30 @@ fn ports(
                 None => (None, Some(r)),
             },
         };
-        (ip, host.filter(|h| !h.is_empty()), container, proto == "udp")
+        (
+            ip,
+            host.filter(|h| !h.is_empty()),
+            container,
+            proto == "udp",
+        )
     };
     let Some((c0, c1)) = port_range(&container) else {
-        d.warn(p.line, Some(name), format!("port {container:?} is not a port number; not imported"));
+        d.warn(
+            p.line,
+            Some(name),
+            format!("port {container:?} is not a port number; not imported"),
+        );
         return;
     };
     let host = match host.as_deref().map(port_range) {
         None => None,
         Some(Some(h)) => Some(h),
         Some(None) => {
-            d.warn(p.line, Some(name), format!("host port {host:?} is not a port number; not imported"));
+            d.warn(
+                p.line,
+                Some(name),
+                format!("host port {host:?} is not a port number; not imported"),
+            );
             return;
         }
     };
@@ -499,7 +550,11 @@ fn ports(
     if let Some((h0, h1)) = host
         && h1 - h0 != c1 - c0
     {
-        d.warn(p.line, Some(name), "host and container port ranges differ in length; not imported");
+        d.warn(
+            p.line,
+            Some(name),
+            "host and container port ranges differ in length; not imported",
+        );
         return;
     }
     if ip.is_none() && !cx.noted_loopback {
@@ -536,14 +591,24 @@ fn volume(d: &mut Draft, cx: &Ctx<'_>, name: &str, v: &Node, c: &mut ContainerDr
                 mode.split(',').any(|m| m == "ro"),
             ),
             _ => {
-                d.warn(v.line, Some(name), format!("volume {s:?} is not SOURCE:TARGET[:MODE]; not imported"));
+                d.warn(
+                    v.line,
+                    Some(name),
+                    format!("volume {s:?} is not SOURCE:TARGET[:MODE]; not imported"),
+                );
                 return;
             }
         }
     } else {
         let ty = v.get("type").and_then(Node::scalar).unwrap_or_default();
         if ty != "bind" && ty != "volume" {
-            d.warn(v.line, Some(name), format!("a {ty:?} mount is not imported (devctl mounts host paths and named volumes)"));
+            d.warn(
+                v.line,
+                Some(name),
+                format!(
+                    "a {ty:?} mount is not imported (devctl mounts host paths and named volumes)"
+                ),
+            );
             return;
         }
         (
@@ -553,16 +618,28 @@ fn volume(d: &mut Draft, cx: &Ctx<'_>, name: &str, v: &Node, c: &mut ContainerDr
         )
     };
     let Some(source) = source else {
-        d.warn(v.line, Some(name), format!("anonymous volume {target:?} is not imported; give it a name"));
+        d.warn(
+            v.line,
+            Some(name),
+            format!("anonymous volume {target:?} is not imported; give it a name"),
+        );
         return;
     };
     if source.starts_with('~') || source.contains('$') {
-        d.warn(v.line, Some(name), format!("volume source {source:?} is expanded by compose; not imported"));
+        d.warn(
+            v.line,
+            Some(name),
+            format!("volume source {source:?} is expanded by compose; not imported"),
+        );
         return;
     }
     let source = if source.starts_with('.') || source.starts_with('/') {
         let p = cx.rebase.path(&source);
-        if p.starts_with('.') || p.starts_with('/') { p } else { format!("./{p}") }
+        if p.starts_with('.') || p.starts_with('/') {
+            p
+        } else {
+            format!("./{p}")
+        }
     } else {
         source
     };
@@ -580,16 +657,21 @@ fn depends_on(
     names: &BTreeMap<String, String>,
     deps: &mut Vec<Dep>,
 ) {
-    let mut add = |d: &mut Draft, line: usize, raw: &str, until: &'static str, weak: bool| {
-        match names.get(raw) {
+    let mut add =
+        |d: &mut Draft, line: usize, raw: &str, until: &'static str, weak: bool| match names
+            .get(raw)
+        {
             Some(unit) => deps.push(Dep {
                 unit: unit.clone(),
                 until: Some(until),
                 weak,
             }),
-            None => d.warn(line, Some(name), format!("depends on {raw:?}, which is not a service; not imported")),
-        }
-    };
+            None => d.warn(
+                line,
+                Some(name),
+                format!("depends on {raw:?}, which is not a service; not imported"),
+            ),
+        };
     match &n.value {
         Value::Seq(items) => {
             for i in items {
@@ -600,7 +682,10 @@ fn depends_on(
         }
         Value::Map(m) => {
             for (raw, spec) in m {
-                let cond = spec.get("condition").and_then(Node::scalar).unwrap_or_else(|| "service_started".into());
+                let cond = spec
+                    .get("condition")
+                    .and_then(Node::scalar)
+                    .unwrap_or_else(|| "service_started".into());
                 let weak = spec.get("required").and_then(Node::bool) == Some(false);
                 let until = match cond.as_str() {
                     "service_healthy" => "ready",
@@ -614,7 +699,11 @@ fn depends_on(
                     }
                     "service_started" => "started",
                     other => {
-                        d.warn(spec.line, Some(name), format!("unknown condition {other:?}; waits until started"));
+                        d.warn(
+                            spec.line,
+                            Some(name),
+                            format!("unknown condition {other:?}; waits until started"),
+                        );
                         "started"
                     }
                 };
@@ -645,7 +734,11 @@ fn healthcheck(d: &mut Draft, cx: &Ctx<'_>, name: &str, n: &Node) -> Option<Prob
                     argv.extend(["sh".into(), "-c".into(), v[1..].join(" ")]);
                 }
                 _ => {
-                    d.warn(test.line, Some(name), "healthcheck test must start with CMD, CMD-SHELL or NONE; not imported");
+                    d.warn(
+                        test.line,
+                        Some(name),
+                        "healthcheck test must start with CMD, CMD-SHELL or NONE; not imported",
+                    );
                     return None;
                 }
             }
@@ -666,7 +759,11 @@ fn healthcheck(d: &mut Draft, cx: &Ctx<'_>, name: &str, n: &Node) -> Option<Prob
         p.failure_threshold = r.parse().ok().filter(|n| *n > 0);
     }
     if let Some(s) = n.get("start_interval") {
-        d.warn(s.line, Some(name), "healthcheck start_interval is not imported");
+        d.warn(
+            s.line,
+            Some(name),
+            "healthcheck start_interval is not imported",
+        );
     }
     Some(p)
 }
@@ -681,14 +778,21 @@ fn restart(d: &mut Draft, name: &str, n: Option<&Node>) -> RestartDraft {
     let Some(s) = n.scalar() else { return no };
     match s.as_str() {
         "no" | "\"no\"" | "false" => no,
-        "always" | "unless-stopped" => RestartDraft { mode: "always", ..no },
+        "always" | "unless-stopped" => RestartDraft {
+            mode: "always",
+            ..no
+        },
         s if s.starts_with("on-failure") => RestartDraft {
             mode: "on-failure",
             limit: s.strip_prefix("on-failure:").and_then(|n| n.parse().ok()),
             backoff: None,
         },
         other => {
-            d.warn(n.line, Some(name), format!("restart {other:?} is unknown; not restarted"));
+            d.warn(
+                n.line,
+                Some(name),
+                format!("restart {other:?} is unknown; not restarted"),
+            );
             no
         }
     }

@@ -9,7 +9,9 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ImportError {
     #[error("cannot read {}: {source}", path.display())]
-    #[diagnostic(help("give the path of a Procfile, docker-compose.yml/compose.yaml or process-compose.yaml"))]
+    #[diagnostic(help(
+        "give the path of a Procfile, docker-compose.yml/compose.yaml or process-compose.yaml"
+    ))]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -63,7 +63,11 @@ fn env_list(d: &mut Draft, unit: Option<&str>, n: &Node) -> Vec<(String, String)
             for item in items {
                 match item.scalar().as_deref().and_then(|s| s.split_once('=')) {
                     Some((k, v)) => put(k.to_owned(), v.to_owned()),
-                    None => d.warn(item.line, unit, "environment entry is not KEY=VALUE; not imported"),
+                    None => d.warn(
+                        item.line,
+                        unit,
+                        "environment entry is not KEY=VALUE; not imported",
+                    ),
                 }
             }
         }
@@ -72,7 +76,11 @@ fn env_list(d: &mut Draft, unit: Option<&str>, n: &Node) -> Vec<(String, String)
                 put(k.clone(), v.scalar().unwrap_or_default());
             }
         }
-        _ => d.warn(n.line, unit, "environment is not a list of KEY=VALUE; not imported"),
+        _ => d.warn(
+            n.line,
+            unit,
+            "environment is not a list of KEY=VALUE; not imported",
+        ),
     }
     out
 }
@@ -99,7 +107,11 @@ struct Ctx<'a> {
 pub fn import(root: &Node, rebase: &Rebase) -> Draft {
     let mut d = Draft::new("process-compose");
     let Some(top) = root.map() else {
-        d.warn(root.line, None, "the file is not a YAML mapping; nothing imported");
+        d.warn(
+            root.line,
+            None,
+            "the file is not a YAML mapping; nothing imported",
+        );
         return d;
     };
     for (key, node) in top {
@@ -138,7 +150,10 @@ pub fn import(root: &Node, rebase: &Rebase) -> Draft {
     let mut builds: Vec<String> = Vec::new();
     for (_, p) in processes {
         for (dep, spec) in p.get("depends_on").and_then(Node::map).unwrap_or_default() {
-            let cond = spec.get("condition").and_then(Node::scalar).unwrap_or_default();
+            let cond = spec
+                .get("condition")
+                .and_then(Node::scalar)
+                .unwrap_or_default();
             if cond.starts_with("process_completed")
                 && let Some(n) = names.get(dep)
             {
@@ -153,7 +168,11 @@ pub fn import(root: &Node, rebase: &Rebase) -> Draft {
     };
     for (raw, p) in processes {
         let Some(name) = names.get(raw).cloned() else {
-            d.warn(p.line, None, format!("process {raw:?} cannot be a unit name; skipped"));
+            d.warn(
+                p.line,
+                None,
+                format!("process {raw:?} cannot be a unit name; skipped"),
+            );
             continue;
         };
         let kind = if builds.contains(&name) {
@@ -178,7 +197,11 @@ fn process(
 ) -> UnitDraft {
     let mut u = UnitDraft::new(kind, name, format!("processes.{raw} (line {})", p.line));
     if name != raw {
-        d.warn(p.line, Some(name), format!("process {raw:?} is named {name:?}"));
+        d.warn(
+            p.line,
+            Some(name),
+            format!("process {raw:?} is named {name:?}"),
+        );
     }
     for (key, node) in p.map().unwrap_or_default() {
         if !KNOWN.contains(&key.as_str()) {
@@ -187,7 +210,11 @@ fn process(
                 "replicas" => "devctl runs one instance of each unit".to_owned(),
                 _ => "devctl has no equivalent".to_owned(),
             };
-            d.warn(node.line, Some(name), format!("`{key}` is not imported ({what})"));
+            d.warn(
+                node.line,
+                Some(name),
+                format!("`{key}` is not imported ({what})"),
+            );
         }
     }
     if let Some(desc) = p.get("description").and_then(Node::scalar) {
@@ -200,7 +227,11 @@ fn process(
             u.command = Some(Cmd::Argv(argv));
         }
         None => {
-            d.warn(p.line, Some(name), "no `command`: it runs `true`; give it a command");
+            d.warn(
+                p.line,
+                Some(name),
+                "no `command`: it runs `true`; give it a command",
+            );
             u.command = Some(Cmd::Argv(vec!["true".into()]));
         }
     }
@@ -218,10 +249,17 @@ fn process(
     }
     for (raw_dep, spec) in p.get("depends_on").and_then(Node::map).unwrap_or_default() {
         let Some(unit) = names.get(raw_dep) else {
-            d.warn(spec.line, Some(name), format!("depends on {raw_dep:?}, which is not a process; not imported"));
+            d.warn(
+                spec.line,
+                Some(name),
+                format!("depends on {raw_dep:?}, which is not a process; not imported"),
+            );
             continue;
         };
-        let cond = spec.get("condition").and_then(Node::scalar).unwrap_or_else(|| "process_started".into());
+        let cond = spec
+            .get("condition")
+            .and_then(Node::scalar)
+            .unwrap_or_else(|| "process_started".into());
         let until = match cond.as_str() {
             "process_completed_successfully" => "succeeded",
             "process_completed" => {
@@ -231,7 +269,11 @@ fn process(
             "process_healthy" | "process_log_ready" => "ready",
             "process_started" => "started",
             other => {
-                d.warn(spec.line, Some(name), format!("unknown condition {other:?}; waits until started"));
+                d.warn(
+                    spec.line,
+                    Some(name),
+                    format!("unknown condition {other:?}; waits until started"),
+                );
                 "started"
             }
         };
@@ -281,28 +323,53 @@ fn probe(d: &mut Draft, cx: &Ctx<'_>, name: &str, n: &Node) -> Option<ProbeDraft
     let check = if let Some(e) = n.get("exec") {
         let cmd = e.get("command").and_then(Node::scalar)?;
         if e.get("working_dir").is_some() {
-            d.warn(e.line, Some(name), "probe working_dir is not imported: the check runs in the unit's directory");
+            d.warn(
+                e.line,
+                Some(name),
+                "probe working_dir is not imported: the check runs in the unit's directory",
+            );
         }
         let mut argv = cx.shell.clone();
         argv.push(cmd);
         Check::Exec(argv)
     } else if let Some(h) = n.get("http_get") {
-        let host = h.get("host").and_then(Node::scalar).unwrap_or_else(|| "127.0.0.1".into());
-        let scheme = h.get("scheme").and_then(Node::scalar).unwrap_or_else(|| "http".into());
-        let path = h.get("path").and_then(Node::scalar).unwrap_or_else(|| "/".into());
+        let host = h
+            .get("host")
+            .and_then(Node::scalar)
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let scheme = h
+            .get("scheme")
+            .and_then(Node::scalar)
+            .unwrap_or_else(|| "http".into());
+        let path = h
+            .get("path")
+            .and_then(Node::scalar)
+            .unwrap_or_else(|| "/".into());
         let Some(port) = h.get("port").and_then(Node::scalar) else {
-            d.warn(h.line, Some(name), "http_get without a port; probe not imported");
+            d.warn(
+                h.line,
+                Some(name),
+                "http_get without a port; probe not imported",
+            );
             return None;
         };
         if h.get("headers").is_some() {
             d.warn(h.line, Some(name), "probe headers are not imported");
         }
-        let path = if path.starts_with('/') { path } else { format!("/{path}") };
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
         Check::Http {
             url: format!("{scheme}://{host}:{port}{path}"),
         }
     } else {
-        d.warn(n.line, Some(name), "a probe without exec or http_get is not imported");
+        d.warn(
+            n.line,
+            Some(name),
+            "a probe without exec or http_get is not imported",
+        );
         return None;
     };
     let mut p = ProbeDraft::new(check);
@@ -310,17 +377,35 @@ fn probe(d: &mut Draft, cx: &Ctx<'_>, name: &str, n: &Node) -> Option<ProbeDraft
     p.period = secs("period_seconds");
     p.timeout = secs("timeout_seconds");
     p.initial_delay = secs("initial_delay_seconds");
-    p.success_threshold = n.get("success_threshold").and_then(Node::number).map(|v| v as u32).filter(|v| *v > 0);
-    p.failure_threshold = n.get("failure_threshold").and_then(Node::number).map(|v| v as u32).filter(|v| *v > 0);
+    p.success_threshold = n
+        .get("success_threshold")
+        .and_then(Node::number)
+        .map(|v| v as u32)
+        .filter(|v| *v > 0);
+    p.failure_threshold = n
+        .get("failure_threshold")
+        .and_then(Node::number)
+        .map(|v| v as u32)
+        .filter(|v| *v > 0);
     Some(p)
 }
 
 fn availability(d: &mut Draft, kind: Kind, name: &str, a: &Node) -> RestartDraft {
-    let mode = a.get("restart").and_then(Node::scalar).unwrap_or_else(|| "no".into());
+    let mode = a
+        .get("restart")
+        .and_then(Node::scalar)
+        .unwrap_or_else(|| "no".into());
     let mut r = RestartDraft {
         mode: "no",
-        backoff: a.get("backoff_seconds").and_then(Node::number).and_then(seconds),
-        limit: a.get("max_restarts").and_then(Node::number).map(|v| v as u32).filter(|v| *v > 0),
+        backoff: a
+            .get("backoff_seconds")
+            .and_then(Node::number)
+            .and_then(seconds),
+        limit: a
+            .get("max_restarts")
+            .and_then(Node::number)
+            .map(|v| v as u32)
+            .filter(|v| *v > 0),
     };
     r.mode = match mode.as_str() {
         "always" => "always",
@@ -331,17 +416,29 @@ fn availability(d: &mut Draft, kind: Kind, name: &str, a: &Node) -> RestartDraft
             "no"
         }
         other => {
-            d.warn(a.line, Some(name), format!("restart {other:?} is unknown; not restarted"));
+            d.warn(
+                a.line,
+                Some(name),
+                format!("restart {other:?} is unknown; not restarted"),
+            );
             "no"
         }
     };
     for key in ["exit_on_end", "exit_on_skipped"] {
         if let Some(n) = a.get(key) {
-            d.warn(n.line, Some(name), format!("availability `{key}` (stop everything) is not imported"));
+            d.warn(
+                n.line,
+                Some(name),
+                format!("availability `{key}` (stop everything) is not imported"),
+            );
         }
     }
     if kind == Kind::Build && r.mode != "no" {
-        d.warn(a.line, Some(name), "a build is not restarted; its restart policy is not imported");
+        d.warn(
+            a.line,
+            Some(name),
+            "a build is not restarted; its restart policy is not imported",
+        );
     }
     r
 }
@@ -350,7 +447,14 @@ fn shutdown(d: &mut Draft, u: &mut UnitDraft, s: &Node) {
     if let Some(sig) = s.get("signal") {
         match sig.number().and_then(|n| signal_name(n as i64)) {
             Some(name) => u.stop_signal = Some(name.into()),
-            None => d.warn(sig.line, Some(&u.name), format!("shutdown signal {:?} cannot be a stop signal; SIGTERM is used", sig.scalar().unwrap_or_default())),
+            None => d.warn(
+                sig.line,
+                Some(&u.name),
+                format!(
+                    "shutdown signal {:?} cannot be a stop signal; SIGTERM is used",
+                    sig.scalar().unwrap_or_default()
+                ),
+            ),
         }
     }
     if let Some(t) = s.get("timeout_seconds").and_then(Node::number) {
@@ -358,7 +462,11 @@ fn shutdown(d: &mut Draft, u: &mut UnitDraft, s: &Node) {
     }
     for key in ["command", "parent_only"] {
         if let Some(n) = s.get(key) {
-            d.warn(n.line, Some(&u.name), format!("shutdown `{key}` is not imported: devctl signals the whole process tree"));
+            d.warn(
+                n.line,
+                Some(&u.name),
+                format!("shutdown `{key}` is not imported: devctl signals the whole process tree"),
+            );
         }
     }
 }
@@ -369,7 +477,10 @@ mod tests {
 
     #[test]
     fn log_lines_match_literally() {
-        assert_eq!(literal_regex("ready on :8080 (v1.2)"), "ready on :8080 \\(v1\\.2\\)");
+        assert_eq!(
+            literal_regex("ready on :8080 (v1.2)"),
+            "ready on :8080 \\(v1\\.2\\)"
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! service run with `sh -c`, as those tools do. Like them, every process
 //! type gets `PORT` = base + 100 × its position in the file (base 5000
 //! unless `--base-port` says otherwise), and `.env` beside the Procfile is
-//! loaded when it exists. A command that uses `$PORT` is also given the
-//! port check and a TCP readiness probe on that port, so `devctl start`
-//! waits until it listens.
+//! loaded when it exists. The `web` process type, the one Heroku routes
+//! traffic to, also gets the port check and a TCP readiness probe on its
+//! port when its command uses `$PORT`, so `devctl start web` waits until
+//! it listens; other types may mention `$PORT` without listening on it.
 
 use super::model::{Check, Cmd, Draft, Kind, ProbeDraft, UnitDraft, unit_name};
 use super::paths::Rebase;
@@ -29,7 +30,11 @@ pub fn import(text: &str, source: &str, base_port: u16, rebase: &Rebase) -> Draf
             continue;
         }
         let Some((name, command)) = trimmed.split_once(':') else {
-            d.warn(line, None, format!("{trimmed:?} is not a `name: command` line; skipped"));
+            d.warn(
+                line,
+                None,
+                format!("{trimmed:?} is not a `name: command` line; skipped"),
+            );
             continue;
         };
         let (name, command) = (name.trim(), command.trim());
@@ -46,7 +51,11 @@ pub fn import(text: &str, source: &str, base_port: u16, rebase: &Rebase) -> Draf
             continue;
         }
         let Some(unit) = unit_name(name) else {
-            d.warn(line, None, format!("{name:?} cannot be a unit name; skipped"));
+            d.warn(
+                line,
+                None,
+                format!("{name:?} cannot be a unit name; skipped"),
+            );
             continue;
         };
         if d.units.iter().any(|u| u.name == unit) {
@@ -66,7 +75,7 @@ pub fn import(text: &str, source: &str, base_port: u16, rebase: &Rebase) -> Draf
         match u16::try_from(port) {
             Ok(port) => {
                 u.env.push(("PORT".into(), port.to_string()));
-                if uses_port(command) {
+                if unit == "web" && uses_port(command) {
                     u.ports.push(port);
                     let mut ready = ProbeDraft::new(Check::Tcp { port, host: None });
                     ready.period = Some("200ms".into());
@@ -89,13 +98,18 @@ mod tests {
     use std::path::Path;
 
     fn import(text: &str, source: &str, base_port: u16) -> Draft {
-        super::import(text, source, base_port, &Rebase::new(Path::new("/p"), Path::new("/p")))
+        super::import(
+            text,
+            source,
+            base_port,
+            &Rebase::new(Path::new("/p"), Path::new("/p")),
+        )
     }
 
     #[test]
     fn ports_follow_foreman() {
         let d = import(
-            "web: bundle exec puma -p $PORT\n# comment\n\nworker: rake jobs:work\napi: ./api --port=${PORT}\n",
+            "web: bundle exec puma -p ${PORT}\n# comment\n\nworker: rake jobs:work $PORT\napi: ./api\n",
             "Procfile",
             5000,
         );
@@ -104,18 +118,22 @@ mod tests {
         assert_eq!(ports, ["5000", "5100", "5200"]);
         assert_eq!(d.units[0].ports, [5000]);
         assert!(d.units[1].ports.is_empty() && d.units[1].ready.is_none());
-        assert_eq!(d.units[2].ports, [5200]);
+        assert!(d.units[2].ports.is_empty());
         assert_eq!(d.units[0].origin, "Procfile line 1");
         assert_eq!(d.units[1].origin, "Procfile line 4");
         assert_eq!(
             d.units[1].command,
-            Some(Cmd::Shell("rake jobs:work".into()))
+            Some(Cmd::Shell("rake jobs:work $PORT".into()))
         );
     }
 
     #[test]
     fn bad_lines_and_duplicates_are_warnings_with_lines() {
-        let d = import("web: a\nnot a process\nweb: b\nbad name!: c\n", "Procfile", 5000);
+        let d = import(
+            "web: a\nnot a process\nweb: b\nbad name!: c\n",
+            "Procfile",
+            5000,
+        );
         assert_eq!(d.units.len(), 1);
         let lines: Vec<usize> = d.warnings.iter().map(|w| w.line).collect();
         assert_eq!(lines, [2, 3, 4]);
@@ -124,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_port_past_the_range_is_a_warning() {
-        let d = import("a: x $PORT\nb: y $PORT\n", "Procfile", 65500);
+        let d = import("web: x $PORT\nb: y $PORT\n", "Procfile", 65500);
         assert_eq!(d.units[0].ports, [65500]);
         assert!(d.units[1].env.is_empty());
         assert_eq!(d.warnings[0].line, 2);

@@ -162,7 +162,11 @@ pub fn import(ctx: &Context, args: &ImportArgs<'_>, out: &mut Out) -> Result<Exi
     let draft = translate(&file, &text, format, &manifest, args.base_port)?;
     if !ctx.quiet {
         for w in &draft.warnings {
-            let unit = w.unit.as_deref().map(|u| format!("{u}: ")).unwrap_or_default();
+            let unit = w
+                .unit
+                .as_deref()
+                .map(|u| format!("{u}: "))
+                .unwrap_or_default();
             eprintln!(
                 "warning: {}:{}: {unit}{}",
                 args.file.display(),
@@ -233,12 +237,30 @@ mod tests {
     fn formats_by_name_then_content() {
         let p = |s: &str| PathBuf::from(s);
         assert_eq!(detect(&p("/x/Procfile"), ""), Some(ImportFormat::Procfile));
-        assert_eq!(detect(&p("/x/Procfile.dev"), ""), Some(ImportFormat::Procfile));
-        assert_eq!(detect(&p("/x/compose.yaml"), ""), Some(ImportFormat::Compose));
-        assert_eq!(detect(&p("/x/docker-compose.override.yml"), ""), Some(ImportFormat::Compose));
-        assert_eq!(detect(&p("/x/process-compose.yml"), ""), Some(ImportFormat::ProcessCompose));
-        assert_eq!(detect(&p("/x/stack.yml"), "version: 3\nservices:\n"), Some(ImportFormat::Compose));
-        assert_eq!(detect(&p("/x/pc.yml"), "processes :\n"), Some(ImportFormat::ProcessCompose));
+        assert_eq!(
+            detect(&p("/x/Procfile.dev"), ""),
+            Some(ImportFormat::Procfile)
+        );
+        assert_eq!(
+            detect(&p("/x/compose.yaml"), ""),
+            Some(ImportFormat::Compose)
+        );
+        assert_eq!(
+            detect(&p("/x/docker-compose.override.yml"), ""),
+            Some(ImportFormat::Compose)
+        );
+        assert_eq!(
+            detect(&p("/x/process-compose.yml"), ""),
+            Some(ImportFormat::ProcessCompose)
+        );
+        assert_eq!(
+            detect(&p("/x/stack.yml"), "version: 3\nservices:\n"),
+            Some(ImportFormat::Compose)
+        );
+        assert_eq!(
+            detect(&p("/x/pc.yml"), "processes :\n"),
+            Some(ImportFormat::ProcessCompose)
+        );
         assert_eq!(detect(&p("/x/notes.txt"), "hello"), None);
     }
 }

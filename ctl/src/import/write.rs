@@ -136,7 +136,11 @@ fn unit(out: &mut String, u: &UnitDraft, notes: &[&ImportWarning]) {
             let ro = if v.read_only { " read-only=#true" } else { "" };
             line(format!("volume {} {}{ro}", q(&v.source), q(&v.target)));
         }
-        for (key, val) in [("workdir", &c.workdir), ("user", &c.user), ("network", &c.network)] {
+        for (key, val) in [
+            ("workdir", &c.workdir),
+            ("user", &c.user),
+            ("network", &c.network),
+        ] {
             if let Some(v) = val {
                 line(format!("{key} {}", q(v)));
             }
@@ -260,9 +264,18 @@ mod tests {
         d.warn(2, Some("gone"), "skipped");
         let text = manifest(&d, "Procfile");
         assert!(text.contains("// from Procfile line 1\n"), "{text}");
-        assert!(text.contains("// not imported: line 1: something\n"), "{text}");
-        assert!(text.contains("// not imported: line 2: gone: skipped\n"), "{text}");
-        assert!(text.contains("service \"web\" {\n    sh \"exec x\"\n"), "{text}");
+        assert!(
+            text.contains("// not imported: line 1: something\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("// not imported: line 2: gone: skipped\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("service \"web\" {\n    sh \"exec x\"\n"),
+            "{text}"
+        );
         assert!(text.contains("wants \"db\" until=\"started\""), "{text}");
     }
 }

@@ -182,14 +182,18 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         let offset = e
             .location()
             .map(|l| {
-                l.span().byte_offset().map_or_else(
-                    || line_offset(text, l.line() as usize),
-                    |o| o as usize,
-                )
+                l.span()
+                    .byte_offset()
+                    .map_or_else(|| line_offset(text, l.line() as usize), |o| o as usize)
             })
             .unwrap_or(0);
         YamlError {
-            message: e.to_string().lines().next().unwrap_or("invalid YAML").to_owned(),
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid YAML")
+                .to_owned(),
             offset,
         }
     })
@@ -215,7 +219,10 @@ mod tests {
         .unwrap();
         let web = doc.get("services").unwrap().get("web").unwrap();
         assert_eq!(web.line, 4);
-        assert_eq!(web.get("image").and_then(Node::scalar).as_deref(), Some("redis"));
+        assert_eq!(
+            web.get("image").and_then(Node::scalar).as_deref(),
+            Some("redis")
+        );
         let ports = web.get("ports").unwrap();
         assert_eq!(ports.line, 6, "a value carries its key's line");
         assert_eq!(ports.seq().unwrap()[0].line, 7);

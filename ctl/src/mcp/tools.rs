@@ -83,8 +83,11 @@ fn job_schema() -> Value {
 pub fn catalogue() -> Vec<ToolSpec> {
     let mut enable_extra = units_prop("Units: NAME, PROJECT/NAME or a glob.");
     enable_extra["now"] = json!({"type": "boolean", "description": "Also start (enable) or stop (disable) them now."});
-    let mut up_extra = units_prop("Exactly these units (and what they require) should run; the project's others are stopped. Empty: every enabled unit.");
-    up_extra["timeout"] = json!({"type": "string", "description": "Give up waiting after this long (30s, 2m)."});
+    let mut up_extra = units_prop(
+        "Exactly these units (and what they require) should run; the project's others are stopped. Empty: every enabled unit.",
+    );
+    up_extra["timeout"] =
+        json!({"type": "string", "description": "Give up waiting after this long (30s, 2m)."});
     let mut logs_extra = units_prop("Units whose logs to read; empty: every unit of the project.");
     logs_extra["lines"] = json!({"type": "integer", "minimum": 1, "description": "Return at most this many lines, the newest (default 100)."});
     logs_extra["since"] = json!({"type": "string", "description": "Only lines newer than a duration ago (10m) or a time (2026-01-02T10:00:00Z)."});
@@ -183,7 +186,7 @@ pub fn catalogue() -> Vec<ToolSpec> {
         ToolSpec {
             name: "check",
             title: "Check the manifest",
-            description: "Compile the project's devctl.kdl without running anything (`devctl check`): returns JSON with the unit files it defines and its warnings, or a tool error listing every problem with its line.",
+            description: "Compile the project's devctl.kdl without running anything (`devctl check`). Returns JSON with the unit files it defines and its warnings, or a tool error listing every problem with its line.",
             schema: json!({"type": "object", "properties": check_extra}),
             effect: Effect::ReadOnly,
             idempotent: true,
@@ -242,13 +245,14 @@ impl Tools {
             ctx.file = Some(ctx.cwd.join(f));
         }
         if let Some(p) = &a.project {
-            ctx.project = Some(ProjectName::new(p.as_str()).map_err(|reason| {
-                CtlError::BadName {
-                    name: p.clone(),
-                    what: "project",
-                    reason,
-                }
-            })?);
+            ctx.project =
+                Some(
+                    ProjectName::new(p.as_str()).map_err(|reason| CtlError::BadName {
+                        name: p.clone(),
+                        what: "project",
+                        reason,
+                    })?,
+                );
         }
         if let Some(t) = &a.timeout {
             ctx.timeout = Some(parse_duration(t).map_err(|e| usage(format!("timeout: {e}")))?);
