@@ -66,15 +66,15 @@ pub enum CtlError {
     #[error(transparent)]
     Systemd(#[from] crate::systemd::error::SystemdError),
     #[error(transparent)]
-    Import(crate::import::ImportError),
+    Import(Box<crate::import::ImportError>),
 }
 
 impl From<crate::import::ImportError> for CtlError {
     /// A YAML syntax error is an invalid manifest (rendered with its span).
     fn from(e: crate::import::ImportError) -> CtlError {
         match e {
-            e @ crate::import::ImportError::Yaml { .. } => CtlError::InvalidManifest(Box::new(e)),
-            e => CtlError::Import(e),
+            crate::import::ImportError::Yaml(report) => CtlError::InvalidManifest(report),
+            e => CtlError::Import(Box::new(e)),
         }
     }
 }
@@ -119,7 +119,7 @@ impl CtlError {
             }
             CtlError::Paths(p) => p.help().map(|h| h.to_string()),
             CtlError::Systemd(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
-            CtlError::Import(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
+            CtlError::Import(e) => miette::Diagnostic::help(e.as_ref()).map(|h| h.to_string()),
             _ => None,
         }
     }

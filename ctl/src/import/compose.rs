@@ -75,7 +75,7 @@ fn duration(d: &mut Draft, node: &Node, unit: &str, what: &str) -> Option<String
     let text = node.scalar()?;
     match duration_ms(&text) {
         Some(0) => None,
-        Some(ms) if ms % 1000 == 0 => Some(format!("{}s", ms / 1000)),
+        Some(ms) if ms.is_multiple_of(1000) => Some(format!("{}s", ms / 1000)),
         Some(ms) => Some(format!("{ms}ms")),
         None => {
             d.warn(

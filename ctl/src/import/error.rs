@@ -5,6 +5,19 @@ use std::path::PathBuf;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
+/// A YAML syntax error, with the source to underline it in.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{} is not valid YAML: {message}", path.display())]
+#[diagnostic(help("fix the YAML (the line is underlined) and import again"))]
+pub struct YamlReport {
+    pub path: PathBuf,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: SourceSpan,
+}
+
 /// Why nothing was written.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ImportError {
@@ -23,16 +36,10 @@ pub enum ImportError {
     ))]
     UnknownFormat { path: PathBuf },
 
-    #[error("{} is not valid YAML: {message}", path.display())]
-    #[diagnostic(help("fix the YAML (the line is underlined) and import again"))]
-    Yaml {
-        path: PathBuf,
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("here")]
-        span: SourceSpan,
-    },
+    /// Boxed: the report holds the whole source text.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Yaml(Box<YamlReport>),
 
     #[error("{} defines no {what} devctl could import", path.display())]
     #[diagnostic(help("the warnings above say why each entry was skipped"))]
@@ -63,7 +70,7 @@ impl ImportError {
             ImportError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 "not-found"
             }
-            ImportError::Yaml { .. } => "invalid-manifest",
+            ImportError::Yaml(_) => "invalid-manifest",
             _ => "failed",
         }
     }

@@ -260,7 +260,7 @@ pub fn seconds(s: f64) -> Option<String> {
         return None;
     }
     let ms = (s * 1000.0).round() as u64;
-    Some(if ms % 1000 == 0 {
+    Some(if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use miette::{NamedSource, SourceSpan};
 
-use super::error::ImportError;
+use super::error::{ImportError, YamlReport};
 use super::model::{Draft, unit_name};
 use super::paths::Rebase;
 use super::{compose, process_compose, procfile, write, yaml};
@@ -84,11 +84,13 @@ fn read(path: &Path) -> Result<String, ImportError> {
 }
 
 fn parse_yaml(path: &Path, text: &str) -> Result<yaml::Node, ImportError> {
-    yaml::parse(text).map_err(|e| ImportError::Yaml {
-        path: path.to_path_buf(),
-        message: e.message,
-        src: NamedSource::new(path.display().to_string(), text.to_owned()),
-        span: SourceSpan::from((e.offset.min(text.len()), 0)),
+    yaml::parse(text).map_err(|e| {
+        ImportError::Yaml(Box::new(YamlReport {
+            path: path.to_path_buf(),
+            message: e.message,
+            src: NamedSource::new(path.display().to_string(), text.to_owned()),
+            span: SourceSpan::from((e.offset.min(text.len()), 0)),
+        }))
     })
 }
 
