@@ -6,11 +6,13 @@
 //! |---|---|
 //! | [`run`] | the verb: detect, translate, check with the compiler, write |
 //! | [`procfile`], [`compose`], [`process_compose`] | one translator per format |
+//! | [`compose_settings`] | compose's environment, env files, ports and volumes |
 //! | [`yaml`] | YAML parsed into a tree that keeps line numbers |
 //! | [`model`], [`write`], [`paths`] | the draft, its KDL text, relative paths |
 //! | [`error`] | why nothing was written |
 
 pub mod compose;
+pub mod compose_settings;
 pub mod error;
 pub mod model;
 pub mod paths;
