@@ -119,6 +119,8 @@ pub fn translate(
         ImportFormat::Compose => compose::import(&parse_yaml(file, text)?, &hint, &rebase),
         ImportFormat::ProcessCompose => process_compose::import(&parse_yaml(file, text)?, &rebase),
     };
+    // In file order, whatever order the translator found them in.
+    d.warnings.sort_by_key(|w| w.line);
     if d.project.is_none() && unit_name(&dir_name).as_deref() != Some(dir_name.as_str()) {
         d.project = Some(hint);
     }
