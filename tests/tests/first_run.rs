@@ -18,6 +18,16 @@ use devctl_tests::docker::{ContainerGuard, TEST_IMAGE, ensure_test_image, unique
 use devctl_tests::systemd::SystemdUser;
 use devctl_tests::{CEILING, TestEnv, devctl_bin, devctld_bin, wait_until};
 
+/// The examples' fixed ports allow one of these tests at a time in this
+/// process too (`cargo test` runs a binary's tests on parallel threads).
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The `PATH` of a login's user manager: no `~/.cargo/bin`, no build tree.
 const LOGIN_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -82,6 +92,7 @@ fn assert_enabled_units_active(env: &TestEnv, dir: &Path, units: &[&str]) {
 
 #[test]
 fn webapp_example_comes_up_from_a_clean_copy() {
+    let _ports = one_at_a_time();
     let mut env = TestEnv::new();
     env.start_daemon();
     let dir = env.home.path().join("webapp");
@@ -116,6 +127,7 @@ fn webapp_example_comes_up_from_a_clean_copy() {
 
 #[test]
 fn monorepo_example_comes_up_from_a_clean_copy() {
+    let _ports = one_at_a_time();
     let mut env = TestEnv::new();
     env.start_daemon();
     let dir = env.home.path().join("monorepo");
@@ -138,6 +150,7 @@ fn monorepo_example_comes_up_from_a_clean_copy() {
 /// and container names derive from the project).
 #[test]
 fn containers_example_comes_up_from_a_clean_copy() {
+    let _ports = one_at_a_time();
     ensure_test_image();
     let project = unique_project("shop");
     let _guard = ContainerGuard(project.clone());
@@ -169,6 +182,7 @@ fn containers_example_comes_up_from_a_clean_copy() {
 
 #[test]
 fn exported_webapp_runs_under_systemd_user_without_devctl_on_path() {
+    let _ports = one_at_a_time();
     for d in LOGIN_PATH.split(':') {
         assert!(
             !Path::new(d).join("devctl").exists(),
