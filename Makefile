@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make up    — install system packages, build and install devctl, bring up the example project
+#   make up    — install system packages, build devctl and devctld once, install them, bring up the example project
 #   make test  — install system packages and run the whole test suite (what CI runs)
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.cargo
@@ -10,9 +10,19 @@ EXAMPLE ?= examples/webapp
 setup:
 	./.ci/setup-machine
 
+# One release build of both binaries (the dependency tree is compiled once,
+# with cargo's progress shown), then each binary is copied next to the other
+# and renamed into place, so a running devctld keeps its old image.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
 install: setup
-	$(CARGO) install --locked --root $(PREFIX) --path ctl
-	$(CARGO) install --locked --root $(PREFIX) --path supervisord
+	$(CARGO) build --release --locked -p devctl-ctl -p devctl-supervisord
+	mkdir -p $(PREFIX)/bin
+	for b in devctl devctld; do \
+	  cp $(TARGET_DIR)/release/$$b $(PREFIX)/bin/.$$b.new && \
+	  chmod 0755 $(PREFIX)/bin/.$$b.new && \
+	  mv -f $(PREFIX)/bin/.$$b.new $(PREFIX)/bin/$$b || exit 1; \
+	done
 
 up: install
 	cd $(EXAMPLE) && PATH="$(PREFIX)/bin:$$PATH" devctl up && PATH="$(PREFIX)/bin:$$PATH" devctl status

@@ -84,7 +84,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         devctl_compiler::compile_str(&text, path).map(|c| devctl_compiler::emit_devctl(&c))
     });
     println!("  compile_str + emit_devctl {both}");
-    let systemd = time(reps, || devctl_compiler::emit_systemd(&compiled));
+    let systemd = time(reps, || {
+        devctl_compiler::emit_systemd(&compiled, Path::new("/usr/local/bin/devctl"))
+    });
     println!("  emit_systemd alone        {systemd}");
     Ok(())
 }

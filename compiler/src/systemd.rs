@@ -9,8 +9,10 @@
 //!   and the project → targets.
 //! - `requires` → `BindsTo=` + `After=` (devctl stops dependents when a
 //!   required unit stops), `wants` → `Wants=` + `After=`.
-//! - exec/http/tcp readiness → `ExecStartPost=/usr/bin/env devctl probe …`
-//!   (see [`probe_argv`]).
+//! - exec/http/tcp readiness → `ExecStartPost=/ABSOLUTE/PATH/devctl probe …`
+//!   (see [`probe_argv`]). The caller names the devctl binary: the user
+//!   manager's `PATH` rarely holds where devctl was installed
+//!   (`~/.cargo/bin`), so a gate found through `PATH` would fail with 127.
 //! - Programs that are not absolute paths run through `/usr/bin/env`, so they
 //!   are found on `PATH` at start time and relative to the working
 //!   directory, as devctl does.
@@ -19,6 +21,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use devctl_units::duration::format as dur;
 use devctl_units::escape::{Context, join, join_command};
@@ -106,8 +109,11 @@ pub fn file_name(c: &Compiled, u: &Unit) -> String {
     }
 }
 
-/// Emit systemd user units for every unit of the project.
-pub fn emit_systemd(c: &Compiled) -> SystemdOutput {
+/// Emit systemd user units for every unit of the project. `devctl` is the
+/// absolute path of the devctl binary that readiness gates
+/// (`ExecStartPost=`) run; the compiler never looks it up itself, so the
+/// output stays a pure function of its inputs.
+pub fn emit_systemd(c: &Compiled, devctl: &Path) -> SystemdOutput {
     let mut out = SystemdOutput {
         files: BTreeMap::new(),
         warnings: Vec::new(),
@@ -116,6 +122,7 @@ pub fn emit_systemd(c: &Compiled) -> SystemdOutput {
         let text = Emitter {
             c,
             u,
+            devctl,
             text: String::new(),
             warnings: &mut out.warnings,
         }
@@ -128,6 +135,7 @@ pub fn emit_systemd(c: &Compiled) -> SystemdOutput {
 struct Emitter<'a> {
     c: &'a Compiled,
     u: &'a Unit,
+    devctl: &'a Path,
     text: String,
     warnings: &'a mut Vec<Warning>,
 }
@@ -441,7 +449,8 @@ impl Emitter<'_> {
         }
         if let Some(p) = &u.ready {
             match (probe_argv(p), &p.check) {
-                (Some(argv), _) => {
+                (Some(mut argv), _) => {
+                    argv[0] = self.devctl.display().to_string();
                     let line = Self::command_line(&argv);
                     self.kv("ExecStartPost", &line);
                 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use devctl_compiler::{Compiled, compile_file, compile_str, emit_devctl, emit_systemd};
 
 const EXAMPLES: &[&str] = &["webapp", "monorepo", "containers"];
+/// Where the exports say devctl lives (its readiness gates run it by path).
+const DEVCTL: &str = "/usr/local/bin/devctl";
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -73,14 +75,17 @@ fn output_is_deterministic() {
         let (a, b) = (compile_example(name), compile_example(name));
         assert_eq!(a, b);
         assert_eq!(emit_devctl(&a), emit_devctl(&b));
-        assert_eq!(emit_systemd(&a), emit_systemd(&b));
+        assert_eq!(
+            emit_systemd(&a, Path::new(DEVCTL)),
+            emit_systemd(&b, Path::new(DEVCTL))
+        );
     }
 }
 
 #[test]
 fn systemd_snapshots() {
     for name in EXAMPLES {
-        let out = emit_systemd(&compile_example(name));
+        let out = emit_systemd(&compile_example(name), Path::new(DEVCTL));
         let warnings: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
         insta::assert_snapshot!(
             format!("systemd_{name}"),
@@ -97,8 +102,12 @@ fn systemd_snapshots() {
 /// `systemd-analyze verify --user` on every file; it must pass with no
 /// output at all (warnings included).
 pub fn systemd_verify(c: &Compiled) {
-    let out = emit_systemd(c);
     let dir = tempfile::tempdir().unwrap();
+    // verify checks that ExecStartPost='s program exists: a stand-in devctl.
+    let devctl = dir.path().join("devctl");
+    std::fs::write(&devctl, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&devctl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = emit_systemd(c, &devctl);
     let runtime = tempfile::tempdir().unwrap();
     let mut args: Vec<String> = vec![
         "verify".into(),

@@ -81,7 +81,7 @@ fn check(bytes: &[u8]) {
     let res = devctl_compiler::compile_bytes(bytes, Path::new("/prop/project/devctl.kdl"));
     if let Ok(c) = &res {
         let _ = devctl_compiler::emit_devctl(c);
-        let _ = devctl_compiler::emit_systemd(c);
+        let _ = devctl_compiler::emit_systemd(c, Path::new("/usr/local/bin/devctl"));
     }
     let took = start.elapsed();
     assert!(

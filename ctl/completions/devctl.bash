@@ -52,6 +52,9 @@ _devctl() {
             devctl,help)
                 cmd="devctl__subcmd__help"
                 ;;
+            devctl,import)
+                cmd="devctl__subcmd__import"
+                ;;
             devctl,is-active)
                 cmd="devctl__subcmd__is__subcmd__active"
                 ;;
@@ -69,6 +72,9 @@ _devctl() {
                 ;;
             devctl,man)
                 cmd="devctl__subcmd__man"
+                ;;
+            devctl,mcp)
+                cmd="devctl__subcmd__mcp"
                 ;;
             devctl,probe)
                 cmd="devctl__subcmd__probe"
@@ -184,6 +190,9 @@ _devctl() {
             devctl__subcmd__help,help)
                 cmd="devctl__subcmd__help__subcmd__help"
                 ;;
+            devctl__subcmd__help,import)
+                cmd="devctl__subcmd__help__subcmd__import"
+                ;;
             devctl__subcmd__help,is-active)
                 cmd="devctl__subcmd__help__subcmd__is__subcmd__active"
                 ;;
@@ -201,6 +210,9 @@ _devctl() {
                 ;;
             devctl__subcmd__help,man)
                 cmd="devctl__subcmd__help__subcmd__man"
+                ;;
+            devctl__subcmd__help,mcp)
+                cmd="devctl__subcmd__help__subcmd__mcp"
                 ;;
             devctl__subcmd__help,probe)
                 cmd="devctl__subcmd__help__subcmd__probe"
@@ -296,7 +308,7 @@ _devctl() {
 
     case "${cmd}" in
         devctl)
-            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions probe man help"
+            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,7 +920,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help)
-            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions probe man help"
+            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1173,6 +1185,20 @@ _devctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        devctl__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         devctl__subcmd__help__subcmd__is__subcmd__active)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1244,6 +1270,20 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1467,6 +1507,48 @@ _devctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        devctl__subcmd__import)
+            opts="-o -p -q -h -V --output --force --format --base-port --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "procfile compose process-compose" -- "${cur}"))
+                    return 0
+                    ;;
+                --base-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         devctl__subcmd__is__subcmd__active)
             opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1610,6 +1692,32 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__man)
+            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__mcp)
             opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

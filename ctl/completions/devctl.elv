@@ -59,6 +59,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
+            cand import 'Write a devctl.kdl from a Procfile, a docker-compose.yml/compose.yaml or a process-compose.yaml; what devctl cannot express is listed as warnings'
+            cand mcp 'Serve the Model Context Protocol on stdin/stdout: tools that list, start, stop, restart, trigger, enable and disable units, read logs and check the manifest'
             cand probe 'Run one readiness check until it passes or times out (ExecStartPost= helper for --target systemd)'
             cand man 'Print the devctl(1) manual page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -548,6 +550,37 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'devctl;import'= {
+            cand -o 'Where to write the manifest (- prints it)'
+            cand --output 'Where to write the manifest (- prints it)'
+            cand --format 'The file''s format (default: from its name, then its content)'
+            cand --base-port 'Procfile: PORT of the first process type; each next one gets 100 more (as foreman)'
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --force 'Replace PATH if it exists'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'devctl;mcp'= {
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'devctl;probe'= {
             cand -p 'Address this project instead of the current directory''s'
             cand --project 'Address this project instead of the current directory''s'
@@ -672,6 +705,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
+            cand import 'Write a devctl.kdl from a Procfile, a docker-compose.yml/compose.yaml or a process-compose.yaml; what devctl cannot express is listed as warnings'
+            cand mcp 'Serve the Model Context Protocol on stdin/stdout: tools that list, start, stop, restart, trigger, enable and disable units, read logs and check the manifest'
             cand probe 'Run one readiness check until it passes or times out (ExecStartPost= helper for --target systemd)'
             cand man 'Print the devctl(1) manual page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -747,6 +782,10 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;daemon;uninstall'= {
         }
         &'devctl;help;completions'= {
+        }
+        &'devctl;help;import'= {
+        }
+        &'devctl;help;mcp'= {
         }
         &'devctl;help;probe'= {
             cand tcp 'Ready when a TCP connection succeeds (HOST PORT, HOST:PORT or PORT)'

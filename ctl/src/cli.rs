@@ -230,6 +230,33 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write a devctl.kdl from a Procfile, a docker-compose.yml/compose.yaml or a
+    /// process-compose.yaml; what devctl cannot express is listed as warnings.
+    Import {
+        /// The file to import.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to write the manifest (- prints it).
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            default_value = "devctl.kdl"
+        )]
+        output: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The file's format (default: from its name, then its content).
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+        /// Procfile: PORT of the first process type; each next one gets 100 more (as foreman).
+        #[arg(long = "base-port", value_name = "PORT", default_value_t = 5000)]
+        base_port: u16,
+    },
+    /// Serve the Model Context Protocol on stdin/stdout: tools that list, start, stop,
+    /// restart, trigger, enable and disable units, read logs and check the manifest.
+    Mcp,
     /// Run one readiness check until it passes or times out (ExecStartPost= helper for --target systemd).
     Probe(ProbeArgs),
     /// Print the devctl(1) manual page (roff).
@@ -338,6 +365,28 @@ impl ProbeCheckArgs {
             ProbeCheckArgs::Tcp { timing, .. }
             | ProbeCheckArgs::Http { timing, .. }
             | ProbeCheckArgs::Exec { timing, .. } => timing,
+        }
+    }
+}
+
+/// Formats `devctl import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// foreman / honcho / overmind `name: command` lines.
+    Procfile,
+    /// docker-compose.yml / compose.yaml.
+    Compose,
+    /// process-compose.yaml.
+    ProcessCompose,
+}
+
+impl ImportFormat {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportFormat::Procfile => "procfile",
+            ImportFormat::Compose => "compose",
+            ImportFormat::ProcessCompose => "process-compose",
         }
     }
 }

@@ -44,6 +44,8 @@ pub enum CtlError {
     DaemonStart { reason: String, log: PathBuf },
     #[error("cannot find the devctld program (looked at $DEVCTLD, next to {}, and in $PATH)", exe.display())]
     NoDaemonBinary { exe: PathBuf },
+    #[error("cannot name the devctl binary that readiness gates should run: {reason}")]
+    NoDevctlBinary { reason: String },
     #[error("devctld (pid {pid}) speaks API v{theirs}; this devctl speaks v{ours}")]
     ApiMismatch { pid: u32, theirs: u32, ours: u32 },
     #[error("{}", .0.message)]
@@ -63,6 +65,18 @@ pub enum CtlError {
     Paths(#[from] devctl_units::paths::PathsError),
     #[error(transparent)]
     Systemd(#[from] crate::systemd::error::SystemdError),
+    #[error(transparent)]
+    Import(Box<crate::import::ImportError>),
+}
+
+impl From<crate::import::ImportError> for CtlError {
+    /// A YAML syntax error is an invalid manifest (rendered with its span).
+    fn from(e: crate::import::ImportError) -> CtlError {
+        match e {
+            crate::import::ImportError::Yaml(report) => CtlError::InvalidManifest(report),
+            e => CtlError::Import(Box::new(e)),
+        }
+    }
 }
 
 impl CtlError {
@@ -90,6 +104,11 @@ impl CtlError {
             CtlError::NoDaemonBinary { .. } => {
                 Some("install devctld next to devctl, or set DEVCTLD=/path/to/devctld".into())
             }
+            CtlError::NoDevctlBinary { .. } => Some(
+                "run `devctl export` (or `compile --target systemd`) with the installed devctl, \
+                 e.g. ~/.cargo/bin/devctl, so the units can call it by absolute path"
+                    .into(),
+            ),
             CtlError::ApiMismatch { .. } => Some(
                 "restart it with the matching version: `devctl daemon stop`, then run devctl again"
                     .into(),
@@ -100,6 +119,7 @@ impl CtlError {
             }
             CtlError::Paths(p) => p.help().map(|h| h.to_string()),
             CtlError::Systemd(e) => miette::Diagnostic::help(e).map(|h| h.to_string()),
+            CtlError::Import(e) => miette::Diagnostic::help(e.as_ref()).map(|h| h.to_string()),
             _ => None,
         }
     }
@@ -124,8 +144,12 @@ impl CtlError {
             | CtlError::ApiMismatch { .. } => "daemon-unreachable".into(),
             CtlError::TimedOut { .. } => "timeout".into(),
             CtlError::Systemd(_) => "systemd".into(),
+            CtlError::Import(e) => e.kind().into(),
             CtlError::Protocol { .. } => "protocol".into(),
-            CtlError::Failed { .. } | CtlError::Io { .. } | CtlError::Paths(_) => "failed".into(),
+            CtlError::Failed { .. }
+            | CtlError::Io { .. }
+            | CtlError::Paths(_)
+            | CtlError::NoDevctlBinary { .. } => "failed".into(),
         }
     }
 

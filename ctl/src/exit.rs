@@ -96,9 +96,16 @@ pub fn for_error(err: &CtlError) -> Exit {
             Exit::Unavailable
         }
         CtlError::Systemd(_) => Exit::Failed,
+        CtlError::Import(e) => match e.kind() {
+            "usage" => Exit::Usage,
+            "not-found" => Exit::NotFound,
+            "invalid-manifest" => Exit::InvalidManifest,
+            _ => Exit::Failed,
+        },
         CtlError::Io { .. }
         | CtlError::Protocol { .. }
         | CtlError::Failed { .. }
+        | CtlError::NoDevctlBinary { .. }
         | CtlError::Paths(_) => Exit::Failed,
     }
 }

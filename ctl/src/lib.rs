@@ -13,6 +13,8 @@
 //! | [`ui`] | ui: the full-screen terminal view (ratatui) |
 //! | [`admin`] | daemon run/stop/status/reexec, forget |
 //! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
+//! | [`import`] | import: a devctl.kdl from a Procfile, Compose file or process-compose.yaml |
+//! | [`mcp`] | mcp: the Model Context Protocol server over the verbs above |
 //! | [`output`] | colour (TTY only, `NO_COLOR`), tables, JSON |
 
 pub mod admin;
@@ -21,10 +23,12 @@ pub mod client;
 pub mod daemon;
 pub mod error;
 pub mod exit;
+pub mod import;
 pub mod jobs;
 pub mod local;
 pub mod man;
 pub mod manifest;
+pub mod mcp;
 pub mod opts;
 pub mod output;
 pub mod probe;

@@ -117,6 +117,100 @@ The mouse is not captured unless
 is given, so text can be selected and copied as usual.
 .B devctl ui
 needs a terminal on stdin and stdout (exit 2 otherwise).
+
+"#;
+
+const IMPORT: &str = r#".SH IMPORT
+.B devctl import
+.I FILE
+writes a devctl.kdl (or
+.B \-o
+.IR PATH ;
+.B \-o \-
+prints it) from another tool's file, chosen by its name (Procfile*, docker\-compose*.yml, compose*.yaml, process\-compose*.yaml), then by its content, or by
+.BR \-\-format .
+An existing PATH is replaced only with
+.BR \-\-force .
+The result is compiled before it is written, so it passes
+.BR "devctl check" ;
+each unit is preceded by a comment naming the file and line it came from.
+Whatever devctl cannot express is printed as
+.IB FILE : LINE : " unit: message"
+on stderr and repeated as a comment at the unit; nothing is dropped silently.
+.TP
+.B Procfile
+(foreman, honcho, overmind): each
+.I name: command
+line becomes a service run with sh \-c, with
+.B .env
+loaded when present and PORT set as foreman sets it: 5000 (or
+.BR \-\-base\-port )
+plus 100 for each process type before it. The
+.B web
+type (the one Heroku routes traffic to) also gets a
+.B port
+check and a TCP readiness probe on its port when its command uses $PORT.
+.TP
+.B Compose files
+become container units: image, build (context and Dockerfile), command and entrypoint (strings split as compose splits them), ports (published on 127.0.0.1, with a port check), environment, env_file, bind mounts and named volumes, working_dir, user, network_mode, stop_signal and stop_grace_period.
+.B depends_on
+becomes requires (wants when required is false) until started, or until ready for service_healthy; a healthcheck becomes a readiness probe run with
+.B docker exec
+in devctl's container (devctl\-PROJECT\-UNIT; the project is written into the manifest), and a service others wait for without one waits for its image's HEALTHCHECK.
+.B restart
+keeps compose's default of no; unless\-stopped becomes always. Services with
+.B profiles
+are disabled, and each profile becomes a group that starts them. Networks, deploy, secrets, configs, variables (${VAR}) and the rest are warnings.
+.TP
+.B process\-compose.yaml
+processes become services, or builds when another process waits for them to complete (until succeeded). The command runs with the file's shell (bash \-c by default); working_dir, environment (global and per process), depends_on conditions, readiness_probe and liveness_probe (exec and http_get with their timings), ready_log_line (a log readiness check), availability (restart policy, backoff, max restarts; no restart by default, as process\-compose), shutdown signal and timeout, and disabled are translated.
+.PP
+Exit status: 0 written; 1 the output exists without
+.BR \-\-force ,
+or nothing could be imported; 2 the format is unknown; 4 the file cannot be found; 65 the file is not valid YAML (the line is shown).
+"#;
+
+const MCP: &str = r#".SH "MCP SERVER"
+.B devctl mcp
+serves the Model Context Protocol on stdin and stdout, so coding agents can drive devctl. Each tool runs the devctl verb of the same name with
+.B \-\-json
+against the daemon (started if needed) and returns its output; an error comes back as a tool error worded as the command line prints it.
+Tools take
+.B directory
+(the project's directory; default: where
+.B devctl mcp
+started) or
+.BR project ,
+and
+.B units
+(names, PROJECT/NAME or globs):
+.BR list_projects ,
+.BR status ,
+.BR start ,
+.BR stop ,
+.BR restart ,
+.BR trigger ,
+.B enable
+and
+.B disable
+(with
+.BR now ),
+.B up
+and
+.BR down ,
+.B logs
+(with
+.BR lines ,
+.B since
+and
+.BR grep ,
+a regular expression searched in the last 10000 lines) and
+.BR check .
+Tools that may stop units are annotated destructive, the reading ones read\-only.
+Register it with an agent as a stdio server whose command is
+.B devctl
+with the argument
+.BR mcp .
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -222,6 +316,8 @@ pub fn page() -> String {
     page.push_str(&exit_status());
     page.push_str(ENABLEMENT);
     page.push_str(TERMINAL_UI);
+    page.push_str(IMPORT);
+    page.push_str(MCP);
     page.push_str(FILES);
     page.push_str(EXAMPLES);
     page

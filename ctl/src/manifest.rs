@@ -74,6 +74,23 @@ fn compiled(path: &Path) -> Result<Compiled, CtlError> {
     devctl_compiler::compile_file_with_deadline(path, DEADLINE).map_err(|e| compile_error(path, e))
 }
 
+/// The devctl binary that exported units run as their readiness gate: the
+/// one doing the export, by absolute path, because the systemd user
+/// manager's `PATH` seldom holds where devctl was installed. A binary that
+/// was deleted or replaced since it started (`… (deleted)`) cannot be
+/// named, so the export is refused rather than written with a dead path.
+pub fn probe_program(exe: std::io::Result<PathBuf>) -> Result<PathBuf, CtlError> {
+    let exe = exe.map_err(|source| CtlError::NoDevctlBinary {
+        reason: source.to_string(),
+    })?;
+    if !exe.is_absolute() || !exe.is_file() {
+        return Err(CtlError::NoDevctlBinary {
+            reason: format!("{} does not exist", exe.display()),
+        });
+    }
+    Ok(exe)
+}
+
 /// Compile the manifest at `path` into unit files of `target`'s dialect.
 pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     let c = compiled(path)?;
@@ -81,7 +98,8 @@ pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     let files = match target {
         Target::Devctl => devctl_compiler::emit_devctl(&c),
         Target::Systemd => {
-            let out = devctl_compiler::emit_systemd(&c);
+            let devctl = probe_program(std::env::current_exe())?;
+            let out = devctl_compiler::emit_systemd(&c, &devctl);
             warnings.extend(out.warnings.iter().map(|w| w.to_string()));
             out.files
         }
@@ -136,5 +154,23 @@ mod tests {
         assert_eq!(m.load_request().units.len(), m.files.len());
         let s = compile(&missing, Target::Systemd).unwrap();
         assert_eq!(s.file_of("web"), Some("pz-web.service"));
+    }
+
+    #[test]
+    fn probe_program_is_this_binary_or_a_clear_refusal() {
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(probe_program(Ok(exe.clone())).unwrap(), exe);
+        let gone = probe_program(Ok(PathBuf::from("/nonexistent/bin/devctl (deleted)")));
+        let e = gone.unwrap_err();
+        assert!(matches!(e, CtlError::NoDevctlBinary { .. }), "{e:?}");
+        assert!(e.to_string().contains("/nonexistent/bin/devctl"), "{e}");
+        assert!(
+            e.help().unwrap().contains("devctl export"),
+            "{:?}",
+            e.help()
+        );
+        let unreadable = probe_program(Err(std::io::Error::from_raw_os_error(libc::ENOENT)));
+        assert!(matches!(unreadable, Err(CtlError::NoDevctlBinary { .. })));
+        assert_eq!(for_error(&unreadable.unwrap_err()), Exit::Failed);
     }
 }

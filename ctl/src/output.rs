@@ -64,18 +64,54 @@ impl Style {
     }
 }
 
+/// Where an [`Out`] writes: stdout, or memory (the MCP server runs verbs
+/// and returns their output as tool results, stdout being its protocol).
+enum Sink {
+    Stdout(io::BufWriter<io::Stdout>),
+    Memory(Vec<u8>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::Memory(v) => v.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::Memory(_) => Ok(()),
+        }
+    }
+}
+
 /// Buffered stdout with explicit error propagation (no `println!`, which
 /// panics on a closed pipe).
 pub struct Out {
-    inner: io::BufWriter<io::Stdout>,
+    inner: Sink,
     pub style: Style,
 }
 
 impl Out {
     pub fn new(color: bool) -> Out {
         Out {
-            inner: io::BufWriter::new(io::stdout()),
+            inner: Sink::Stdout(io::BufWriter::new(io::stdout())),
             style: Style { on: color },
+        }
+    }
+    /// Output kept in memory, without colour ([`Out::captured`] reads it).
+    pub fn memory() -> Out {
+        Out {
+            inner: Sink::Memory(Vec::new()),
+            style: Style { on: false },
+        }
+    }
+    /// What a [`Out::memory`] has received so far (empty for stdout).
+    pub fn captured(&self) -> &[u8] {
+        match &self.inner {
+            Sink::Memory(v) => v,
+            Sink::Stdout(_) => &[],
         }
     }
     /// Write one line.

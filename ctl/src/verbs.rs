@@ -56,6 +56,23 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
             crate::systemd::export::export(ctx, *install, output.as_deref(), out).await
         }
         Command::Completions { shell } => local::completions(*shell, out),
+        Command::Import {
+            file,
+            output,
+            force,
+            format,
+            base_port,
+        } => {
+            let args = crate::import::run::ImportArgs {
+                file,
+                output,
+                force: *force,
+                format: *format,
+                base_port: *base_port,
+            };
+            crate::import::run::import(ctx, &args, out)
+        }
+        Command::Mcp => crate::mcp::serve(ctx).await,
         Command::Probe(args) => probe::run(args, ctx.timeout).await,
         Command::Man => {
             out.raw(&man::page())?;

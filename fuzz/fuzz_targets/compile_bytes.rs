@@ -15,6 +15,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(c) = devctl_compiler::compile_bytes(data, Path::new("/fuzz/project/devctl.kdl")) {
         let _ = devctl_compiler::emit_devctl(&c);
-        let _ = devctl_compiler::emit_systemd(&c);
+        let _ = devctl_compiler::emit_systemd(&c, Path::new("/usr/local/bin/devctl"));
     }
 });

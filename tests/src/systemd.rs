@@ -47,6 +47,12 @@ fn cgroup_dirs(root: &Path, out: &mut BTreeSet<PathBuf>) {
 impl SystemdUser {
     /// Start the manager and wait until it answers on its bus.
     pub fn start() -> SystemdUser {
+        Self::start_with_path(&std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// [`SystemdUser::start`] with the manager's (and so every unit's)
+    /// `PATH` set to `path`, as a login's user manager has it.
+    pub fn start_with_path(path: &str) -> SystemdUser {
         let lock_file = File::options()
             .create(true)
             .truncate(false)
@@ -70,7 +76,7 @@ impl SystemdUser {
         let mut cmd = Command::new("systemd");
         cmd.arg("--user")
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", path)
             .env(MARKER_ENV, &marker)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

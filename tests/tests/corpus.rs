@@ -283,7 +283,13 @@ fn valid_corpus_systemd_export_verifies() {
             path.file_stem().unwrap().to_string_lossy()
         );
         let c = compile_str(&text, Path::new(&fake)).unwrap();
-        let out = devctl_compiler::emit_systemd(&c);
+        let dir = tempfile::tempdir().unwrap();
+        // verify checks that ExecStartPost='s program exists: a stand-in devctl.
+        let devctl = dir.path().join("devctl");
+        std::fs::write(&devctl, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&devctl, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let out = devctl_compiler::emit_systemd(&c, &devctl);
         for text in out.files.values() {
             assert!(
                 !text.contains("\nExecStartPre=/bin/touch"),
@@ -291,7 +297,6 @@ fn valid_corpus_systemd_export_verifies() {
                 path.display()
             );
         }
-        let dir = tempfile::tempdir().unwrap();
         let runtime = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = vec![
             "verify".into(),
