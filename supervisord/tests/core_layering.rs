@@ -202,3 +202,28 @@ fn the_core_names_no_provider() {
     }
     assert!(found.is_empty(), "the core names a provider: {found:#?}");
 }
+
+/// What a previous daemon left is stopped by its provider's boot recovery
+/// (`ProviderKind::recover`): the core itself stops no process tree and
+/// looks for no invocation marker (its in-process tests may).
+#[test]
+fn the_core_leaves_stopping_leftovers_to_the_providers() {
+    let words = ["find_marked", "stop_tree", "marker_only", "kill_marked"];
+    let core = src().join("core");
+    let mut found = Vec::new();
+    for f in rust_files(&core) {
+        if f.starts_with(core.join("tests")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in code_lines(&text).enumerate() {
+            if words.iter().any(|w| line.contains(w)) {
+                found.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the core stops processes itself: {found:#?}"
+    );
+}

@@ -93,20 +93,30 @@ async fn spawn_sets_exactly_the_environment_and_captures_output() {
 }
 
 /// A spawn dropped after it was asked for (the fork runs on the spawning
-/// thread anyway) leaves no process behind: the child is killed.
+/// thread anyway) leaves no process behind: the child is killed, and so is
+/// anything it forked meanwhile (`sh -c` forks its `sleep`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_spawn_kills_its_child() {
     let reaper = Reaper::install().unwrap();
     let marker = invocation_id();
     let before = reaper.reaped_total();
-    // One poll asks the spawning thread; the spawn is then dropped.
     let mut spawning = Box::pin(spawn(&reaper, sh("sleep 1000", &marker)));
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(spawning.as_mut().poll(cx))).await;
-    assert!(first.is_pending(), "the fork runs on the spawning thread");
-    drop(spawning);
+    {
+        // Holding the reaper's registry keeps the spawning thread from
+        // forking, so the one poll below is surely answered "pending",
+        // however late this thread runs; the fork happens once the spawn
+        // is dropped.
+        let _no_fork_yet = reaper.registration();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let first = spawning.as_mut().poll(&mut cx);
+        assert!(first.is_pending(), "the fork runs on the spawning thread");
+        drop(spawning);
+    }
     assert!(
-        until(Duration::from_secs(10), || reaper.reaped_total() > before).await,
-        "the child was started, killed and reaped"
+        until(Duration::from_secs(10), || reaper.reaped_total() > before
+            && find_marked(&marker).is_empty())
+        .await,
+        "the child was started, killed and reaped, and nothing it forked is left"
     );
     assert!(find_marked(&marker).is_empty());
 }

@@ -30,6 +30,10 @@ pub struct Boot {
     pub wanted: Option<BTreeSet<(String, String)>>,
     /// The daemon instance's notify directory (it names the instance).
     pub notify_dir: PathBuf,
+    /// Invocations a previous daemon recorded that nobody here continues
+    /// (a crashed session's runs; after a re-exec, those no actor adopts):
+    /// each provider stops what it finds of them.
+    pub leftovers: Vec<String>,
 }
 
 /// One registered provider: the unit kinds it runs and everything else a

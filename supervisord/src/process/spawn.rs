@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tracing::warn;
 
 use super::cgroup::{CgroupParent, InvocationCgroup};
-use super::pidfd::PidFd;
+use super::pidfd::{PidFd, raw_killpg};
 use super::procfs::{self, MARKER_VAR};
 use super::reaper::{ExitCell, ExitStatus, Reaper};
 use super::stop::TreeRef;
@@ -336,14 +336,19 @@ struct Started {
 }
 
 impl Started {
-    /// Kill the child (registered and not reaped: its pid is still its own)
-    /// and its process group: it leads its own group, whose id cannot be
-    /// reused while it is unreaped, and may already have forked.
+    /// Kill the child and whatever it has started meanwhile: its process
+    /// group (it leads one of its own) and its cgroup, if any. Killing the
+    /// leader alone would leave behind a program a shell forked before the
+    /// signal arrived, still carrying the marker and tracked by no one.
     fn kill(&self) {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(self.pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.kill();
+        }
+        // The group's id is the leader's pid, which stays its own until the
+        // reaper takes its exit; after that the group is left alone.
+        if self.exit.get().is_none() {
+            let _ = raw_killpg(self.pid, libc::SIGKILL);
+        }
         match &self.pidfd {
             Some(fd) => {
                 let _ = fd.send_signal(libc::SIGKILL);

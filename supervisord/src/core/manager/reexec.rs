@@ -1,9 +1,10 @@
 //! The manager's side of a re-exec: freezing every actor into a
 //! [`Frozen`] carry (the manager stops), and, in the new image, resuming
 //! the session from the carry: each unit's snapshot and queued job
-//! restored, each carried run adopted by its actor, whatever the session
-//! recorded but nobody adopts stopped, and the units whose provider does
-//! not carry runs started again.
+//! restored, each carried run adopted by its actor, and the units whose
+//! provider does not carry runs started again. Whatever the session
+//! recorded but nobody adopts is named to the providers' boot recovery,
+//! which stops it first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -17,7 +18,6 @@ use devctl_units::{ProjectName, UnitName};
 
 use crate::core::jobs::job::{PendingStop, Queued};
 use crate::core::manager::Manager;
-use crate::core::manager::session::kill_leftovers;
 use crate::core::reexec::{
     AdoptRun, CoreCarry, Frozen, FrozenStop, FrozenUnit, ReexecMsg, Resume, take_fd,
 };
@@ -93,6 +93,25 @@ impl Manager {
         });
     }
 
+    /// The invocations `prev` recorded that no actor adopts from `carry`
+    /// (a stop in progress, a carried unit no longer loaded).
+    pub(crate) fn unadopted(&self, prev: &SessionFile, carry: &CoreCarry) -> Vec<String> {
+        let adopted: BTreeSet<&str> = carry
+            .units
+            .iter()
+            .filter(|fu| {
+                self.projects
+                    .get(&fu.project)
+                    .is_some_and(|p| p.units.contains_key(&fu.unit))
+            })
+            .filter_map(|fu| fu.run.as_ref().map(|r| r.invocation.as_str()))
+            .collect();
+        prev.invocations()
+            .filter(|i| !adopted.contains(*i))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Continue the session `prev` from a previous image's carry.
     pub(crate) async fn resume_reexec(
         &mut self,
@@ -127,14 +146,9 @@ impl Manager {
             plans.push((fu, stdout, stderr, restarted));
         }
         // Whatever the session recorded but nobody adopts (a stop in
-        // progress, a carried unit that is gone) is stopped first.
-        let leftovers: Vec<String> = prev
-            .invocations()
-            .filter(|i| !adopted.contains(*i))
-            .map(str::to_owned)
-            .collect();
-        let killed = kill_leftovers(leftovers).await;
-        info!(session = %prev.session_id, adopted = adopted.len(), killed, "continuing the session after a re-exec");
+        // progress, a carried unit that is gone) was stopped by the
+        // providers' boot recovery ([`Manager::unadopted`]).
+        info!(session = %prev.session_id, adopted = adopted.len(), "continuing the session after a re-exec");
         let wanted: BTreeMap<ProjectName, BTreeSet<UnitName>> = prev
             .units
             .iter()

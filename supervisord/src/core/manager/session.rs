@@ -2,14 +2,12 @@
 //! or begin a new one), the session file kept current while running, and
 //! the clean shutdown that ends it.
 //!
-//! Recovery kills every process tree recorded in the old `session.json`
-//! (found by its `DEVCTL_INVOCATION_ID`, wherever it was re-parented) and
-//! starts again what should run, with origin `restarted`. Processes are
-//! not adopted: their stdout/stderr pipes died with the old daemon. Before
-//! any unit starts, every registered provider recovers what it left
-//! outside the daemon (`ProviderKind::recover`): instances the session
-//! wants can be kept, and their providers take them over on start
-//! (origin `adopted`).
+//! Recovery starts again what the old `session.json` says should run,
+//! with origin `restarted`. Before any unit starts, every registered
+//! provider recovers what a previous daemon left (`ProviderKind::recover`):
+//! it stops what it finds of the recorded invocations nobody continues,
+//! and instances the session wants can be kept, their providers taking
+//! them over on start (origin `adopted`).
 //!
 //! After a re-exec (`CoreOptions::reexec`, same pid) the session continues
 //! without a recovery: the inherited children are registered with the
@@ -17,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
@@ -35,40 +32,9 @@ use crate::core::protocol::{ActorMsg, ReportTx};
 use crate::core::snapshot::Snapshot;
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
-use crate::process::{self, Reaper, TreeRef};
+use crate::process::{self, Reaper};
 use crate::state::files::{SessionFile, SessionUnit};
 use crate::state::store::{ReadOutcome, StateStore};
-
-/// Grace given to a crashed session's leftovers before SIGKILL.
-pub const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
-/// Bounded wait after the leftovers' final SIGKILL.
-const LEFTOVER_KILL_WAIT: Duration = Duration::from_secs(5);
-
-/// Kill every process carrying one of these invocation markers.
-pub async fn kill_leftovers(invocations: Vec<String>) -> usize {
-    let mut found = 0;
-    let mut tasks = Vec::new();
-    for inv in invocations {
-        if process::find_marked(&inv).is_empty() {
-            continue;
-        }
-        found += 1;
-        tasks.push(tokio::spawn(async move {
-            let tree = TreeRef::marker_only(&inv);
-            process::stop_tree(
-                &tree,
-                devctl_units::Signal::SIGTERM,
-                LEFTOVER_GRACE,
-                LEFTOVER_KILL_WAIT,
-            )
-            .await
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    found
-}
 
 fn new_session_id() -> String {
     process::invocation_id()
@@ -135,6 +101,9 @@ impl Manager {
             },
             None => SessionFile::new(new_session_id(), started_at_ms),
         };
+        // Invocations a previous daemon recorded that nobody continues;
+        // the providers stop them before any unit starts.
+        let mut leftovers: Vec<String> = Vec::new();
         let carry = match carry {
             Some(c)
                 if previous
@@ -147,7 +116,7 @@ impl Manager {
                 warn!("the re-exec state names another session; continuing as after a crash");
                 crate::core::reexec::close_carried(&c.fds());
                 let runs = c.units.iter().filter_map(|u| u.run.as_ref());
-                kill_leftovers(runs.map(|r| r.invocation.clone()).collect()).await;
+                leftovers.extend(runs.map(|r| r.invocation.clone()));
                 None
             }
             None => None,
@@ -199,7 +168,12 @@ impl Manager {
         for name in mgr.projects.keys().cloned().collect::<Vec<_>>() {
             mgr.rewatch(&name);
         }
-        mgr.recover_providers(previous.as_ref()).await;
+        match (&previous, &carry) {
+            (Some(prev), Some(carry)) => leftovers.extend(mgr.unadopted(prev, carry)),
+            (Some(prev), None) => leftovers.extend(prev.invocations().map(str::to_owned)),
+            (None, _) => {}
+        }
+        mgr.recover_providers(previous.as_ref(), leftovers).await;
         if let (Some(prev), Some(carry)) = (&previous, carry) {
             mgr.resume_reexec(prev.clone(), carry, cells).await;
             mgr.write_session_now();
@@ -207,8 +181,7 @@ impl Manager {
         }
         match previous {
             Some(prev) => {
-                let killed = kill_leftovers(prev.invocations().map(str::to_owned).collect()).await;
-                info!(session = %prev.session_id, killed, "continuing a crashed session");
+                info!(session = %prev.session_id, "continuing a crashed session");
                 for (project, units) in prev.units {
                     let names: Vec<UnitName> = units
                         .keys()
@@ -245,8 +218,9 @@ impl Manager {
 
     /// Before any unit starts, let every provider settle what a previous
     /// daemon left outside it (`wanted` is what a crashed session wanted
-    /// running; a new session wants nothing).
-    async fn recover_providers(&self, previous: Option<&SessionFile>) {
+    /// running; a new session wants nothing), and stop what they find of
+    /// `leftovers`.
+    async fn recover_providers(&self, previous: Option<&SessionFile>, leftovers: Vec<String>) {
         let kinds = self
             .projects
             .values()
@@ -262,6 +236,7 @@ impl Manager {
             kinds,
             wanted,
             notify_dir: self.env.notify_dir.clone(),
+            leftovers,
         };
         self.providers.recover(&boot).await;
     }

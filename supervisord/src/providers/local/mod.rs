@@ -3,6 +3,7 @@
 
 pub mod kind;
 pub mod provider;
+pub mod recover;
 
 pub use kind::Local;
 pub use provider::LocalProvider;
