@@ -50,6 +50,8 @@ enum Msg {
     Record(Box<RunRecord>),
     /// Answered once everything sent before it is committed.
     Flush(SyncSender<()>),
+    /// A reader found the file damaged: reopen it (setting it aside).
+    Damaged,
 }
 
 /// The run history of one daemon. Cheap to share behind an `Arc`; queries
@@ -197,9 +199,14 @@ impl RunStore {
         sql: &str,
         args: Vec<Value>,
     ) -> Result<Vec<RunRecord>, RunStoreError> {
-        let query_err = |source| RunStoreError::Query {
-            path: self.path.clone(),
-            source,
+        let query_err = |source: rusqlite::Error| {
+            if db::is_corruption(&source) {
+                let _ = self.tx.try_send(Msg::Damaged);
+            }
+            RunStoreError::Query {
+                path: self.path.clone(),
+                source,
+            }
         };
         let mut stmt = conn.prepare(sql).map_err(query_err)?;
         let rows = stmt
@@ -241,6 +248,7 @@ impl Writer {
                 match msg {
                     Msg::Record(r) => batch.push(*r),
                     Msg::Flush(done) => flushes.push(done),
+                    Msg::Damaged => self.reopen(),
                 }
                 next = if batch.len() < MAX_BATCH {
                     rx.try_recv().ok()
@@ -257,6 +265,16 @@ impl Writer {
             }
         }
         debug!(file = %self.path.display(), "run history writer stopped");
+    }
+
+    /// Open the file afresh: a damaged one is set aside and replaced. The
+    /// old connection may not notice damage itself (it trusts its WAL
+    /// index), so readers' reports bring it here.
+    fn reopen(&mut self) {
+        match db::open(&self.path) {
+            Ok(conn) => self.conn = conn,
+            Err(e) => warn!(file = %self.path.display(), "run history unavailable: {e}"),
+        }
     }
 
     /// One batch; on a corrupt database, set it aside, start a fresh one

@@ -416,3 +416,24 @@ fn readers_see_consistent_pages_while_the_writer_writes() {
         r.join().unwrap();
     }
 }
+
+#[test]
+fn a_file_damaged_while_open_is_set_aside_once_a_reader_finds_it() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("runs.db");
+    let store = open(&path);
+    let t = now_ms();
+    store.record(run(1, "p", "api", t));
+    store.flush();
+    // Garbage over the database and its WAL, under the open connections.
+    fs::write(&path, vec![0x5a; 64 * 1024]).unwrap();
+    fs::write(d.path().join("runs.db-wal"), vec![0x5a; 64 * 1024]).unwrap();
+    let err = store.query(&RunQuery::default()).unwrap_err();
+    assert!(matches!(err, RunStoreError::Query { .. }), "{err:?}");
+    store.flush();
+    assert!(!aside_files(d.path()).is_empty());
+    store.record(run(2, "p", "api", t + 1));
+    store.flush();
+    let ids: Vec<RunId> = all(&store).into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![RunId::from_bits(2)], "a fresh history");
+}

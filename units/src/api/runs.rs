@@ -126,6 +126,13 @@ pub struct RunLogRange {
     pub to_us: Option<u64>,
 }
 
+impl RunLogRange {
+    /// Whether a log line stamped `time_us` belongs to the run.
+    pub fn contains(&self, time_us: u64) -> bool {
+        time_us >= self.from_us && self.to_us.is_none_or(|to| time_us <= to)
+    }
+}
+
 /// One invocation of a unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -271,5 +278,19 @@ mod tests {
         assert_eq!(serde_json::from_str::<RunRecord>(&json).unwrap(), r);
         assert_eq!(r.duration_ms(), Some(3_000));
         assert!(r.failed() && r.is_finished());
+    }
+
+    #[test]
+    fn a_log_range_holds_the_lines_of_its_run() {
+        let open = RunLogRange {
+            from_us: 100,
+            to_us: None,
+        };
+        assert!(!open.contains(99) && open.contains(100) && open.contains(u64::MAX));
+        let closed = RunLogRange {
+            to_us: Some(200),
+            ..open
+        };
+        assert!(closed.contains(200) && !closed.contains(201));
     }
 }
