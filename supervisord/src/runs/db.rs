@@ -12,7 +12,7 @@ use tracing::warn;
 
 use crate::state::store::quarantine;
 
-/// The schema this build writes: the number of [`MIGRATIONS`].
+/// The schema this build writes: the number of migration steps.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Each step takes the schema from version `i` to `i + 1`. A database at an
