@@ -52,6 +52,12 @@ pub enum RunStoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot start the run history's writer thread")]
+    #[diagnostic(
+        code(devctld::runs::writer),
+        help("the system is out of threads or memory; devctld keeps running without history")
+    )]
+    Writer(#[source] std::io::Error),
     #[error("cannot read the run history {}", path.display())]
     #[diagnostic(
         code(devctld::runs::query),

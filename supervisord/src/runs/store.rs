@@ -80,10 +80,7 @@ impl RunStore {
         thread::Builder::new()
             .name("devctld-runs".into())
             .spawn(move || writer.run(rx))
-            .map_err(|e| RunStoreError::Open {
-                path: path.to_owned(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+            .map_err(RunStoreError::Writer)?;
         Ok(RunStore {
             path: path.to_owned(),
             tx,

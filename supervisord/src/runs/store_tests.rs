@@ -437,3 +437,22 @@ fn a_file_damaged_while_open_is_set_aside_once_a_reader_finds_it() {
     let ids: Vec<RunId> = all(&store).into_iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![RunId::from_bits(2)], "a fresh history");
 }
+
+#[test]
+fn a_record_that_cannot_be_decoded_is_named_in_the_error() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("runs.db");
+    let store = open(&path);
+    let c = db::connect(&path).unwrap();
+    c.execute(
+        "INSERT INTO runs (id, project, unit, queued_ms, ended_ms, failed, record)
+         VALUES ('zzzzzzzzzz', 'p', 'api', 1, NULL, 0, '{\"not\": \"a run\"}')",
+        [],
+    )
+    .unwrap();
+    let err = store.query(&RunQuery::default()).unwrap_err();
+    match err {
+        RunStoreError::Decode { id, .. } => assert_eq!(id, "zzzzzzzzzz"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -219,7 +219,8 @@ pub struct RunQuery {
     pub failed: bool,
     /// At most this many (the store caps it); `None`: the store's default.
     pub limit: Option<u32>,
-    /// Paging: runs older than this one (a page's `next`).
+    /// Paging: runs older than this one (a page's `next`); an id not in
+    /// the history (pruned meanwhile) gives an empty page.
     pub before: Option<RunId>,
 }
 
