@@ -8,6 +8,7 @@ pub mod logs;
 pub mod probe;
 pub mod process;
 pub mod providers;
+pub mod runs;
 pub mod state;
 pub mod watch;
 

@@ -22,6 +22,8 @@
 //! | GET | `/v1/logs?project=P&unit=U&unit=V&n=N&since=UNIX_MS&follow=BOOL` | → NDJSON of [`LogRecord`] |
 //! | POST | `/v1/daemon/stop` | → `{}` (clean stop: every unit stopped, session over) |
 
+pub mod runs;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
