@@ -6,6 +6,7 @@
 //! applies what these decide.
 
 pub mod advance;
+pub mod engine;
 pub mod goal;
 pub mod job;
 pub mod propagate;
