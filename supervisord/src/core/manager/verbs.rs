@@ -1,8 +1,7 @@
 //! The job verbs on the manager: start / stop / restart / trigger / up /
-//! down, enablement and `wait`; plus the reconciliation step that sends
-//! queued starts once dependencies allow and queued stops once dependents
-//! are down (reverse order), and the propagation of a required unit's
-//! failure or stop to its dependents.
+//! down, enablement and `wait`. Each resolves names, runs the job engine
+//! over the project (`jobs/engine.rs`: queueing, advancing, propagation)
+//! and applies the effects it returns.
 
 use std::collections::BTreeSet;
 
