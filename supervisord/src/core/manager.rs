@@ -28,7 +28,7 @@ use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
 use crate::core::actor::{ActorEnv, Spawn, now_ms};
-use crate::core::jobs::engine::{Effects, Reported, ToActor};
+use crate::core::jobs::engine::Reported;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::Waiters;
 use crate::core::logview::Selected;
@@ -481,22 +481,6 @@ impl Manager {
         {
             l.job.issued = seq;
             let _ = tx.send(make(seq));
-        }
-    }
-
-    /// Apply a job engine transition's effects: send its messages to the
-    /// actors of `project`'s units and mark the session dirty.
-    pub(crate) fn apply(&mut self, project: &ProjectName, fx: Effects) {
-        if fx.session_dirty {
-            self.session_changed();
-        }
-        let Some(p) = self.projects.get(project) else {
-            return;
-        };
-        for ToActor { unit, msg } in fx.to_actors {
-            if let Some(tx) = p.units.get(&unit).and_then(|l| l.tx.as_ref()) {
-                let _ = tx.send(Mail::from(msg));
-            }
         }
     }
 

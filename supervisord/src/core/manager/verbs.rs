@@ -15,11 +15,12 @@ use devctl_units::state::EnableState;
 use devctl_units::{ProjectName, UnitName};
 
 use crate::core::graph::{expand_groups, resolve};
-use crate::core::jobs::engine::{Effects, Engine, Plan};
+use crate::core::jobs::engine::{Effects, Engine, Plan, ToActor};
 use crate::core::jobs::goal::Goal;
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::manager::watching::manual_trigger;
 use crate::core::manager::{Manager, api_err, storage_err};
+use crate::core::notes::Mail;
 use crate::core::project::Loaded;
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -48,6 +49,22 @@ impl Manager {
             seq: &mut self.seq,
             waiters: &mut self.waiters,
         })
+    }
+
+    /// Apply a job engine transition's effects: send its messages to the
+    /// actors of `project`'s units and mark the session dirty.
+    pub(crate) fn apply(&mut self, project: &ProjectName, fx: Effects) {
+        if fx.session_dirty {
+            self.session_changed();
+        }
+        let Some(p) = self.projects.get(project) else {
+            return;
+        };
+        for ToActor { unit, msg } in fx.to_actors {
+            if let Some(tx) = p.units.get(&unit).and_then(|l| l.tx.as_ref()) {
+                let _ = tx.send(Mail::from(msg));
+            }
+        }
     }
 
     /// Queue starts for `names` and what they need (see
