@@ -90,6 +90,17 @@ pub struct Reported {
     pub fx: Effects,
 }
 
+/// What a file change's trigger did to a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoTrigger {
+    /// Neither running nor meant to run: left alone.
+    Ignored,
+    /// Running with no job: told to run again.
+    Sent,
+    /// Failed while it should run: started again.
+    Started,
+}
+
 /// A submitted job's answer: what it waits for, and the units it stops
 /// besides those named.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -213,6 +224,30 @@ impl<S: Slot, R> Engine<'_, S, R> {
         };
         self.start(fx, &held, Origin::Started, &reason);
         Some((held, reason))
+    }
+
+    /// A file change asks `unit` to run again because of `reason`, as
+    /// `devctl trigger` does: a running unit with no job is told to run
+    /// again, a failed one that should run is started again, any other is
+    /// left alone.
+    pub fn auto_trigger(&mut self, unit: &UnitName, reason: &str) -> (AutoTrigger, Effects) {
+        let mut fx = Effects::default();
+        let Some(s) = self.units.get(unit) else {
+            return (AutoTrigger::Ignored, fx);
+        };
+        let (snap, job) = (s.snap(), s.job());
+        if snap.is_up() && job.stopping.is_none() && !job.start_queued() {
+            let reason = reason.to_string();
+            self.send(&mut fx, unit, |seq| ActorMsg::Trigger { seq, reason });
+            (AutoTrigger::Sent, fx)
+        } else if self.should_run.contains(unit) && snap.active == ActiveState::Failed {
+            self.start(&mut fx, std::slice::from_ref(unit), Origin::Started, reason);
+            fx.add(self.advance());
+            fx.session_dirty = true;
+            (AutoTrigger::Started, fx)
+        } else {
+            (AutoTrigger::Ignored, fx)
+        }
     }
 
     /// Queue starts for `roots` and what they need (merged into each

@@ -10,7 +10,7 @@ use devctl_units::api::JobVerb;
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{DepCondition, DepKind, Dependency, ProjectName, Unit, UnitKind, UnitName};
 
-use crate::core::jobs::engine::{Effects, Engine, Plan, Slot};
+use crate::core::jobs::engine::{AutoTrigger, Effects, Engine, Plan, Slot};
 use crate::core::jobs::goal::Goal;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::{Mirrors, Waiters};
@@ -389,4 +389,78 @@ fn a_stop_supersedes_a_parked_start() {
         o.message.as_deref().unwrap_or("").contains("superseded"),
         "{o:?}"
     );
+}
+
+#[test]
+fn every_auto_trigger_rule() {
+    let failed = || Snapshot {
+        result: Some(UnitResult::ExitCode),
+        ..state(ActiveState::Failed, SubState::Failed, 0)
+    };
+    // (what, db's state, db should run, a stop in flight, outcome,
+    // messages out)
+    type Case = (
+        &'static str,
+        Snapshot,
+        bool,
+        bool,
+        AutoTrigger,
+        &'static [&'static str],
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "running, no job: told to run again",
+            running(0),
+            true,
+            false,
+            AutoTrigger::Sent,
+            &["db trigger 1"],
+        ),
+        (
+            "running but being stopped: left alone",
+            running(0),
+            true,
+            true,
+            AutoTrigger::Ignored,
+            &[],
+        ),
+        (
+            "failed and should run: started again",
+            failed(),
+            true,
+            false,
+            AutoTrigger::Started,
+            &["db start 1"],
+        ),
+        (
+            "failed, not meant to run: left alone",
+            failed(),
+            false,
+            false,
+            AutoTrigger::Ignored,
+            &[],
+        ),
+        (
+            "stopped: left alone",
+            down(0),
+            true,
+            false,
+            AutoTrigger::Ignored,
+            &[],
+        ),
+    ];
+    for (what, snap, should_run, stopping, want, msgs) in cases {
+        let mut w = World::api_on_db();
+        w.units.get_mut(&n("db")).unwrap().snap = snap;
+        if should_run {
+            w.should_run.insert(n("db"));
+        }
+        if stopping {
+            w.units.get_mut(&n("db")).unwrap().job.stopping = Some(0);
+        }
+        let (got, fx) = w.engine().auto_trigger(&n("db"), "file change: src/a.rs");
+        assert_eq!(got, want, "{what}");
+        assert_eq!(sent(&fx), msgs.to_vec(), "{what}: messages");
+        assert_eq!(fx.session_dirty, want == AutoTrigger::Started, "{what}");
+    }
 }

@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use tracing::{debug, info, warn};
 
-use devctl_units::api::{EventKind, Origin};
-use devctl_units::state::{ActiveState, SubState};
+use devctl_units::api::EventKind;
+use devctl_units::state::SubState;
 use devctl_units::{ProjectName, TriggerMode, UnitName, WatchSpec};
 
+use crate::core::jobs::engine::AutoTrigger;
 use crate::core::manager::Manager;
 use crate::core::protocol::ActorMsg;
 use crate::core::snapshot::Snapshot;
@@ -185,32 +186,17 @@ impl Manager {
     /// Run a unit again because of `reason`, as `devctl trigger` does;
     /// a unit that is neither running nor meant to run is left alone.
     fn watch_trigger(&mut self, project: &ProjectName, unit: &UnitName, reason: String) {
-        let Some(p) = self.projects.get(project) else {
+        let Some(mut e) = self.engine(project) else {
             return;
         };
-        let Some(l) = p.units.get(unit) else { return };
-        let up = l.snap.is_up() && l.job.stopping.is_none() && !l.job.start_queued();
-        if up {
+        let (what, fx) = e.auto_trigger(unit, &reason);
+        if what != AutoTrigger::Ignored {
             info!(%project, %unit, "{reason}");
-            self.send(project, unit, |seq| ActorMsg::Trigger { seq, reason });
-        } else if p.should_run.contains(unit) && l.snap.active == ActiveState::Failed {
-            info!(%project, %unit, "{reason}");
-            self.emit(
-                Some(project),
-                Some(unit),
-                EventKind::Triggered {
-                    reason: reason.clone(),
-                },
-            );
-            self.mark_start(
-                project,
-                std::slice::from_ref(unit),
-                Origin::Started,
-                &reason,
-            );
-            self.advance(project);
-            self.session_changed();
         }
+        if what == AutoTrigger::Started {
+            self.emit(Some(project), Some(unit), EventKind::Triggered { reason });
+        }
+        self.apply(project, fx);
     }
 
     /// Track when each watched unit's runs begin and settle, as of `at`
