@@ -28,6 +28,7 @@ use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
 use crate::core::actor::{ActorEnv, Spawn, now_ms};
+use crate::core::jobs::engine::Reported;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::Waiters;
 use crate::core::logview::Selected;
@@ -484,18 +485,24 @@ impl Manager {
     }
 
     fn on_report(&mut self, r: Report) {
-        let Some(l) = self
+        let watched = self
+            .watch
             .projects
-            .get_mut(&r.project)
-            .and_then(|p| p.units.get_mut(&r.unit))
-        else {
+            .get(&r.project)
+            .is_some_and(|p| p.units.contains_key(&r.unit));
+        let Some(mut e) = self.engine(&r.project) else {
             return;
         };
-        let old = std::mem::replace(&mut l.snap, r.snap);
-        let new = l.snap.clone();
-        l.job.on_report(&new);
-        let state_changed = (old.active, old.sub, old.result, &old.message)
-            != (new.active, new.sub, new.result, &new.message);
+        let Some(done) = e.on_report(&r.unit, r.snap, watched) else {
+            return;
+        };
+        let Reported {
+            old,
+            state_changed,
+            held_back,
+            mut fx,
+        } = done;
+        let new = &self.projects[&r.project].units[&r.unit].snap;
         if state_changed {
             let kind = EventKind::StateChanged {
                 active: new.active,
@@ -508,20 +515,17 @@ impl Manager {
         for e in r.events {
             self.emit(Some(&r.project), Some(&r.unit), e);
         }
+        let new = self.projects[&r.project].units[&r.unit].snap.clone();
         self.watch_observe(&r.project, &r.unit, &old, &new, r.at);
-        if state_changed {
-            self.propagate(&r.project, &r.unit, &old);
-        }
-        // The session file records each unit's invocation (and what
-        // should run, which the calls above mark themselves).
-        if old.invocation != new.invocation {
-            self.session_changed();
+        if let Some((units, reason)) = held_back {
+            info!(project = %r.project, ?units, "{reason}");
         }
         // Only the reporting unit's answers, and those of units whose
         // queued job was just sent, can have been decided by this report.
-        let sent = self.advance(&r.project);
+        let moved = std::mem::take(&mut fx.moved);
+        self.apply(&r.project, fx);
         self.check_waiters_for(&r.project, &r.unit);
-        for u in &sent {
+        for u in &moved {
             self.check_waiters_for(&r.project, u);
         }
         if !self.shutdown_replies.is_empty() {

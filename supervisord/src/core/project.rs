@@ -11,6 +11,7 @@ use devctl_units::state::{ActiveState, EnableState, LoadState, SubState};
 use devctl_units::{Unit, UnitKind, UnitName};
 
 use crate::core::graph;
+use crate::core::jobs::engine::Slot;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::Mirrors;
 use crate::core::logview::record;
@@ -51,12 +52,33 @@ impl Loaded {
 
     /// The gate's view of this unit.
     pub fn dep_view(&self) -> DepView {
-        DepView {
-            active: self.snap.active,
-            sub: self.snap.sub,
-            result: self.snap.result,
-            pending: self.job.start_queued() || !self.settled(),
-        }
+        Slot::dep_view(self)
+    }
+}
+
+impl Slot for Loaded {
+    fn unit(&self) -> &Arc<Unit> {
+        &self.unit
+    }
+
+    fn snap(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    fn snap_mut(&mut self) -> &mut Snapshot {
+        &mut self.snap
+    }
+
+    fn job(&self) -> &Job {
+        &self.job
+    }
+
+    fn job_mut(&mut self) -> &mut Job {
+        &mut self.job
+    }
+
+    fn has_actor(&self) -> bool {
+        self.tx.is_some()
     }
 }
 

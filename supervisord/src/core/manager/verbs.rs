@@ -1,8 +1,7 @@
 //! The job verbs on the manager: start / stop / restart / trigger / up /
-//! down, enablement and `wait`; plus the reconciliation step that sends
-//! queued starts once dependencies allow and queued stops once dependents
-//! are down (reverse order), and the propagation of a required unit's
-//! failure or stop to its dependents.
+//! down, enablement and `wait`. Each resolves names, runs the job engine
+//! over the project (`jobs/engine.rs`: queueing, advancing, propagation)
+//! and applies the effects it returns.
 
 use std::collections::BTreeSet;
 
@@ -12,18 +11,17 @@ use devctl_units::api::{
     ApiError, EnableRequest, EnableResponse, ErrorKind, EventKind, JobRequest, JobResponse,
     JobVerb, Origin, WaitRequest, WaitResponse,
 };
-use devctl_units::state::{EnableState, SubState, UnitResult};
-use devctl_units::{Dependency, ProjectName, UnitKind, UnitName};
+use devctl_units::state::EnableState;
+use devctl_units::{ProjectName, UnitName};
 
-use crate::core::graph::{dependents_of, expand_groups, requiring, resolve, start_closure};
-use crate::core::jobs::advance::{self, Step};
-use crate::core::jobs::goal::{Goal, Toward};
-use crate::core::jobs::job::{PendingStop, Queued};
-use crate::core::jobs::propagate::{self, Reaction};
+use crate::core::graph::{expand_groups, resolve};
+use crate::core::jobs::engine::{Effects, Engine, Plan, ToActor};
+use crate::core::jobs::goal::Goal;
 use crate::core::manager::waiting::WaiterReply;
+use crate::core::manager::watching::manual_trigger;
 use crate::core::manager::{Manager, api_err, storage_err};
-use crate::core::protocol::ActorMsg;
-use crate::core::snapshot::Snapshot;
+use crate::core::notes::Mail;
+use crate::core::project::Loaded;
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
@@ -37,9 +35,40 @@ impl Manager {
         resolve(patterns, &p.defs()).map_err(|m| api_err(ErrorKind::NotFound, m))
     }
 
-    /// Queue starts for `names` and what they need (merged into each
-    /// unit's job, see `jobs/job.rs`); parked stops of those units are
-    /// superseded.
+    /// The job engine over `project` (none when it is not loaded).
+    pub(crate) fn engine<'a>(
+        &'a mut self,
+        project: &'a ProjectName,
+    ) -> Option<Engine<'a, Loaded, WaiterReply>> {
+        let p = self.projects.get_mut(project)?;
+        Some(Engine {
+            project,
+            overrides: &p.file.overrides,
+            units: &mut p.units,
+            should_run: &mut p.should_run,
+            seq: &mut self.seq,
+            waiters: &mut self.waiters,
+        })
+    }
+
+    /// Apply a job engine transition's effects: send its messages to the
+    /// actors of `project`'s units and mark the session dirty.
+    pub(crate) fn apply(&mut self, project: &ProjectName, fx: Effects) {
+        if fx.session_dirty {
+            self.session_changed();
+        }
+        let Some(p) = self.projects.get(project) else {
+            return;
+        };
+        for ToActor { unit, msg } in fx.to_actors {
+            if let Some(tx) = p.units.get(&unit).and_then(|l| l.tx.as_ref()) {
+                let _ = tx.send(Mail::from(msg));
+            }
+        }
+    }
+
+    /// Queue starts for `names` and what they need (see
+    /// [`Engine::start`]); returns the roots with groups expanded.
     pub(crate) fn mark_start(
         &mut self,
         project: &ProjectName,
@@ -47,211 +76,26 @@ impl Manager {
         origin: Origin,
         trigger: &str,
     ) -> BTreeSet<UnitName> {
-        let Some(p) = self.projects.get_mut(project) else {
+        let mut fx = Effects::default();
+        let Some(mut e) = self.engine(project) else {
             return BTreeSet::new();
         };
-        let defs = p.defs();
-        let roots = expand_groups(roots, &defs);
-        let closure = start_closure(&roots, &defs);
-        for n in &closure {
-            let Some(l) = p.units.get_mut(n) else {
-                continue;
-            };
-            p.should_run.insert(n.clone());
-            l.job.start(&l.snap, origin, trigger);
-        }
-        for n in &closure {
-            self.supersede(project, n, Toward::Up, "start");
-        }
-        self.session_changed();
+        let roots = e.start(&mut fx, roots, origin, trigger);
+        self.apply(project, fx);
         roots
     }
 
-    /// Queue stops; `why(name)` gives (result, message) for each. Parked
-    /// starts (and waits for ready/active/succeeded) of those units are
-    /// superseded.
-    pub(crate) fn mark_stop(
-        &mut self,
-        project: &ProjectName,
-        names: &BTreeSet<UnitName>,
-        why: impl Fn(&UnitName) -> (UnitResult, Option<String>),
-    ) {
-        let Some(p) = self.projects.get_mut(project) else {
-            return;
-        };
-        for n in names {
-            p.should_run.remove(n);
-            let Some(l) = p.units.get_mut(n) else {
-                continue;
-            };
-            let (result, message) = why(n);
-            let stop = PendingStop {
-                result,
-                message,
-                failed: false,
-            };
-            l.job.stop(&l.snap, stop);
-        }
-        for n in names {
-            self.supersede(project, n, Toward::Down, "stop");
-        }
-        self.session_changed();
-    }
-
-    /// Send queued starts and stops whose conditions are met (the pure
-    /// pass of `jobs/advance.rs`, repeated while it makes progress);
-    /// returns the units whose queued job was sent or failed.
+    /// Send queued starts and stops whose conditions are met (the
+    /// engine's advance, see `jobs/engine.rs`); returns the units whose
+    /// queued job was sent or failed.
     pub(crate) fn advance(&mut self, project: &ProjectName) -> Vec<UnitName> {
-        let mut changed = Vec::new();
-        loop {
-            let Some(p) = self.projects.get(project) else {
-                return changed;
-            };
-            // The definitions, built once per pass and only when a stop is
-            // queued (not once per queued stop: O(N²) in a stop-all).
-            let defs = p
-                .units
-                .values()
-                .any(|l| l.job.stop_queued())
-                .then(|| p.defs());
-            let stopping = |d: &UnitName| {
-                p.units
-                    .get(d)
-                    .is_some_and(|dl| dl.job.stop_queued() || dl.job.stopping.is_some())
-            };
-            let mut steps = advance::pass(
-                p.units.iter().map(|(n, l)| (n, &l.unit.deps[..], &l.job)),
-                |d| p.units.get(d).map(|x| x.dep_view()),
-                |n| {
-                    defs.as_ref()
-                        .is_some_and(|defs| dependents_of(n, defs).any(stopping))
-                },
-            );
-            if steps.is_empty() {
-                return changed;
-            }
-            let progressed = steps.iter().any(|(_, s)| s.progresses());
-            let p = self.projects.get_mut(project).expect("checked above");
-            let mut failed = false;
-            for (n, step) in &steps {
-                p.units.get_mut(n).expect("listed").job.took(step);
-                if matches!(step, Step::Fail(_)) {
-                    p.should_run.remove(n);
-                    failed = true;
-                }
-            }
-            if failed {
-                self.session_changed();
-            }
-            // Starts and stops go out first, then failures, then the
-            // waiting notices.
-            steps.sort_by_key(|(_, s)| match s {
-                Step::Start { .. } | Step::Stop(_) => 0,
-                Step::Fail(_) => 1,
-                Step::Wait(_) => 2,
-            });
-            for (n, step) in steps {
-                if step.progresses() {
-                    changed.push(n.clone());
-                }
-                match step {
-                    Step::Start { origin, trigger } => {
-                        self.send(project, &n, |seq| ActorMsg::Start {
-                            seq,
-                            origin,
-                            trigger,
-                            reset: true,
-                        });
-                    }
-                    Step::Stop(s) => {
-                        self.send(project, &n, |seq| ActorMsg::Stop {
-                            seq,
-                            result: s.result,
-                            message: s.message,
-                            failed: s.failed,
-                        });
-                        if let Some(l) = self
-                            .projects
-                            .get_mut(project)
-                            .and_then(|p| p.units.get_mut(&n))
-                        {
-                            l.job.stop_sent();
-                        }
-                    }
-                    Step::Fail(message) => {
-                        self.send(project, &n, |seq| ActorMsg::FailDeps { seq, message });
-                    }
-                    Step::Wait(waiting) => {
-                        self.send(project, &n, |seq| ActorMsg::WaitDeps { seq, waiting });
-                    }
-                }
-            }
-            if !progressed {
-                return changed;
-            }
-        }
-    }
-
-    /// React to a unit's settled state change on behalf of its dependents
-    /// (each one's reaction is `jobs/propagate.rs`'s).
-    pub(crate) fn propagate(&mut self, project: &ProjectName, unit: &UnitName, old: &Snapshot) {
-        let Some(p) = self.projects.get_mut(project) else {
-            return;
+        let Some(mut e) = self.engine(project) else {
+            return Vec::new();
         };
-        let Some(x) = p.units.get(unit) else { return };
-        if !x.settled() {
-            return;
-        }
-        let view = x.dep_view();
-        let x_kind = x.unit.kind;
-        let x_why = x.snap.trigger.clone();
-        let rebuilt = x_kind == UnitKind::Build
-            && old.sub == SubState::Building
-            && x.snap.sub == SubState::Exited
-            && x.snap.result == Some(UnitResult::Success);
-        let mut restarts = Vec::new();
-        let mut notes = Vec::new();
-        // The dependents, found without building the definitions map
-        // (this runs on every settled state change).
-        let dependents: Vec<(UnitName, Dependency)> = p
-            .units
-            .iter()
-            .filter_map(|(n, l)| {
-                let dep = l.unit.deps.iter().find(|d| &d.unit == unit)?;
-                Some((n.clone(), dep.clone()))
-            })
-            .collect();
-        let mut stopped = false;
-        for (dn, dep) in &dependents {
-            let dl = p.units.get_mut(dn).expect("listed above");
-            match propagate::reaction(dep, view, rebuilt, &dl.snap, &dl.job) {
-                Some(Reaction::Stop(stop)) => {
-                    p.should_run.remove(dn);
-                    stopped = true;
-                    dl.job.queued = Some(Queued::Stop(stop));
-                }
-                Some(Reaction::Restart) => restarts.push(dn.clone()),
-                Some(Reaction::Note) => notes.push(dn.clone()),
-                None => {}
-            }
-        }
-        if stopped {
-            self.session_changed();
-        }
-        let why = x_why.map(|t| format!(" ({t})")).unwrap_or_default();
-        for d in restarts {
-            self.send(project, &d, |seq| ActorMsg::Restart {
-                seq,
-                trigger: format!("build {unit} succeeded{why}"),
-            });
-        }
-        for d in notes {
-            self.send(project, &d, |seq| ActorMsg::Note {
-                seq,
-                message: format!("build {unit} failed, still serving the previous version"),
-                drop_queued: false,
-            });
-        }
+        let mut fx = e.advance();
+        let moved = std::mem::take(&mut fx.moved);
+        self.apply(project, fx);
+        moved
     }
 
     /// `POST /jobs`.
@@ -275,9 +119,7 @@ impl Manager {
             let _ = reply.send(Err(api_err(ErrorKind::BadRequest, "no units named")));
             return;
         }
-        let (items, stopped) = self.plan(&project, req.verb, &names);
-        self.advance(&project);
-        self.session_changed();
+        let Plan { items, stopped } = self.submit(&project, req.verb, &names);
         // Answer the parked jobs this one superseded.
         self.check_waiters();
         if req.block {
@@ -296,123 +138,62 @@ impl Manager {
         }
     }
 
-    /// Queue a verb's work; returns what to wait for and the extra stops.
+    /// Accept `verb` on `names` (see [`Engine::submit`]) and apply its
+    /// effects; the caller checks the parked answers afterwards.
+    pub(crate) fn submit(
+        &mut self,
+        project: &ProjectName,
+        verb: JobVerb,
+        names: &[UnitName],
+    ) -> Plan {
+        let (fx, plan) = self.plan_with(project, |e, manual| {
+            let (plan, fx) = e.submit(verb, names, manual);
+            (fx, plan)
+        });
+        self.apply(project, fx);
+        plan
+    }
+
+    /// Queue a verb's work without advancing (see [`Engine::plan`]).
     pub(crate) fn plan(
         &mut self,
         project: &ProjectName,
         verb: JobVerb,
         names: &[UnitName],
-    ) -> (Vec<(UnitName, Goal)>, Vec<UnitName>) {
-        let Some(p) = self.projects.get(project) else {
-            return (Vec::new(), Vec::new());
+    ) -> Plan {
+        let (fx, plan) = self.plan_with(project, |e, manual| {
+            let mut fx = Effects::default();
+            let plan = e.plan(&mut fx, verb, names, manual);
+            (fx, plan)
+        });
+        self.apply(project, fx);
+        plan
+    }
+
+    /// Run `f` on the engine over `project`, with a manual trigger's
+    /// reason from the file watches.
+    fn plan_with(
+        &mut self,
+        project: &ProjectName,
+        f: impl FnOnce(
+            &mut Engine<'_, Loaded, WaiterReply>,
+            &mut dyn FnMut(&UnitName) -> String,
+        ) -> (Effects, Plan),
+    ) -> (Effects, Plan) {
+        let Some(p) = self.projects.get_mut(project) else {
+            return (Effects::default(), Plan::default());
         };
-        let defs = p.defs();
-        let runnable = |n: &UnitName| defs.get(n).is_some_and(|u| u.kind.is_runnable());
-        match verb {
-            JobVerb::Start => {
-                let roots = self.mark_start(project, names, Origin::Started, "manual");
-                (
-                    roots.into_iter().map(|n| (n, Goal::Up)).collect(),
-                    Vec::new(),
-                )
-            }
-            JobVerb::Stop => {
-                let roots = expand_groups(names, &defs);
-                let deps = requiring(&roots, &defs);
-                let all: BTreeSet<UnitName> = roots.union(&deps).cloned().collect();
-                let up_deps: Vec<UnitName> = deps
-                    .iter()
-                    .filter(|d| p.units.get(*d).is_some_and(|l| l.snap.is_up()))
-                    .cloned()
-                    .collect();
-                let roots2 = roots.clone();
-                self.mark_stop(project, &all, |n| {
-                    if roots2.contains(n) {
-                        (UnitResult::Success, None)
-                    } else {
-                        let by = roots2
-                            .iter()
-                            .map(|r| r.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        (
-                            UnitResult::Dependency,
-                            Some(format!("stopped because required unit {by} stopped")),
-                        )
-                    }
-                });
-                (all.into_iter().map(|n| (n, Goal::Down)).collect(), up_deps)
-            }
-            JobVerb::Restart | JobVerb::Trigger => {
-                let roots = expand_groups(names, &defs);
-                let mut items = Vec::new();
-                for n in &roots {
-                    let l = &self.projects[project].units[n];
-                    let up = l.snap.is_up() && l.job.idle();
-                    let word = if verb == JobVerb::Restart {
-                        "restart"
-                    } else {
-                        "trigger"
-                    };
-                    self.supersede(project, n, Toward::Up, word);
-                    if up {
-                        if verb == JobVerb::Restart {
-                            self.send(project, n, |seq| ActorMsg::Restart {
-                                seq,
-                                trigger: "manual restart".into(),
-                            });
-                        } else {
-                            let reason = self.manual_trigger(project, n);
-                            self.send(project, n, |seq| ActorMsg::Trigger { seq, reason });
-                        }
-                    } else {
-                        let why = if verb == JobVerb::Trigger {
-                            self.manual_trigger(project, n)
-                        } else {
-                            "manual".into()
-                        };
-                        self.mark_start(project, std::slice::from_ref(n), Origin::Started, &why);
-                    }
-                    items.push((n.clone(), Goal::Up));
-                }
-                (items, Vec::new())
-            }
-            JobVerb::Up => {
-                let roots: Vec<UnitName> = if names.is_empty() {
-                    defs.keys()
-                        .filter(|n| runnable(n) && p.enabled(n))
-                        .cloned()
-                        .collect()
-                } else {
-                    names.to_vec()
-                };
-                let closure = start_closure(&expand_groups(&roots, &defs), &defs);
-                let others: BTreeSet<UnitName> = if names.is_empty() {
-                    BTreeSet::new()
-                } else {
-                    p.units
-                        .iter()
-                        .filter(|(n, l)| {
-                            !closure.contains(*n) && (l.snap.is_up() || l.job.start_queued())
-                        })
-                        .map(|(n, _)| n.clone())
-                        .collect()
-                };
-                let started = self.mark_start(project, &roots, Origin::Started, "up");
-                self.mark_stop(project, &others, |_| (UnitResult::Success, None));
-                let mut items: Vec<(UnitName, Goal)> =
-                    started.into_iter().map(|n| (n, Goal::Up)).collect();
-                items.extend(others.iter().map(|n| (n.clone(), Goal::Down)));
-                (items, others.into_iter().collect())
-            }
-            JobVerb::Down => {
-                let all: BTreeSet<UnitName> =
-                    defs.keys().filter(|n| runnable(n)).cloned().collect();
-                let items = all.iter().map(|n| (n.clone(), Goal::Down)).collect();
-                self.mark_stop(project, &all, |_| (UnitResult::Success, None));
-                (items, Vec::new())
-            }
-        }
+        let watch = &mut self.watch;
+        let mut manual = |n: &UnitName| manual_trigger(watch, project, n);
+        let mut e = Engine {
+            project,
+            overrides: &p.file.overrides,
+            units: &mut p.units,
+            should_run: &mut p.should_run,
+            seq: &mut self.seq,
+            waiters: &mut self.waiters,
+        };
+        f(&mut e, &mut manual)
     }
 
     pub(crate) fn snapshot_outcomes(
@@ -509,9 +290,7 @@ impl Manager {
         } else {
             JobVerb::Stop
         };
-        let (items, stopped) = self.plan(&project, verb, &targets);
-        self.advance(&project);
-        self.session_changed();
+        let Plan { items, stopped } = self.submit(&project, verb, &targets);
         self.check_waiters();
         if req.block {
             self.park(

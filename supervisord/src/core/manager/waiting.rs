@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use devctl_units::api::{ApiError, EnableResponse, JobResponse, WaitResponse};
 use devctl_units::{ProjectName, UnitName};
 
-use crate::core::jobs::goal::{Goal, Toward};
+use crate::core::jobs::goal::Goal;
 use crate::core::jobs::waiters::Done;
 use crate::core::manager::Manager;
 
@@ -55,22 +55,6 @@ impl Manager {
             });
         }
         self.check_waiters();
-    }
-
-    /// A later job heading `toward` was accepted on `unit`: its parked
-    /// answers that job makes unreachable are superseded (see `goal.rs`).
-    /// The caller runs [`Manager::check_waiters`] afterwards.
-    pub(crate) fn supersede(
-        &mut self,
-        project: &ProjectName,
-        unit: &UnitName,
-        toward: Toward,
-        verb: &str,
-    ) {
-        let Some(l) = self.projects.get(project).and_then(|p| p.units.get(unit)) else {
-            return;
-        };
-        self.waiters.supersede(project, unit, &l.snap, toward, verb);
     }
 
     /// Answer every waiter whose units are all decided.

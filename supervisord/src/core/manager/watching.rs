@@ -9,13 +9,15 @@ use std::time::Instant;
 
 use tracing::{debug, info, warn};
 
-use devctl_units::api::{EventKind, Origin};
-use devctl_units::state::{ActiveState, SubState, UnitResult};
+use devctl_units::api::EventKind;
+use devctl_units::state::SubState;
 use devctl_units::{ProjectName, TriggerMode, UnitName, WatchSpec};
 
+use crate::core::jobs::engine::AutoTrigger;
 use crate::core::manager::Manager;
 use crate::core::protocol::ActorMsg;
 use crate::core::snapshot::Snapshot;
+use crate::core::watching::WatchHub;
 use crate::watch::{
     Changed, ProjectWatcher, Verdict, WatchConfig, WatchMsg, WatchedUnit, guard::SETTLE_GRACE,
 };
@@ -184,52 +186,17 @@ impl Manager {
     /// Run a unit again because of `reason`, as `devctl trigger` does;
     /// a unit that is neither running nor meant to run is left alone.
     fn watch_trigger(&mut self, project: &ProjectName, unit: &UnitName, reason: String) {
-        let Some(p) = self.projects.get(project) else {
+        let Some(mut e) = self.engine(project) else {
             return;
         };
-        let Some(l) = p.units.get(unit) else { return };
-        let up = l.snap.is_up() && l.job.stopping.is_none() && !l.job.start_queued();
-        if up {
+        let (what, fx) = e.auto_trigger(unit, &reason);
+        if what != AutoTrigger::Ignored {
             info!(%project, %unit, "{reason}");
-            self.send(project, unit, |seq| ActorMsg::Trigger { seq, reason });
-        } else if p.should_run.contains(unit) && l.snap.active == ActiveState::Failed {
-            info!(%project, %unit, "{reason}");
-            self.emit(
-                Some(project),
-                Some(unit),
-                EventKind::Triggered {
-                    reason: reason.clone(),
-                },
-            );
-            self.mark_start(
-                project,
-                std::slice::from_ref(unit),
-                Origin::Started,
-                &reason,
-            );
-            self.advance(project);
-            self.session_changed();
         }
-    }
-
-    /// `devctl trigger`: resume auto-triggering, clear pending changes and
-    /// say why the run happens.
-    pub(crate) fn manual_trigger(&mut self, project: &ProjectName, unit: &UnitName) -> String {
-        let n = self
-            .watch
-            .projects
-            .get_mut(project)
-            .and_then(|p| p.units.get_mut(unit))
-            .map_or(0, |uw| {
-                uw.guard.reset();
-                uw.paused_message = None;
-                uw.take_pending()
-            });
-        match n {
-            0 => "manual trigger".into(),
-            1 => "manual trigger (1 pending change)".into(),
-            n => format!("manual trigger ({n} pending changes)"),
+        if what == AutoTrigger::Started {
+            self.emit(Some(project), Some(unit), EventKind::Triggered { reason });
         }
+        self.apply(project, fx);
     }
 
     /// Track when each watched unit's runs begin and settle, as of `at`
@@ -257,41 +224,6 @@ impl Manager {
         if is_run_phase(old) && !is_run_phase(new) {
             uw.window.settle(at);
         }
-        if old.sub == SubState::Building
-            && new.sub == SubState::Exited
-            && new.result == Some(UnitResult::Success)
-        {
-            self.start_held_back(project, unit, new.trigger.as_deref());
-        }
-    }
-
-    /// A watched build succeeded again: start its dependents that failed
-    /// only because an earlier run of it failed (the fix is in). Running
-    /// dependents are restarted by the dependency propagation instead.
-    fn start_held_back(&mut self, project: &ProjectName, build: &UnitName, why: Option<&str>) {
-        let Some(p) = self.projects.get(project) else {
-            return;
-        };
-        let held: Vec<UnitName> = p
-            .units
-            .iter()
-            .filter(|(_, l)| {
-                l.unit.deps.iter().any(|d| &d.unit == build)
-                    && l.snap.active == ActiveState::Failed
-                    && l.snap.result == Some(UnitResult::Dependency)
-                    && !l.job.start_queued()
-            })
-            .map(|(n, _)| n.clone())
-            .collect();
-        if held.is_empty() {
-            return;
-        }
-        let reason = match why {
-            Some(t) => format!("build {build} succeeded ({t})"),
-            None => format!("build {build} succeeded"),
-        };
-        info!(%project, units = ?held, "{reason}");
-        self.mark_start(project, &held, Origin::Started, &reason);
     }
 }
 
@@ -300,5 +232,28 @@ fn watch_problem(e: &crate::watch::WatchError) -> String {
     match e.help() {
         Some(h) => format!("file watching incomplete: {e}; {h}"),
         None => format!("file watching incomplete: {e}"),
+    }
+}
+
+/// `devctl trigger`: resume auto-triggering, clear pending changes and
+/// say why the run happens.
+pub(crate) fn manual_trigger(
+    watch: &mut WatchHub,
+    project: &ProjectName,
+    unit: &UnitName,
+) -> String {
+    let n = watch
+        .projects
+        .get_mut(project)
+        .and_then(|p| p.units.get_mut(unit))
+        .map_or(0, |uw| {
+            uw.guard.reset();
+            uw.paused_message = None;
+            uw.take_pending()
+        });
+    match n {
+        0 => "manual trigger".into(),
+        1 => "manual trigger (1 pending change)".into(),
+        n => format!("manual trigger ({n} pending changes)"),
     }
 }

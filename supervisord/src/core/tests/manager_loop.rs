@@ -207,6 +207,11 @@ impl Loop {
             ack,
             ..Snapshot::default()
         };
+        self.report_snap(unit, snap);
+    }
+
+    /// Report `unit` in state `snap`.
+    fn report_snap(&self, unit: &str, snap: Snapshot) {
         let r = Report {
             project: self.project.clone(),
             unit: name(unit),
@@ -340,4 +345,64 @@ async fn a_timeout_answers_the_undecided_units_not_ok() {
     assert!(r.timed_out, "{r:?}");
     assert!(!r.outcomes[0].ok, "{r:?}");
     assert_eq!(r.outcomes[0].active, ActiveState::Activating);
+}
+
+#[tokio::test]
+async fn a_requirement_failing_stops_its_running_dependent_as_a_dependency_failure() {
+    let l = Loop::new().await;
+    l.load(&api_on_db()).await;
+    l.start_all(&["db", "api"]).await;
+    l.report_snap(
+        "db",
+        Snapshot {
+            active: ActiveState::Failed,
+            sub: SubState::Failed,
+            result: Some(UnitResult::ExitCode),
+            ack: 1,
+            ..Snapshot::default()
+        },
+    );
+    match l.next("api").await {
+        ActorMsg::Stop {
+            result,
+            failed,
+            message,
+            ..
+        } => {
+            assert_eq!((result, failed), (UnitResult::Dependency, true));
+            assert!(
+                message.as_deref().unwrap_or("").contains("db"),
+                "{message:?}"
+            );
+        }
+        other => panic!("expected a stop, got {other:?}"),
+    }
+    assert!(l.idle("db"), "the failed unit itself is told nothing");
+}
+
+#[tokio::test]
+async fn a_restart_of_a_running_unit_is_one_command_answered_once_handled() {
+    let l = Loop::new().await;
+    l.load(&[sh("web", UnitKind::Service, "true")]).await;
+    l.start_all(&["web"]).await;
+    let mut answer = l.job(JobVerb::Restart, &["web"], None).await;
+    let seq = match l.next("web").await {
+        ActorMsg::Restart { seq, trigger } => {
+            assert_eq!(trigger, "manual restart");
+            seq
+        }
+        other => panic!("expected a restart, got {other:?}"),
+    };
+    assert!(l.idle("web"), "one command: {seq}");
+    // Still running on the old command: not answered yet.
+    l.report("web", ActiveState::Active, SubState::Ready, seq - 1);
+    l.report("web", ActiveState::Activating, SubState::Starting, seq);
+    tokio::task::yield_now().await;
+    assert!(
+        answer.try_recv().is_err(),
+        "answered before the restart ran"
+    );
+    l.report("web", ActiveState::Active, SubState::Ready, seq);
+    let r = answer.await.unwrap().unwrap();
+    assert!(r.outcomes[0].ok, "{r:?}");
 }
