@@ -24,7 +24,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use devctl_tests::{CEILING, TestEnv, run_with_ceiling, wait_until};
+use devctl_tests::{CEILING, TestEnv, run_with_ceiling};
 
 /// The OpenAPI document of the daemon.
 fn openapi() -> PathBuf {
@@ -176,23 +176,22 @@ fn every_operation_keeps_the_published_contract() {
 #[test]
 fn stopping_and_reexecuting_the_daemon_keep_the_published_contract() {
     let env = Arc::new(Mutex::new(TestEnv::new()));
-    let (socket, dir) = {
+    let (socket, dir, first) = {
         let mut e = env.lock().unwrap();
-        e.start_daemon();
-        (e.socket(), e.home.path().to_path_buf())
+        let pid = e.start_daemon();
+        (e.socket(), e.home.path().to_path_buf(), pid)
     };
     let for_bridge = env.clone();
     let revived = Arc::new(AtomicUsize::new(0));
     let counter = revived.clone();
+    let mut current = first;
     let revive: Revive = Box::new(move || {
         counter.fetch_add(1, Ordering::Relaxed);
         let mut e = for_bridge.lock().unwrap();
-        // The stopped daemon removes its socket as it exits; a new one
-        // can bind only then.
-        wait_until("the stopped daemon to remove its socket", CEILING, || {
-            (!e.socket().exists()).then_some(())
-        });
-        e.start_daemon();
+        // The stopped daemon removes its socket and then releases its lock
+        // as it exits; a new one can start only once it is gone.
+        e.wait_daemon_exit(current, CEILING);
+        current = e.start_daemon();
     });
     let port = bridge(socket, Some(revive));
     run_schemathesis(&dir, port, &["stopDaemon", "reexecDaemon"], true);
