@@ -102,11 +102,24 @@ fn leftovers(home: &Path) -> Vec<String> {
 /// The unit's main pid once it is active and ready with a pid other
 /// than `not`.
 fn ready_pid(env: &TestEnv, unit: &str, not: Option<u64>, ceiling: Duration) -> u64 {
-    wait_until(&format!("{unit} to be ready again"), ceiling, || {
+    let deadline = Instant::now() + ceiling;
+    loop {
         let s = status(env, unit);
-        let pid = s["main_pid"].as_u64()?;
-        (s["active"] == "active" && s["ready"] == true && Some(pid) != not).then_some(pid)
-    })
+        if let Some(pid) = s["main_pid"].as_u64()
+            && s["active"] == "active"
+            && s["ready"] == true
+            && Some(pid) != not
+        {
+            return pid;
+        }
+        if Instant::now() > deadline {
+            let log = env.devctl(&["logs", unit, "-n", "60"]).stdout;
+            panic!(
+                "timed out after {ceiling:?} waiting for {unit} to be ready again; status: {s}\nlog:\n{log}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn kill9(pid: u64) {
