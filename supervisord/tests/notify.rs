@@ -15,6 +15,7 @@ use devctl_supervisord::probe::{HOLD, NotifyMessage, NotifySocket};
 use devctl_supervisord::process::{
     Reaper, SpawnSpec, TreeRef, find_marked, invocation_id, spawn, stop_tree, table_after,
 };
+use devctl_test_support::wait::until;
 use devctl_units::Signal;
 
 /// A perl one-liner sending `msgs` (one datagram each) to `$NOTIFY_SOCKET`
@@ -33,17 +34,6 @@ if ($pid == 0) {{ $send->("{child_msg}"); open(my $f, '>', '{done}') or die; clo
 sleep 1000;"#,
         done = done.display()
     )
-}
-
-async fn until(ceiling: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + ceiling;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    cond()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

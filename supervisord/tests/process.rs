@@ -14,6 +14,7 @@ use devctl_supervisord::process::{
     invocation_id, port_holder, spawn, stop_tree,
 };
 use devctl_test_support::net::free_port;
+use devctl_test_support::wait::until;
 use devctl_units::Signal;
 use tokio::io::AsyncReadExt;
 
@@ -33,18 +34,6 @@ fn sh(script: &str, marker: &str) -> SpawnSpec {
         invocation_id: marker.into(),
         ..SpawnSpec::default()
     }
-}
-
-/// Poll `cond` until it holds or `ceiling` passes.
-async fn until(ceiling: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + ceiling;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    cond()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,10 @@
 //!   image, and guards that remove a project's containers.
 //! - [`procs`]: find processes by an environment marker in `/proc`.
 //! - [`net`]: a TCP port nothing listens on.
+//! - [`wait`]: poll a condition with a ceiling in async tests.
 
 pub mod docker;
 pub mod http;
 pub mod net;
 pub mod procs;
+pub mod wait;
