@@ -99,6 +99,25 @@ fn leftovers(home: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Kills, when dropped, whatever the test's units left under its home:
+/// these programs overwrite the environment that `TestEnv`'s own cleanup
+/// finds processes by, so a test that fails midway would leave them
+/// running. Declared before the `TestEnv` so it drops after it.
+struct KillLeftovers(PathBuf);
+
+impl Drop for KillLeftovers {
+    fn drop(&mut self) {
+        for line in leftovers(&self.0) {
+            if let Some(pid) = line.split(' ').next().and_then(|p| p.parse::<i32>().ok()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
 /// The unit's main pid once it is active and ready with a pid other
 /// than `not`.
 fn ready_pid(env: &TestEnv, unit: &str, not: Option<u64>, ceiling: Duration) -> u64 {
@@ -158,7 +177,9 @@ fn open_home(env: &TestEnv) {
 fn postgres_under_pg_ctl_restarts_and_stops_cleanly() {
     let bin = postgres_bin();
     let runuser = require("runuser");
+    let _left: KillLeftovers;
     let mut env = TestEnv::new();
+    _left = KillLeftovers(env.home.path().to_path_buf());
     open_home(&env);
     let data = env.project_dir.join("pgdata");
     std::fs::create_dir(&data).unwrap();
@@ -217,7 +238,9 @@ service "app" {{
 #[test]
 fn redis_notify_survives_200_kill_restart_cycles() {
     require("redis-server");
+    let _left: KillLeftovers;
     let mut env = TestEnv::new();
+    _left = KillLeftovers(env.home.path().to_path_buf());
     let port = free_port();
     env.write_manifest(&format!(
         r#"project "rd"
@@ -259,7 +282,9 @@ service "app" {{
 #[test]
 fn nginx_daemonizing_with_a_pid_file_restarts_and_stops_cleanly() {
     require("nginx");
+    let _left: KillLeftovers;
     let mut env = TestEnv::new();
+    _left = KillLeftovers(env.home.path().to_path_buf());
     let port = free_port();
     let dir = env.project_dir.join("nginx");
     std::fs::create_dir(&dir).unwrap();
@@ -339,7 +364,9 @@ fn the_datastores_example_runs_postgres_and_redis() {
     postgres_bin();
     require("redis-server");
     require("redis-cli");
+    let _left: KillLeftovers;
     let mut env = TestEnv::new();
+    _left = KillLeftovers(env.home.path().to_path_buf());
     open_home(&env);
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/datastores");
     copy_dir(&example, &env.project_dir);
@@ -372,7 +399,9 @@ fn the_datastores_example_runs_postgres_and_redis() {
 #[test]
 fn redis_adopted_across_reexec_restarts_and_stops_cleanly() {
     require("redis-server");
+    let _left: KillLeftovers;
     let mut env = TestEnv::new();
+    _left = KillLeftovers(env.home.path().to_path_buf());
     let port = free_port();
     env.write_manifest(&format!(
         r#"project "rx"
