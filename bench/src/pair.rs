@@ -142,6 +142,31 @@ pub fn wait_exits(mut fds: Vec<std::os::fd::OwnedFd>, ceiling: Duration) -> (u64
     (last, fds.len())
 }
 
+/// `reps` rounds of `up` on each side in turn (alternating), each waiting
+/// for the `n` services' `suffix` stamps: per side, the time from the last
+/// stamp to `up`'s return, and `up`'s whole duration.
+pub fn up_until_stamped(
+    pair: &mut Pair,
+    reps: usize,
+    suffix: &str,
+    n: usize,
+) -> Result<(Samples, Samples), String> {
+    let (mut delay, mut total) = (Samples::default(), Samples::default());
+    for rep in 0..reps {
+        for side in pair.order(rep) {
+            clear_stamps(side.stamps());
+            let t0 = procfs::boottime_ns();
+            side.up()?;
+            let t1 = procfs::boottime_ns();
+            let last = wait_stamps(side.stamps(), suffix, n, Duration::from_secs(5))?;
+            delay.push(side.label(), report::ms(last, t1));
+            total.push(side.label(), report::ms(t0, t1));
+            settle_down(side)?;
+        }
+    }
+    Ok((delay, total))
+}
+
 /// Stop everything on `side` and wait until none of its processes is left.
 pub fn settle_down(side: &dyn Side) -> Result<(), String> {
     side.down()?;

@@ -6,11 +6,8 @@
 //! to the start command's return (`devctl up` and `systemctl --user start`
 //! both wait for readiness), and the whole start.
 
-use std::time::Duration;
-
-use crate::pair::{self, Pair, Samples};
-use crate::procfs::boottime_ns;
-use crate::report::{Row, ms};
+use crate::pair::{self, Pair};
+use crate::report::Row;
 use crate::side::{self, Prog, Side};
 
 /// How long each service waits before it listens.
@@ -27,19 +24,7 @@ pub fn measure(n: usize, reps: usize) -> Result<Vec<Row>, String> {
     };
     pair.devctl.install(&on(21000))?;
     pair.systemd.install(&on(24000))?;
-    let (mut delay, mut total) = (Samples::default(), Samples::default());
-    for rep in 0..reps {
-        for side in pair.order(rep) {
-            pair::clear_stamps(side.stamps());
-            let t0 = boottime_ns();
-            side.up()?;
-            let t1 = boottime_ns();
-            let listen = pair::wait_stamps(side.stamps(), "listen", n, Duration::from_secs(5))?;
-            delay.push(side.label(), ms(listen, t1));
-            total.push(side.label(), ms(t0, t1));
-            pair::settle_down(side)?;
-        }
-    }
+    let (delay, total) = pair::up_until_stamped(&mut pair, reps, "listen", n)?;
     Ok(vec![
         Row::of(
             "ready",

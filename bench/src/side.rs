@@ -279,6 +279,36 @@ pub fn bench_exe() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("current_exe: {e}"))
 }
 
+/// Start `devctld` with `home` as its `DEVCTL_HOME` (stderr to
+/// `home/devctld.stderr`, none of the caller's systemd or log settings) and
+/// wait (at most `ceiling`) until its socket accepts.
+pub fn spawn_devctld(
+    devctld: &Path,
+    home: &Path,
+    ceiling: Duration,
+) -> Result<std::process::Child, String> {
+    let log = std::fs::File::create(home.join("devctld.stderr")).map_err(|e| e.to_string())?;
+    let mut child = Command::new(devctld)
+        .env("DEVCTL_HOME", home)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .env_remove("DEVCTL_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("spawn devctld: {e}"))?;
+    let sock = home.join("run/devctld.sock");
+    if let Err(e) = wait_for("devctld's socket", ceiling, || {
+        std::os::unix::net::UnixStream::connect(&sock).is_ok()
+    }) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(child)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

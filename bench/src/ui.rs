@@ -43,27 +43,12 @@ impl World {
             ));
         }
         std::fs::write(project.join("devctl.kdl"), kdl).map_err(|e| e.to_string())?;
-        let log =
-            std::fs::File::create(home.path().join("devctld.stderr")).map_err(|e| e.to_string())?;
-        let daemon = Command::new(devctld)
-            .env("DEVCTL_HOME", home.path())
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("LISTEN_FDS")
-            .env_remove("DEVCTL_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("spawn devctld: {e}"))?;
+        let daemon = side::spawn_devctld(&devctld, home.path(), CEILING)?;
         let w = World {
             home,
             devctl,
             daemon,
         };
-        let sock = w.home.path().join("run/devctld.sock");
-        wait_for("devctld's socket", CEILING, || {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        })?;
         w.devctl(&["reload"])?;
         Ok(w)
     }

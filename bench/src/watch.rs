@@ -12,7 +12,7 @@
 //!   until the resulting run is done, and how many runs the burst caused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::devctl_side::locate;
@@ -54,27 +54,12 @@ impl Daemon {
         std::fs::create_dir_all(project.join("src")).map_err(|e| e.to_string())?;
         std::fs::write(project.join("devctl.kdl"), MANIFEST).map_err(|e| e.to_string())?;
         std::fs::write(project.join("src/input.txt"), "0").map_err(|e| e.to_string())?;
-        let log =
-            std::fs::File::create(home.path().join("devctld.stderr")).map_err(|e| e.to_string())?;
-        let child = Command::new(devctld)
-            .env("DEVCTL_HOME", home.path())
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("LISTEN_FDS")
-            .env_remove("DEVCTL_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("spawn devctld: {e}"))?;
+        let child = side::spawn_devctld(&devctld, home.path(), CEILING)?;
         let d = Daemon {
             home,
             devctl,
             child,
         };
-        let sock = d.home.path().join("run/devctld.sock");
-        wait_for("devctld's socket", CEILING, || {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        })?;
         Ok(d)
     }
 
