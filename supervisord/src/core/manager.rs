@@ -748,20 +748,24 @@ impl Manager {
         });
     }
 
-    pub(crate) fn abandon(&mut self, reply: Option<oneshot::Sender<()>>) {
+    /// Tell every actor to end (stopping its unit first when `stop`) and
+    /// drop its mailbox; one receiver per actor, answered once it is gone.
+    pub(crate) fn exit_actors(&mut self, stop: bool) -> Vec<oneshot::Receiver<()>> {
         let mut exits = Vec::new();
         for p in self.projects.values_mut() {
             for l in p.units.values_mut() {
                 if let Some(tx) = l.tx.take() {
                     let (done, rx) = oneshot::channel();
-                    let _ = tx.send(ActorMsg::Exit {
-                        stop: false,
-                        reply: done,
-                    });
+                    let _ = tx.send(ActorMsg::Exit { stop, reply: done });
                     exits.push(rx);
                 }
             }
         }
+        exits
+    }
+
+    pub(crate) fn abandon(&mut self, reply: Option<oneshot::Sender<()>>) {
+        let exits = self.exit_actors(false);
         self.done = true;
         tokio::spawn(async move {
             for rx in exits {

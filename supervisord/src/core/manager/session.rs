@@ -28,7 +28,7 @@ use crate::core::env::EnvContext;
 use crate::core::manager::Manager;
 use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Broken, Project};
-use crate::core::protocol::{ActorMsg, ReportTx};
+use crate::core::protocol::ReportTx;
 use crate::core::snapshot::Snapshot;
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
@@ -325,19 +325,7 @@ impl Manager {
         if busy {
             return;
         }
-        let mut exits = Vec::new();
-        for p in self.projects.values_mut() {
-            for l in p.units.values_mut() {
-                if let Some(tx) = l.tx.take() {
-                    let (done, rx) = oneshot::channel();
-                    let _ = tx.send(ActorMsg::Exit {
-                        stop: true,
-                        reply: done,
-                    });
-                    exits.push(rx);
-                }
-            }
-        }
+        let exits = self.exit_actors(true);
         if let Err(e) = self.store.remove_session() {
             warn!("cannot remove the session file: {e}");
         }
