@@ -98,6 +98,13 @@ impl Devctl {
         c
     }
 
+    /// `devctl -p bench ARGS` from a directory with no manifest.
+    pub fn cmd_by_name(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd(&["-p", "bench"]);
+        c.args(args).current_dir(self.home.path());
+        c
+    }
+
     fn log_file(&self, svc: &str, suffix: &str) -> PathBuf {
         self.home
             .path()

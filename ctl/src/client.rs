@@ -1,12 +1,16 @@
 //! A small HTTP/1.1 client for devctld's API over its Unix socket (hyper 1,
 //! one connection per request). Bodies are bounded by
 //! [`api::MAX_BODY_BYTES`]; NDJSON streams are read line by line with a cap
-//! on line length. Error answers become [`CtlError::Api`].
+//! on line length. Error answers become [`CtlError::Api`]. Every request
+//! names the API version it speaks, so a daemon of another version refuses
+//! it ([`CtlError::ApiMismatch`]) without a separate version request.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use devctl_units::api::{self, ErrorBody};
+use devctl_units::api::{self, API_VERSION, API_VERSION_HEADER, DAEMON_PID_HEADER, ErrorBody};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -20,16 +24,33 @@ use crate::error::CtlError;
 /// Longest NDJSON line accepted from a stream.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// How long a connection opened ahead of the first request stays usable.
+const OPENED_FRESH: Duration = Duration::from_secs(2);
+
 /// The API client.
 #[derive(Debug, Clone)]
 pub struct Client {
     socket: PathBuf,
+    /// A connection opened to find out whether a daemon listens, used by
+    /// the first request instead of connecting again (if that comes soon:
+    /// the daemon closes a connection that stays silent for 10 s).
+    opened: Arc<Mutex<Option<(Instant, UnixStream)>>>,
 }
 
 impl Client {
     pub fn new(socket: impl Into<PathBuf>) -> Client {
         Client {
             socket: socket.into(),
+            opened: Arc::default(),
+        }
+    }
+
+    /// A client whose first request goes over `stream`, already connected
+    /// to `socket`.
+    pub fn with_connection(socket: impl Into<PathBuf>, stream: UnixStream) -> Client {
+        Client {
+            socket: socket.into(),
+            opened: Arc::new(Mutex::new(Some((Instant::now(), stream)))),
         }
     }
 
@@ -47,9 +68,13 @@ impl Client {
             socket: self.socket.clone(),
             source,
         };
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .map_err(unreachable)?;
+        let opened = self.opened.lock().ok().and_then(|mut s| s.take());
+        let stream = match opened {
+            Some((at, s)) if at.elapsed() < OPENED_FRESH => s,
+            _ => UnixStream::connect(&self.socket)
+                .await
+                .map_err(unreachable)?,
+        };
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| CtlError::Protocol {
@@ -59,7 +84,8 @@ impl Client {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header("host", "localhost");
+            .header("host", "localhost")
+            .header(API_VERSION_HEADER, API_VERSION);
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -76,6 +102,15 @@ impl Client {
             })?;
         if resp.status().is_success() {
             return Ok(resp);
+        }
+        if let Some(theirs) = header_u32(&resp, API_VERSION_HEADER)
+            && theirs != API_VERSION
+        {
+            return Err(CtlError::ApiMismatch {
+                pid: header_u32(&resp, DAEMON_PID_HEADER).unwrap_or(0),
+                theirs,
+                ours: API_VERSION,
+            });
         }
         let status = resp.status();
         let bytes = collect(resp.into_body()).await?;
@@ -130,6 +165,10 @@ impl Client {
             done: false,
         })
     }
+}
+
+fn header_u32(resp: &Response<Incoming>, name: &str) -> Option<u32> {
+    resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 async fn collect(body: Incoming) -> Result<Bytes, CtlError> {
@@ -255,6 +294,49 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_daemon_of_another_api_version_is_a_mismatch() {
+        let (_d, c) = answer_client(
+            "HTTP/1.1 400 Bad Request\r\ndevctl-api: 99\r\ndevctl-pid: 4242\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        );
+        match c.get::<serde_json::Value>("/v1/units").await {
+            Err(CtlError::ApiMismatch { pid, theirs, ours }) => {
+                assert_eq!((pid, theirs, ours), (4242, 99, API_VERSION))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The connection opened to find the daemon carries the first request;
+    /// later requests connect anew.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_first_request_uses_the_connection_already_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let opened = UnixStream::connect(&sock).await.unwrap();
+        let (mut first, _) = listener.accept().await.unwrap();
+        let c = Client::with_connection(&sock, opened);
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 1\r\nconnection: close\r\n\r\n7";
+        let served = tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            let n = first.read(&mut buf).await.unwrap();
+            first.write_all(answer.as_bytes()).await.unwrap();
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let _ = first.shutdown().await;
+            head
+        });
+        assert_eq!(c.get::<u32>("/v1/units").await.unwrap(), 7);
+        let head = served.await.unwrap();
+        assert!(head.starts_with("GET /v1/units"), "{head}");
+        assert!(
+            head.contains(&format!("{API_VERSION_HEADER}: {API_VERSION}")),
+            "{head}"
+        );
+        tokio::spawn(serve(listener, answer));
+        assert_eq!(c.get::<u32>("/v1/units").await.unwrap(), 7);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -37,18 +37,21 @@ pub async fn existing(paths: &Paths) -> Result<(Client, DaemonInfo), CtlError> {
     Ok((client, info))
 }
 
-/// The client of the running daemon, starting one if none answers.
+/// The client of the running daemon, starting one if none listens. The
+/// connection made to find out is the first request's: a daemon of another
+/// API version is refused by that request (see [`Client`]).
 pub async fn connect(paths: &Paths, quiet: bool) -> Result<Client, CtlError> {
-    match existing(paths).await {
-        Ok((client, info)) => check_api(&info).map(|()| client),
-        Err(CtlError::Unreachable { source, .. }) if is_absent(&source) => {
+    let socket = paths.socket();
+    match tokio::net::UnixStream::connect(&socket).await {
+        Ok(stream) => Ok(Client::with_connection(socket, stream)),
+        Err(source) if is_absent(&source) => {
             if crate::systemd::install::installed() {
                 crate::systemd::install::start_installed(paths, quiet).await
             } else {
                 start(paths, quiet).await
             }
         }
-        Err(e) => Err(e),
+        Err(source) => Err(CtlError::Unreachable { socket, source }),
     }
 }
 

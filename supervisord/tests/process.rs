@@ -229,7 +229,7 @@ async fn exec_failures_are_classified_with_paths() {
 /// T01: background child, setsid + double-forked grandchild holding a TCP
 /// port, and a child in its own process group ignoring SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t01_stop_removes_the_whole_tree_including_escapees() {
+async fn stop_removes_the_whole_tree_including_escapees() {
     let reaper = Reaper::install().unwrap();
     let marker = invocation_id();
     let port = free_port();
@@ -295,7 +295,7 @@ wait"#
 
 /// T02: a TERM-ignoring process, also while SIGSTOPped, is SIGKILLed at the timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t02_term_ignoring_and_stopped_processes_are_escalated() {
+async fn term_ignoring_and_stopped_processes_are_escalated() {
     let reaper = Reaper::install().unwrap();
     for stopped in [false, true] {
         let marker = invocation_id();
@@ -374,7 +374,7 @@ async fn graceful_stop_returns_promptly() {
 
 /// T03: the leader exits on TERM; its child in the same group ignores TERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t03_leader_exits_but_term_ignoring_child_is_killed() {
+async fn leader_exits_but_term_ignoring_child_is_killed() {
     let reaper = Reaper::install().unwrap();
     let marker = invocation_id();
     let child = spawn(
@@ -434,7 +434,7 @@ async fn survivors_of_a_zero_kill_wait_are_reported() {
 
 /// T05: double-forked short-lived orphans are re-parented to us and reaped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t05_orphans_are_reaped() {
+async fn orphans_are_reaped() {
     let reaper = Reaper::install().unwrap();
     let marker = invocation_id();
     let before = reaper.orphans_reaped();

@@ -40,7 +40,7 @@ fn devctld_arguments() {
 
 /// T30: runtime directory 0700, socket 0600.
 #[test]
-fn t30_socket_0600_in_a_0700_directory() {
+fn socket_0600_in_a_0700_directory() {
     let mut env = TestEnv::new();
     env.start_daemon();
     assert_eq!(mode(&env.runtime_dir()), 0o700);
@@ -51,7 +51,7 @@ fn t30_socket_0600_in_a_0700_directory() {
 
 /// T09 (a): a socket file left by a dead daemon is reclaimed.
 #[test]
-fn t09_stale_socket_is_reclaimed() {
+fn stale_socket_is_reclaimed() {
     let mut env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).unwrap();
     std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -67,7 +67,7 @@ fn t09_stale_socket_is_reclaimed() {
 /// T09 (b): a second daemon exits non-zero, names the first, and leaves
 /// the live socket alone.
 #[test]
-fn t09_second_instance_is_refused_and_the_socket_keeps_working() {
+fn second_instance_is_refused_and_the_socket_keeps_working() {
     let mut env = TestEnv::new();
     let first = env.start_daemon();
     let ino = std::fs::metadata(env.socket()).unwrap().ino();
@@ -90,7 +90,7 @@ fn t09_second_instance_is_refused_and_the_socket_keeps_working() {
 
 /// T09 (c): two daemons started together over a stale socket: one wins.
 #[test]
-fn t09_simultaneous_starts_have_one_winner() {
+fn simultaneous_starts_have_one_winner() {
     let mut env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).unwrap();
     std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -116,7 +116,7 @@ fn t09_simultaneous_starts_have_one_winner() {
 
 /// T09 (d): a regular file at the socket path is not deleted.
 #[test]
-fn t09_regular_file_at_the_socket_path_is_refused() {
+fn regular_file_at_the_socket_path_is_refused() {
     let mut env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).unwrap();
     std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -185,7 +185,7 @@ fn api_stop_answers_then_the_daemon_exits_cleanly() {
 
 /// T32: hostile protocol input gets clean errors; the daemon keeps serving.
 #[test]
-fn t32_malformed_and_oversized_requests_over_the_real_socket() {
+fn malformed_and_oversized_requests_over_the_real_socket() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let start = Instant::now();
@@ -233,7 +233,7 @@ fn t32_malformed_and_oversized_requests_over_the_real_socket() {
 
 /// T27: names outside the grammar never reach the core.
 #[test]
-fn t27_hostile_names_over_the_real_socket() {
+fn hostile_names_over_the_real_socket() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let long = "a".repeat(300);
@@ -279,7 +279,7 @@ fn t27_hostile_names_over_the_real_socket() {
 
 /// T31 (light): idle and slowloris connections do not block a status request.
 #[test]
-fn t31_idle_and_slowloris_clients_do_not_block_status() {
+fn idle_and_slowloris_clients_do_not_block_status() {
     let mut env = TestEnv::new();
     env.start_daemon();
     let idle: Vec<UnixStream> = (0..50)

@@ -52,7 +52,7 @@ fn under_systemd_ready_status_and_stopping_are_notified() {
 }
 
 #[test]
-fn t30_runtime_dir_owned_by_another_user_is_refused() {
+fn runtime_dir_owned_by_another_user_is_refused() {
     if !is_root() {
         eprintln!("skipped: needs root to create a directory owned by another user");
         return;
@@ -71,7 +71,7 @@ fn t30_runtime_dir_owned_by_another_user_is_refused() {
 }
 
 #[test]
-fn t30_another_uid_reaching_the_socket_is_refused_by_peer_credentials() {
+fn another_uid_reaching_the_socket_is_refused_by_peer_credentials() {
     if !is_root() {
         eprintln!("skipped: needs root to connect as another user");
         return;

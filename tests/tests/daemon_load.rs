@@ -36,7 +36,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[test]
-fn t31_concurrent_status_and_connection_churn() {
+fn concurrent_status_and_connection_churn() {
     let mut env = TestEnv::new();
     env.write_manifest("project \"load\"\nservice \"web\" {\n    sh \"exec sleep 300\"\n}\n");
     let pid = env.start_daemon();
@@ -89,7 +89,7 @@ fn t31_concurrent_status_and_connection_churn() {
 }
 
 #[test]
-fn t31_a_log_follower_that_stops_reading_is_dropped_and_memory_stays_flat() {
+fn a_log_follower_that_stops_reading_is_dropped_and_memory_stays_flat() {
     let mut env = TestEnv::new();
     env.write_manifest(
         "project \"flood\"\nservice \"chatty\" {\n    sh \"while true; do echo 0123456789abcdef0123456789abcdef0123456789abcdef; done\"\n}\n",

@@ -24,7 +24,7 @@ fn setup(kdl: &str) -> TestEnv {
 /// T01: stop takes the whole tree — background child, a setsid
 /// double-forked grandchild holding a port, a TERM-ignoring child.
 #[test]
-fn t01_stop_takes_the_whole_tree_including_a_setsid_escapee() {
+fn stop_takes_the_whole_tree_including_a_setsid_escapee() {
     let port = free_port();
     let env = setup(&format!(
         r#"project "t01"
@@ -53,7 +53,7 @@ service "tree" {{
 /// T02: a TERM-ignoring service is killed at its stop timeout, and the
 /// kill does not trigger a restart; a SIGSTOPped one too (SIGCONT is sent).
 #[test]
-fn t02_term_ignoring_and_stopped_services_are_escalated() {
+fn term_ignoring_and_stopped_services_are_escalated() {
     let env = setup(
         r#"project "t02"
 service "stubborn" {
@@ -99,7 +99,7 @@ service "stubborn" {
 /// T03: the leader exits on TERM at once, a child in its group ignores
 /// TERM; stop returns only after the child is killed.
 #[test]
-fn t03_stop_waits_for_the_whole_group_not_the_leader() {
+fn stop_waits_for_the_whole_group_not_the_leader() {
     let env = setup(
         r#"project "t03"
 service "leader" {
@@ -119,7 +119,7 @@ service "leader" {
 /// T10: a crash loop ends in `failed (start-limit-hit)`, status shows the
 /// attempts against the limit, and no spawn happens after that.
 #[test]
-fn t10_crash_loop_hits_the_start_limit() {
+fn crash_loop_hits_the_start_limit() {
     let env = TestEnv::new();
     let count = env.project_dir.join("starts");
     let mut env = env;
@@ -163,7 +163,7 @@ service "crashy" {{
 
 /// T11: start failures are classified and never retried.
 #[test]
-fn t11_exec_failed_port_in_use_dependency_and_probe_timeout() {
+fn exec_failed_port_in_use_dependency_and_probe_timeout() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let held_port = held.local_addr().unwrap().port();
     let silent = free_port();
@@ -232,7 +232,7 @@ service "never-ready" {{
 /// T06: `devctl run` streams a build and exits with its exit code; a build
 /// over its timeout is killed with its whole tree.
 #[test]
-fn t06_builds_exit_codes_and_timeouts() {
+fn builds_exit_codes_and_timeouts() {
     let env = setup(
         r#"project "t06"
 build "gen" {
@@ -267,7 +267,7 @@ build "slow" {
 /// T07: SIGKILL the daemon while services run; the next daemon continues
 /// the session with exactly one instance of each service and no orphan.
 #[test]
-fn t07_daemon_sigkill_continues_the_session_without_duplicates() {
+fn daemon_sigkill_continues_the_session_without_duplicates() {
     let mut env = TestEnv::new();
     env.write_manifest(
         r#"project "t07"
@@ -317,7 +317,7 @@ service "b" {
 /// T12: parallel restarts, stops and starts of one service: never two
 /// instances at once, no command hangs, and the end state is consistent.
 #[test]
-fn t12_concurrent_operations_never_run_two_instances() {
+fn concurrent_operations_never_run_two_instances() {
     let env = setup(
         r#"project "t12"
 service "web" {

@@ -117,7 +117,7 @@ fn per_unit(env: &TestEnv) -> BTreeMap<String, Vec<u32>> {
 }
 
 #[test]
-fn s1_disable_now_persists_across_a_daemon_restart() {
+fn disable_now_persists_across_a_daemon_restart() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess1", "a"));
     let pid = env.start_daemon();
@@ -140,7 +140,7 @@ fn s1_disable_now_persists_across_a_daemon_restart() {
 }
 
 #[test]
-fn s2_up_names_runs_exactly_those_and_their_requirements() {
+fn up_names_runs_exactly_those_and_their_requirements() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess2", "a"));
     env.start_daemon();
@@ -156,7 +156,7 @@ fn s2_up_names_runs_exactly_those_and_their_requirements() {
 }
 
 #[test]
-fn s3_up_names_stops_a_started_unit_and_keeps_its_enablement() {
+fn up_names_stops_a_started_unit_and_keeps_its_enablement() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess3", "a"));
     env.start_daemon();
@@ -176,7 +176,7 @@ fn s3_up_names_stops_a_started_unit_and_keeps_its_enablement() {
 }
 
 #[test]
-fn s4_enable_is_not_start_and_overrides_follow_the_manifest() {
+fn enable_is_not_start_and_overrides_follow_the_manifest() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess4", "a"));
     env.start_daemon();
@@ -294,7 +294,7 @@ service "worker" {{
 }
 
 #[test]
-fn s5_boot_projects_come_up_when_the_daemon_starts() {
+fn boot_projects_come_up_when_the_daemon_starts() {
     let mut env = TestEnv::new();
     let (da, db) = two_projects(&env, "sess5a", "sess5b");
     let pid = env.start_daemon();
@@ -386,7 +386,7 @@ fn s5_boot_projects_come_up_when_the_daemon_starts() {
 }
 
 #[test]
-fn s6_a_killed_daemon_restarts_the_session_once_without_orphans() {
+fn a_killed_daemon_restarts_the_session_once_without_orphans() {
     let mut env = TestEnv::new();
     let kdl = four("sess6", "a").replace(
         "sh \"while true; do sleep 1; done\"",
@@ -478,7 +478,7 @@ fn corrupt_files(dir: &Path, prefix: &str) -> Vec<String> {
 }
 
 #[test]
-fn s7_corrupt_state_files_are_set_aside_and_the_daemon_works() {
+fn corrupt_state_files_are_set_aside_and_the_daemon_works() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess7", "a"));
     let pid = env.start_daemon();
@@ -523,7 +523,7 @@ impl Drop for Mount {
 }
 
 #[test]
-fn s7_a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
+fn a_full_state_filesystem_fails_enable_and_keeps_the_old_file() {
     let mut env = TestEnv::new();
     let state = env.state_dir();
     std::fs::create_dir_all(&state).unwrap();
@@ -586,7 +586,7 @@ fn daemon_pid(env: &TestEnv) -> u32 {
 }
 
 #[test]
-fn s6_after_two_crashes_exactly_what_ran_runs_again() {
+fn after_two_crashes_exactly_what_ran_runs_again() {
     let mut env = TestEnv::new();
     env.write_manifest(&four("sess6b", "a"));
     let first = env.start_daemon();

@@ -35,6 +35,13 @@ use crate::state::{ActiveState, EnableState, LoadState, SubState, UnitResult};
 
 /// The API version in every path (`/v1/...`).
 pub const API_VERSION: u32 = 1;
+/// Request header naming the API version a client speaks. A daemon that
+/// speaks another one refuses the request (400) and answers with its own
+/// version in the same header and its pid in [`DAEMON_PID_HEADER`], so a
+/// client learns of a mismatch without a separate version request.
+pub const API_VERSION_HEADER: &str = "devctl-api";
+/// Response header with the daemon's pid, sent with a version refusal.
+pub const DAEMON_PID_HEADER: &str = "devctl-pid";
 /// Largest request or response body either side accepts.
 pub const MAX_BODY_BYTES: usize = 16 << 20;
 

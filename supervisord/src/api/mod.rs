@@ -15,6 +15,7 @@ mod stall;
 mod stream;
 #[cfg(test)]
 mod testing;
+mod version;
 
 pub use control::DaemonControl;
 pub use error::{api_error, reply_error};

@@ -91,6 +91,9 @@ pub fn router<C: CoreApi, D: DaemonControl>(
             body_timeout,
             shutdown,
         })
+        .layer(axum::middleware::from_fn(
+            super::version::check_client_version,
+        ))
 }
 
 fn json<T: Serialize>(value: &T) -> Response {

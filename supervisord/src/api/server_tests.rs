@@ -195,7 +195,7 @@ async fn every_route_reaches_the_backend() {
 
 /// T27: hostile names sent straight to the socket are refused with 400.
 #[tokio::test]
-async fn t27_hostile_names_over_the_socket_are_bad_requests() {
+async fn hostile_names_over_the_socket_are_bad_requests() {
     let srv = TestServer::start(fast_limits()).await;
     let long = "a".repeat(300);
     let hostile = [
@@ -269,7 +269,7 @@ async fn t27_hostile_names_over_the_socket_are_bad_requests() {
 
 /// T32: malformed and oversized requests get clean errors; the daemon keeps serving.
 #[tokio::test]
-async fn t32_malformed_and_oversized_requests() {
+async fn malformed_and_oversized_requests() {
     let srv = TestServer::start(fast_limits()).await;
     let start = Instant::now();
     let huge =
@@ -371,7 +371,7 @@ async fn t32_malformed_and_oversized_requests() {
 
 /// T30: a peer with another uid is refused before anything is read.
 #[tokio::test]
-async fn t30_foreign_peer_is_refused_unread() {
+async fn foreign_peer_is_refused_unread() {
     let limits = ServerLimits {
         allowed_uid: ServerLimits::default().allowed_uid.wrapping_add(1),
         ..fast_limits()
@@ -387,7 +387,7 @@ async fn t30_foreign_peer_is_refused_unread() {
 /// T31 (light): idle and slowloris clients are cut off; the connection
 /// limit answers "busy"; a status request still gets through.
 #[tokio::test]
-async fn t31_idle_slowloris_and_busy() {
+async fn idle_slowloris_and_busy() {
     let srv = TestServer::start(ServerLimits {
         max_connections: 8,
         ..fast_limits()
@@ -614,4 +614,50 @@ async fn a_job_can_ask_for_failed_outcomes_only() {
         )
         .await;
     assert_eq!(r.status, 400, "a non-boolean is refused: {r:?}");
+}
+
+/// A client naming another API version is refused before any handler
+/// runs, and learns the daemon's version and pid from the answer's
+/// headers; the daemon's own version, or no header, is served.
+#[tokio::test]
+async fn a_request_naming_another_api_version_is_refused_with_the_daemons() {
+    use devctl_units::api::{API_VERSION, API_VERSION_HEADER, DAEMON_PID_HEADER};
+    let srv = TestServer::start(fast_limits()).await;
+    let ask = |version: &str| {
+        format!(
+            "GET /v1/units HTTP/1.1\r\nhost: localhost\r\n{API_VERSION_HEADER}: {version}\r\nconnection: close\r\n\r\n"
+        )
+    };
+    let r = srv
+        .raw(ask("999").as_bytes(), Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        (r.status, r.error_kind()),
+        (400, ErrorKind::BadRequest),
+        "{r:?}"
+    );
+    assert_eq!(
+        header(&r.head, API_VERSION_HEADER),
+        Some(&*API_VERSION.to_string())
+    );
+    assert_eq!(
+        header(&r.head, DAEMON_PID_HEADER),
+        Some(&*std::process::id().to_string())
+    );
+    let r = srv
+        .raw(ask("not-a-number").as_bytes(), Duration::from_secs(10))
+        .await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(srv.fake.calls().is_empty(), "{:?}", srv.fake.calls());
+
+    let r = srv
+        .raw(
+            ask(&API_VERSION.to_string()).as_bytes(),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = srv.request("GET", "/v1/units", None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    srv.shutdown().await;
 }
