@@ -499,7 +499,7 @@ mod tests {
     }
 
     fn unit(active: ActiveState) -> UnitStatus {
-        use devctl_units::api::ExitInfo;
+        use devctl_units::api::{ExitInfo, RuntimeState};
         use devctl_units::state::{LoadState, SubState, UnitResult};
         UnitStatus {
             project: ProjectName::new("pz").unwrap(),
@@ -509,25 +509,24 @@ mod tests {
             load: LoadState::Loaded,
             enabled: EnableState::Enabled,
             enabled_default: false,
-            active,
-            sub: SubState::Running,
-            result: (active == ActiveState::Failed).then_some(UnitResult::ExitCode),
-            message: None,
-            main_pid: Some(42),
-            since_ms: Some(1_000),
-            ready: Some(true),
-            restarts: 2,
+            state: RuntimeState {
+                active,
+                sub: SubState::Running,
+                result: (active == ActiveState::Failed).then_some(UnitResult::ExitCode),
+                main_pid: Some(42),
+                since_ms: Some(1_000),
+                ready: Some(true),
+                restarts: 2,
+                last_exit: Some(ExitInfo {
+                    code: Some(3),
+                    signal: None,
+                    at_ms: 500,
+                }),
+                origin: Some(devctl_units::api::Origin::Adopted),
+                ..RuntimeState::default()
+            },
             restart_limit: 10,
-            next_restart_ms: None,
-            last_exit: Some(ExitInfo {
-                code: Some(3),
-                signal: None,
-                at_ms: 500,
-            }),
-            origin: Some(devctl_units::api::Origin::Adopted),
-            trigger: None,
             pending_changes: 0,
-            notify_status: None,
             ports: vec![8080],
             links: vec!["http://localhost:8080/".into()],
             deps: vec![],

@@ -293,17 +293,11 @@ pub struct ExitInfo {
     pub at_ms: u64,
 }
 
-/// Everything `status`, `show` and `list` print about one unit.
+/// A unit's runtime state: what its supervisor observes of the unit's
+/// current or last run. The daemon keeps one per unit and `status` shows it
+/// beside the unit's configuration ([`UnitStatus`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnitStatus {
-    pub project: ProjectName,
-    pub name: UnitName,
-    pub kind: UnitKind,
-    pub description: Option<String>,
-    pub load: LoadState,
-    pub enabled: EnableState,
-    /// The manifest's default, before `enable`/`disable` overrides.
-    pub enabled_default: bool,
+pub struct RuntimeState {
     pub active: ActiveState,
     pub sub: SubState,
     pub result: Option<UnitResult>,
@@ -316,21 +310,75 @@ pub struct UnitStatus {
     pub ready: Option<bool>,
     /// Restarts since the last manual start.
     pub restarts: u32,
-    pub restart_limit: u32,
     pub next_restart_ms: Option<u64>,
     pub last_exit: Option<ExitInfo>,
     pub origin: Option<Origin>,
     /// Why the current/last run happened (`manual`, `file change: src/a.rs`, …).
     pub trigger: Option<String>,
-    /// Manual trigger mode: changed files not yet acted upon.
-    pub pending_changes: u32,
     /// `STATUS=` from sd_notify.
     pub notify_status: Option<String>,
+    /// The invocation id of the current process tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<String>,
+}
+
+impl Default for RuntimeState {
+    fn default() -> Self {
+        RuntimeState {
+            active: ActiveState::Inactive,
+            sub: SubState::Dead,
+            result: None,
+            message: None,
+            main_pid: None,
+            since_ms: None,
+            ready: None,
+            restarts: 0,
+            next_restart_ms: None,
+            last_exit: None,
+            origin: None,
+            trigger: None,
+            notify_status: None,
+            invocation: None,
+        }
+    }
+}
+
+/// Everything `status`, `show` and `list` print about one unit: its
+/// configuration and, flattened into the same JSON object, its
+/// [`RuntimeState`] (read through `Deref`: `status.active`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitStatus {
+    pub project: ProjectName,
+    pub name: UnitName,
+    pub kind: UnitKind,
+    pub description: Option<String>,
+    pub load: LoadState,
+    pub enabled: EnableState,
+    /// The manifest's default, before `enable`/`disable` overrides.
+    pub enabled_default: bool,
+    #[serde(flatten)]
+    pub state: RuntimeState,
+    pub restart_limit: u32,
+    /// Manual trigger mode: changed files not yet acted upon.
+    pub pending_changes: u32,
     pub ports: Vec<u16>,
     pub links: Vec<String>,
     pub deps: Vec<Dependency>,
     /// Last log lines (detail view only; empty in lists).
     pub log_tail: Vec<LogRecord>,
+}
+
+impl std::ops::Deref for UnitStatus {
+    type Target = RuntimeState;
+    fn deref(&self) -> &RuntimeState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for UnitStatus {
+    fn deref_mut(&mut self) -> &mut RuntimeState {
+        &mut self.state
+    }
 }
 
 /// Which stream a log line came from.

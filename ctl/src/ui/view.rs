@@ -372,7 +372,7 @@ fn none_or_list(v: &[String]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use devctl_units::api::{ExitInfo, Origin};
+    use devctl_units::api::RuntimeState;
     use devctl_units::model::{DepCondition, Dependency};
     use devctl_units::state::{EnableState, LoadState};
     use devctl_units::{ProjectName, UnitKind, UnitName};
@@ -387,21 +387,13 @@ pub(crate) mod tests {
             load: LoadState::Loaded,
             enabled: EnableState::Enabled,
             enabled_default: true,
-            active,
-            sub,
-            result: None,
-            message: None,
-            main_pid: None,
-            since_ms: None,
-            ready: None,
-            restarts: 0,
+            state: RuntimeState {
+                active,
+                sub,
+                ..RuntimeState::default()
+            },
             restart_limit: 10,
-            next_restart_ms: None,
-            last_exit: None::<ExitInfo>,
-            origin: None::<Origin>,
-            trigger: None,
             pending_changes: 0,
-            notify_status: None,
             ports: vec![],
             links: vec![],
             deps: vec![],

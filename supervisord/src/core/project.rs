@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use devctl_units::api::UnitStatus;
+use devctl_units::api::{RuntimeState, UnitStatus};
 use devctl_units::state::{ActiveState, EnableState, LoadState, SubState};
 use devctl_units::{Unit, UnitKind, UnitName};
 
@@ -180,21 +180,12 @@ impl Project {
             load: LoadState::Error,
             enabled: EnableState::Disabled,
             enabled_default: false,
-            active: ActiveState::Inactive,
-            sub: SubState::Dead,
-            result: None,
-            message: Some(format!("{} does not load: {}", b.file, b.error)),
-            main_pid: None,
-            since_ms: None,
-            ready: None,
-            restarts: 0,
+            state: RuntimeState {
+                message: Some(format!("{} does not load: {}", b.file, b.error)),
+                ..RuntimeState::default()
+            },
             restart_limit: 0,
-            next_restart_ms: None,
-            last_exit: None,
-            origin: None,
-            trigger: None,
             pending_changes: 0,
-            notify_status: None,
             ports: Vec::new(),
             links: Vec::new(),
             deps: Vec::new(),
@@ -227,21 +218,14 @@ impl Project {
             load: LoadState::Loaded,
             enabled,
             enabled_default: u.enabled,
-            active,
-            sub,
-            result: s.result,
-            message,
-            main_pid: s.main_pid,
-            since_ms: s.since_ms,
-            ready: s.ready,
-            restarts: s.restarts,
+            state: RuntimeState {
+                active,
+                sub,
+                message,
+                ..s.state.clone()
+            },
             restart_limit: u.restart.limit,
-            next_restart_ms: s.next_restart_ms,
-            last_exit: s.last_exit.clone(),
-            origin: s.origin,
-            trigger: s.trigger.clone(),
             pending_changes: 0,
-            notify_status: s.notify_status.clone(),
             ports: u.ports.clone(),
             links: u.links.clone(),
             deps: u.deps.clone(),

@@ -261,20 +261,23 @@ pub fn close_carried(fds: &[i32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_units::api::RuntimeState;
     use devctl_units::state::{ActiveState, SubState};
     use std::os::fd::AsRawFd;
 
     #[test]
     fn snapshots_and_exits_round_trip() {
         let s = Snapshot {
-            active: ActiveState::Active,
-            sub: SubState::Ready,
-            main_pid: Some(7),
-            restarts: 2,
-            origin: Some(Origin::Started),
-            invocation: Some("abc".into()),
+            state: RuntimeState {
+                active: ActiveState::Active,
+                sub: SubState::Ready,
+                main_pid: Some(7),
+                restarts: 2,
+                origin: Some(Origin::Started),
+                invocation: Some("abc".into()),
+                ..RuntimeState::default()
+            },
             ack: 9,
-            ..Snapshot::default()
         };
         let json = serde_json::to_string(&s).unwrap();
         assert!(!json.contains("ack"), "ack is per process: {json}");

@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(s.active, ActiveState::Failed, "{s:?}");
         assert_eq!(s.result, Some(UnitResult::ProviderUnavailable));
         assert_eq!(s.restarts, 0, "permanent: {s:?}");
-        let msg = s.message.unwrap_or_default();
+        let msg = s.message.clone().unwrap_or_default();
         assert!(msg.contains("without Docker support"), "{msg}");
         let r = kit.job(JobVerb::Start, &["local"]).await;
         assert!(r.outcomes[0].ok, "{r:?}");
@@ -161,6 +161,7 @@ mod tests {
         assert_eq!(s.restarts, 0, "permanent: {s:?}");
         assert!(
             s.message
+                .clone()
                 .unwrap_or_default()
                 .contains("no Kubernetes provider")
         );

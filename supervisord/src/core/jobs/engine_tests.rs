@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use devctl_units::api::JobVerb;
+use devctl_units::api::{JobVerb, RuntimeState};
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{DepCondition, DepKind, Dependency, ProjectName, Unit, UnitKind, UnitName};
 
@@ -73,10 +73,12 @@ fn n(s: &str) -> UnitName {
 
 fn state(active: ActiveState, sub: SubState, ack: u64) -> Snapshot {
     Snapshot {
-        active,
-        sub,
+        state: RuntimeState {
+            active,
+            sub,
+            ..RuntimeState::default()
+        },
         ack,
-        ..Snapshot::default()
     }
 }
 
@@ -336,10 +338,8 @@ fn a_requirement_stops_once_its_dependent_reports_down() {
 #[test]
 fn a_failed_requirement_stops_its_running_dependent() {
     let mut w = World::api_on_db().both_running();
-    let failed = Snapshot {
-        result: Some(UnitResult::ExitCode),
-        ..state(ActiveState::Failed, SubState::Failed, 0)
-    };
+    let mut failed = state(ActiveState::Failed, SubState::Failed, 0);
+    failed.result = Some(UnitResult::ExitCode);
     let fx = w.report("db", failed);
     assert_eq!(sent(&fx), ["api stop 1"]);
     assert!(fx.session_dirty, "api no longer should run");
@@ -357,13 +357,11 @@ fn a_report_with_a_new_invocation_dirties_the_session_and_nothing_else_does() {
     let mut w = World::api_on_db().both_running();
     let fx = w.report("db", running(0));
     assert!(!fx.session_dirty && fx.to_actors.is_empty());
-    let fx = w.report(
-        "db",
-        Snapshot {
-            invocation: Some("run-2".into()),
-            ..running(0)
-        },
-    );
+    let fx = w.report("db", {
+        let mut s = running(0);
+        s.invocation = Some("run-2".into());
+        s
+    });
     assert!(fx.session_dirty);
 }
 
@@ -393,9 +391,10 @@ fn a_stop_supersedes_a_parked_start() {
 
 #[test]
 fn every_auto_trigger_rule() {
-    let failed = || Snapshot {
-        result: Some(UnitResult::ExitCode),
-        ..state(ActiveState::Failed, SubState::Failed, 0)
+    let failed = || {
+        let mut s = state(ActiveState::Failed, SubState::Failed, 0);
+        s.result = Some(UnitResult::ExitCode);
+        s
     };
     // (what, db's state, db should run, a stop in flight, outcome,
     // messages out)

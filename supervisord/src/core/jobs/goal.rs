@@ -77,13 +77,17 @@ pub fn superseded(verb: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_units::api::RuntimeState;
 
     fn s(active: ActiveState, sub: SubState, result: Option<UnitResult>) -> Snapshot {
         Snapshot {
-            active,
-            sub,
-            result,
-            ..Snapshot::default()
+            state: RuntimeState {
+                active,
+                sub,
+                result,
+                ..RuntimeState::default()
+            },
+            ack: 0,
         }
     }
 

@@ -167,14 +167,17 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_units::api::RuntimeState;
     use devctl_units::state::SubState;
 
     fn snap(active: ActiveState, ack: u64) -> Snapshot {
         Snapshot {
-            active,
-            sub: SubState::Running,
+            state: RuntimeState {
+                active,
+                sub: SubState::Running,
+                ..RuntimeState::default()
+            },
             ack,
-            ..Snapshot::default()
         }
     }
 

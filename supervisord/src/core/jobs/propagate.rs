@@ -58,6 +58,7 @@ pub fn reaction(
 mod tests {
     use super::*;
     use crate::core::jobs::job::Queued;
+    use devctl_units::api::RuntimeState;
     use devctl_units::state::SubState;
     use devctl_units::{DepKind, UnitName};
 
@@ -80,8 +81,11 @@ mod tests {
 
     fn snap(active: ActiveState) -> Snapshot {
         Snapshot {
-            active,
-            ..Snapshot::default()
+            state: RuntimeState {
+                active,
+                ..RuntimeState::default()
+            },
+            ack: 0,
         }
     }
 

@@ -286,6 +286,7 @@ fn complete<R>(m: &impl Mirrors, w: Waiter<R>, timed_out: bool) -> Done<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use devctl_units::api::RuntimeState;
     use devctl_units::state::{ActiveState, SubState};
     use std::collections::BTreeMap;
 
@@ -309,10 +310,12 @@ mod tests {
 
     fn state(active: ActiveState, sub: SubState, ack: u64) -> Snapshot {
         Snapshot {
-            active,
-            sub,
+            state: RuntimeState {
+                active,
+                sub,
+                ..RuntimeState::default()
+            },
             ack,
-            ..Snapshot::default()
         }
     }
 

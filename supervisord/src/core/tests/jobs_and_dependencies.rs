@@ -161,7 +161,7 @@ async fn dependencies_start_in_order_until_ready_and_succeeded() {
         (api.active, api.result),
         (ActiveState::Inactive, Some(UnitResult::Dependency))
     );
-    assert!(api.message.unwrap().contains("db"));
+    assert!(api.message.clone().unwrap().contains("db"));
     kit.finish().await;
 }
 
@@ -203,7 +203,7 @@ async fn a_failing_requirement_fails_dependents_but_wants_does_not() {
         (db.active, db.result),
         (ActiveState::Failed, Some(UnitResult::ExitCode))
     );
-    assert_eq!(db.last_exit.unwrap().code, Some(3));
+    assert_eq!(db.last_exit.clone().unwrap().code, Some(3));
     kit.finish().await;
 }
 
@@ -257,7 +257,12 @@ async fn exec_failure_fails_at_once_without_restart() {
         (s.active, s.result, s.restarts, s.main_pid),
         (ActiveState::Failed, Some(UnitResult::ExecFailed), 0, None)
     );
-    assert!(s.message.unwrap().contains("/nonexistent/devctl-test-bin"));
+    assert!(
+        s.message
+            .clone()
+            .unwrap()
+            .contains("/nonexistent/devctl-test-bin")
+    );
     kit.finish().await;
 }
 
@@ -276,7 +281,7 @@ async fn a_taken_port_fails_naming_its_holder() {
         (s.active, s.result),
         (ActiveState::Failed, Some(UnitResult::PortInUse))
     );
-    let msg = s.message.unwrap();
+    let msg = s.message.clone().unwrap();
     assert!(msg.contains(&format!("port {port} in use")), "{msg}");
     assert!(
         msg.contains(&format!("pid {}", std::process::id())),

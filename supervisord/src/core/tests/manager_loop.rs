@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use devctl_units::api::{JobRequest, JobResponse, JobVerb, LoadRequest};
+use devctl_units::api::{JobRequest, JobResponse, JobVerb, LoadRequest, RuntimeState};
 use devctl_units::paths::Paths;
 use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{DepCondition, DepKind, Dependency, ProjectName, Unit, UnitKind, UnitName};
@@ -200,12 +200,14 @@ impl Loop {
     /// Report `unit` in `active`/`sub` after handling command `ack`.
     fn report(&self, unit: &str, active: ActiveState, sub: SubState, ack: u64) {
         let snap = Snapshot {
-            active,
-            sub,
-            result: (active == ActiveState::Inactive).then_some(UnitResult::Success),
-            invocation: (active != ActiveState::Inactive).then(|| format!("inv-{unit}")),
+            state: RuntimeState {
+                active,
+                sub,
+                result: (active == ActiveState::Inactive).then_some(UnitResult::Success),
+                invocation: (active != ActiveState::Inactive).then(|| format!("inv-{unit}")),
+                ..RuntimeState::default()
+            },
             ack,
-            ..Snapshot::default()
         };
         self.report_snap(unit, snap);
     }
@@ -355,11 +357,13 @@ async fn a_requirement_failing_stops_its_running_dependent_as_a_dependency_failu
     l.report_snap(
         "db",
         Snapshot {
-            active: ActiveState::Failed,
-            sub: SubState::Failed,
-            result: Some(UnitResult::ExitCode),
+            state: RuntimeState {
+                active: ActiveState::Failed,
+                sub: SubState::Failed,
+                result: Some(UnitResult::ExitCode),
+                ..RuntimeState::default()
+            },
             ack: 1,
-            ..Snapshot::default()
         },
     );
     match l.next("api").await {

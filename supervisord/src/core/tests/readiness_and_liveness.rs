@@ -275,7 +275,7 @@ async fn a_notify_socket_that_cannot_be_created_fails_the_start() {
         (s.active, s.result),
         (ActiveState::Failed, Some(UnitResult::ExecFailed))
     );
-    let msg = s.message.unwrap_or_default();
+    let msg = s.message.clone().unwrap_or_default();
     assert!(msg.starts_with("notify socket "), "{msg}");
     kit.finish().await;
 }

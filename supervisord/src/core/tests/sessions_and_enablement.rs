@@ -385,7 +385,7 @@ async fn a_persisted_unit_file_that_no_longer_loads_shows_load_error() {
     assert_eq!(s.load, LoadState::Error);
     assert_eq!(s.kind, UnitKind::Build, "the kind the file declares");
     assert_eq!(s.active, ActiveState::Inactive);
-    let msg = s.message.unwrap_or_default();
+    let msg = s.message.clone().unwrap_or_default();
     assert!(
         msg.starts_with("roberta.service does not load: ") && msg.contains("X-Devctl-Bogus"),
         "{msg}"
