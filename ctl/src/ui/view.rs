@@ -401,6 +401,7 @@ pub(crate) mod tests {
             origin: None::<Origin>,
             trigger: None,
             pending_changes: 0,
+            next_run_ms: None,
             notify_status: None,
             ports: vec![],
             links: vec![],
