@@ -153,3 +153,25 @@ fn two_schedules_or_a_schedule_on_a_service_are_refused() {
     let e = err(r#"build "b" { run "x"; always-run "yes"; }"#);
     assert_eq!(codes(&e), ["devctl::manifest::wrong-type"]);
 }
+
+#[test]
+fn systemd_export_warns_about_schedules_and_commits() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let text = "project \"p\"\nbuild \"b\" { run \"x\"; every \"5m\"; on-commit; }\n";
+    let c = compile_str(text, &repo.path().join("devctl.kdl")).unwrap();
+    let out = devctl_compiler::emit_systemd(&c, Path::new("/usr/bin/devctl"));
+    let warnings: Vec<String> = out.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`every \"5min\"` is not expressed") && w.contains(".timer")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`on-commit` is not expressed")),
+        "{warnings:?}"
+    );
+}

@@ -82,7 +82,7 @@ fn an_every_2s_build_runs_on_time_three_times_and_never_overlaps_a_slow_run() {
     for w in scheduled.windows(2) {
         let gap = w[1] - w[0];
         assert!(
-            (1.5..4.5).contains(&gap),
+            (1.0..5.0).contains(&gap),
             "scheduled runs of an every \"2s\" build {gap:.3}s apart: {ticks:?}"
         );
     }

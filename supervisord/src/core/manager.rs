@@ -739,7 +739,8 @@ impl Manager {
                 exits.push(rx);
             }
         }
-        self.watch.forget(&project);
+        // The project is gone: this drops its watchers and schedules.
+        self.rewatch(&project);
         self.emit(Some(&project), None, EventKind::ProjectForgotten);
         self.check_waiters();
         self.session_changed();

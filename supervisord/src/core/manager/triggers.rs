@@ -233,12 +233,24 @@ impl Manager {
         {
             t.running_on.remove(&key);
             debug!(%project, %unit, "up to date");
-            return ActorMsg::UpToDate {
+            let msg = ActorMsg::UpToDate {
                 seq,
                 origin,
                 trigger: trigger.clone(),
                 message: format!("up to date since {}", local_time(last.at_ms)),
             };
+            // Files hashed again (too fresh to trust their stat last time)
+            // are settled now: keep their new stamps so the next check
+            // only stats them.
+            if last.inputs.files != inputs.files {
+                let at_ms = last.at_ms;
+                file.units
+                    .insert(unit.to_string(), Success { inputs, at_ms });
+                if let Err(e) = self.store.save_fingerprints(project, file) {
+                    warn!(%project, %unit, "build inputs not persisted: {e}");
+                }
+            }
+            return msg;
         }
         t.running_on.insert(key, inputs);
         msg
