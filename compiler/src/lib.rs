@@ -24,6 +24,7 @@ mod probe;
 mod reader;
 mod settings;
 mod systemd;
+mod triggers;
 mod validate;
 
 use std::io::Read;

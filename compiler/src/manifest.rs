@@ -12,7 +12,7 @@ use miette::SourceSpan;
 
 use crate::reader::{self as r, Cx, args, check_shape, clip, prop, suggest};
 use crate::settings::{argv, read_deps, read_env, read_restart, read_stop, read_watch};
-use crate::{container, probe};
+use crate::{container, probe, triggers};
 
 use UnitKind::{
     Build as B, Container as C, Daemon as D, Group as G, Kubernetes as K, Service as S,
@@ -49,6 +49,10 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("restart", &[S, D, C]),
     ("watch", &[S, D, B, C]),
     ("trigger", &[S, D, B, C]),
+    ("schedule", &[B]),
+    ("every", &[B]),
+    ("on-commit", &[B]),
+    ("always-run", &[B]),
     ("timeout", &[B]),
     ("start-timeout", &[S, D, C, K]),
     ("image", &[C]),
@@ -412,6 +416,13 @@ fn read_child(cx: &mut Cx, ru: &mut RawUnit, n: &KdlNode) {
         }
         "restart" => read_restart(cx, u, n),
         "watch" => read_watch(cx, u, n),
+        "schedule" | "every" => triggers::read_schedule(cx, u, n),
+        "on-commit" => triggers::read_on_commit(cx, u, n),
+        "always-run" => {
+            if let Some(on) = triggers::read_flag(cx, n) {
+                u.always_run = on;
+            }
+        }
         "trigger" => {
             if check_shape(cx, n, 1, Some(1), &[], false) {
                 let e = args(n)[0];

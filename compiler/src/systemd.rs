@@ -481,5 +481,14 @@ impl Emitter<'_> {
                 "file changes do not restart or re-run the unit",
             );
         }
+        if let Some(s) = &u.schedule {
+            self.warn(
+                &s.describe(),
+                "not exported: write a systemd .timer for the unit to run it on a schedule",
+            );
+        }
+        if u.on_commit {
+            self.warn("on-commit", "commits do not re-run the unit");
+        }
     }
 }

@@ -2082,7 +2082,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__start)
-            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            opts="-p -q -h -V --force --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2212,7 +2212,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__up)
-            opts="-p -q -h -V --project --json --no-block --timeout --quiet --help --version"
+            opts="-p -q -h -V --force --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

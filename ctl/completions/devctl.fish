@@ -67,6 +67,7 @@ complete -c devctl -n "__fish_devctl_needs_command" -f -a "man" -d 'Print the de
 complete -c devctl -n "__fish_devctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c devctl -n "__fish_devctl_using_subcommand up" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_using_subcommand up" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand up" -l force -d 'Run builds even when they are up to date'
 complete -c devctl -n "__fish_devctl_using_subcommand up" -l json -d 'Print machine-readable JSON (results and errors)'
 complete -c devctl -n "__fish_devctl_using_subcommand up" -l no-block -d 'Do not wait for units to become ready or stopped'
 complete -c devctl -n "__fish_devctl_using_subcommand up" -s q -l quiet -d 'Print only errors'
@@ -81,6 +82,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand down" -s h -l help -d 'Pri
 complete -c devctl -n "__fish_devctl_using_subcommand down" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand start" -s p -l project -d 'Address this project instead of the current directory\'s' -r
 complete -c devctl -n "__fish_devctl_using_subcommand start" -l timeout -d 'Give up waiting after this long (e.g. 30s, 2m); exit 124' -r
+complete -c devctl -n "__fish_devctl_using_subcommand start" -l force -d 'Run builds even when they are up to date'
 complete -c devctl -n "__fish_devctl_using_subcommand start" -l json -d 'Print machine-readable JSON (results and errors)'
 complete -c devctl -n "__fish_devctl_using_subcommand start" -l no-block -d 'Do not wait for units to become ready or stopped'
 complete -c devctl -n "__fish_devctl_using_subcommand start" -s q -l quiet -d 'Print only errors'

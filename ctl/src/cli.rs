@@ -98,11 +98,23 @@ pub struct EnableArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bring the project up: every enabled unit, or exactly the named ones (stopping the others).
-    Up(MaybeUnits),
+    Up {
+        #[command(flatten)]
+        units: MaybeUnits,
+        /// Run builds even when they are up to date.
+        #[arg(long)]
+        force: bool,
+    },
     /// Stop every unit of the project (enablement is unchanged).
     Down,
     /// Start units now, with what they require; waits until ready.
-    Start(Units),
+    Start {
+        #[command(flatten)]
+        units: Units,
+        /// Run builds even when they are up to date.
+        #[arg(long)]
+        force: bool,
+    },
     /// Stop units now; waits until stopped.
     Stop(Units),
     /// Stop then start units.

@@ -90,6 +90,7 @@ pub async fn units_job(
     ctx: &Context,
     verb: JobVerb,
     names: &[String],
+    force: bool,
     out: &mut Out,
 ) -> Result<Exit, CtlError> {
     let groups = group_by_project(names)?;
@@ -104,6 +105,7 @@ pub async fn units_job(
             timeout_ms: ctx.timeout_ms(),
             // Every outcome: which ones to print is this CLI's choice (`judge`).
             failed_only: false,
+            force,
         };
         answers.push((project.clone(), post_job(&s, &project, &req).await?));
     }
@@ -126,6 +128,7 @@ pub async fn up_down(
     ctx: &Context,
     verb: JobVerb,
     names: &[String],
+    force: bool,
     out: &mut Out,
 ) -> Result<Exit, CtlError> {
     for n in names {
@@ -143,6 +146,7 @@ pub async fn up_down(
         timeout_ms: ctx.timeout_ms(),
         // Every outcome: which ones to print is this CLI's choice (`judge`).
         failed_only: false,
+        force,
     };
     let r = post_job(&s, &s.project, &req).await?;
     if ctx.json {

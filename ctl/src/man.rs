@@ -34,6 +34,22 @@ makes exactly A, B and what they require run: it starts them, stops the project'
 .B devctl down
 stops every unit of the project. Neither up nor down touches enablement.
 .TP
+.B devctl up \-\-force
+and
+.B devctl start \-\-force
+also run builds that are up to date: by default a build whose last run succeeded on exactly its current inputs (its watched files, env files, command, directory and environment) is not run again, and shows
+.BR "up to date since TIME" .
+.B restart
+and
+.B trigger
+always run it. A build's
+.B schedule
+or
+.B every
+runs it again while it is enabled and meant to run;
+.B status
+shows the next run (see devctl.kdl(5)).
+.TP
 .B devctl enable \-\-boot
 makes the project come up whenever devctld starts (for example at login when devctld runs as a systemd user service);
 .B disable \-\-boot

@@ -227,6 +227,14 @@ pub fn detail_lines(u: &UnitStatus, now: u64, st: Style) -> Vec<String> {
     if let Some(t) = &u.trigger {
         l.push(format!("    Trigger: {t}"));
     }
+    if let Some(next) = u.next_run_ms {
+        let wait = Duration::from_secs(next.saturating_sub(now).div_ceil(1000));
+        l.push(format!(
+            "   Next run: {} (in {})",
+            time_of(next),
+            humantime::format_duration(wait)
+        ));
+    }
     if u.pending_changes > 0 {
         l.push(format!(
             "    Pending: changes pending: {} file{}; run `devctl trigger {}`",
@@ -429,6 +437,7 @@ pub fn properties(u: &UnitStatus) -> Vec<(&'static str, String)> {
         ),
         ("Trigger", opt(u.trigger.clone())),
         ("PendingChanges", u.pending_changes.to_string()),
+        ("NextRun", opt(u.next_run_ms.map(time_of))),
         ("NotifyStatus", opt(u.notify_status.clone())),
         (
             "Ports",
@@ -527,6 +536,7 @@ mod tests {
             },
             restart_limit: 10,
             pending_changes: 0,
+            next_run_ms: None,
             ports: vec![8080],
             links: vec!["http://localhost:8080/".into()],
             deps: vec![],
@@ -566,6 +576,15 @@ mod tests {
             "{d:?}"
         );
         assert!(d.iter().all(|l| !l.contains('\x1b')));
+        assert!(!d.iter().any(|l| l.contains("Next run")), "{d:?}");
+        let mut scheduled = unit(ActiveState::Active);
+        scheduled.next_run_ms = Some(91_000);
+        let d = detail_lines(&scheduled, 61_000, plain);
+        assert!(
+            d.iter()
+                .any(|l| l.trim() == "Next run: 1970-01-01T00:01:31Z (in 30s)"),
+            "{d:?}"
+        );
         let coloured = table_lines(&[unit(ActiveState::Failed)], false, Style { on: true });
         assert!(coloured[1].contains("\x1b[1;31mfailed"), "{coloured:?}");
     }

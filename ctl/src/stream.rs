@@ -262,6 +262,7 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
         block: false,
         timeout_ms: None,
         failed_only: false,
+        force: false,
     };
     let _: JobResponse = s
         .client

@@ -15,12 +15,16 @@ use crate::{admin, daemon, jobs, local, man, probe, query, stream};
 /// Run one verb.
 pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result<Exit, CtlError> {
     match command {
-        Command::Up(u) => jobs::up_down(ctx, JobVerb::Up, &u.names, out).await,
-        Command::Down => jobs::up_down(ctx, JobVerb::Down, &[], out).await,
-        Command::Start(u) => jobs::units_job(ctx, JobVerb::Start, &u.names, out).await,
-        Command::Stop(u) => jobs::units_job(ctx, JobVerb::Stop, &u.names, out).await,
-        Command::Restart(u) => jobs::units_job(ctx, JobVerb::Restart, &u.names, out).await,
-        Command::Trigger(u) => jobs::units_job(ctx, JobVerb::Trigger, &u.names, out).await,
+        Command::Up { units, force } => {
+            jobs::up_down(ctx, JobVerb::Up, &units.names, *force, out).await
+        }
+        Command::Down => jobs::up_down(ctx, JobVerb::Down, &[], false, out).await,
+        Command::Start { units, force } => {
+            jobs::units_job(ctx, JobVerb::Start, &units.names, *force, out).await
+        }
+        Command::Stop(u) => jobs::units_job(ctx, JobVerb::Stop, &u.names, false, out).await,
+        Command::Restart(u) => jobs::units_job(ctx, JobVerb::Restart, &u.names, false, out).await,
+        Command::Trigger(u) => jobs::units_job(ctx, JobVerb::Trigger, &u.names, false, out).await,
         Command::Enable(a) => jobs::enablement(ctx, true, a.now, a.boot, &a.names, out).await,
         Command::Disable(a) => jobs::enablement(ctx, false, a.now, a.boot, &a.names, out).await,
         Command::Reload => jobs::reload(ctx, out).await,

@@ -139,6 +139,9 @@ pub struct JobRequest {
     /// thousand-unit `up` otherwise answers with a thousand outcomes).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed_only: bool,
+    /// Run the builds this job starts even when they are up to date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
 }
 
 /// How one unit ended up after a job.
@@ -361,6 +364,10 @@ pub struct UnitStatus {
     pub restart_limit: u32,
     /// Manual trigger mode: changed files not yet acted upon.
     pub pending_changes: u32,
+    /// When the unit's schedule runs it next (milliseconds since the
+    /// epoch): scheduled units that are enabled and meant to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run_ms: Option<u64>,
     pub ports: Vec<u16>,
     pub links: Vec<String>,
     pub deps: Vec<Dependency>,

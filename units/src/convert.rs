@@ -53,6 +53,10 @@
 //! | | `X-Devctl-Watch=` | `watch.paths` | glob value |
 //! | | `X-Devctl-Watch-Ignore=` | `watch.ignore` | glob value |
 //! | | `X-Devctl-Watch-Trigger=` | `watch.trigger` | `manual` (default `auto`) |
+//! | | `X-Devctl-Schedule=` | `schedule` (`Cron`) | five-field cron pattern value; not with `X-Devctl-Every=` |
+//! | | `X-Devctl-Every=` | `schedule` (`Every`) | duration, at least 1s |
+//! | | `X-Devctl-On-Commit=` | `on_commit` | `yes` |
+//! | | `X-Devctl-Always-Run=` | `always_run` | `yes` |
 //! | `[Container]` | `Image=` | `container.image` | **required** in `[Container]` (required section for containers) |
 //! | | `X-Devctl-Build-Context=` | `container.build.context` | path value; with `-Dockerfile=` |
 //! | | `X-Devctl-Build-Dockerfile=` | `container.build.dockerfile` | value; with `-Context=` |

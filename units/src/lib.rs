@@ -8,16 +8,19 @@
 //!   [`file`](mod@file) (generic systemd syntax), [`convert`] (`Unit` ⇄ text, key
 //!   table), [`duration`], [`error`] (`UnitFileError`).
 //! - [`api`]: the daemon API's wire types; [`paths`]: where files live.
+//! - [`schedule`]: cron patterns and intervals, next fire times.
 
 pub mod api;
 pub mod model;
 pub mod name;
 pub mod paths;
+pub mod schedule;
 pub mod signal;
 pub mod state;
 
 pub use model::*;
 pub use name::{NameError, ProjectName, UnitName, validate_name};
+pub use schedule::{Schedule, ScheduleError};
 pub use signal::Signal;
 pub mod convert;
 pub mod duration;

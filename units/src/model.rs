@@ -424,6 +424,13 @@ pub struct Unit {
     pub restart: RestartPolicy,
     pub stop: StopSpec,
     pub watch: WatchSpec,
+    /// Builds: run again on this schedule while the unit should run.
+    pub schedule: Option<crate::schedule::Schedule>,
+    /// Builds: run again when the project repository's HEAD moves.
+    pub on_commit: bool,
+    /// Builds: run on every start even when its inputs did not change
+    /// since its last success (no up-to-date check).
+    pub always_run: bool,
     /// Services/daemons/containers: time allowed to become ready.
     pub start_timeout: Option<Duration>,
     /// Builds: time allowed to run to completion.
@@ -462,6 +469,9 @@ impl Unit {
             restart: RestartPolicy::default_for(kind),
             stop: StopSpec::default(),
             watch: WatchSpec::default(),
+            schedule: None,
+            on_commit: false,
+            always_run: false,
             start_timeout: None,
             run_timeout: None,
             idle_timeout: None,

@@ -305,6 +305,13 @@ fn unit() -> impl Strategy<Value = Unit> {
         option::of(duration()),
         option::of(duration()),
     );
+    let schedule = prop_oneof![
+        proptest::sample::select(vec!["*/15 * * * *", "0 3 * * MON-FRI", "5,35 1-4 1 */2 *"])
+            .prop_map(|p| p.parse::<Schedule>().expect("a valid pattern")),
+        (1u64..1_000_000).prop_map(|s| Schedule::every(Duration::from_secs(s)).unwrap()),
+    ];
+    let triggers = (option::of(schedule), any::<bool>(), any::<bool>());
+    let timeouts = (timeouts, triggers);
     let specs = (container(), kube(), command());
     (head, graph, process, lifecycle, watch, timeouts, specs).prop_map(
         |(head, graph, process, lifecycle, watch, timeouts, specs)| {
@@ -331,7 +338,11 @@ fn unit() -> impl Strategy<Value = Unit> {
             u.pid_file = pid_file;
             (u.ports, u.links, u.ready, u.alive, u.restart, u.stop) = lifecycle;
             u.watch = watch;
+            let (timeouts, triggers) = timeouts;
             (u.start_timeout, u.run_timeout, u.idle_timeout) = timeouts;
+            if kind == UnitKind::Build {
+                (u.schedule, u.on_commit, u.always_run) = triggers;
+            }
             if kind == UnitKind::Container {
                 u.container = Some(Box::new(specs.0));
             }

@@ -281,7 +281,10 @@ impl Tools {
         Ok(match name {
             "list_projects" => Command::List { all: true },
             "status" => Command::Status(maybe()),
-            "start" => Command::Start(need_units()?),
+            "start" => Command::Start {
+                units: need_units()?,
+                force: false,
+            },
             "stop" => Command::Stop(need_units()?),
             "restart" => Command::Restart(need_units()?),
             "trigger" => Command::Trigger(need_units()?),
@@ -293,7 +296,10 @@ impl Tools {
                 need_units()?;
                 Command::Disable(enable())
             }
-            "up" => Command::Up(maybe()),
+            "up" => Command::Up {
+                units: maybe(),
+                force: false,
+            },
             "down" => Command::Down,
             "check" => Command::Check,
             "logs" => {

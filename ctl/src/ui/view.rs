@@ -394,6 +394,7 @@ pub(crate) mod tests {
             },
             restart_limit: 10,
             pending_changes: 0,
+            next_run_ms: None,
             ports: vec![],
             links: vec![],
             deps: vec![],

@@ -226,6 +226,22 @@ impl<P: Provider> Actor<P> {
                     self.snap.ack = seq;
                 }
             }
+            ActorMsg::UpToDate {
+                seq,
+                origin,
+                trigger,
+                message,
+            } => {
+                if !self.running {
+                    self.timers = Timers::default();
+                    self.log.marker(&message);
+                    self.set(ActiveState::Active, SubState::Exited);
+                    (self.snap.result, self.snap.message) =
+                        (Some(UnitResult::Success), Some(message));
+                    (self.snap.origin, self.snap.trigger) = (Some(origin), Some(trigger));
+                }
+                self.snap.ack = seq;
+            }
             ActorMsg::WaitDeps { seq, waiting } => {
                 if !self.running {
                     self.timers = Timers::default();

@@ -5,11 +5,13 @@
 //! persists state. Nothing else mutates any of it. Its child modules hold
 //! the rest of the loop: `verbs.rs` the job verbs, `waiting.rs` the parked
 //! answers, `session.rs` startup, recovery and shutdown, `reexec.rs`
-//! freezing and resuming, `watching.rs` file-change triggers; the pure
+//! freezing and resuming, `watching.rs` file-change triggers, `triggers.rs`
+//! schedules, commits and up-to-date builds; the pure
 //! rules they apply live in `core/jobs/`.
 
 mod reexec;
 pub(crate) mod session;
+mod triggers;
 mod verbs;
 mod waiting;
 mod watching;
@@ -160,6 +162,7 @@ pub struct Manager {
     pub(crate) shutdown_replies: Vec<oneshot::Sender<()>>,
     pub(crate) done: bool,
     pub(crate) watch: WatchHub,
+    pub(crate) triggers: triggers::TriggerHub,
 }
 
 /// Start the manager task: load state, recover or begin the session.
@@ -207,6 +210,7 @@ impl Manager {
             shutdown_replies: Vec::new(),
             done: false,
             watch,
+            triggers: Default::default(),
         }
     }
 
@@ -220,6 +224,7 @@ impl Manager {
     ) {
         let mut watch_rx = self.watch.take_rx();
         while !self.done {
+            let due = self.schedule_deadline();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(c) => self.command(c),
@@ -230,6 +235,7 @@ impl Manager {
                 Some(r) = reports.recv() => self.on_report(*r),
                 Some(id) = timeouts.recv() => self.on_timeout(id),
                 Some(m) = watch_rx.recv() => self.on_watch(m),
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => self.on_schedules_due(),
             }
             // Group commit: the reports already queued join this turn, then
             // one session write covers them all, and only then do the
@@ -320,7 +326,7 @@ impl Manager {
                             .then(|| self.env.logs.unit(project.as_str(), unit.as_str()))
                     });
                     p.status(&unit, DETAIL_TAIL)
-                        .map(|s| self.watch.annotate(s))
+                        .map(|s| self.annotate(s))
                         .or_else(|| p.broken_status(&unit))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
@@ -402,7 +408,7 @@ impl Manager {
             .into_iter()
             .flat_map(|p| {
                 let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
-                let loaded: Vec<UnitStatus> = loaded.map(|s| self.watch.annotate(s)).collect();
+                let loaded: Vec<UnitStatus> = loaded.map(|s| self.annotate(s)).collect();
                 loaded
                     .into_iter()
                     .chain(p.broken.keys().filter_map(|n| p.broken_status(n)))
@@ -517,6 +523,7 @@ impl Manager {
         }
         let new = self.projects[&r.project].units[&r.unit].snap.clone();
         self.watch_observe(&r.project, &r.unit, &old, &new, r.at);
+        self.inputs_observe(&r.project, &r.unit, &old, &new);
         if let Some((units, reason)) = held_back {
             info!(project = %r.project, ?units, "{reason}");
         }
@@ -732,7 +739,8 @@ impl Manager {
                 exits.push(rx);
             }
         }
-        self.watch.forget(&project);
+        // The project is gone: this drops its watchers and schedules.
+        self.rewatch(&project);
         self.emit(Some(&project), None, EventKind::ProjectForgotten);
         self.check_waiters();
         self.session_changed();

@@ -21,6 +21,7 @@ pub mod provider;
 pub mod reexec;
 pub mod registry;
 pub mod runwatch;
+pub mod schedules;
 pub mod snapshot;
 pub mod watching;
 

@@ -22,6 +22,14 @@ pub enum ActorMsg {
         trigger: String,
         reset: bool,
     },
+    /// A build whose inputs did not change since its last success: end
+    /// `active (exited)`, successful, without running (instead of `Start`).
+    UpToDate {
+        seq: u64,
+        origin: Origin,
+        trigger: String,
+        message: String,
+    },
     /// Show `activating (waiting-deps)` while the manager waits on these.
     WaitDeps { seq: u64, waiting: Vec<UnitName> },
     /// A required dependency can never be met: fail with `dependency`.

@@ -135,6 +135,7 @@ impl Devctld {
                     block,
                     timeout_ms: None,
                     failed_only: false,
+                    force: false,
                 },
             )
             .await?;

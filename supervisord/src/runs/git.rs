@@ -23,7 +23,7 @@ pub fn head_commit(root: &Path) -> Option<String> {
 /// The git directory of the repository holding `start`: a `.git`
 /// directory, or the one a `.git` file (`gitdir: …`, worktrees and
 /// submodules) points to.
-fn find_git_dir(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find_git_dir(start: &Path) -> Option<PathBuf> {
     for dir in start.ancestors() {
         let dot_git = dir.join(".git");
         let Ok(meta) = fs::metadata(&dot_git) else {
@@ -40,7 +40,7 @@ fn find_git_dir(start: &Path) -> Option<PathBuf> {
 }
 
 /// Where shared refs live: a worktree's git dir names it in `commondir`.
-fn common_dir(git_dir: &Path) -> PathBuf {
+pub(crate) fn common_dir(git_dir: &Path) -> PathBuf {
     match fs::read_to_string(git_dir.join("commondir")) {
         Ok(text) => git_dir.join(text.trim()),
         Err(_) => git_dir.to_owned(),

@@ -17,7 +17,7 @@
 
 mod db;
 mod eta;
-mod git;
+pub(crate) mod git;
 mod id;
 mod store;
 

@@ -20,6 +20,7 @@ use devctl_units::paths::Paths;
 
 use crate::state::atomic::{FileWriter, RealFs, recover_dir};
 use crate::state::files::{ProjectFile, STATE_VERSION, SessionFile};
+use crate::state::fingerprints::Fingerprints;
 
 /// Largest state file read; bigger ones are treated as corrupt.
 pub const MAX_STATE_BYTES: u64 = 8 << 20;
@@ -277,6 +278,31 @@ impl StateStore {
     /// (else only replaced atomically, see [`FileWriter::write_file_unsynced`]).
     pub fn save_session(&self, s: &SessionFile, durable: bool) -> Result<(), StateError> {
         self.write_json(self.paths.session_file(), s, durable)
+    }
+
+    /// The inputs `project`'s builds last succeeded on (empty when
+    /// missing or unusable: every build then runs once).
+    pub fn load_fingerprints(&self, project: &ProjectName) -> Fingerprints {
+        match read_json::<Fingerprints>(&self.fingerprints_file(project), |f| f.version) {
+            ReadOutcome::Ok(f) => f,
+            ReadOutcome::Missing | ReadOutcome::Quarantined(_) => Fingerprints::default(),
+        }
+    }
+
+    /// Persist them (atomically; a machine crash may lose the last change,
+    /// which costs one re-run).
+    pub fn save_fingerprints(
+        &self,
+        project: &ProjectName,
+        f: &Fingerprints,
+    ) -> Result<(), StateError> {
+        self.write_json(self.fingerprints_file(project), f, false)
+    }
+
+    fn fingerprints_file(&self, project: &ProjectName) -> PathBuf {
+        self.paths
+            .project_file(project)
+            .with_file_name("fingerprints.json")
     }
 
     /// End the session (clean stop).

@@ -1,11 +1,14 @@
 //! File watching: per-project inotify watcher (notify + a quiet-window
 //! coalescer) that turns file changes into `Changed { unit, paths }`
-//! messages for the core, plus the self-retrigger guard. The core knows
+//! messages for the core, plus the self-retrigger guard; `git_head`
+//! follows the project repository's HEAD for `on-commit` builds. The core knows
 //! nothing of notify types.
 
 pub mod error;
 pub mod filter;
+pub mod git_head;
 pub mod guard;
+pub mod inputs;
 pub mod tree;
 pub mod watcher;
 

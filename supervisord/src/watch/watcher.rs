@@ -107,6 +107,11 @@ pub enum WatchMsg {
         project: ProjectName,
         error: WatchError,
     },
+    /// The project repository's HEAD moved to a new commit.
+    Commit {
+        project: ProjectName,
+        commit: String,
+    },
 }
 
 /// A running project watcher; dropping it stops watching.

@@ -100,6 +100,11 @@ pub enum RunTrigger {
     Dependency { of: UnitName },
     /// A schedule fired.
     Schedule,
+    /// The project repository's HEAD moved to this commit (`on-commit`).
+    Commit { commit: String },
+    /// Not a run: the build's inputs were those of its last success
+    /// (ended at `since_ms`), so its start was answered without running.
+    UpToDate { since_ms: u64 },
     /// The project is started when the daemon starts.
     Boot,
 }

@@ -43,6 +43,10 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "X-Devctl-Watch",
     "X-Devctl-Watch-Ignore",
     "X-Devctl-Watch-Trigger",
+    "X-Devctl-Schedule",
+    "X-Devctl-Every",
+    "X-Devctl-On-Commit",
+    "X-Devctl-Always-Run",
 ];
 pub(crate) const PROBE_KEYS: &[&str] = &[
     "X-Devctl-Ready-Period",

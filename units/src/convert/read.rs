@@ -22,6 +22,7 @@ use crate::model::{
     RestartMode, TriggerMode, Unit, UnitKind,
 };
 use crate::name::{ProjectName, UnitName};
+use crate::schedule::Schedule;
 use crate::signal::Signal;
 
 /// A probe being assembled from its check and knob keys.
@@ -508,6 +509,22 @@ impl<'a> Reader<'a> {
                     _ => return Err(self.bad(e, "`auto` or `manual`")),
                 }
             }
+            "X-Devctl-Schedule" | "X-Devctl-Every" if self.unit.schedule.is_some() => {
+                return Err(self.bad(e, "one schedule: `X-Devctl-Schedule=` or `X-Devctl-Every=`"));
+            }
+            "X-Devctl-Schedule" => {
+                let pattern = self.single(e)?;
+                let s = pattern.parse::<Schedule>();
+                self.unit.schedule =
+                    Some(s.map_err(|err| self.bad(e, format!("a cron pattern ({err})")))?);
+            }
+            "X-Devctl-Every" => {
+                let s = Schedule::every(self.duration(e)?);
+                self.unit.schedule =
+                    Some(s.map_err(|err| self.bad(e, format!("an interval ({err})")))?);
+            }
+            "X-Devctl-On-Commit" => self.unit.on_commit = self.boolean(e)?,
+            "X-Devctl-Always-Run" => self.unit.always_run = self.boolean(e)?,
             _ => return Err(self.unknown_key("Service", e, SERVICE_KEYS)),
         }
         Ok(())

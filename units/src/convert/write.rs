@@ -12,6 +12,7 @@ use crate::model::{
     Command, ContainerSpec, DepCondition, DepKind, KubeSpec, Probe, RestartPolicy, StopSpec,
     TriggerMode, Unit, UnitKind,
 };
+use crate::schedule::Schedule;
 
 fn plain(s: &str) -> String {
     escape::quote_value(s, Context::Plain)
@@ -188,6 +189,17 @@ fn service_section(unit: &Unit, write_restart: bool, write_stop: bool) -> Sectio
     }
     if unit.watch.trigger == TriggerMode::Manual {
         s.push("X-Devctl-Watch-Trigger", "manual");
+    }
+    match &unit.schedule {
+        Some(Schedule::Cron(pattern)) => s.push("X-Devctl-Schedule", plain(pattern)),
+        Some(Schedule::Every(d)) => s.push("X-Devctl-Every", dur(*d)),
+        None => {}
+    }
+    if unit.on_commit {
+        s.push("X-Devctl-On-Commit", "yes");
+    }
+    if unit.always_run {
+        s.push("X-Devctl-Always-Run", "yes");
     }
     s
 }

@@ -177,6 +177,7 @@ fn sent(fx: &Effects) -> Vec<String> {
         .map(|t| {
             let (verb, seq) = match &t.msg {
                 ActorMsg::Start { seq, .. } => ("start", seq),
+                ActorMsg::UpToDate { seq, .. } => ("up-to-date", seq),
                 ActorMsg::WaitDeps { seq, .. } => ("wait-deps", seq),
                 ActorMsg::FailDeps { seq, .. } => ("fail-deps", seq),
                 ActorMsg::Stop { seq, .. } => ("stop", seq),

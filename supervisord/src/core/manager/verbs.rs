@@ -57,10 +57,11 @@ impl Manager {
         if fx.session_dirty {
             self.session_changed();
         }
-        let Some(p) = self.projects.get(project) else {
-            return;
-        };
         for ToActor { unit, msg } in fx.to_actors {
+            let msg = self.gate_inputs(project, &unit, msg);
+            let Some(p) = self.projects.get(project) else {
+                return;
+            };
             if let Some(tx) = p.units.get(&unit).and_then(|l| l.tx.as_ref()) {
                 let _ = tx.send(Mail::from(msg));
             }
@@ -119,7 +120,14 @@ impl Manager {
             let _ = reply.send(Err(api_err(ErrorKind::BadRequest, "no units named")));
             return;
         }
+        // A forced job, a restart or a trigger runs builds even when up to date.
+        let force = req.force || matches!(req.verb, JobVerb::Restart | JobVerb::Trigger);
+        self.triggers.force_all = force;
         let Plan { items, stopped } = self.submit(&project, req.verb, &names);
+        self.triggers.force_all = false;
+        if force {
+            self.force_queued(&project);
+        }
         // Answer the parked jobs this one superseded.
         self.check_waiters();
         if req.block {

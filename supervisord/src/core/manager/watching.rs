@@ -30,6 +30,7 @@ impl Manager {
     /// (Re)start a project's watcher after its units changed; a no-op
     /// when the watched set is the same.
     pub(crate) fn rewatch(&mut self, project: &ProjectName) {
+        self.rearm_triggers(project);
         let Some(p) = self.projects.get(project) else {
             self.watch.forget(project);
             return;
@@ -111,6 +112,7 @@ impl Manager {
                 }
             }
             WatchMsg::Changed(c) => self.on_changed(c),
+            WatchMsg::Commit { project, commit } => self.on_commit(&project, &commit),
         }
     }
 
@@ -185,7 +187,7 @@ impl Manager {
 
     /// Run a unit again because of `reason`, as `devctl trigger` does;
     /// a unit that is neither running nor meant to run is left alone.
-    fn watch_trigger(&mut self, project: &ProjectName, unit: &UnitName, reason: String) {
+    pub(crate) fn watch_trigger(&mut self, project: &ProjectName, unit: &UnitName, reason: String) {
         let Some(mut e) = self.engine(project) else {
             return;
         };

@@ -42,6 +42,7 @@ async fn nowait(kit: &Kit, verb: JobVerb, unit: &str) {
         block: false,
         timeout_ms: None,
         failed_only: false,
+        force: false,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }

@@ -1,0 +1,157 @@
+//! `devctl-bench uptodate`: what the up-to-date check costs `up`. Two
+//! projects with the same service `web`; one also has `--builds` builds
+//! (each watching its own directory of `--files` files, `web` requiring
+//! all of them). After a first `up` and a `down`, the figure is the wall
+//! time of `devctl up` (spawn to exit, blocking until `web` runs):
+//!
+//! - **no builds**: the project without builds;
+//! - **up to date**: the project with builds whose inputs did not change
+//!   (every build's inputs stat'ed, none run);
+//! - **forced**: the same with `--force` (every build runs), for scale.
+//!
+//! Each is the median of `--reps` `down` + `up` cycles.
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::devctl_side::locate;
+use crate::side;
+use crate::stats::flag;
+
+const CEILING: Duration = Duration::from_secs(60);
+
+struct Daemon {
+    home: tempfile::TempDir,
+    devctl: PathBuf,
+    child: Child,
+}
+
+impl Daemon {
+    fn start(manifest: &str, builds: usize, files: usize) -> Result<Daemon, String> {
+        let devctl = locate("DEVCTL_BIN", "devctl")?;
+        let devctld = locate("DEVCTLD_BIN", "devctld")?;
+        let home = side::scratch("devctl-bench-uptodate-")?;
+        let project = home.path().join("project");
+        for b in 0..builds {
+            let dir = project.join(format!("src/b{b}"));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            for f in 0..files {
+                std::fs::write(dir.join(format!("f{f}.txt")), format!("{b} {f}"))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        std::fs::create_dir_all(&project).map_err(|e| e.to_string())?;
+        std::fs::write(project.join("devctl.kdl"), manifest).map_err(|e| e.to_string())?;
+        let child = side::spawn_devctld(&devctld, home.path(), CEILING)?;
+        Ok(Daemon {
+            home,
+            devctl,
+            child,
+        })
+    }
+
+    fn devctl(&self, args: &[&str]) -> Result<(), String> {
+        side::run(
+            Command::new(&self.devctl)
+                .args(args)
+                .current_dir(self.home.path().join("project"))
+                .env("DEVCTL_HOME", self.home.path())
+                .env("NO_COLOR", "1"),
+        )
+    }
+
+    fn runs(&self) -> usize {
+        std::fs::read_to_string(self.home.path().join("project/runs.txt"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+
+    /// Median wall time of `reps` cycles of `down` then `up ARGS`.
+    fn up_cycles(&self, reps: usize, args: &[&str]) -> Result<Duration, String> {
+        let mut up = vec!["up"];
+        up.extend_from_slice(args);
+        let mut times = Vec::new();
+        for _ in 0..reps.max(1) {
+            self.devctl(&["down"])?;
+            let t0 = Instant::now();
+            self.devctl(&up)?;
+            times.push(t0.elapsed());
+        }
+        times.sort();
+        Ok(times[times.len() / 2])
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.devctl(&["down"]);
+        side::terminate(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+fn manifest(builds: usize) -> String {
+    let mut m = String::from("project \"utd\"\n\n");
+    let mut requires = String::new();
+    for b in 0..builds {
+        m.push_str(&format!(
+            "build \"b{b}\" {{\n    sh \"echo b{b} >>runs.txt\"\n    watch \"src/b{b}/**\"\n}}\n\n"
+        ));
+        requires.push_str(&format!("    requires \"b{b}\" until=\"succeeded\"\n"));
+    }
+    m.push_str(&format!(
+        "service \"web\" {{\n    sh \"exec sleep 100000\"\n{requires}}}\n"
+    ));
+    m
+}
+
+/// Run the scenario.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let builds = flag(args, "--builds", 20)?;
+    let files = flag(args, "--files", 50)?;
+    let reps = flag(args, "--reps", 9)?;
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "uptodate: devctl up, {builds} builds of {files} input files each vs no builds, {reps} repetitions, {profile} bench build"
+    );
+    let plain = Daemon::start(&manifest(0), 0, 0)?;
+    plain.devctl(&["up"])?;
+    let none = plain.up_cycles(reps, &[])?;
+    drop(plain);
+
+    let d = Daemon::start(&manifest(builds), builds, files)?;
+    d.devctl(&["up"])?;
+    let first = d.runs();
+    if first != builds {
+        return Err(format!("the first up ran {first} builds, not {builds}"));
+    }
+    let fresh = d.up_cycles(reps, &[])?;
+    if d.runs() != first {
+        return Err(format!(
+            "up-to-date builds ran again: {} runs after the cycles",
+            d.runs()
+        ));
+    }
+    let forced = d.up_cycles(reps, &["--force"])?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  up, no builds:                      median {:.1} ms",
+        ms(none)
+    );
+    println!(
+        "  up, {builds} up-to-date builds:          median {:.1} ms  ({:.2}x no builds)",
+        ms(fresh),
+        ms(fresh) / ms(none)
+    );
+    println!(
+        "  up --force, {builds} builds run:         median {:.1} ms  ({:.2}x no builds)",
+        ms(forced),
+        ms(forced) / ms(none)
+    );
+    Ok(())
+}
