@@ -104,6 +104,7 @@ pub async fn units_job(
             timeout_ms: ctx.timeout_ms(),
             // Every outcome: which ones to print is this CLI's choice (`judge`).
             failed_only: false,
+            source: Some(devctl_units::api::runs::VerbSource::Cli),
         };
         answers.push((project.clone(), post_job(&s, &project, &req).await?));
     }
@@ -143,6 +144,7 @@ pub async fn up_down(
         timeout_ms: ctx.timeout_ms(),
         // Every outcome: which ones to print is this CLI's choice (`judge`).
         failed_only: false,
+        source: Some(devctl_units::api::runs::VerbSource::Cli),
     };
     let r = post_job(&s, &s.project, &req).await?;
     if ctx.json {

@@ -236,6 +236,7 @@ pub fn job(
                 block: true,
                 timeout_ms,
                 failed_only: false,
+                source: Some(devctl_units::api::runs::VerbSource::Cli),
             };
             let answer: Result<JobResponse, CtlError> = client
                 .post(&format!("/v1/projects/{project}/jobs"), &req)

@@ -452,6 +452,7 @@ async fn event_stream_delivers_filtered_ndjson() {
             time_ms: 0,
             project: Some(project.parse().unwrap()),
             unit: None,
+            run: None,
             kind: EventKind::ProjectForgotten,
         };
         srv.fake.events.send(e).unwrap();

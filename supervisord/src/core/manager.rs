@@ -38,8 +38,11 @@ use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Loaded, Project, text_hash};
 use crate::core::protocol::{ActorMsg, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
+use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
+use crate::core::usage::UsageMonitor;
 use crate::core::watching::WatchHub;
+use crate::runs::RunStore;
 use crate::state::files::{ProjectFile, SessionFile};
 use crate::state::store::{StateError, StateStore};
 
@@ -160,19 +163,33 @@ pub struct Manager {
     pub(crate) shutdown_replies: Vec<oneshot::Sender<()>>,
     pub(crate) done: bool,
     pub(crate) watch: WatchHub,
+    /// Run history: causes noted, runs opened and closed from reports.
+    pub(crate) runs: RunBook,
+}
+
+/// What the core shares with its handle besides the command channel: the
+/// run history to query and the live usage to sample.
+#[derive(Clone)]
+pub struct CoreShared {
+    pub runs: Option<Arc<RunStore>>,
+    pub usage: Arc<UsageMonitor>,
 }
 
 /// Start the manager task: load state, recover or begin the session.
 pub async fn spawn(
     opts: CoreOptions,
     events: broadcast::Sender<Event>,
-) -> Result<(mpsc::Sender<Command>, CoreInfo), CoreError> {
+) -> Result<(mpsc::Sender<Command>, CoreInfo, CoreShared), CoreError> {
     let (tx, rx) = mpsc::channel(256);
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let (timeouts_tx, timeouts_rx) = mpsc::unbounded_channel();
     let (mut mgr, info) = Manager::boot(opts, events, reports_tx, timeouts_tx).await?;
+    let shared = CoreShared {
+        runs: mgr.runs.store().cloned(),
+        usage: mgr.runs.usage().clone(),
+    };
     tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
-    Ok((tx, info))
+    Ok((tx, info, shared))
 }
 
 impl Manager {
@@ -207,6 +224,7 @@ impl Manager {
             shutdown_replies: Vec::new(),
             done: false,
             watch,
+            runs: RunBook::new(None, Arc::default()),
         }
     }
 
@@ -267,11 +285,16 @@ impl Manager {
         kind: EventKind,
     ) {
         self.event_seq += 1;
+        let run = match (project, unit) {
+            (Some(p), Some(u)) => self.runs.current(p, u).cloned(),
+            _ => None,
+        };
         let ev = Event {
             seq: self.event_seq,
             time_ms: now_ms(),
             project: project.cloned(),
             unit: unit.cloned(),
+            run,
             kind,
         };
         let _ = self.events.send(ev);
@@ -321,6 +344,10 @@ impl Manager {
                     });
                     p.status(&unit, DETAIL_TAIL)
                         .map(|s| self.watch.annotate(s))
+                        .map(|mut s| {
+                            s.run = self.runs.current(&project, &unit).cloned();
+                            s
+                        })
                         .or_else(|| p.broken_status(&unit))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
@@ -402,7 +429,13 @@ impl Manager {
             .into_iter()
             .flat_map(|p| {
                 let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
-                let loaded: Vec<UnitStatus> = loaded.map(|s| self.watch.annotate(s)).collect();
+                let loaded: Vec<UnitStatus> = loaded
+                    .map(|s| self.watch.annotate(s))
+                    .map(|mut s| {
+                        s.run = self.runs.current(&s.project, &s.name).cloned();
+                        s
+                    })
+                    .collect();
                 loaded
                     .into_iter()
                     .chain(p.broken.keys().filter_map(|n| p.broken_status(n)))
@@ -502,6 +535,14 @@ impl Manager {
             held_back,
             mut fx,
         } = done;
+        {
+            let p = &self.projects[&r.project];
+            let l = &p.units[&r.unit];
+            let (kind, root) = (l.unit.kind, p.file.root.clone());
+            let new = l.snap.clone();
+            self.runs
+                .observe(&r.project, &r.unit, kind, &root, &old, &new, r.at);
+        }
         let new = &self.projects[&r.project].units[&r.unit].snap;
         if state_changed {
             let kind = EventKind::StateChanged {
@@ -523,6 +564,17 @@ impl Manager {
         // Only the reporting unit's answers, and those of units whose
         // queued job was just sent, can have been decided by this report.
         let moved = std::mem::take(&mut fx.moved);
+        for u in &moved {
+            // A job this report let go (a dependent waiting on it) with
+            // no cause of its own: this unit's progress caused it.
+            if !self.runs.has_cause(&r.project, u) {
+                self.runs.note_cause(
+                    &r.project,
+                    u,
+                    devctl_units::api::runs::RunTrigger::Dependency { of: r.unit.clone() },
+                );
+            }
+        }
         self.apply(&r.project, fx);
         self.check_waiters_for(&r.project, &r.unit);
         for u in &moved {
@@ -611,6 +663,7 @@ impl Manager {
             let l = p.units.remove(name).expect("listed above");
             p.should_run.remove(name);
             resp.removed.push(name.clone());
+            self.runs.forget_unit(&project, name);
             if l.snap.is_up() {
                 resp.stopped.push(name.clone());
             }
@@ -683,6 +736,11 @@ impl Manager {
                     });
                     if up {
                         resp.restarted.push(name.clone());
+                        self.runs.note_cause(
+                            &project,
+                            &name,
+                            devctl_units::api::runs::RunTrigger::DefinitionChanged,
+                        );
                         self.send(&project, &name, |seq| ActorMsg::Restart {
                             seq,
                             trigger: "definition changed".into(),
@@ -720,6 +778,7 @@ impl Manager {
         let mut exits = Vec::new();
         let mut stopped = Vec::new();
         for (name, l) in p.units {
+            self.runs.forget_unit(&project, &name);
             if l.snap.is_up() {
                 stopped.push(name);
             }

@@ -20,8 +20,10 @@ pub mod protocol;
 pub mod provider;
 pub mod reexec;
 pub mod registry;
+pub mod runbook;
 pub mod runwatch;
 pub mod snapshot;
+pub mod usage;
 pub mod watching;
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ impl Devctld {
                     block,
                     timeout_ms: None,
                     failed_only: false,
+                    source: Some(devctl_units::api::runs::VerbSource::Dbus),
                 },
             )
             .await?;

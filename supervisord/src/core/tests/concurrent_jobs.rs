@@ -48,6 +48,7 @@ async fn job(kit: &Kit, verb: JobVerb) -> JobResponse {
         block: true,
         timeout_ms: Some(600_000),
         failed_only: false,
+        source: None,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap()
 }
@@ -141,6 +142,7 @@ async fn a_stop_during_a_start_waiting_for_readiness_answers_both() {
                 block: true,
                 timeout_ms: Some(600_000),
                 failed_only: false,
+                source: None,
             };
             sup.job(project, req).await.unwrap()
         }
@@ -168,6 +170,7 @@ async fn a_wait_for_ready_ends_when_another_client_stops_the_unit() {
         block: false,
         timeout_ms: None,
         failed_only: false,
+        source: None,
     };
     kit.sup
         .job(kit.project.clone(), start.clone())
@@ -271,6 +274,7 @@ async fn a_restart_while_waiting_for_a_dependency_merges_with_the_start() {
                 block: true,
                 timeout_ms: Some(600_000),
                 failed_only: false,
+                source: None,
             };
             sup.job(project, req).await.unwrap()
         }

@@ -84,6 +84,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         block: true,
         timeout_ms: None,
         failed_only: false,
+        source: None,
     };
     let err = kit.sup.job(kit.project.clone(), req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -96,6 +97,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         block: false,
         timeout_ms: None,
         failed_only: false,
+        source: None,
     };
     assert_eq!(
         kit.sup.job(other, req).await.unwrap_err().kind,

@@ -114,6 +114,7 @@ impl Kit {
             block: true,
             timeout_ms: Some(20_000),
             failed_only: false,
+            source: None,
         };
         self.sup.job(self.project.clone(), req).await.unwrap()
     }

@@ -26,6 +26,7 @@ async fn start_nowait(kit: &Kit, unit: &str) {
         block: false,
         timeout_ms: None,
         failed_only: false,
+        source: None,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }
