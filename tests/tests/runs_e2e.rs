@@ -258,3 +258,177 @@ fn status_of_a_unit_shows_its_run_and_last_runs() {
     );
     let _ = Duration::ZERO;
 }
+
+const WATCHED_BUILD: &str = r#"project "wb"
+
+build "gen" {
+    sh "cat src/*.txt >/dev/null; sleep 0.2"
+    watch "src/**"
+}
+"#;
+
+#[test]
+fn a_watch_triggered_rebuild_names_the_changed_file() {
+    let mut env = TestEnv::new();
+    std::fs::create_dir_all(env.project_dir.join("src")).unwrap();
+    std::fs::write(env.project_dir.join("src/a.txt"), "1").unwrap();
+    env.write_manifest(WATCHED_BUILD);
+    env.start_daemon();
+    env.devctl(&["start", "gen"]).expect_code(0);
+    wait_until("the first build recorded", CEILING, || {
+        let r = history(&env, &["gen"]);
+        (r.len() == 1 && r[0]["result"] == "success").then_some(())
+    });
+    std::fs::write(env.project_dir.join("src/a.txt"), "2").unwrap();
+    let rebuilt = wait_until("a rebuild after the edit", CEILING, || {
+        let r = history(&env, &["gen"]);
+        (r.len() == 2 && r[0]["result"] == "success").then(|| r[0].clone())
+    });
+    assert_eq!(rebuilt["trigger"]["type"], "file-change", "{rebuilt}");
+    assert_eq!(rebuilt["trigger"]["paths"][0], "src/a.txt", "{rebuilt}");
+    let table = env.devctl(&["history", "gen"]);
+    assert!(
+        table.stdout.contains("file change: src/a.txt"),
+        "{}",
+        table.stdout
+    );
+}
+
+const TIMED_BUILD: &str = r#"project "eta"
+
+build "slowgen" {
+    sh "if [ -f slow ]; then sleep 60; fi; sleep 0.2"
+}
+"#;
+
+#[test]
+fn a_builds_eta_appears_once_it_has_a_few_successful_runs() {
+    let env = env_with(TIMED_BUILD);
+    for n in 1..=3 {
+        env.devctl(&["restart", "slowgen"]).expect_code(0);
+        wait_until("the build to succeed", CEILING, || {
+            let r = history(&env, &["slowgen"]);
+            (r.len() == n && r[0]["result"] == "success").then_some(())
+        });
+    }
+    std::fs::write(env.project_dir.join("slow"), "").unwrap();
+    env.devctl(&["restart", "--no-block", "slowgen"])
+        .expect_code(0);
+    let out = wait_until("status to show the ETA", CEILING, || {
+        let r = env.devctl(&["status", "slowgen"]);
+        r.stdout.contains("usually").then_some(r.stdout)
+    });
+    let run_line = out.lines().find(|l| l.contains("Run:")).unwrap();
+    assert!(run_line.contains("running "), "{out}");
+    assert!(
+        run_line.contains("usually 200ms") || run_line.contains("usually 2"),
+        "{out}"
+    );
+    let u = unit(&env, "eta", "slowgen");
+    let usual = u["usual_ms"].as_u64().unwrap();
+    assert!((200..5_000).contains(&usual), "usual {usual} ms");
+    env.devctl(&["stop", "slowgen"]).expect_code(0);
+}
+
+const ALLOCATES: &str = r#"project "mem"
+
+service "hog" {
+    sh "exec python3 -c 'import subprocess,sys,time; subprocess.run([sys.executable, \"-c\", \"b = b\\\"x\\\" * (200 * 1024 * 1024); print(len(b))\"]); print(\"child done\", flush=True); time.sleep(1000)'"
+}
+"#;
+
+#[test]
+fn peak_memory_of_a_service_allocating_200_mib_in_a_child_is_within_ten_percent() {
+    let env = env_with(ALLOCATES);
+    env.devctl(&["start", "hog"]).expect_code(0);
+    wait_until("the child to finish", CEILING, || {
+        let r = env.devctl(&["logs", "hog"]);
+        r.stdout.contains("child done").then_some(())
+    });
+    env.devctl(&["stop", "hog"]).expect_code(0);
+    let run = wait_until("the run to end", CEILING, || {
+        let r = history(&env, &["hog"]);
+        (r.len() == 1 && !r[0]["ended_ms"].is_null()).then(|| r[0].clone())
+    });
+    let peak = run["resources"]["peak_rss_bytes"].as_u64().unwrap() as f64;
+    // The child's 200 MiB, waited for by the service's main process.
+    let expected = 200.0 * 1024.0 * 1024.0;
+    let off = (peak - expected).abs() / expected;
+    assert!(
+        off < 0.10,
+        "peak {peak} bytes is {:.1}% off {expected}",
+        off * 100.0
+    );
+    assert!(run["resources"]["cpu_ms"].as_u64().unwrap() > 0, "{run}");
+}
+
+#[test]
+fn history_retention_keeps_the_newest_runs_of_each_unit() {
+    let mut env = TestEnv::new();
+    env.write_manifest(TIMED_BUILD);
+    let mut cmd = env.daemon_command();
+    cmd.env("DEVCTL_HISTORY_RUNS", "3");
+    let pid = env.spawn_daemon_cmd(cmd);
+    env.wait_daemon_ready(pid);
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        env.devctl(&["restart", "slowgen"]).expect_code(0);
+        let newest = wait_until("the build to succeed", CEILING, || {
+            let r = history(&env, &["slowgen"]);
+            (r.len() == n.min(3) && r[0]["result"] == "success" && !ids.contains(&r[0]["id"]))
+                .then(|| r[0]["id"].clone())
+        });
+        ids.push(newest);
+    }
+    let kept: Vec<Value> = history(&env, &["slowgen"])
+        .into_iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(kept, ids.iter().rev().take(3).cloned().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_corrupt_history_is_set_aside_and_a_fresh_one_started() {
+    let mut env = TestEnv::new();
+    env.write_manifest(TIMED_BUILD);
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    std::fs::write(env.state_dir().join("runs.db"), vec![0x5a; 64 * 1024]).unwrap();
+    env.start_daemon();
+    env.devctl(&["restart", "slowgen"]).expect_code(0);
+    wait_until("the run recorded in a fresh history", CEILING, || {
+        let r = history(&env, &["slowgen"]);
+        (r.len() == 1 && r[0]["result"] == "success").then_some(())
+    });
+    let aside: Vec<String> = std::fs::read_dir(env.state_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("runs.db.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(env.daemon_log().contains("runs.db"), "{}", env.daemon_log());
+}
+
+#[test]
+fn a_daemon_without_history_says_so_and_bad_settings_stop_it() {
+    let mut env = TestEnv::new();
+    env.write_manifest(TIMED_BUILD);
+    let mut bad = env.daemon_command();
+    bad.env("DEVCTL_HISTORY_RUNS", "0");
+    let pid = env.spawn_daemon_cmd(bad);
+    assert_eq!(env.wait_daemon_exit(pid, CEILING), Some(69));
+    assert!(
+        env.daemon_log()
+            .contains("DEVCTL_HISTORY_RUNS=0 is not usable"),
+        "{}",
+        env.daemon_log()
+    );
+    let mut off = env.daemon_command();
+    off.env("DEVCTL_HISTORY", "off");
+    let pid = env.spawn_daemon_cmd(off);
+    env.wait_daemon_ready(pid);
+    env.devctl(&["restart", "slowgen"]).expect_code(0);
+    let r = env.devctl(&["history"]);
+    r.expect_code(1);
+    assert!(r.stderr.contains("keeps no run history"), "{}", r.stderr);
+    assert!(!env.state_dir().join("runs.db").exists());
+}
