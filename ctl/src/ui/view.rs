@@ -187,11 +187,10 @@ impl Column {
             Column::Result => 7,
             Column::Ready => 6,
             Column::Uptime => 5,
-            Column::Pid | Column::Mem => 4,
-            Column::Cpu => 3,
+            Column::Pid => 4,
             Column::Kind => 3,
-            Column::Restarts => 2,
-            Column::Ports => 1,
+            Column::Restarts | Column::Mem => 2,
+            Column::Ports | Column::Cpu => 1,
         }
     }
 }
