@@ -232,9 +232,7 @@ pub fn run_id(s: &str) -> Result<RunId, ApiError> {
         api_error(
             ErrorKind::BadRequest,
             e.to_string(),
-            Some(
-                "run ids are 10 characters of 0-9 and a-z, as `devctl history` prints them".into(),
-            ),
+            Some("run ids are 10 characters of 0-9 and a-z, as `devctl history` prints them"),
         )
     })
 }
@@ -249,9 +247,7 @@ pub fn grep_pattern(s: &str) -> Result<regex::Regex, ApiError> {
             api_error(
                 ErrorKind::BadRequest,
                 format!("grep={} is not a valid regular expression: {e}", quote(s)),
-                Some(
-                    "the syntax is Rust's regex crate's (no look-around or backreferences)".into(),
-                ),
+                Some("the syntax is Rust's regex crate's (no look-around or backreferences)"),
             )
         })
 }

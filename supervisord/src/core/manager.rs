@@ -9,6 +9,7 @@
 //! rules they apply live in `core/jobs/`.
 
 mod reexec;
+mod runs;
 pub(crate) mod session;
 mod verbs;
 mod waiting;
@@ -27,7 +28,7 @@ use devctl_units::api::{
 use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
-use crate::core::actor::{ActorEnv, Spawn, now_ms};
+use crate::core::actor::{ActorEnv, Spawn};
 use crate::core::jobs::engine::Reported;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::Waiters;
@@ -40,9 +41,7 @@ use crate::core::protocol::{ActorMsg, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
 use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
-use crate::core::usage::UsageMonitor;
 use crate::core::watching::WatchHub;
-use crate::runs::RunStore;
 use crate::state::files::{ProjectFile, SessionFile};
 use crate::state::store::{StateError, StateStore};
 
@@ -148,7 +147,7 @@ pub struct Manager {
     /// The registered providers (the one of a unit's kind runs it).
     pub(crate) providers: Arc<Providers>,
     pub(crate) events: broadcast::Sender<Event>,
-    event_seq: u64,
+    pub(crate) event_seq: u64,
     pub(crate) projects: BTreeMap<ProjectName, Project>,
     pub(crate) reports_tx: ReportTx,
     pub(crate) timeouts_tx: mpsc::UnboundedSender<u64>,
@@ -167,13 +166,7 @@ pub struct Manager {
     pub(crate) runs: RunBook,
 }
 
-/// What the core shares with its handle besides the command channel: the
-/// run history to query and the live usage to sample.
-#[derive(Clone)]
-pub struct CoreShared {
-    pub runs: Option<Arc<RunStore>>,
-    pub usage: Arc<UsageMonitor>,
-}
+pub use runs::CoreShared;
 
 /// Start the manager task: load state, recover or begin the session.
 pub async fn spawn(
@@ -184,10 +177,7 @@ pub async fn spawn(
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let (timeouts_tx, timeouts_rx) = mpsc::unbounded_channel();
     let (mut mgr, info) = Manager::boot(opts, events, reports_tx, timeouts_tx).await?;
-    let shared = CoreShared {
-        runs: mgr.runs.store().cloned(),
-        usage: mgr.runs.usage().clone(),
-    };
+    let shared = mgr.shared();
     tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
     Ok((tx, info, shared))
 }
@@ -277,29 +267,6 @@ impl Manager {
         self.outbox.push(Box::new(answer));
     }
 
-    /// Publish one event.
-    pub(crate) fn emit(
-        &mut self,
-        project: Option<&ProjectName>,
-        unit: Option<&UnitName>,
-        kind: EventKind,
-    ) {
-        self.event_seq += 1;
-        let run = match (project, unit) {
-            (Some(p), Some(u)) => self.runs.current(p, u).cloned(),
-            _ => None,
-        };
-        let ev = Event {
-            seq: self.event_seq,
-            time_ms: now_ms(),
-            project: project.cloned(),
-            unit: unit.cloned(),
-            run,
-            kind,
-        };
-        let _ = self.events.send(ev);
-    }
-
     fn command(&mut self, c: Command) {
         match c {
             Command::Load {
@@ -343,11 +310,7 @@ impl Manager {
                             .then(|| self.env.logs.unit(project.as_str(), unit.as_str()))
                     });
                     p.status(&unit, DETAIL_TAIL)
-                        .map(|s| self.watch.annotate(s))
-                        .map(|mut s| {
-                            s.run = self.runs.current(&project, &unit).cloned();
-                            s
-                        })
+                        .map(|s| self.with_run(self.watch.annotate(s)))
                         .or_else(|| p.broken_status(&unit))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
@@ -430,11 +393,7 @@ impl Manager {
             .flat_map(|p| {
                 let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
                 let loaded: Vec<UnitStatus> = loaded
-                    .map(|s| self.watch.annotate(s))
-                    .map(|mut s| {
-                        s.run = self.runs.current(&s.project, &s.name).cloned();
-                        s
-                    })
+                    .map(|s| self.with_run(self.watch.annotate(s)))
                     .collect();
                 loaded
                     .into_iter()
@@ -535,14 +494,7 @@ impl Manager {
             held_back,
             mut fx,
         } = done;
-        {
-            let p = &self.projects[&r.project];
-            let l = &p.units[&r.unit];
-            let (kind, root) = (l.unit.kind, p.file.root.clone());
-            let new = l.snap.clone();
-            self.runs
-                .observe(&r.project, &r.unit, kind, &root, &old, &new, r.at);
-        }
+        self.observe_run(&r.project, &r.unit, &old, r.at);
         let new = &self.projects[&r.project].units[&r.unit].snap;
         if state_changed {
             let kind = EventKind::StateChanged {
@@ -564,17 +516,7 @@ impl Manager {
         // Only the reporting unit's answers, and those of units whose
         // queued job was just sent, can have been decided by this report.
         let moved = std::mem::take(&mut fx.moved);
-        for u in &moved {
-            // A job this report let go (a dependent waiting on it) with
-            // no cause of its own: this unit's progress caused it.
-            if !self.runs.has_cause(&r.project, u) {
-                self.runs.note_cause(
-                    &r.project,
-                    u,
-                    devctl_units::api::runs::RunTrigger::Dependency { of: r.unit.clone() },
-                );
-            }
-        }
+        self.note_released(&r.project, &r.unit, &moved);
         self.apply(&r.project, fx);
         self.check_waiters_for(&r.project, &r.unit);
         for u in &moved {
@@ -736,11 +678,7 @@ impl Manager {
                     });
                     if up {
                         resp.restarted.push(name.clone());
-                        self.runs.note_cause(
-                            &project,
-                            &name,
-                            devctl_units::api::runs::RunTrigger::DefinitionChanged,
-                        );
+                        self.note_definition_changed(&project, &name);
                         self.send(&project, &name, |seq| ActorMsg::Restart {
                             seq,
                             trigger: "definition changed".into(),
