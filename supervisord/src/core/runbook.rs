@@ -59,11 +59,6 @@ fn wall_us(at: Instant) -> u64 {
     now.saturating_sub(at.elapsed().as_micros() as u64)
 }
 
-/// Container and Kubernetes runs: their engine's processes are not ours.
-fn measured_locally(kind: UnitKind) -> bool {
-    matches!(kind, UnitKind::Service | UnitKind::Daemon | UnitKind::Build)
-}
-
 impl RunBook {
     /// A run book writing to `store` (`None`: history is off; run ids and
     /// live usage still work).
@@ -258,7 +253,7 @@ impl RunBook {
             };
             if ends {
                 let o = self.open.remove(&key).expect("present");
-                self.end(o, kind, new, at_us);
+                self.end(o, new, at_us);
                 ended_here = true;
             }
         }
@@ -277,7 +272,7 @@ impl RunBook {
                 .remove(&key)
                 .unwrap_or_else(|| Self::fallback_cause(new));
             let o = self.queue(&key, kind, root, trigger, at_us);
-            self.end(o, kind, new, at_us);
+            self.end(o, new, at_us);
         }
         // 3. The restart policy queued the next run.
         if backoff_begins && !self.open.contains_key(&key) {
@@ -343,9 +338,10 @@ impl RunBook {
                 o.rec.spawned_ms = Some(at_us / 1000);
                 o.rec.log.from_us = o.rec.log.from_us.min(at_us);
                 o.exit_before = new.last_exit.clone();
-                if measured_locally(kind) {
-                    self.usage.track(project, unit, &inv);
-                }
+                // Whatever carries the invocation's marker is sampled; a
+                // run whose processes are not the daemon's (an engine runs
+                // them) shows none and is reported as such.
+                self.usage.track(project, unit, &inv);
             }
             self.write(&o.rec);
             self.open.insert(key.clone(), o);
@@ -364,7 +360,7 @@ impl RunBook {
     }
 
     /// Close `o` as of `new` (the unit's state once it ended).
-    fn end(&mut self, mut o: Open, kind: UnitKind, new: &Snapshot, at_us: u64) {
+    fn end(&mut self, mut o: Open, new: &Snapshot, at_us: u64) {
         let rec = &mut o.rec;
         rec.ended_ms = Some(at_us / 1000);
         rec.log.to_us = Some(at_us);
@@ -385,8 +381,8 @@ impl RunBook {
             });
         }
         rec.resources = match &rec.invocation {
-            Some(inv) if measured_locally(kind) => self.usage.finish(&rec.project, &rec.unit, inv),
-            _ => RunResources::NotReported,
+            Some(inv) => self.usage.finish(&rec.project, &rec.unit, inv),
+            None => RunResources::NotReported,
         };
         self.write(rec);
     }

@@ -123,6 +123,10 @@ impl UsageMonitor {
             (s.peak_rss_bytes(), s.cpu_time().as_millis() as u64)
         });
         let reaped = reaped.unwrap_or_default();
+        if peak == 0 && cpu == 0 && reaped == Default::default() {
+            // Nothing of the daemon's ever carried the marker.
+            return RunResources::NotReported;
+        }
         // A child's high-water mark starts at its parent's when it execs
         // (the kernel keeps the old image's): a figure under the daemon's
         // own says nothing of the child.
