@@ -387,3 +387,7 @@ impl RunBook {
         self.write(rec);
     }
 }
+
+#[cfg(test)]
+#[path = "runbook_tests.rs"]
+mod tests;
