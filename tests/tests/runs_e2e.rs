@@ -432,3 +432,38 @@ fn a_daemon_without_history_says_so_and_bad_settings_stop_it() {
     assert!(r.stderr.contains("keeps no run history"), "{}", r.stderr);
     assert!(!env.state_dir().join("runs.db").exists());
 }
+
+const CHATTY: &str = r#"project "rot"
+
+build "chatty" {
+    sh "if [ -f flood ]; then head -c 40000000 /dev/zero | tr '\\0' x | fold -w 100; else echo first-run-line; fi"
+}
+"#;
+
+#[test]
+fn logs_run_says_rotated_away_when_the_log_no_longer_holds_the_run() {
+    let env = env_with(CHATTY);
+    env.devctl(&["restart", "chatty"]).expect_code(0);
+    let first = wait_until("the first run recorded", CEILING, || {
+        let r = history(&env, &["chatty"]);
+        (r.len() == 1 && r[0]["result"] == "success")
+            .then(|| r[0]["id"].as_str().unwrap().to_owned())
+    });
+    let before = env.devctl(&["logs", "--run", &first]);
+    before.expect_code(0);
+    assert!(
+        before.stdout.contains("first-run-line"),
+        "{}",
+        before.stdout
+    );
+    // 40 MB of output: more than the three 8 MiB files a unit keeps.
+    std::fs::write(env.project_dir.join("flood"), "").unwrap();
+    env.devctl(&["restart", "chatty"]).expect_code(0);
+    wait_until("the flooding run recorded", CEILING, || {
+        let r = history(&env, &["chatty"]);
+        (r.len() == 2 && r[0]["result"] == "success").then_some(())
+    });
+    let gone = env.devctl(&["logs", "--run", &first]);
+    gone.expect_code(4);
+    assert!(gone.stderr.contains("rotated away"), "{}", gone.stderr);
+}
