@@ -41,6 +41,11 @@ pub struct Devctl {
 impl Devctl {
     /// Start a daemon in a fresh home and wait until it answers.
     pub fn start() -> Result<Devctl, String> {
+        Devctl::start_with(&[])
+    }
+
+    /// [`Devctl::start`] with extra environment for the daemon.
+    pub fn start_with(env: &[(&str, &str)]) -> Result<Devctl, String> {
         let devctl = locate("DEVCTL_BIN", "devctl")?;
         let devctld = locate("DEVCTLD_BIN", "devctld")?;
         let home = side::scratch("devctl-bench-")?;
@@ -53,6 +58,9 @@ impl Devctl {
             .env_remove("NOTIFY_SOCKET")
             .env_remove("LISTEN_FDS")
             .env_remove("DEVCTL_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let daemon = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())

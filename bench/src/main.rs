@@ -19,6 +19,7 @@ mod compile;
 mod devctl_side;
 mod helper;
 mod history;
+mod history_cost;
 mod idle;
 mod logs;
 mod notify;
@@ -37,7 +38,7 @@ mod ui;
 mod uptodate;
 mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory\n  uptodate [--builds N] [--files F] [--reps K]   devctl up with N up-to-date builds vs no builds";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  history-cost [--n N] [--reps K]   the daemon with run history on vs off: start-all of N services, log throughput\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory\n  uptodate [--builds N] [--files F] [--reps K]   devctl up with N up-to-date builds vs no builds";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -48,6 +49,7 @@ fn main() {
         Some("all") => all::run(&rest),
         Some("helper") => helper::run(&rest),
         Some("history") => history::run(&rest),
+        Some("history-cost") => history_cost::run(&rest),
         Some("start") => pair::standalone(&rest, &[10, 100, 1000], 5, start::measure),
         Some("ready") => pair::standalone(&rest, &[10, 100, 1000], 5, ready::measure),
         Some("notify") => pair::standalone(&rest, &[10, 100, 1000], 5, notify::measure),

@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs, what is ready, what failed and why')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List units of this project, or of every project with --all')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print units'' logs, merged by time')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List past and current runs of units, newest first: id, unit, trigger, start, duration, result and peak memory')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until units reach a condition')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a build in the foreground, stream its output, exit with its exit code')
             [CompletionResult]::new('trigger', 'trigger', [CompletionResultType]::ParameterValue, 'Re-run builds / restart services now, as a file change would')
@@ -207,11 +208,32 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print the last N lines')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Print the last N lines')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only lines newer than DURATION ago (10m) or a TIME (2026-01-02T10:00:00)')
+            [CompletionResult]::new('--run', '--run', [CompletionResultType]::ParameterName, 'Only the lines of run ID (as `devctl history` lists it)')
+            [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Only lines matching REGEX (filtered by the daemon; works with -f)')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Only lines of one output stream')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new lines')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new lines')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'devctl;history' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only runs started less than DURATION ago (1h) or since a TIME (2026-01-02T10:00:00)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'At most N runs (default 50, at most 1000)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N runs (default 50, at most 1000)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'Only runs that ended with another result than success')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
             [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -747,6 +769,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs, what is ready, what failed and why')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List units of this project, or of every project with --all')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print units'' logs, merged by time')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List past and current runs of units, newest first: id, unit, trigger, start, duration, result and peak memory')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until units reach a condition')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a build in the foreground, stream its output, exit with its exit code')
             [CompletionResult]::new('trigger', 'trigger', [CompletionResultType]::ParameterValue, 'Re-run builds / restart services now, as a file change would')
@@ -799,6 +822,9 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;help;logs' {
+            break
+        }
+        'devctl;help;history' {
             break
         }
         'devctl;help;wait' {

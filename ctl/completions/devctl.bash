@@ -52,6 +52,9 @@ _devctl() {
             devctl,help)
                 cmd="devctl__subcmd__help"
                 ;;
+            devctl,history)
+                cmd="devctl__subcmd__history"
+                ;;
             devctl,import)
                 cmd="devctl__subcmd__import"
                 ;;
@@ -190,6 +193,9 @@ _devctl() {
             devctl__subcmd__help,help)
                 cmd="devctl__subcmd__help__subcmd__help"
                 ;;
+            devctl__subcmd__help,history)
+                cmd="devctl__subcmd__help__subcmd__history"
+                ;;
             devctl__subcmd__help,import)
                 cmd="devctl__subcmd__help__subcmd__import"
                 ;;
@@ -308,7 +314,7 @@ _devctl() {
 
     case "${cmd}" in
         devctl)
-            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
+            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -920,7 +926,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help)
-            opts="up down start stop restart enable disable status list logs wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
+            opts="up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,6 +1178,20 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1507,6 +1527,44 @@ _devctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        devctl__subcmd__history)
+            opts="-n -p -q -h -V --since --failed --limit --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         devctl__subcmd__import)
             opts="-o -p -q -h -V --output --force --format --base-port --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1654,7 +1712,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__logs)
-            opts="-f -n -p -q -h -V --follow --lines --since --project --json --no-block --timeout --quiet --help --version"
+            opts="-f -n -p -q -h -V --follow --lines --since --run --grep --stream --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1670,6 +1728,18 @@ _devctl() {
                     ;;
                 --since)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream)
+                    COMPREPLY=($(compgen -W "stdout stderr" -- "${cur}"))
                     return 0
                     ;;
                 --project)

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand status 'Show what runs, what is ready, what failed and why'
             cand list 'List units of this project, or of every project with --all'
             cand logs 'Print units'' logs, merged by time'
+            cand history 'List past and current runs of units, newest first: id, unit, trigger, start, duration, result and peak memory'
             cand wait 'Wait until units reach a condition'
             cand run 'Run a build in the foreground, stream its output, exit with its exit code'
             cand trigger 'Re-run builds / restart services now, as a file change would'
@@ -194,11 +195,31 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -n 'Print the last N lines'
             cand --lines 'Print the last N lines'
             cand --since 'Only lines newer than DURATION ago (10m) or a TIME (2026-01-02T10:00:00)'
+            cand --run 'Only the lines of run ID (as `devctl history` lists it)'
+            cand --grep 'Only lines matching REGEX (filtered by the daemon; works with -f)'
+            cand --stream 'Only lines of one output stream'
             cand -p 'Address this project instead of the current directory''s'
             cand --project 'Address this project instead of the current directory''s'
             cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
             cand -f 'Keep printing new lines'
             cand --follow 'Keep printing new lines'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'devctl;history'= {
+            cand --since 'Only runs started less than DURATION ago (1h) or since a TIME (2026-01-02T10:00:00)'
+            cand -n 'At most N runs (default 50, at most 1000)'
+            cand --limit 'At most N runs (default 50, at most 1000)'
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --failed 'Only runs that ended with another result than success'
             cand --json 'Print machine-readable JSON (results and errors)'
             cand --no-block 'Do not wait for units to become ready or stopped'
             cand -q 'Print only errors'
@@ -690,6 +711,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand status 'Show what runs, what is ready, what failed and why'
             cand list 'List units of this project, or of every project with --all'
             cand logs 'Print units'' logs, merged by time'
+            cand history 'List past and current runs of units, newest first: id, unit, trigger, start, duration, result and peak memory'
             cand wait 'Wait until units reach a condition'
             cand run 'Run a build in the foreground, stream its output, exit with its exit code'
             cand trigger 'Re-run builds / restart services now, as a file change would'
@@ -732,6 +754,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;list'= {
         }
         &'devctl;help;logs'= {
+        }
+        &'devctl;help;history'= {
         }
         &'devctl;help;wait'= {
         }

@@ -142,6 +142,30 @@ pub enum Command {
         /// Only lines newer than DURATION ago (10m) or a TIME (2026-01-02T10:00:00).
         #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
         since: Option<Since>,
+        /// Only the lines of run ID (as `devctl history` lists it).
+        #[arg(long = "run", value_name = "ID", conflicts_with = "since")]
+        run: Option<String>,
+        /// Only lines matching REGEX (filtered by the daemon; works with -f).
+        #[arg(long, value_name = "REGEX")]
+        grep: Option<String>,
+        /// Only lines of one output stream.
+        #[arg(long, value_enum, value_name = "STREAM")]
+        stream: Option<StreamArg>,
+        #[command(flatten)]
+        units: MaybeUnits,
+    },
+    /// List past and current runs of units, newest first: id, unit, trigger, start, duration,
+    /// result and peak memory.
+    History {
+        /// Only runs started less than DURATION ago (1h) or since a TIME (2026-01-02T10:00:00).
+        #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+        since: Option<Since>,
+        /// Only runs that ended with another result than success.
+        #[arg(long)]
+        failed: bool,
+        /// At most N runs (default 50, at most 1000).
+        #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: Option<u32>,
         #[command(flatten)]
         units: MaybeUnits,
     },
@@ -274,6 +298,13 @@ pub enum Command {
     /// Print the devctl(1) manual page (roff).
     #[command(hide = true)]
     Man,
+}
+
+/// A log stream to keep (`logs --stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamArg {
+    Stdout,
+    Stderr,
 }
 
 /// `devctl daemon …`.

@@ -106,6 +106,7 @@ pub async fn units_job(
             // Every outcome: which ones to print is this CLI's choice (`judge`).
             failed_only: false,
             force,
+            source: Some(devctl_units::api::runs::VerbSource::Cli),
         };
         answers.push((project.clone(), post_job(&s, &project, &req).await?));
     }
@@ -147,6 +148,7 @@ pub async fn up_down(
         // Every outcome: which ones to print is this CLI's choice (`judge`).
         failed_only: false,
         force,
+        source: Some(devctl_units::api::runs::VerbSource::Cli),
     };
     let r = post_job(&s, &s.project, &req).await?;
     if ctx.json {

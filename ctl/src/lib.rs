@@ -10,6 +10,7 @@
 //! | [`jobs`] | up, down, start, stop, restart, trigger, enable, disable, reload, wait |
 //! | [`query`] | status, list, show, is-active, is-enabled, is-failed |
 //! | [`stream`] | logs, events, run |
+//! | [`history`] | history; the run lines of status |
 //! | [`ui`] | ui: the full-screen terminal view (ratatui) |
 //! | [`admin`] | daemon run/stop/status/reexec, forget |
 //! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
@@ -23,6 +24,7 @@ pub mod client;
 pub mod daemon;
 pub mod error;
 pub mod exit;
+pub mod history;
 pub mod import;
 pub mod jobs;
 pub mod local;

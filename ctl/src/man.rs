@@ -83,12 +83,11 @@ const TERMINAL_UI: &str = r#".SH "TERMINAL UI"
 .B devctl ui
 shows the project's units (every project with
 .BR \-\-all )
-in a table \(em project (with \-\-all), unit, kind, state, ready, result, restarts, uptime, PID, ports \(em
+in a table \(em project (with \-\-all), unit, kind, state, ready, result, restarts, uptime, PID, CPU, memory, ports \(em
 under a progress line, and below it the logs of the selected units, merged by time: stderr lines stand out and lifecycle markers read
 .BR "\-\- exited 1 \-\-" .
-Everything is live from the daemon's event stream; nothing is polled, and an idle screen is not redrawn.
+Everything is live from the daemon's event stream, and an idle screen is not redrawn; only while a unit runs is the list fetched again every 2 seconds, for the CPU (percent of one core) and memory (resident set) of each running unit's whole process tree, which the daemon samples for that answer.
 Actions block like the commands they stand for, show their progress in the status line and then their result, worded as the CLI words it.
-CPU and memory columns are not shown yet.
 .TP
 .B "Up Down j k"
 move in the table, or scroll the log pane when it has the focus
@@ -133,6 +132,30 @@ The mouse is not captured unless
 is given, so text can be selected and copied as usual.
 .B devctl ui
 needs a terminal on stdin and stdout (exit 2 otherwise).
+
+"#;
+
+const HISTORY: &str = r#".SH "RUN HISTORY"
+Every start of every unit is a run, recorded by devctld with a short id: why it happened (a verb and where it came from \(em
+.BR cli ,
+.BR api ,
+.B d\-bus
+or the dashboard; a file change with the changed paths; a restart after an exit, with the exit and the backoff; a dependency; boot), the git commit of the project root, when it was queued, spawned, ready and ended, its result and exit, and the peak memory and CPU time of its whole process tree (container and Kubernetes runs: not reported).
+.B devctl history
+lists them newest first;
+.B devctl logs \-\-run ID
+prints exactly that run's lines, also after the daemon was killed and started again, and says
+.B rotated away
+when the log no longer holds them.
+.B devctl status UNIT
+shows the current run (for a build still running,
+.BR "running 12s, usually 30s" ,
+the median of its recent successful runs), the memory and CPU of its process tree, sampled for that answer, and its last runs.
+The history lives in
+.I runs.db
+in the state directory; see
+.BR devctld (8)
+for how much is kept and how to turn it off.
 
 "#;
 
@@ -242,6 +265,9 @@ Compiled units, enablement, session state and logs
 .I $XDG_STATE_HOME/devctl/devctld.log
 Output of a daemon started in the background by devctl.
 .TP
+.I $XDG_STATE_HOME/devctl/runs.db
+The run history (SQLite).
+.TP
 .I $XDG_RUNTIME_DIR/devctl/devctld.sock
 The daemon's API socket (HTTP/1.1 + JSON); falls back to
 .I /tmp/devctl\-$UID/
@@ -270,6 +296,9 @@ devctl enable \-\-now roberta  # part of the default set from now on, and starte
 devctl status                # a table of the project's units
 devctl status paulie         # one unit in detail, with its last log lines
 devctl logs \-f paulie db     # merged, timestamped
+devctl logs \-f \-\-grep 'ERROR|panic' \-\-stream stderr
+devctl history \-\-failed \-\-since 1h
+devctl logs \-\-run 7hq2m4x9ad  # the lines of one run, as history lists it
 devctl run codegen           # run a build in the foreground, exit with its code
 devctl wait db \-\-for ready \-\-timeout 30s
 devctl is\-active paulie && echo up
@@ -332,6 +361,7 @@ pub fn page() -> String {
     page.push_str(&exit_status());
     page.push_str(ENABLEMENT);
     page.push_str(TERMINAL_UI);
+    page.push_str(HISTORY);
     page.push_str(IMPORT);
     page.push_str(MCP);
     page.push_str(FILES);
@@ -350,6 +380,7 @@ mod tests {
             "EXIT STATUS",
             "ENABLEMENT AND SESSIONS",
             "TERMINAL UI",
+            "RUN HISTORY",
             "FILES",
             "ENVIRONMENT",
             "EXAMPLES",

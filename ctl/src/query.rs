@@ -122,6 +122,8 @@ pub fn table_lines(units: &[UnitStatus], with_project: bool, st: Style) -> Vec<S
         "RESULT",
         "PID",
         "READY",
+        "CPU",
+        "MEM",
         "ENABLED",
         "DESCRIPTION",
     ];
@@ -147,6 +149,13 @@ pub fn table_lines(units: &[UnitStatus], with_project: bool, st: Style) -> Vec<S
                     Some(false) => "no".into(),
                     None => "-".into(),
                 },
+                u.usage
+                    .and_then(|x| x.cpu_percent)
+                    .map(|c| format!("{c}%"))
+                    .unwrap_or_else(|| "-".into()),
+                u.usage
+                    .map(|x| crate::history::bytes(x.rss_bytes))
+                    .unwrap_or_else(|| "-".into()),
                 u.enabled.to_string(),
                 u.description.clone().unwrap_or_default(),
             ];
@@ -190,6 +199,18 @@ pub fn detail_lines(u: &UnitStatus, now: u64, st: Style) -> Vec<String> {
         active.push_str(&format!(" since {}; {}", time_of(since), ago(since, now)));
     }
     l.push(format!("     Active: {active}"));
+    if let Some(id) = &u.run {
+        match crate::history::progress(u, now) {
+            Some(p) => l.push(format!("        Run: {id}, {p}")),
+            None => l.push(format!("        Run: {id}")),
+        }
+    }
+    if let Some(usage) = &u.usage {
+        l.push(format!(
+            "      Usage: {}",
+            crate::history::usage_text(usage)
+        ));
+    }
     if let Some(m) = &u.message {
         l.push(format!("    Message: {m}"));
     }
@@ -258,6 +279,11 @@ pub fn detail_lines(u: &UnitStatus, now: u64, st: Style) -> Vec<String> {
     }
     for link in &u.links {
         l.push(format!("       Link: {link}"));
+    }
+    let recent = crate::history::recent_lines(u, now, st);
+    if !recent.is_empty() {
+        l.push("Recent runs:".to_string());
+        l.extend(recent);
     }
     if !u.log_tail.is_empty() {
         l.push(String::new());
@@ -494,7 +520,7 @@ pub async fn show(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -507,7 +533,7 @@ mod tests {
         assert!(!wildcard("a", "ab"));
     }
 
-    fn unit(active: ActiveState) -> UnitStatus {
+    pub(crate) fn unit(active: ActiveState) -> UnitStatus {
         use devctl_units::api::{ExitInfo, RuntimeState};
         use devctl_units::state::{LoadState, SubState, UnitResult};
         UnitStatus {
@@ -541,6 +567,10 @@ mod tests {
             links: vec!["http://localhost:8080/".into()],
             deps: vec![],
             log_tail: vec![],
+            run: None,
+            usual_ms: None,
+            recent_runs: vec![],
+            usage: None,
         }
     }
 

@@ -13,7 +13,7 @@ use devctl_units::api::{
 };
 use devctl_units::state::ActiveState;
 
-use crate::cli::Since;
+use crate::cli::{Since, StreamArg};
 use crate::client::query_escape;
 use crate::error::CtlError;
 use crate::exit::Exit;
@@ -36,7 +36,7 @@ pub fn format_record(r: &LogRecord, colour_index: Option<usize>, st: Style) -> S
     format!("{} {unit} | {text}", st.dim(&t.to_string()))
 }
 
-fn since_ms(since: Since) -> u64 {
+pub fn since_ms(since: Since) -> u64 {
     let at = match since {
         Since::Ago(d) => SystemTime::now().checked_sub(d).unwrap_or(UNIX_EPOCH),
         Since::At(t) => t,
@@ -44,6 +44,30 @@ fn since_ms(since: Since) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// What `logs --run/--grep/--stream` keep (the daemon filters).
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub run: Option<String>,
+    pub grep: Option<String>,
+    pub stream: Option<StreamArg>,
+}
+
+impl LogFilter {
+    fn push_query(&self, q: &mut String) {
+        if let Some(r) = &self.run {
+            q.push_str(&format!("&run={}", query_escape(r)));
+        }
+        if let Some(g) = &self.grep {
+            q.push_str(&format!("&grep={}", query_escape(g)));
+        }
+        match self.stream {
+            Some(StreamArg::Stdout) => q.push_str("&stream=stdout"),
+            Some(StreamArg::Stderr) => q.push_str("&stream=stderr"),
+            None => {}
+        }
+    }
 }
 
 /// Build the `/v1/logs` query.
@@ -54,7 +78,20 @@ pub fn logs_path(
     since: Option<u64>,
     follow: bool,
 ) -> String {
+    logs_path_filtered(project, units, n, since, follow, &LogFilter::default())
+}
+
+/// [`logs_path`] with the daemon-side filters.
+pub fn logs_path_filtered(
+    project: &str,
+    units: &[String],
+    n: Option<u64>,
+    since: Option<u64>,
+    follow: bool,
+    filter: &LogFilter,
+) -> String {
     let mut q = format!("/v1/logs?project={}", query_escape(project));
+    filter.push_query(&mut q);
     for u in units {
         q.push_str(&format!("&unit={}", query_escape(u)));
     }
@@ -105,9 +142,17 @@ pub async fn logs(
     follow: bool,
     lines: Option<u64>,
     since: Option<Since>,
+    filter: &LogFilter,
     out: &mut Out,
 ) -> Result<Exit, CtlError> {
     let s = session::open(ctx, Access::ReadOnly).await?;
+    if let Some(r) = &filter.run
+        && let Err(e) = devctl_units::api::runs::RunId::parse(r)
+    {
+        return Err(CtlError::Usage {
+            message: format!("--run: {e}; run ids are as `devctl history` prints them"),
+        });
+    }
     let mut units = Vec::new();
     for n in names {
         let a = parse_unit_arg(n)?;
@@ -118,12 +163,15 @@ pub async fn logs(
         }
         units.push(a.pattern);
     }
-    let path = logs_path(
+    // A run's lines are all printed unless -n bounds them.
+    let bounded = since.is_some() || filter.run.is_some();
+    let path = logs_path_filtered(
         s.project.as_str(),
         &units,
-        default_lines(lines, since.is_some()),
+        default_lines(lines, bounded),
         since.map(since_ms),
         follow,
+        filter,
     );
     let mut stream = s.client.stream(&path).await?;
     let mut printer = Printer {
@@ -263,6 +311,7 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: Some(devctl_units::api::runs::VerbSource::Cli),
     };
     let _: JobResponse = s
         .client
@@ -362,6 +411,7 @@ mod tests {
             time_ms: 0,
             project: r.project.clone().into(),
             unit: Some(r.unit.clone()),
+            run: None,
             kind: EventKind::Exited {
                 code: Some(3),
                 signal: None,

@@ -39,8 +39,24 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
             follow,
             lines,
             since,
+            run,
+            grep,
+            stream: which,
             units,
-        } => stream::logs(ctx, &units.names, *follow, *lines, *since, out).await,
+        } => {
+            let filter = stream::LogFilter {
+                run: run.clone(),
+                grep: grep.clone(),
+                stream: *which,
+            };
+            stream::logs(ctx, &units.names, *follow, *lines, *since, &filter, out).await
+        }
+        Command::History {
+            since,
+            failed,
+            limit,
+            units,
+        } => crate::history::history(ctx, &units.names, *since, *failed, *limit, out).await,
         Command::Events { .. } => stream::events(ctx, out).await,
         Command::Run { build } => stream::run_build(ctx, build, out).await,
         Command::Ui { all, mouse } => crate::ui::run(ctx, *all, *mouse).await,

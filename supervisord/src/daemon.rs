@@ -10,6 +10,7 @@
 //! with the listener, the lock and every unit's pipes kept open.
 
 mod control;
+pub mod history_env;
 mod lifecycle;
 pub mod reexec;
 mod systemd;
@@ -106,6 +107,9 @@ pub enum DaemonError {
         )
     )]
     DefaultStartTimeout { value: String, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    History(#[from] history_env::HistorySettingError),
     #[error("cannot install signal handlers: {0}")]
     #[diagnostic(code(devctld::signals))]
     Signals(#[source] std::io::Error),
@@ -173,6 +177,7 @@ pub async fn run_until(
     opts: DaemonOptions,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
+    let (history_on, run_retention) = history_env::history_settings(|k| std::env::var(k).ok())?;
     let paths = match opts.paths {
         Some(p) => p,
         None => Paths::from_env()?,
@@ -251,6 +256,8 @@ pub async fn run_until(
         }
     };
     let mut core_opts = CoreOptions::new(paths.clone(), hosting);
+    core_opts.history = history_on;
+    core_opts.run_retention = run_retention;
     core_opts.extra_env = opts.extra_env;
     core_opts.cgroup = systemd::delegated_cgroup(hosting);
     core_opts.reexec = inherited.and_then(|i| i.carry).map(|c| c.core);

@@ -307,6 +307,29 @@ fn systemd_dbus_interface_starts_and_signals() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("\"active\" \"running\""));
+    // The start through D-Bus is in the run history, said to come from it.
+    let history = sd
+        .command("busctl")
+        .args([
+            "--user",
+            "call",
+            "org.devctl.Devctld",
+            "/org/devctl/Devctld",
+            "org.devctl.Devctld1",
+            "History",
+            "sastbu",
+            "gamma",
+            "1",
+            "sleeper",
+            "0",
+            "false",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(history.status.success(), "{history:?}");
+    let runs = String::from_utf8_lossy(&history.stdout);
+    assert!(runs.contains("\"sleeper\" \"start (d-bus)\""), "{runs}");
     let bad = sd
         .command("busctl")
         .args([
@@ -333,6 +356,7 @@ fn systemd_dbus_interface_starts_and_signals() {
     let out = monitor.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Member=UnitStateChanged"), "{text}");
+    assert!(text.contains("Member=RunStateChanged"), "{text}");
     assert!(
         text.contains("STRING \"activating\";") && text.contains("STRING \"active\";"),
         "{text}"

@@ -142,6 +142,10 @@ pub struct JobRequest {
     /// Run the builds this job starts even when they are up to date.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force: bool,
+    /// Where the verb came from (recorded in each run it causes); absent:
+    /// the API itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<runs::VerbSource>,
 }
 
 /// How one unit ended up after a job.
@@ -373,6 +377,20 @@ pub struct UnitStatus {
     pub deps: Vec<Dependency>,
     /// Last log lines (detail view only; empty in lists).
     pub log_tail: Vec<LogRecord>,
+    /// The current run's id (queued, running or waiting to restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<runs::RunId>,
+    /// How long the unit's runs usually take (median of its recent
+    /// successful ones; detail view only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usual_ms: Option<u64>,
+    /// The unit's last few runs, newest first (detail view only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_runs: Vec<runs::RunRecord>,
+    /// Live CPU and memory of the running process tree, sampled for this
+    /// answer; absent when nothing runs or the engine reports nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<runs::LiveUsage>,
 }
 
 impl std::ops::Deref for UnitStatus {
@@ -454,6 +472,9 @@ pub struct Event {
     pub time_ms: u64,
     pub project: Option<ProjectName>,
     pub unit: Option<UnitName>,
+    /// The unit's run the event is about, when history is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<runs::RunId>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -531,6 +552,7 @@ mod tests {
             time_ms: 10,
             project: Some(ProjectName::new("p").unwrap()),
             unit: Some(UnitName::new("web").unwrap()),
+            run: None,
             kind: EventKind::Spawned { pid: 42 },
         };
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();

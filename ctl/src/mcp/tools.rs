@@ -317,6 +317,9 @@ impl Tools {
                     follow: false,
                     lines,
                     since,
+                    run: None,
+                    grep: None,
+                    stream: None,
                     units: maybe(),
                 }
             }

@@ -237,6 +237,7 @@ pub fn job(
                 timeout_ms,
                 failed_only: false,
                 force: false,
+                source: Some(devctl_units::api::runs::VerbSource::Cli),
             };
             let answer: Result<JobResponse, CtlError> = client
                 .post(&format!("/v1/projects/{project}/jobs"), &req)

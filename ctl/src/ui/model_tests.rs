@@ -95,6 +95,7 @@ fn events_change_the_table_at_once() {
         time_ms: 5_000,
         project: Some(ProjectName::new("pizzeria").unwrap()),
         unit: Some(UnitName::new("worker").unwrap()),
+        run: None,
         kind,
     };
     let p = a.apply_event(&ev(EventKind::Spawned { pid: 77 }));

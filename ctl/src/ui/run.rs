@@ -31,6 +31,8 @@ use crate::session::{self, Access};
 
 /// The shortest time between two frames.
 pub const FRAME: Duration = Duration::from_millis(33);
+/// How often the running units' CPU and memory are fetched again.
+const USAGE_PERIOD: Duration = Duration::from_secs(2);
 /// The shortest time between two unit-list fetches of one burst of events.
 pub const REFRESH_GAP: Duration = Duration::from_millis(250);
 /// Events are let gather this long before a list is fetched.
@@ -120,6 +122,8 @@ struct Loop {
     refresh_at: Instant,
     reconnect_at: Option<Instant>,
     reconnect_delay: Duration,
+    /// When the running units' CPU and memory are fetched again.
+    usage_at: Instant,
     /// A frame is due (not drawn before `last_frame + FRAME`).
     draw: bool,
     last_frame: Instant,
@@ -145,6 +149,7 @@ impl Loop {
             refresh_at: Instant::now(),
             reconnect_at: None,
             reconnect_delay: Duration::from_millis(500),
+            usage_at: Instant::now() + USAGE_PERIOD,
             draw: true,
             last_frame: Instant::now() - FRAME,
             frame: 0,
@@ -271,6 +276,9 @@ impl Loop {
         if let Some(r) = self.reconnect_at {
             consider(r);
         }
+        if self.app.units.iter().any(|u| u.main_pid.is_some()) {
+            consider(self.usage_at);
+        }
         if !self.app.busy.is_empty() {
             consider(now + SPIN);
         }
@@ -293,6 +301,15 @@ impl Loop {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
+        // CPU and memory change without events: while something runs and
+        // the screen is open, the list (sampled by the daemon) is fetched
+        // again now and then.
+        if now >= self.usage_at {
+            self.usage_at = now + USAGE_PERIOD;
+            if self.app.units.iter().any(|u| u.main_pid.is_some()) {
+                self.refresh_wanted = true;
+            }
+        }
         if self.refresh_wanted && !self.refresh_running && now >= self.refresh_at {
             self.refresh_wanted = false;
             self.refresh_running = true;

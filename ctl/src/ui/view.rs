@@ -139,12 +139,14 @@ pub enum Column {
     Restarts,
     Uptime,
     Pid,
+    Cpu,
+    Mem,
     Ports,
 }
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 10] = [
+    pub const ALL: [Column; 12] = [
         Column::Project,
         Column::Unit,
         Column::Kind,
@@ -154,6 +156,8 @@ impl Column {
         Column::Restarts,
         Column::Uptime,
         Column::Pid,
+        Column::Cpu,
+        Column::Mem,
         Column::Ports,
     ];
 
@@ -169,6 +173,8 @@ impl Column {
             Column::Restarts => "RESTARTS",
             Column::Uptime => "UPTIME",
             Column::Pid => "PID",
+            Column::Cpu => "CPU",
+            Column::Mem => "MEM",
             Column::Ports => "PORTS",
         }
     }
@@ -183,8 +189,8 @@ impl Column {
             Column::Uptime => 5,
             Column::Pid => 4,
             Column::Kind => 3,
-            Column::Restarts => 2,
-            Column::Ports => 1,
+            Column::Restarts | Column::Mem => 2,
+            Column::Ports | Column::Cpu => 1,
         }
     }
 }
@@ -212,6 +218,15 @@ pub fn cell(u: &UnitStatus, col: Column, now_ms: u64) -> Cell {
         },
         Column::Pid => match u.main_pid {
             Some(p) => Cell::new(p.to_string(), Tone::Plain),
+            None => Cell::none(),
+        },
+        // The daemon samples the whole process tree for each answer.
+        Column::Cpu => match u.usage.and_then(|x| x.cpu_percent) {
+            Some(c) => Cell::new(format!("{c}%"), Tone::Plain),
+            None => Cell::none(),
+        },
+        Column::Mem => match u.usage {
+            Some(x) => Cell::new(crate::history::bytes(x.rss_bytes), Tone::Plain),
             None => Cell::none(),
         },
         Column::Ports if u.ports.is_empty() => Cell::none(),
@@ -399,6 +414,10 @@ pub(crate) mod tests {
             links: vec![],
             deps: vec![],
             log_tail: vec![],
+            run: None,
+            usual_ms: None,
+            recent_runs: Vec::new(),
+            usage: None,
         }
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
-use devctl_units::api::{ApiError, ErrorKind, MAX_BODY_BYTES};
+use devctl_units::api::runs::RunId;
+use devctl_units::api::{ApiError, ErrorKind, LogStream, MAX_BODY_BYTES};
 use devctl_units::name::{ProjectName, UnitName};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -222,6 +223,45 @@ impl QueryPairs {
                 None,
             )),
         }
+    }
+}
+
+/// A run id from a path or query.
+pub fn run_id(s: &str) -> Result<RunId, ApiError> {
+    RunId::parse(s).map_err(|e| {
+        api_error(
+            ErrorKind::BadRequest,
+            e.to_string(),
+            Some("run ids are 10 characters of 0-9 and a-z, as `devctl history` prints them"),
+        )
+    })
+}
+
+/// A log filter's regular expression (size-bounded: the daemon runs it on
+/// every line).
+pub fn grep_pattern(s: &str) -> Result<regex::Regex, ApiError> {
+    regex::RegexBuilder::new(s)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            api_error(
+                ErrorKind::BadRequest,
+                format!("grep={} is not a valid regular expression: {e}", quote(s)),
+                Some("the syntax is Rust's regex crate's (no look-around or backreferences)"),
+            )
+        })
+}
+
+/// `stdout` or `stderr`.
+pub fn log_stream(s: &str) -> Result<LogStream, ApiError> {
+    match s {
+        "stdout" => Ok(LogStream::Stdout),
+        "stderr" => Ok(LogStream::Stderr),
+        _ => Err(api_error(
+            ErrorKind::BadRequest,
+            format!("stream={} is not stdout or stderr", quote(s)),
+            None,
+        )),
     }
 }
 

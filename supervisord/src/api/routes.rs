@@ -11,13 +11,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use devctl_units::api::runs::RunQuery;
 use devctl_units::api::{EnableRequest, ErrorKind, JobRequest, LoadRequest, WaitRequest};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use super::control::DaemonControl;
 use super::error::{ApiReply, api_error};
-use super::extract::{QueryPairs, project_name, read_empty_object, read_json, rejected, unit_name};
+use super::extract::{
+    QueryPairs, grep_pattern, log_stream, project_name, read_empty_object, read_json, rejected,
+    run_id, unit_name,
+};
 use super::stream::{self, EventFilter};
 use crate::core::handle::{CoreApi, LogQuery};
 
@@ -35,6 +39,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/projects/{project}/units/{unit}/file"),
     ("GET", "/v1/events"),
     ("GET", "/v1/logs"),
+    ("GET", "/v1/runs"),
+    ("GET", "/v1/runs/{run}"),
     ("POST", "/v1/daemon/stop"),
     ("POST", "/v1/daemon/reexec"),
 ];
@@ -81,6 +87,8 @@ pub fn router<C: CoreApi, D: DaemonControl>(
         )
         .route("/v1/events", get(events::<C, D>))
         .route("/v1/logs", get(logs::<C, D>))
+        .route("/v1/runs", get(runs::<C, D>))
+        .route("/v1/runs/{run}", get(run::<C, D>))
         .route("/v1/daemon/stop", post(stop::<C, D>))
         .route("/v1/daemon/reexec", post(reexec::<C, D>))
         .fallback(no_route)
@@ -280,7 +288,9 @@ async fn logs<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> Ap
     ApiReply(
         async {
             let q = pairs(q)?;
-            q.only(&["project", "unit", "n", "since", "follow"])?;
+            q.only(&[
+                "project", "unit", "n", "since", "follow", "run", "grep", "stream",
+            ])?;
             let project = q
                 .one("project")?
                 .ok_or_else(|| {
@@ -297,9 +307,41 @@ async fn logs<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> Ap
                 n: q.parse("n", "a line count")?,
                 since_ms: q.parse("since", "a Unix time in milliseconds")?,
                 follow: q.flag("follow")?,
+                run: q.one("run")?.map(run_id).transpose()?,
+                grep: q.one("grep")?.map(grep_pattern).transpose()?,
+                stream: q.one("stream")?.map(log_stream).transpose()?,
             };
             let feed = st.core.logs(query).await?;
             Ok(stream::ndjson(stream::logs(feed, st.shutdown.clone())))
+        }
+        .await,
+    )
+}
+
+async fn runs<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, q: Pairs) -> ApiReply {
+    ApiReply(
+        async {
+            let q = pairs(q)?;
+            q.only(&["project", "unit", "since", "failed", "limit", "before"])?;
+            let query = RunQuery {
+                project: q.one("project")?.map(project_name).transpose()?,
+                units: q.all("unit").map(unit_name).collect::<Result<_, _>>()?,
+                since_ms: q.parse("since", "a Unix time in milliseconds")?,
+                failed: q.flag("failed")?,
+                limit: q.parse("limit", "a count")?,
+                before: q.one("before")?.map(run_id).transpose()?,
+            };
+            Ok(json(&st.core.runs(query).await?))
+        }
+        .await,
+    )
+}
+
+async fn run<C: CoreApi, D: DaemonControl>(State(st): St<C, D>, p: OnePath) -> ApiReply {
+    ApiReply(
+        async {
+            let Path(id) = p.map_err(|e| rejected("path", e))?;
+            Ok(json(&st.core.run(run_id(&id)?).await?))
         }
         .await,
     )

@@ -24,7 +24,9 @@ fn fast_limits() -> ServerLimits {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{project}", "p").replace("{unit}", "web")
+    path.replace("{project}", "p")
+        .replace("{unit}", "web")
+        .replace("{run}", "0123456789")
 }
 
 fn body_for(path: &str) -> Option<&'static str> {
@@ -154,7 +156,11 @@ async fn every_route_reaches_the_backend() {
             continue; // streams: tested below
         }
         let r = srv.request(method, &concrete(path), body_for(path)).await;
-        let expected = if path.ends_with("{unit}") { 404 } else { 200 };
+        let expected = if path.ends_with("{unit}") || path.ends_with("{run}") {
+            404
+        } else {
+            200
+        };
         assert_eq!(r.status, expected, "{method} {path}: {r:?}");
     }
     let calls = srv.fake.calls();
@@ -173,6 +179,8 @@ async fn every_route_reaches_the_backend() {
             && calls.iter().any(|c| c == "file p web")
             && calls.contains(&"stop".into())
             && calls.contains(&"reexec".into())
+            && calls.contains(&"run 0123456789".into())
+            && calls.iter().any(|c| c.starts_with("runs "))
     );
     let v = srv.request("GET", "/v1/version", None).await;
     assert!(v.head.contains("application/json") && v.body.contains("\"hosting\":\"standalone\""));
@@ -452,6 +460,7 @@ async fn event_stream_delivers_filtered_ndjson() {
             time_ms: 0,
             project: Some(project.parse().unwrap()),
             unit: None,
+            run: None,
             kind: EventKind::ProjectForgotten,
         };
         srv.fake.events.send(e).unwrap();

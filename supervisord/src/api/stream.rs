@@ -142,6 +142,7 @@ mod tests {
             time_ms: 0,
             project: project.map(|p| ProjectName::new(p).unwrap()),
             unit: unit.map(|u| UnitName::new(u).unwrap()),
+            run: None,
             kind: EventKind::Spawned { pid: 1 },
         }
     }

@@ -2,6 +2,7 @@
 //! that records calls, a server on a temp socket, and an async front to
 //! the shared raw HTTP/1.1 client (`devctl_test_support::http`).
 
+use devctl_units::api::runs::{RunId, RunPage, RunQuery, RunRecord};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -180,6 +181,25 @@ impl CoreApi for Fake {
             _ => vec![record("old")],
         };
         Ok(LogFeed { history, live })
+    }
+    async fn runs(&self, q: RunQuery) -> Result<RunPage, ApiError> {
+        self.record(format!(
+            "runs {:?} {:?} {:?} {} {:?} {:?}",
+            q.project.map(|p| p.to_string()),
+            q.units.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            q.since_ms,
+            q.failed,
+            q.limit,
+            q.before.map(|b| b.to_string())
+        ));
+        Ok(RunPage {
+            runs: Vec::new(),
+            next: None,
+        })
+    }
+    async fn run(&self, id: RunId) -> Result<RunRecord, ApiError> {
+        self.record(format!("run {id}"));
+        Err(missing("run"))
     }
 }
 

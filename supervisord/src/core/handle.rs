@@ -20,14 +20,18 @@ use devctl_units::api::{
 };
 use devctl_units::{ProjectName, UnitName};
 
+use devctl_units::api::LogStream;
+use devctl_units::api::runs::{RunId, RunLogRange, RunPage, RunQuery, RunRecord};
+
 use crate::core::logview;
-use crate::core::manager::{self, Command, DETAIL_TAIL};
+use crate::core::manager::{self, Command, CoreShared, DETAIL_TAIL};
+use crate::runs::{RECENT_RUNS, usual_duration};
 
 pub use crate::core::logview::LogStreamOut;
 pub use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 
 /// `GET /v1/logs` parameters, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LogQuery {
     pub project: ProjectName,
     /// Empty: every unit of the project.
@@ -38,6 +42,12 @@ pub struct LogQuery {
     pub since_ms: Option<u64>,
     /// Keep the stream open and send new lines as they are written.
     pub follow: bool,
+    /// Only this run's lines (its unit's, within its time range).
+    pub run: Option<RunId>,
+    /// Only lines matching this pattern (history and live lines alike).
+    pub grep: Option<regex::Regex>,
+    /// Only lines of this stream.
+    pub stream: Option<LogStream>,
 }
 
 /// One item of a live log feed.
@@ -116,6 +126,10 @@ pub trait CoreApi: Clone + Send + Sync + 'static {
     /// `GET /v1/logs`: log history of some units (all of the project's when
     /// `units` is empty), merged by time; with `follow`, live lines too.
     fn logs(&self, query: LogQuery) -> impl Future<Output = Result<LogFeed, ApiError>> + Send;
+    /// `GET /v1/runs`: run history, newest first, one page.
+    fn runs(&self, query: RunQuery) -> impl Future<Output = Result<RunPage, ApiError>> + Send;
+    /// `GET /v1/runs/{run}`: one run.
+    fn run(&self, id: RunId) -> impl Future<Output = Result<RunRecord, ApiError>> + Send;
 }
 
 /// Cloneable handle to the running core.
@@ -124,6 +138,7 @@ pub struct Supervisor {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     info: Arc<CoreInfo>,
+    shared: CoreShared,
 }
 
 fn gone() -> ApiError {
@@ -139,11 +154,12 @@ impl Supervisor {
     /// one (bringing up boot-enabled projects).
     pub async fn start(opts: CoreOptions) -> Result<Supervisor, CoreError> {
         let (events, _) = broadcast::channel(opts.event_capacity.max(16));
-        let (tx, info) = manager::spawn(opts, events.clone()).await?;
+        let (tx, info, shared) = manager::spawn(opts, events.clone()).await?;
         Ok(Supervisor {
             tx,
             events,
             info: Arc::new(info),
+            shared,
         })
     }
 
@@ -183,6 +199,60 @@ impl Supervisor {
     /// session file removed. Returns when done; later calls return at once.
     pub async fn shutdown(&self) {
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+    }
+}
+
+/// How many of a unit's last runs its detail shows.
+const RECENT_SHOWN: usize = 5;
+
+/// What a log query keeps of each line.
+struct LineFilter {
+    range: Option<RunLogRange>,
+    grep: Option<regex::Regex>,
+    stream: Option<LogStream>,
+}
+
+impl LineFilter {
+    fn keeps(&self, r: &LogRecord) -> bool {
+        self.range.is_none_or(|range| range.contains(r.time_us))
+            && self.stream.is_none_or(|s| s == r.stream)
+            && self.grep.as_ref().is_none_or(|g| g.is_match(&r.text))
+    }
+}
+
+fn history_err(e: crate::runs::RunStoreError) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Storage,
+        message: format!("run history unreadable: {e}"),
+        help: Some("the daemon sets a damaged history aside on its next write; retry".into()),
+    }
+}
+
+impl Supervisor {
+    /// The run history, or why there is none.
+    fn history(&self) -> Result<Arc<crate::runs::RunStore>, ApiError> {
+        self.shared.runs.clone().ok_or_else(|| ApiError {
+            kind: ErrorKind::Failed,
+            message: "this daemon keeps no run history".into(),
+            help: Some(
+                "start devctld without DEVCTLD_HISTORY=off (or with a writable state directory)"
+                    .into(),
+            ),
+        })
+    }
+
+    /// Sample the running trees (someone is looking) and fill each
+    /// status's live usage.
+    async fn sample_usage(&self, statuses: &mut [UnitStatus]) {
+        if !statuses.iter().any(|s| s.main_pid.is_some()) {
+            return;
+        }
+        let usage = self.shared.usage.clone();
+        let sampled = usage.clone();
+        let _ = tokio::task::spawn_blocking(move || sampled.sample_live()).await;
+        for st in statuses.iter_mut() {
+            st.usage = usage.live(&st.project, &st.name);
+        }
     }
 }
 
@@ -242,7 +312,9 @@ impl CoreApi for Supervisor {
     }
 
     async fn units(&self, project: Option<ProjectName>) -> Result<Vec<UnitStatus>, ApiError> {
-        self.call(|reply| Command::Units { project, reply }).await
+        let mut all = self.call(|reply| Command::Units { project, reply }).await?;
+        self.sample_usage(&mut all).await;
+        Ok(all)
     }
 
     async fn unit(&self, project: ProjectName, unit: UnitName) -> Result<UnitStatus, ApiError> {
@@ -256,6 +328,19 @@ impl CoreApi for Supervisor {
         if let Some(sel) = sel {
             // From disk when this daemon has fewer lines (after a restart).
             st.log_tail = logview::recent(&sel, DETAIL_TAIL).await;
+        }
+        self.sample_usage(std::slice::from_mut(&mut st)).await;
+        if let Some(store) = self.shared.runs.clone() {
+            let q = RunQuery {
+                project: Some(st.project.clone()),
+                units: vec![st.name.clone()],
+                limit: Some(RECENT_RUNS as u32 * 2),
+                ..RunQuery::default()
+            };
+            if let Ok(Ok(page)) = tokio::task::spawn_blocking(move || store.query(&q)).await {
+                st.usual_ms = usual_duration(&page.runs).map(|d| d.as_millis() as u64);
+                st.recent_runs = page.runs.into_iter().take(RECENT_SHOWN).collect();
+            }
         }
         Ok(st)
     }
@@ -274,23 +359,92 @@ impl CoreApi for Supervisor {
     }
 
     async fn logs(&self, q: LogQuery) -> Result<LogFeed, ApiError> {
+        let run = match &q.run {
+            Some(id) => Some(self.run(id.clone()).await?),
+            None => None,
+        };
+        let (units, since_ms) = match &run {
+            Some(r) if r.project != q.project => {
+                return Err(manager::api_err(
+                    ErrorKind::NotFound,
+                    format!("run {} is not of project {}", r.id, q.project),
+                ));
+            }
+            Some(r) => (vec![r.unit.clone()], Some(r.log.from_us / 1000)),
+            None => (q.units, q.since_ms),
+        };
         let sel = self
             .call(|reply| Command::Logs {
                 project: q.project,
-                units: q.units,
+                units,
                 reply,
             })
             .await?;
-        let out = logview::query(sel, q.n, q.since_ms, q.follow).await;
+        let filter = LineFilter {
+            range: run.as_ref().map(|r| r.log),
+            grep: q.grep,
+            stream: q.stream,
+        };
+        // A run's range is cut before counting lines: read it whole.
+        let n = if run.is_some() { None } else { q.n };
+        let follow = q.follow && run.as_ref().is_none_or(|r| !r.is_finished());
+        let out = logview::query(sel, n, since_ms, follow).await;
+        let mut history: Vec<LogRecord> = out
+            .history
+            .into_iter()
+            .filter(|l| filter.keeps(l))
+            .collect();
+        if let Some(r) = &run {
+            if history.is_empty() && r.spawned_ms.is_some() {
+                return Err(ApiError {
+                    kind: ErrorKind::NotFound,
+                    message: format!(
+                        "the log lines of run {} ({}) were rotated away",
+                        r.id, r.unit
+                    ),
+                    help: Some(
+                        "keep more log per unit: raise log-max-size / log-max-files in the manifest"
+                            .into(),
+                    ),
+                });
+            }
+            if let Some(n) = q.n {
+                history = history.split_off(history.len().saturating_sub(n));
+            }
+        }
         let live = out.live.map(|rx| {
-            futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|r| (LogItem::Line(r), rx))
+            futures_util::stream::unfold((rx, filter), |(mut rx, filter)| async move {
+                loop {
+                    let r = rx.recv().await?;
+                    if filter.keeps(&r) {
+                        return Some((LogItem::Line(r), (rx, filter)));
+                    }
+                }
             })
             .boxed()
         });
-        Ok(LogFeed {
-            history: out.history,
-            live,
-        })
+        Ok(LogFeed { history, live })
+    }
+
+    async fn runs(&self, q: RunQuery) -> Result<RunPage, ApiError> {
+        let store = self.history()?;
+        tokio::task::spawn_blocking(move || store.query(&q))
+            .await
+            .map_err(|e| manager::api_err(ErrorKind::Internal, e.to_string()))?
+            .map_err(history_err)
+    }
+
+    async fn run(&self, id: RunId) -> Result<RunRecord, ApiError> {
+        let store = self.history()?;
+        let wanted = id.clone();
+        tokio::task::spawn_blocking(move || store.get(&wanted))
+            .await
+            .map_err(|e| manager::api_err(ErrorKind::Internal, e.to_string()))?
+            .map_err(history_err)?
+            .ok_or_else(|| ApiError {
+                kind: ErrorKind::NotFound,
+                message: format!("no run {id}"),
+                help: Some("`devctl history` lists the runs kept".into()),
+            })
     }
 }

@@ -10,6 +10,7 @@
 //! rules they apply live in `core/jobs/`.
 
 mod reexec;
+mod runs;
 pub(crate) mod session;
 mod triggers;
 mod verbs;
@@ -29,7 +30,7 @@ use devctl_units::api::{
 use devctl_units::state::ActiveState;
 use devctl_units::{ProjectName, Unit, UnitName};
 
-use crate::core::actor::{ActorEnv, Spawn, now_ms};
+use crate::core::actor::{ActorEnv, Spawn};
 use crate::core::jobs::engine::Reported;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::Waiters;
@@ -40,6 +41,7 @@ use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Loaded, Project, text_hash};
 use crate::core::protocol::{ActorMsg, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
+use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
 use crate::core::watching::WatchHub;
 use crate::state::files::{ProjectFile, SessionFile};
@@ -147,7 +149,7 @@ pub struct Manager {
     /// The registered providers (the one of a unit's kind runs it).
     pub(crate) providers: Arc<Providers>,
     pub(crate) events: broadcast::Sender<Event>,
-    event_seq: u64,
+    pub(crate) event_seq: u64,
     pub(crate) projects: BTreeMap<ProjectName, Project>,
     pub(crate) reports_tx: ReportTx,
     pub(crate) timeouts_tx: mpsc::UnboundedSender<u64>,
@@ -163,19 +165,24 @@ pub struct Manager {
     pub(crate) done: bool,
     pub(crate) watch: WatchHub,
     pub(crate) triggers: triggers::TriggerHub,
+    /// Run history: causes noted, runs opened and closed from reports.
+    pub(crate) runs: RunBook,
 }
+
+pub use runs::CoreShared;
 
 /// Start the manager task: load state, recover or begin the session.
 pub async fn spawn(
     opts: CoreOptions,
     events: broadcast::Sender<Event>,
-) -> Result<(mpsc::Sender<Command>, CoreInfo), CoreError> {
+) -> Result<(mpsc::Sender<Command>, CoreInfo, CoreShared), CoreError> {
     let (tx, rx) = mpsc::channel(256);
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let (timeouts_tx, timeouts_rx) = mpsc::unbounded_channel();
     let (mut mgr, info) = Manager::boot(opts, events, reports_tx, timeouts_tx).await?;
+    let shared = mgr.shared();
     tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
-    Ok((tx, info))
+    Ok((tx, info, shared))
 }
 
 impl Manager {
@@ -211,6 +218,7 @@ impl Manager {
             done: false,
             watch,
             triggers: Default::default(),
+            runs: RunBook::new(None, Arc::default()),
         }
     }
 
@@ -265,24 +273,6 @@ impl Manager {
         self.outbox.push(Box::new(answer));
     }
 
-    /// Publish one event.
-    pub(crate) fn emit(
-        &mut self,
-        project: Option<&ProjectName>,
-        unit: Option<&UnitName>,
-        kind: EventKind,
-    ) {
-        self.event_seq += 1;
-        let ev = Event {
-            seq: self.event_seq,
-            time_ms: now_ms(),
-            project: project.cloned(),
-            unit: unit.cloned(),
-            kind,
-        };
-        let _ = self.events.send(ev);
-    }
-
     fn command(&mut self, c: Command) {
         match c {
             Command::Load {
@@ -326,7 +316,7 @@ impl Manager {
                             .then(|| self.env.logs.unit(project.as_str(), unit.as_str()))
                     });
                     p.status(&unit, DETAIL_TAIL)
-                        .map(|s| self.annotate(s))
+                        .map(|s| self.with_run(self.annotate(s)))
                         .or_else(|| p.broken_status(&unit))
                         .ok_or_else(|| {
                             api_err(ErrorKind::NotFound, format!("no unit {project}/{unit}"))
@@ -408,7 +398,9 @@ impl Manager {
             .into_iter()
             .flat_map(|p| {
                 let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
-                let loaded: Vec<UnitStatus> = loaded.map(|s| self.annotate(s)).collect();
+                let loaded: Vec<UnitStatus> = loaded
+                    .map(|s| self.with_run(self.annotate(s)))
+                    .collect();
                 loaded
                     .into_iter()
                     .chain(p.broken.keys().filter_map(|n| p.broken_status(n)))
@@ -508,6 +500,7 @@ impl Manager {
             held_back,
             mut fx,
         } = done;
+        self.observe_run(&r.project, &r.unit, &old, r.at);
         let new = &self.projects[&r.project].units[&r.unit].snap;
         if state_changed {
             let kind = EventKind::StateChanged {
@@ -530,6 +523,7 @@ impl Manager {
         // Only the reporting unit's answers, and those of units whose
         // queued job was just sent, can have been decided by this report.
         let moved = std::mem::take(&mut fx.moved);
+        self.note_released(&r.project, &r.unit, &moved);
         self.apply(&r.project, fx);
         self.check_waiters_for(&r.project, &r.unit);
         for u in &moved {
@@ -618,6 +612,7 @@ impl Manager {
             let l = p.units.remove(name).expect("listed above");
             p.should_run.remove(name);
             resp.removed.push(name.clone());
+            self.runs.forget_unit(&project, name);
             if l.snap.is_up() {
                 resp.stopped.push(name.clone());
             }
@@ -690,6 +685,7 @@ impl Manager {
                     });
                     if up {
                         resp.restarted.push(name.clone());
+                        self.note_definition_changed(&project, &name);
                         self.send(&project, &name, |seq| ActorMsg::Restart {
                             seq,
                             trigger: "definition changed".into(),
@@ -727,6 +723,7 @@ impl Manager {
         let mut exits = Vec::new();
         let mut stopped = Vec::new();
         for (name, l) in p.units {
+            self.runs.forget_unit(&project, &name);
             if l.snap.is_up() {
                 stopped.push(name);
             }

@@ -20,9 +20,11 @@ pub mod protocol;
 pub mod provider;
 pub mod reexec;
 pub mod registry;
+pub mod runbook;
 pub mod runwatch;
 pub mod schedules;
 pub mod snapshot;
+pub mod usage;
 pub mod watching;
 
 #[cfg(test)]

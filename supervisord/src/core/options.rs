@@ -26,6 +26,10 @@ pub struct CoreOptions {
     /// What a previous image of this process handed over (re-exec): the
     /// session continues with its runs adopted.
     pub reexec: Option<crate::core::reexec::CoreCarry>,
+    /// Keep run history (`runs.db` in the state directory).
+    pub history: bool,
+    /// How much run history is kept.
+    pub run_retention: crate::runs::RunRetention,
 }
 
 impl CoreOptions {
@@ -39,6 +43,8 @@ impl CoreOptions {
             event_capacity: 1024,
             cgroup: None,
             reexec: None,
+            history: true,
+            run_retention: crate::runs::RunRetention::default(),
         }
     }
 }

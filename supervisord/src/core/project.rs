@@ -191,6 +191,10 @@ impl Project {
             links: Vec::new(),
             deps: Vec::new(),
             log_tail: Vec::new(),
+            run: None,
+            usual_ms: None,
+            recent_runs: Vec::new(),
+            usage: None,
         })
     }
 
@@ -240,6 +244,10 @@ impl Project {
             } else {
                 Vec::new()
             },
+            run: None,
+            usual_ms: None,
+            recent_runs: Vec::new(),
+            usage: None,
         })
     }
 }

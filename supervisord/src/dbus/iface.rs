@@ -1,13 +1,15 @@
 //! The `org.devctl.Devctld1` interface at `/org/devctl/Devctld`: methods
 //! that translate to the core's jobs, enablement and status queries, and
-//! the `UnitStateChanged` signal. Only translation lives here: names are
+//! the run history (`History`), and the `UnitStateChanged` and
+//! `RunStateChanged` (the same, with the run id) signals. Only translation lives here: names are
 //! parsed, requests built, answers flattened into D-Bus tuples, and the
 //! core's `ApiError`s mapped to D-Bus errors.
 
-use devctl_units::ProjectName;
+use devctl_units::api::runs::{RunQuery, RunRecord, RunResources, VerbSource};
 use devctl_units::api::{
     ApiError, EnableRequest, ErrorKind, JobRequest, JobResponse, JobVerb, UnitStatus,
 };
+use devctl_units::{ProjectName, UnitName};
 use zbus::object_server::SignalEmitter;
 
 use crate::core::handle::{CoreApi, Supervisor};
@@ -32,6 +34,49 @@ pub type UnitRow = (
     String,
     u32,
 );
+
+/// One run as `History` returns it: (run id, unit, trigger, queued ms,
+/// spawned ms, ended ms, duration ms, result, exit code, signal, peak
+/// memory bytes, CPU ms); 0 / empty / -1 (exit code) where there is none.
+pub type RunRow = (
+    String,
+    String,
+    String,
+    u64,
+    u64,
+    u64,
+    u64,
+    String,
+    i32,
+    i32,
+    u64,
+    u64,
+);
+
+/// Flatten a run into a `History` row.
+pub fn run_row(r: &RunRecord) -> RunRow {
+    let (peak, cpu) = match r.resources {
+        RunResources::Measured {
+            peak_rss_bytes,
+            cpu_ms,
+        } => (peak_rss_bytes, cpu_ms),
+        RunResources::NotReported => (0, 0),
+    };
+    (
+        r.id.to_string(),
+        r.unit.to_string(),
+        r.trigger.to_string(),
+        r.queued_ms,
+        r.spawned_ms.unwrap_or(0),
+        r.ended_ms.unwrap_or(0),
+        r.duration_ms().unwrap_or(0),
+        r.result.map(|x| x.to_string()).unwrap_or_default(),
+        r.exit.and_then(|e| e.code).unwrap_or(-1),
+        r.exit.and_then(|e| e.signal).unwrap_or(0),
+        peak,
+        cpu,
+    )
+}
 
 /// One unit's outcome of a job: (unit, ok, active, sub, result).
 pub type OutcomeRow = (String, bool, String, String, String);
@@ -136,6 +181,7 @@ impl Devctld {
                     timeout_ms: None,
                     failed_only: false,
                     force: false,
+                    source: Some(VerbSource::Dbus),
                 },
             )
             .await?;
@@ -243,6 +289,52 @@ impl Devctld {
     ) -> Result<Vec<(String, String)>, DbusCallError> {
         self.enablement(project_name, units, false, now).await
     }
+
+    /// Runs of `project` (every project when empty), newest first: of
+    /// `units` (every unit when empty), queued at or after `since_ms` (0:
+    /// any time), failed ones only with `failed`, at most `limit` (0: 50).
+    async fn history(
+        &self,
+        project_name: &str,
+        units: Vec<String>,
+        since_ms: u64,
+        failed: bool,
+        limit: u32,
+    ) -> Result<Vec<RunRow>, DbusCallError> {
+        let project = if project_name.is_empty() {
+            None
+        } else {
+            Some(project(project_name)?)
+        };
+        let units = units
+            .iter()
+            .map(|u| {
+                UnitName::new(u).map_err(|e| DbusCallError::BadRequest(format!("unit {u:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let q = RunQuery {
+            project,
+            units,
+            since_ms: (since_ms > 0).then_some(since_ms),
+            failed,
+            limit: (limit > 0).then_some(limit),
+            before: None,
+        };
+        Ok(self.sup.runs(q).await?.runs.iter().map(run_row).collect())
+    }
+
+    /// One signal per change of a unit's run: project, unit, run id (empty
+    /// when the unit has no current run), active state, sub-state, result.
+    #[zbus(signal)]
+    pub async fn run_state_changed(
+        emitter: &SignalEmitter<'_>,
+        project: &str,
+        unit: &str,
+        run: &str,
+        active: &str,
+        sub: &str,
+        result: &str,
+    ) -> zbus::Result<()>;
 
     /// One signal per unit state change: project, unit, active state,
     /// sub-state, result (empty when none).

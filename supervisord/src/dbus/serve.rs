@@ -91,6 +91,20 @@ pub async fn start_on(
                 continue;
             };
             let result = result.map(|r| r.to_string()).unwrap_or_default();
+            let run = ev.run.map(|r| r.to_string()).unwrap_or_default();
+            if let Err(e) = Devctld::run_state_changed(
+                &emitter,
+                project.as_str(),
+                unit.as_str(),
+                &run,
+                active.as_str(),
+                sub.as_str(),
+                &result,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "cannot emit RunStateChanged");
+            }
             if let Err(e) = Devctld::unit_state_changed(
                 &emitter,
                 project.as_str(),

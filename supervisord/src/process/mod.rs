@@ -21,7 +21,7 @@ pub use procfs::{
     Lineage, MARKER_VAR, ProcInfo, ProcStat, Table, find_marked, forked_for, invocation_id,
     lineage, remember_marker, start_time, stat, table_after,
 };
-pub use reaper::{ExitCell, ExitStatus, Reaper, Registration};
+pub use reaper::{ExitCell, ExitStatus, ReapedUsage, Reaper, Registration};
 pub use resources::{TreeSample, TreeSampler};
 pub use spawn::{Child, SpawnError, SpawnSpec, StdinMode, resolve_program, spawn, spawn_with};
 pub use stop::{StopOutcome, TreeRef, kill_marked, stop_tree};

@@ -132,6 +132,19 @@ struct Registry {
     /// A reap was asked for while spawns were in flight; the last one
     /// runs it.
     deferred: bool,
+    /// What the reaped children of each marker used (`wait4`'s rusage:
+    /// the child and every descendant it waited for), until taken.
+    usage: HashMap<Arc<str>, ReapedUsage>,
+}
+
+/// Resource use of the reaped processes of one invocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReapedUsage {
+    /// The largest resident set any of them (or a descendant they waited
+    /// for) reached.
+    pub max_rss_bytes: u64,
+    /// Their CPU time, user and system, descendants they waited for included.
+    pub cpu_ms: u64,
 }
 
 impl Registry {
@@ -356,6 +369,16 @@ impl Reaper {
     pub fn reap_now(&self) {
         reap_all();
     }
+
+    /// What the reaped children spawned with `marker` used, forgetting it
+    /// (a run's end asks once).
+    pub fn take_usage(marker: &str) -> Option<ReapedUsage> {
+        lock().usage.remove(marker)
+    }
+}
+
+fn timeval_ms(t: libc::timeval) -> u64 {
+    (t.tv_sec.max(0) as u64) * 1000 + (t.tv_usec.max(0) as u64) / 1000
 }
 
 /// Collect every exited child; dispatch to registered waiters.
@@ -368,8 +391,10 @@ fn reap_all() {
     let mut any = false;
     loop {
         let mut raw = 0;
-        // SAFETY: waitpid with a valid out-pointer to a local; no memory is shared.
-        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 with valid out-pointers to locals; no memory is shared.
+        let pid = unsafe { libc::wait4(-1, &mut raw, libc::WNOHANG, &mut usage) };
         if pid == 0 {
             break;
         }
@@ -388,6 +413,11 @@ fn reap_all() {
         };
         any = true;
         SHARED.reaped_total.fetch_add(1, Ordering::Relaxed);
+        if let Some(marker) = registry.markers.get(&pid).cloned() {
+            let used = registry.usage.entry(marker).or_default();
+            used.max_rss_bytes = used.max_rss_bytes.max(usage.ru_maxrss.max(0) as u64 * 1024);
+            used.cpu_ms += timeval_ms(usage.ru_utime) + timeval_ms(usage.ru_stime);
+        }
         registry.unmark(pid);
         match registry.waiters.remove(&pid) {
             Some(cell) => {

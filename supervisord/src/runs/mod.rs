@@ -25,4 +25,4 @@ pub use db::{RunStoreError, SCHEMA_VERSION};
 pub use eta::{Eta, RECENT_RUNS, eta, usual_duration};
 pub use git::head_commit;
 pub use id::{new_run_id, run_id_of_invocation};
-pub use store::{RunRetention, RunStore};
+pub use store::{MAX_LIMIT, RunRetention, RunStore};

@@ -107,6 +107,76 @@ pub enum RunTrigger {
     UpToDate { since_ms: u64 },
     /// The project is started when the daemon starts.
     Boot,
+    /// The unit was running when the previous daemon stopped unexpectedly;
+    /// the new daemon started it again.
+    Recovered,
+    /// A reload changed the unit's definition while it ran.
+    DefinitionChanged,
+    /// Any other cause, as the daemon describes it.
+    Other { reason: String },
+}
+
+impl fmt::Display for RunTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunTrigger::Verb { verb, source } => {
+                let verb = serde_json::to_value(verb)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let source = match source {
+                    VerbSource::Cli => "cli",
+                    VerbSource::Api => "api",
+                    VerbSource::Dbus => "d-bus",
+                    VerbSource::Dashboard => "dashboard",
+                };
+                write!(f, "{verb} ({source})")
+            }
+            RunTrigger::FileChange { paths } => {
+                let mut names = paths.iter().take(3).map(|p| p.display().to_string());
+                let first = names.next().unwrap_or_default();
+                write!(f, "file change: {first}")?;
+                for n in names {
+                    write!(f, ", {n}")?;
+                }
+                if paths.len() > 3 {
+                    write!(f, " (+{})", paths.len() - 3)?;
+                }
+                Ok(())
+            }
+            RunTrigger::Restart { after, backoff_ms } => {
+                write!(f, "restart after ")?;
+                match (after.code, after.signal) {
+                    (_, Some(sig)) => write!(f, "signal {sig}")?,
+                    (Some(code), None) => write!(f, "exit {code}")?,
+                    (None, None) => write!(f, "failure")?,
+                }
+                write!(f, ", backoff {backoff_ms}ms")
+            }
+            RunTrigger::Dependency { of } => write!(f, "dependency of {of}"),
+            RunTrigger::Schedule => f.write_str("schedule"),
+            RunTrigger::Commit { commit } => {
+                write!(f, "commit {}", commit.get(..12).unwrap_or(commit))
+            }
+            RunTrigger::UpToDate { .. } => f.write_str("up to date (not run)"),
+            RunTrigger::Boot => f.write_str("boot"),
+            RunTrigger::Recovered => f.write_str("recovered"),
+            RunTrigger::DefinitionChanged => f.write_str("definition changed"),
+            RunTrigger::Other { reason } => f.write_str(reason),
+        }
+    }
+}
+
+/// A running unit's resource use at one sample: its whole process tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveUsage {
+    /// Summed resident set of every process of the tree.
+    pub rss_bytes: u64,
+    /// CPU use since the previous sample, in whole percent of one core
+    /// (`None` on the first sample of a run).
+    pub cpu_percent: Option<u32>,
+    /// Processes in the tree.
+    pub procs: usize,
 }
 
 /// Memory and CPU use of a run's whole process tree.

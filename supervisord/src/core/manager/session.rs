@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
 
+use devctl_units::api::runs::RunTrigger;
 use devctl_units::api::{Event, EventKind, JobVerb, Origin};
 use devctl_units::paths::ensure_private_dir;
 use devctl_units::{ProjectName, UnitName};
@@ -29,10 +30,12 @@ use crate::core::manager::Manager;
 use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Broken, Project};
 use crate::core::protocol::ReportTx;
+use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
 use crate::logs::{LogLimits, LogStore};
 use crate::probe::ListenWatcher;
 use crate::process::{self, Reaper};
+use crate::runs::RunStore;
 use crate::state::files::{SessionFile, SessionUnit};
 use crate::state::store::{ReadOutcome, StateStore};
 
@@ -136,6 +139,18 @@ impl Manager {
             timeouts_tx,
             session,
         );
+        let history = opts.history.then(|| {
+            let path = opts.paths.state.join("runs.db");
+            match RunStore::open(&path, opts.run_retention) {
+                Ok(s) => Some(Arc::new(s)),
+                Err(e) => {
+                    warn!("run history off: {e}");
+                    None
+                }
+            }
+        });
+        mgr.runs = RunBook::new(history.flatten(), Arc::default());
+        mgr.runs.close_left_open(carry.is_some());
         for (pf, files) in mgr.store.load_projects()? {
             let name = pf.name.clone();
             let mut units = BTreeMap::new();
@@ -193,7 +208,9 @@ impl Manager {
                         .cloned()
                         .collect();
                     if !names.is_empty() {
+                        let since = mgr.seq;
                         mgr.mark_start(&project, &names, Origin::Restarted, "daemon restarted");
+                        mgr.note_starts(&project, since, |_| RunTrigger::Recovered);
                         mgr.advance(&project);
                     }
                 }
@@ -207,7 +224,9 @@ impl Manager {
                     .map(|p| p.file.name.clone())
                     .collect();
                 for project in boot {
+                    let since = mgr.seq;
                     mgr.plan(&project, JobVerb::Up, &[]);
+                    mgr.note_starts(&project, since, |_| RunTrigger::Boot);
                     mgr.advance(&project);
                 }
             }

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 
 use devctl_units::api::UnitStatus;
 use devctl_units::state::{ActiveState, SubState, UnitResult};
+use devctl_units::api::runs::RunTrigger;
 use devctl_units::{ProjectName, Schedule, UnitKind, UnitName};
 
 use crate::core::manager::Manager;
@@ -142,6 +143,7 @@ impl Manager {
                 continue;
             };
             let reason = format!("schedule: {}", s.describe());
+            self.runs.note_cause(&project, &unit, RunTrigger::Schedule);
             self.watch_trigger(&project, &unit, reason);
         }
     }
@@ -159,6 +161,10 @@ impl Manager {
             .collect();
         for u in units {
             if self.wants_runs(project, &u) {
+                let cause = RunTrigger::Commit {
+                    commit: commit.to_string(),
+                };
+                self.runs.note_cause(project, &u, cause);
                 self.watch_trigger(project, &u, format!("commit {}", short(commit)));
             }
         }

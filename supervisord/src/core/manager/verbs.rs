@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use tokio::sync::oneshot;
 
+use devctl_units::api::runs::{RunTrigger, VerbSource};
 use devctl_units::api::{
     ApiError, EnableRequest, EnableResponse, ErrorKind, EventKind, JobRequest, JobResponse,
     JobVerb, Origin, WaitRequest, WaitResponse,
@@ -99,6 +100,57 @@ impl Manager {
         moved
     }
 
+    /// Note why each unit of `project` whose start was queued or sent
+    /// since command number `since` will run (`why` of its name).
+    pub(crate) fn note_starts(
+        &mut self,
+        project: &ProjectName,
+        since: u64,
+        why: impl Fn(&UnitName) -> RunTrigger,
+    ) {
+        let Some(p) = self.projects.get(project) else {
+            return;
+        };
+        let started: Vec<UnitName> = p
+            .units
+            .iter()
+            .filter(|(_, l)| l.job.start_queued() || l.job.issued > since)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in started {
+            self.runs.note_cause(project, &n, why(&n));
+        }
+    }
+
+    /// The causes a verb gives the runs it starts: the named units run
+    /// because of the verb, the rest as dependencies of the first named.
+    fn note_verb(
+        &mut self,
+        project: &ProjectName,
+        req: &JobRequest,
+        names: &[UnitName],
+        since: u64,
+    ) {
+        let source = req.source.unwrap_or(VerbSource::Api);
+        match req.verb {
+            JobVerb::Stop | JobVerb::Down => {
+                for n in names {
+                    self.runs.drop_cause(project, n);
+                }
+            }
+            verb => {
+                let named: BTreeSet<&UnitName> = names.iter().collect();
+                let first = names.first().cloned();
+                self.note_starts(project, since, |n| match &first {
+                    Some(of) if !named.contains(n) && verb != JobVerb::Up => {
+                        RunTrigger::Dependency { of: of.clone() }
+                    }
+                    _ => RunTrigger::Verb { verb, source },
+                });
+            }
+        }
+    }
+
     /// `POST /jobs`.
     pub(crate) fn job(&mut self, project: ProjectName, req: JobRequest, reply: Reply<JobResponse>) {
         if let Err(e) = self.project(&project) {
@@ -123,11 +175,13 @@ impl Manager {
         // A forced job, a restart or a trigger runs builds even when up to date.
         let force = req.force || matches!(req.verb, JobVerb::Restart | JobVerb::Trigger);
         self.triggers.force_all = force;
+        let since = self.seq;
         let Plan { items, stopped } = self.submit(&project, req.verb, &names);
         self.triggers.force_all = false;
         if force {
             self.force_queued(&project);
         }
+        self.note_verb(&project, &req, &names, since);
         // Answer the parked jobs this one superseded.
         self.check_waiters();
         if req.block {

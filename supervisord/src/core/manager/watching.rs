@@ -155,7 +155,16 @@ impl Manager {
         let what = c.describe();
         let unit = &c.unit;
         match verdict {
-            Verdict::Run => self.watch_trigger(&c.project, unit, format!("file change: {what}")),
+            Verdict::Run => {
+                self.runs.note_cause(
+                    &c.project,
+                    unit,
+                    devctl_units::api::runs::RunTrigger::FileChange {
+                        paths: c.paths.clone(),
+                    },
+                );
+                self.watch_trigger(&c.project, unit, format!("file change: {what}"))
+            }
             Verdict::Paused => {
                 let why = if manual { "" } else { "auto-trigger paused; " };
                 let text = format!(

@@ -49,6 +49,7 @@ async fn job(kit: &Kit, verb: JobVerb) -> JobResponse {
         timeout_ms: Some(600_000),
         failed_only: false,
         force: false,
+        source: None,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap()
 }
@@ -143,6 +144,7 @@ async fn a_stop_during_a_start_waiting_for_readiness_answers_both() {
                 timeout_ms: Some(600_000),
                 failed_only: false,
                 force: false,
+                source: None,
             };
             sup.job(project, req).await.unwrap()
         }
@@ -171,6 +173,7 @@ async fn a_wait_for_ready_ends_when_another_client_stops_the_unit() {
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: None,
     };
     kit.sup
         .job(kit.project.clone(), start.clone())
@@ -275,6 +278,7 @@ async fn a_restart_while_waiting_for_a_dependency_merges_with_the_start() {
                 timeout_ms: Some(600_000),
                 failed_only: false,
                 force: false,
+                source: None,
             };
             sup.job(project, req).await.unwrap()
         }

@@ -43,6 +43,7 @@ async fn nowait(kit: &Kit, verb: JobVerb, unit: &str) {
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: None,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }
@@ -360,6 +361,9 @@ async fn log_history_survives_a_daemon_crash() {
     let out = kit
         .sup
         .logs(LogQuery {
+            run: None,
+            grep: None,
+            stream: None,
             project: kit.project.clone(),
             units: Vec::new(),
             n: None,

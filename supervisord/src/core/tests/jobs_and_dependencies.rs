@@ -85,6 +85,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: None,
     };
     let err = kit.sup.job(kit.project.clone(), req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -98,6 +99,7 @@ async fn unknown_units_are_not_found_and_nothing_happens() {
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: None,
     };
     assert_eq!(
         kit.sup.job(other, req).await.unwrap_err().kind,

@@ -115,6 +115,7 @@ impl Kit {
             timeout_ms: Some(20_000),
             failed_only: false,
             force: false,
+            source: None,
         };
         self.sup.job(self.project.clone(), req).await.unwrap()
     }

@@ -27,6 +27,7 @@ async fn start_nowait(kit: &Kit, unit: &str) {
         timeout_ms: None,
         failed_only: false,
         force: false,
+        source: None,
     };
     kit.sup.job(kit.project.clone(), req).await.unwrap();
 }
