@@ -51,7 +51,7 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("trigger", &[S, D, B, C]),
     ("timeout", &[B]),
     ("start-timeout", &[S, D, C, K]),
-    ("image", &[C]),
+    ("image", &[C, K]),
     ("build", &[C]),
     ("command", &[C]),
     ("entrypoint", &[C]),
@@ -65,6 +65,8 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("context", &[K]),
     ("namespace", &[K]),
     ("port-forward", &[K]),
+    ("readiness", &[K]),
+    ("kubeconfig", &[K]),
     ("units", &[G]),
 ];
 
@@ -234,7 +236,9 @@ fn read_unit(
             );
             continue;
         }
-        if !REPEATABLE.contains(&slot) {
+        // A kubernetes unit may build several images; a container runs one.
+        let repeatable = REPEATABLE.contains(&slot) || (slot == "image" && kind == K);
+        if !repeatable {
             let key = if slot == "sh" { "run" } else { slot };
             if let Some((_, first)) = seen.iter().find(|(s, _)| *s == key) {
                 let msg = if key == "run" {

@@ -1,0 +1,657 @@
+//! `kubernetes` units end to end: the real `devctl` and `devctld` against
+//! a real control plane (etcd, kube-apiserver, kube-controller-manager,
+//! kube-scheduler) whose containers are simulated by kwok (pods go Ready
+//! and Job pods complete by kwok's stages; nothing is executed).
+//!
+//! Proven here: a unit is ready once its Deployment has rolled out through
+//! the controller manager and scheduler (server-side apply under field
+//! manager `devctl`, labels naming project, unit and run), a ConfigMap-only
+//! unit is ready once applied, a Job that completes makes a unit ready and
+//! one that fails fails it, the API server's rejections (field conflict,
+//! validation) fail the unit naming the object and leave nothing
+//! half-applied, `stop`/`down`/`disable --now` delete exactly the unit's
+//! objects, enablement persists across daemons, a daemon killed with
+//! SIGKILL is followed by one that adopts the objects without applying
+//! them again (and applies only what changed meanwhile, pruning what was
+//! dropped), a re-exec keeps everything, an image rebuilt from changed
+//! sources gets a new content tag the Deployment runs, and an unreachable
+//! cluster fails only its unit, naming context and server.
+//!
+//! Tests that start a control plane have names ending in
+//! `simulated_by_kwok` (the nextest group `k8s` runs them one at a time);
+//! they fail, never skip, when it cannot be built or started.
+
+use std::time::Duration;
+
+use devctl_test_support::net::free_port;
+use devctl_tests::k8s::Cluster;
+use devctl_tests::{CEILING, TestEnv, field, status, wait_until};
+
+/// Rollouts go through three Go servers on a loaded two-core machine.
+const K8S_CEILING: Duration = Duration::from_secs(120);
+
+fn start_cluster() -> Cluster {
+    Cluster::start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn kubectl(c: &Cluster, args: &[&str]) -> String {
+    c.kubectl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `kubectl get ARGS -o json`, or `None` when the object does not exist.
+fn get(c: &Cluster, args: &[&str]) -> Option<serde_json::Value> {
+    let mut all = vec!["get", "--ignore-not-found"];
+    all.extend_from_slice(args);
+    all.extend(["-o", "json"]);
+    let out = kubectl(c, &all);
+    if out.trim().is_empty() {
+        return None;
+    }
+    Some(serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {args:?} ({e}): {out}")))
+}
+
+/// Names of the pods carrying the unit's label.
+fn unit_pods(c: &Cluster, unit: &str) -> Vec<String> {
+    let sel = format!("-l=devctl.dev/unit={unit}");
+    let list = get(c, &["pods", "-A", &sel]).expect("a pod list");
+    list["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A test environment whose daemon reaches the cluster, with `files`
+/// written into the project directory.
+fn env_with(files: &[(&str, &str)]) -> TestEnv {
+    let env = TestEnv::new();
+    for (name, text) in files {
+        let p = env.project_dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    env
+}
+
+/// A `kubernetes` unit reaching the test cluster.
+fn kube_unit(c: &Cluster, name: &str, manifests: &[&str], extra: &str) -> String {
+    let files: Vec<String> = manifests.iter().map(|m| format!("\"{m}\"")).collect();
+    format!(
+        r#"kubernetes "{name}" {{
+    manifests {files}
+    kubeconfig "{kc}"
+    context "devctl-test"
+    start-timeout "150s"
+    stop timeout="60s"
+    {extra}
+}}
+"#,
+        files = files.join(" "),
+        kc = c.kubeconfig().display()
+    )
+}
+
+const WEB: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: registry.invalid/web:1
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-settings
+data:
+  greeting: hello
+";
+
+const SETTINGS: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shared-settings
+data:
+  mode: dev
+";
+
+fn logs(env: &TestEnv, unit: &str) -> String {
+    env.devctl(&["logs", unit]).stdout.clone()
+}
+
+/// `start` returns once the Deployment is rolled out (both replicas
+/// updated and available, Ready by kwok); every object is labelled and
+/// applied by field manager `devctl`; a ConfigMap-only unit is ready once
+/// applied; `stop` deletes exactly the unit's objects and `down` the rest.
+#[test]
+fn a_deployment_unit_is_ready_once_rolled_out_and_stop_and_down_delete_its_objects_simulated_by_kwok()
+ {
+    let c = start_cluster();
+    let mut env = env_with(&[("k8s/web.yaml", WEB), ("config/settings.yaml", SETTINGS)]);
+    env.write_manifest(&format!(
+        "project \"shop\"\n{}{}",
+        kube_unit(&c, "app", &["k8s/web.yaml"], ""),
+        kube_unit(&c, "config", &["config"], "")
+    ));
+    env.start_daemon();
+
+    env.devctl(&["start", "app"]).expect_code(0);
+    let s = status(&env, "app");
+    assert_eq!(field(&s, "active"), "active", "{s}");
+    assert_eq!(s["ready"], true, "{s}");
+    let d = get(&c, &["deployment", "web"]).expect("the deployment");
+    assert_eq!(d["status"]["availableReplicas"], 2, "{d}");
+    assert_eq!(d["status"]["updatedReplicas"], 2, "{d}");
+    let labels = &d["metadata"]["labels"];
+    assert_eq!(labels["devctl.dev/project"], "shop", "{d}");
+    assert_eq!(labels["devctl.dev/unit"], "app", "{d}");
+    assert_eq!(
+        labels["devctl.dev/invocation"].as_str(),
+        s["invocation"].as_str(),
+        "{d}\n{s}"
+    );
+    let managers: Vec<&str> = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["operation"] == "Apply")
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["devctl"], "{d}");
+    assert_eq!(
+        unit_pods(&c, "app").len(),
+        2,
+        "the pods carry the unit's label"
+    );
+    assert!(get(&c, &["service", "web"]).is_some());
+    assert!(get(&c, &["configmap", "web-settings"]).is_some());
+    let log = logs(&env, "app");
+    assert!(log.contains("applied 3 object(s), 0 unchanged"), "{log}");
+
+    env.devctl(&["start", "config"]).expect_code(0);
+    let s = status(&env, "config");
+    assert_eq!(s["ready"], true, "{s}");
+    let cm = get(&c, &["configmap", "shared-settings"]).expect("the configmap");
+    assert_eq!(cm["data"]["mode"], "dev");
+
+    env.devctl(&["stop", "app"]).expect_code(0);
+    assert!(
+        get(&c, &["deployment", "web"]).is_none(),
+        "stop waits until it is gone"
+    );
+    assert!(get(&c, &["service", "web"]).is_none());
+    assert!(get(&c, &["configmap", "web-settings"]).is_none());
+    assert!(
+        unit_pods(&c, "app").is_empty(),
+        "foreground deletion took the pods"
+    );
+    assert!(
+        get(&c, &["configmap", "shared-settings"]).is_some(),
+        "another unit's objects stay"
+    );
+
+    env.devctl(&["start", "app"]).expect_code(0);
+    env.devctl(&["down"]).expect_code(0);
+    assert!(get(&c, &["deployment", "web"]).is_none());
+    assert!(get(&c, &["configmap", "shared-settings"]).is_none());
+    assert!(unit_pods(&c, "app").is_empty());
+}
+
+/// A Job that completes (kwok completes Job pods) makes its unit ready; a
+/// Job that fails (its pod cannot be scheduled before its deadline) fails
+/// its unit with the Job's reason.
+#[test]
+fn a_completed_job_makes_its_unit_ready_and_a_failed_one_fails_it_simulated_by_kwok() {
+    let c = start_cluster();
+    let job = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+spec:
+  backoffLimit: 0
+{extra}  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: job
+        image: registry.invalid/migrate:1
+"
+        )
+    };
+    let good = job("migrate", "");
+    let bad = job("broken", "  activeDeadlineSeconds: 3\n").replace(
+        "      restartPolicy: Never\n",
+        "      restartPolicy: Never\n      nodeSelector: {no-such-node: \"true\"}\n",
+    );
+    let mut env = env_with(&[("migrate.yaml", &good), ("broken.yaml", &bad)]);
+    env.write_manifest(&format!(
+        "project \"jobs\"\n{}{}",
+        kube_unit(&c, "migrate", &["migrate.yaml"], ""),
+        kube_unit(&c, "broken", &["broken.yaml"], "")
+    ));
+    env.start_daemon();
+
+    env.devctl(&["start", "migrate"]).expect_code(0);
+    let s = status(&env, "migrate");
+    assert_eq!(s["ready"], true, "{s}");
+    let j = get(&c, &["job", "migrate"]).expect("the job");
+    assert_eq!(j["status"]["succeeded"], 1, "{j}");
+
+    let r = env.devctl(&["start", "broken"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "broken");
+    assert_eq!(field(&s, "active"), "failed", "{s}");
+    assert_eq!(field(&s, "result"), "exit-code", "{s}");
+    let log = logs(&env, "broken");
+    assert!(log.contains("Job broken failed (DeadlineExceeded"), "{log}");
+}
+
+/// The API server's rejections fail the unit with its message and the
+/// object named, exit 1: a field another manager owns (server-side apply
+/// conflict) and an invalid object. Objects the failed start had created
+/// are removed again.
+#[test]
+fn apply_errors_fail_the_unit_with_the_servers_message_and_nothing_half_applied_simulated_by_kwok()
+{
+    let c = start_cluster();
+    let owned = c.dir().join("owned.yaml");
+    std::fs::write(
+        &owned,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: theirs\n",
+    )
+    .unwrap();
+    kubectl(
+        &c,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=someone-else",
+            "-f",
+            &owned.display().to_string(),
+        ],
+    );
+    let conflict = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fresh\ndata:\n  a: b\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: ours\n";
+    let invalid = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bad
+spec:
+  replicas: -1
+  selector:
+    matchLabels: {app: bad}
+  template:
+    metadata:
+      labels: {app: bad}
+    spec:
+      containers:
+      - name: bad
+        image: registry.invalid/bad:1
+";
+    let mut env = env_with(&[("conflict.yaml", conflict), ("invalid.yaml", invalid)]);
+    env.write_manifest(&format!(
+        "project \"errs\"\n{}{}",
+        kube_unit(&c, "conflict", &["conflict.yaml"], ""),
+        kube_unit(&c, "invalid", &["invalid.yaml"], "")
+    ));
+    env.start_daemon();
+
+    let r = env.devctl(&["start", "conflict"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "conflict");
+    assert_eq!(field(&s, "active"), "failed", "{s}");
+    assert_eq!(field(&s, "result"), "exec-failed", "{s}");
+    let msg = field(&s, "message");
+    assert!(msg.contains("applying ConfigMap default/settings"), "{msg}");
+    assert!(
+        msg.contains("conflict") && msg.contains("someone-else"),
+        "{msg}"
+    );
+    let cm = get(&c, &["configmap", "settings"]).unwrap();
+    assert_eq!(
+        cm["data"]["mode"], "theirs",
+        "the other manager's value stays"
+    );
+    assert!(
+        get(&c, &["configmap", "fresh"]).is_none(),
+        "what the failed start created is removed"
+    );
+
+    let r = env.devctl(&["start", "invalid"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let msg = field(&status(&env, "invalid"), "message");
+    assert!(msg.contains("applying Deployment default/bad"), "{msg}");
+    assert!(
+        msg.contains("spec.replicas") && msg.contains("Invalid value"),
+        "{msg}"
+    );
+}
+
+/// SIGKILL of the daemon: the next one adopts the unit's objects without
+/// applying them again (the run label of the first apply stays); when the
+/// manifests changed meanwhile, only the changed object is applied and the
+/// dropped one is pruned. A re-exec keeps everything as it is.
+#[test]
+fn a_new_daemon_adopts_the_units_objects_without_reapplying_them_simulated_by_kwok() {
+    let c = start_cluster();
+    let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  k: v\n";
+    let mut env = env_with(&[("k8s/web.yaml", WEB), ("k8s/extra.yaml", extra)]);
+    env.write_manifest(&format!(
+        "project \"adopt\"\n{}",
+        kube_unit(&c, "app", &["k8s"], "")
+    ));
+    let first = env.start_daemon();
+    env.devctl(&["start", "app"]).expect_code(0);
+    let invocation = |c: &Cluster, args: &[&str]| {
+        get(c, args).expect("object")["metadata"]["labels"]["devctl.dev/invocation"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let applied_by = invocation(&c, &["deployment", "web"]);
+
+    env.signal_daemon(first, nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(env.wait_daemon_exit(first, CEILING), None, "killed");
+    let second = env.start_daemon();
+    let s = wait_until("app to be adopted", K8S_CEILING, || {
+        let s = status(&env, "app");
+        (field(&s, "active") == "active" && s["ready"] == true).then_some(s)
+    });
+    assert_eq!(field(&s, "origin"), "adopted", "{s}");
+    assert_eq!(invocation(&c, &["deployment", "web"]), applied_by);
+    assert_eq!(invocation(&c, &["configmap", "extra"]), applied_by);
+    assert!(logs(&env, "app").contains("adopted 4 object(s) already applied and unchanged"));
+
+    // Changed while no daemon ran: one ConfigMap edited, one dropped.
+    std::fs::write(
+        env.project_dir.join("k8s/web.yaml"),
+        WEB.replace("greeting: hello", "greeting: bonjour"),
+    )
+    .unwrap();
+    std::fs::remove_file(env.project_dir.join("k8s/extra.yaml")).unwrap();
+    env.signal_daemon(second, nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(env.wait_daemon_exit(second, CEILING), None, "killed");
+    env.start_daemon();
+    wait_until("app to run again", K8S_CEILING, || {
+        let s = status(&env, "app");
+        (field(&s, "active") == "active" && s["ready"] == true).then_some(s)
+    });
+    let cm = get(&c, &["configmap", "web-settings"]).unwrap();
+    assert_eq!(cm["data"]["greeting"], "bonjour", "{cm}");
+    assert_ne!(invocation(&c, &["configmap", "web-settings"]), applied_by);
+    assert_eq!(
+        invocation(&c, &["deployment", "web"]),
+        applied_by,
+        "the unchanged deployment is not applied again"
+    );
+    assert!(get(&c, &["configmap", "extra"]).is_none(), "pruned");
+
+    let before = invocation(&c, &["configmap", "web-settings"]);
+    env.devctl(&["daemon", "reexec"]).expect_code(0);
+    let s = wait_until("app after the re-exec", K8S_CEILING, || {
+        let s = status(&env, "app");
+        (field(&s, "active") == "active" && s["ready"] == true).then_some(s)
+    });
+    assert_eq!(field(&s, "origin"), "adopted", "{s}");
+    assert_eq!(invocation(&c, &["configmap", "web-settings"]), before);
+    assert_eq!(unit_pods(&c, "app").len(), 2);
+
+    env.devctl(&["down"]).expect_code(0);
+    assert!(get(&c, &["deployment", "web"]).is_none());
+}
+
+/// Enablement works as for other kinds and persists across daemons:
+/// `up` applies an enabled unit only; `disable --now` deletes its objects.
+#[test]
+fn enable_and_disable_apply_and_delete_and_persist_simulated_by_kwok() {
+    let c = start_cluster();
+    let mut env = env_with(&[("settings.yaml", SETTINGS)]);
+    env.write_manifest(&format!(
+        "project \"enab\"\n{}",
+        kube_unit(&c, "config", &["settings.yaml"], "enabled #false")
+    ));
+    let first = env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    assert!(
+        get(&c, &["configmap", "shared-settings"]).is_none(),
+        "disabled: not applied"
+    );
+
+    env.devctl(&["enable", "--now", "config"]).expect_code(0);
+    assert!(get(&c, &["configmap", "shared-settings"]).is_some());
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    assert_eq!(env.wait_daemon_exit(first, CEILING), Some(0));
+    assert!(
+        get(&c, &["configmap", "shared-settings"]).is_none(),
+        "a daemon stop stops its units"
+    );
+
+    let second = env.start_daemon();
+    env.devctl(&["is-enabled", "config"]).expect_code(0);
+    env.devctl(&["up"]).expect_code(0);
+    assert!(
+        get(&c, &["configmap", "shared-settings"]).is_some(),
+        "enabled: applied"
+    );
+    env.devctl(&["disable", "--now", "config"]).expect_code(0);
+    assert!(get(&c, &["configmap", "shared-settings"]).is_none());
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    assert_eq!(env.wait_daemon_exit(second, CEILING), Some(0));
+
+    env.start_daemon();
+    env.devctl(&["is-enabled", "config"]).expect_code(3);
+    env.devctl(&["up"]).expect_code(0);
+    assert!(get(&c, &["configmap", "shared-settings"]).is_none());
+}
+
+/// `reload` after a manifest file was dropped from the unit: the unit is
+/// applied again and the dropped file's object is gone.
+#[test]
+fn reload_with_changed_manifests_applies_again_and_drops_removed_objects_simulated_by_kwok() {
+    let c = start_cluster();
+    let other = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  k: v\n";
+    let mut env = env_with(&[("a.yaml", SETTINGS), ("b.yaml", other)]);
+    env.write_manifest(&format!(
+        "project \"rel\"\n{}",
+        kube_unit(&c, "config", &["a.yaml", "b.yaml"], "")
+    ));
+    env.start_daemon();
+    env.devctl(&["start", "config"]).expect_code(0);
+    assert!(get(&c, &["configmap", "other"]).is_some());
+
+    env.write_manifest(&format!(
+        "project \"rel\"\n{}",
+        kube_unit(&c, "config", &["a.yaml"], "")
+    ));
+    env.devctl(&["reload"]).expect_code(0);
+    wait_until("the dropped object to go", K8S_CEILING, || {
+        get(&c, &["configmap", "other"]).is_none().then_some(())
+    });
+    wait_until("config to run again", K8S_CEILING, || {
+        let s = status(&env, "config");
+        (field(&s, "active") == "active" && s["ready"] == true).then_some(())
+    });
+    assert!(get(&c, &["configmap", "shared-settings"]).is_some());
+}
+
+/// `image "NAME" build="DIR"`: the image is built with Docker, tagged by
+/// its content (never `latest`), and the Deployment's reference to NAME
+/// is rewritten to it; changed sources give a new tag the new pods run;
+/// the same sources give the same tag.
+#[test]
+fn an_image_rebuilt_from_changed_sources_gets_a_new_content_tag_the_pods_run_simulated_by_kwok() {
+    let c = start_cluster();
+    let app = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: site
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: site}
+  template:
+    metadata:
+      labels: {app: site}
+    spec:
+      containers:
+      - name: site
+        image: devctl-test/site:latest
+";
+    let mut env = env_with(&[
+        ("site.yaml", app),
+        ("site/Dockerfile", "FROM scratch\nCOPY page.txt /page.txt\n"),
+        ("site/page.txt", &format!("first {}\n", free_port())),
+    ]);
+    env.write_manifest(&format!(
+        "project \"img\"\n{}",
+        kube_unit(
+            &c,
+            "site",
+            &["site.yaml"],
+            "image \"devctl-test/site\" build=\"site\""
+        )
+    ));
+    env.start_daemon();
+    let image = |c: &Cluster| {
+        get(c, &["deployment", "site"]).expect("deployment")["spec"]["template"]["spec"]
+            ["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let pod_images = |c: &Cluster| -> Vec<String> {
+        let list = get(c, &["pods", "-l=app=site"]).unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .map(|p| {
+                p["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    env.devctl(&["start", "site"]).expect_code(0);
+    let first = image(&c);
+    let tag = first.strip_prefix("devctl-test/site:").expect(&first);
+    assert_eq!(tag.len(), 12, "{first}");
+    assert!(tag.chars().all(|ch| ch.is_ascii_hexdigit()), "{first}");
+    assert_eq!(pod_images(&c), [first.clone()]);
+    let id = std::process::Command::new("docker")
+        .args(["image", "inspect", "--format={{.Id}}", &first])
+        .output()
+        .expect("docker");
+    let id = String::from_utf8_lossy(&id.stdout);
+    assert!(
+        id.trim().trim_start_matches("sha256:").starts_with(tag),
+        "{id}"
+    );
+
+    env.devctl(&["restart", "site"]).expect_code(0);
+    assert_eq!(image(&c), first, "same sources, same tag");
+
+    std::fs::write(env.project_dir.join("site/page.txt"), "second\n").unwrap();
+    env.devctl(&["restart", "site"]).expect_code(0);
+    let second = image(&c);
+    assert_ne!(second, first);
+    assert!(second.starts_with("devctl-test/site:"), "{second}");
+    wait_until("the pods to run the new image", K8S_CEILING, || {
+        (pod_images(&c) == [second.clone()]).then_some(())
+    });
+    env.devctl(&["down"]).expect_code(0);
+    for reference in [&first, &second] {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", reference])
+            .output();
+    }
+}
+
+/// An unreachable cluster or an unknown context fails only its unit
+/// (`provider-unavailable`), naming context and server; a local service of
+/// the same project runs. No control plane is needed to show it.
+#[test]
+fn an_unreachable_cluster_fails_only_its_unit_naming_context_and_server() {
+    let port = free_port();
+    let kubeconfig = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: {{server: 'https://127.0.0.1:{port}'}}
+users:
+- name: me
+  user: {{token: t}}
+contexts:
+- name: far-away
+  context: {{cluster: gone, user: me}}
+current-context: far-away
+"
+    );
+    let mut env = env_with(&[("kubeconfig", &kubeconfig), ("settings.yaml", SETTINGS)]);
+    let kc = env.project_dir.join("kubeconfig");
+    env.write_manifest(&format!(
+        r#"project "far"
+kubernetes "remote" {{
+    manifests "settings.yaml"
+    kubeconfig "{kc}"
+}}
+kubernetes "nowhere" {{
+    manifests "settings.yaml"
+    kubeconfig "{kc}"
+    context "no-such-context"
+}}
+service "local" {{
+    sh "exec sleep 300"
+}}
+"#,
+        kc = kc.display()
+    ));
+    env.start_daemon();
+    let r = env.devctl(&["up"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "remote");
+    assert_eq!(field(&s, "active"), "failed", "{s}");
+    assert_eq!(field(&s, "result"), "provider-unavailable", "{s}");
+    let msg = field(&s, "message");
+    assert!(msg.contains("context `far-away`"), "{msg}");
+    assert!(msg.contains(&format!("https://127.0.0.1:{port}")), "{msg}");
+    let s = status(&env, "nowhere");
+    assert_eq!(field(&s, "result"), "provider-unavailable", "{s}");
+    assert!(field(&s, "message").contains("no-such-context"), "{s}");
+    let s = status(&env, "local");
+    assert_eq!(field(&s, "active"), "active", "{s}");
+    env.devctl(&["down"]).expect_code(0);
+}
