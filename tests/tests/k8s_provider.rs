@@ -684,3 +684,38 @@ service "local" {{
     assert_eq!(field(&s, "active"), "active", "{s}");
     must(&env, &["down"]);
 }
+
+/// `devctl check` reads a kubernetes unit's YAML offline: a missing file,
+/// a YAML syntax error and an object without a name each get a problem
+/// pointing into the YAML file; exit 65 as for an invalid manifest.
+#[test]
+fn check_points_into_the_yaml_files_of_kubernetes_units() {
+    let broken = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n---\nkind: [unclosed\n";
+    let env = env_with(&[("k8s/app.yaml", broken)]);
+    env.write_manifest(
+        r#"project "chk"
+kubernetes "app" {
+    manifests "k8s/app.yaml" "k8s/missing.yaml"
+}
+"#,
+    );
+    let r = env.devctl(&["check"]);
+    assert_eq!(r.code, Some(65), "{r:?}");
+    let err = &r.stderr;
+    assert!(err.contains("3 errors"), "{err}");
+    assert!(err.contains("missing.yaml"), "{err}");
+    assert!(err.contains("document 2 has no `metadata.name`"), "{err}");
+    assert!(err.contains("document 3 is not valid YAML"), "{err}");
+    assert!(
+        err.contains("app.yaml:6:1"),
+        "the span names the line: {err}"
+    );
+
+    std::fs::write(
+        env.project_dir.join("k8s/app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+    )
+    .unwrap();
+    std::fs::write(env.project_dir.join("k8s/missing.yaml"), SETTINGS).unwrap();
+    env.devctl(&["check"]).expect_code(0);
+}
