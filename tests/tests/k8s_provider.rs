@@ -719,3 +719,62 @@ kubernetes "app" {
     std::fs::write(env.project_dir.join("k8s/missing.yaml"), SETTINGS).unwrap();
     env.devctl(&["check"]).expect_code(0);
 }
+
+/// Copy `from` into `to`, recursively.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The shipped `examples/kubernetes` project runs against the test
+/// cluster as documented (the kubeconfig from devctld's `KUBECONFIG`): its
+/// image is built and content-tagged, the Deployment rolls out with it,
+/// and `down` deletes what `up` applied. Its Dockerfile's base is swapped
+/// for the locally built busybox image, as devctl never pulls.
+#[test]
+fn the_kubernetes_example_runs_against_the_test_cluster_simulated_by_kwok() {
+    use devctl_test_support::docker::{TEST_IMAGE, ensure_test_image};
+    ensure_test_image();
+    let c = start_cluster();
+    let mut env = TestEnv::new();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kubernetes");
+    copy_tree(&example, &env.project_dir);
+    let dockerfile = env.project_dir.join("site/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(text.contains("FROM busybox:latest"), "{text}");
+    std::fs::write(&dockerfile, text.replace("busybox:latest", TEST_IMAGE)).unwrap();
+    let mut daemon = env.daemon_command();
+    daemon.env("KUBECONFIG", c.kubeconfig());
+    let pid = env.spawn_daemon_cmd(daemon);
+    env.wait_daemon_ready(pid);
+
+    must(&env, &["up"]);
+    let s = status(&env, "site");
+    assert_eq!(s["ready"], true, "{s}");
+    let d = get(&c, &["deployment", "site"]).expect("the deployment");
+    assert_eq!(d["status"]["availableReplicas"], 2, "{d}");
+    let image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(image.starts_with("devctl-example/site:"), "{image}");
+    assert_eq!(image.len(), "devctl-example/site:".len() + 12, "{image}");
+    assert!(get(&c, &["service", "site"]).is_some());
+    assert!(get(&c, &["configmap", "site-settings"]).is_some());
+
+    must(&env, &["down"]);
+    assert!(get(&c, &["deployment", "site"]).is_none());
+    assert!(get(&c, &["service", "site"]).is_none());
+    assert!(get(&c, &["configmap", "site-settings"]).is_none());
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &image])
+        .output();
+}

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use bollard::query_parameters::TagImageOptionsBuilder;
+use bollard::query_parameters::{RemoveImageOptionsBuilder, TagImageOptionsBuilder};
 
 use devctl_units::KubeImage;
 
@@ -66,6 +66,15 @@ pub async fn build_all(
             .tag_image(&scratch, Some(opts))
             .await
             .map_err(|e| err(e.to_string()))?;
+        // The scratch tag goes; the content tag keeps the image.
+        let untag = RemoveImageOptionsBuilder::default().noprune(true).build();
+        if let Err(e) = engine
+            .docker()
+            .remove_image(&scratch, Some(untag), None)
+            .await
+        {
+            log.marker(format!("cannot remove the tag {scratch}: {e}"));
+        }
         let reference = format!("{}:{tag}", i.name);
         log.marker(format!("image {} is {reference}", i.name));
         out.insert(i.name.clone(), reference);
