@@ -345,11 +345,29 @@ spec:
       - name: bad
         image: registry.invalid/bad:1
 ";
-    let mut env = env_with(&[("conflict.yaml", conflict), ("invalid.yaml", invalid)]);
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+    let bad_token = std::fs::read_to_string(c.kubeconfig())
+        .unwrap()
+        .lines()
+        .map(|l| match l.trim_start().strip_prefix("token: ") {
+            Some(_) => "    token: not-a-valid-token".to_owned(),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut env = env_with(&[
+        ("conflict.yaml", conflict),
+        ("invalid.yaml", invalid),
+        ("widget.yaml", widget),
+        ("stranger.kubeconfig", &bad_token),
+    ]);
+    let stranger = env.project_dir.join("stranger.kubeconfig");
     env.write_manifest(&format!(
-        "project \"errs\"\n{}{}",
+        "project \"errs\"\n{}{}{}kubernetes \"stranger\" {{\n    manifests \"invalid.yaml\"\n    kubeconfig \"{}\"\n}}\n",
         kube_unit(&c, "conflict", &["conflict.yaml"], ""),
-        kube_unit(&c, "invalid", &["invalid.yaml"], "")
+        kube_unit(&c, "invalid", &["invalid.yaml"], ""),
+        kube_unit(&c, "widget", &["widget.yaml"], ""),
+        stranger.display()
     ));
     env.start_daemon();
 
@@ -380,6 +398,27 @@ spec:
     assert!(msg.contains("applying Deployment default/bad"), "{msg}");
     assert!(
         msg.contains("spec.replicas") && msg.contains("Invalid value"),
+        "{msg}"
+    );
+
+    let r = env.devctl(&["start", "widget"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "widget");
+    assert_eq!(field(&s, "result"), "exec-failed", "{s}");
+    let msg = field(&s, "message");
+    assert!(
+        msg.contains("Widget w") && msg.contains("has no such kind"),
+        "{msg}"
+    );
+
+    let r = env.devctl(&["start", "stranger"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "stranger");
+    assert_eq!(field(&s, "result"), "provider-unavailable", "{s}");
+    let msg = field(&s, "message");
+    assert!(msg.contains("refused devctl's credentials"), "{msg}");
+    assert!(
+        msg.contains("context `devctl-test`") && msg.contains(c.server()),
         "{msg}"
     );
 }
@@ -598,7 +637,7 @@ spec:
     let tag = first.strip_prefix("devctl-test/site:").expect(&first);
     assert_eq!(tag.len(), 12, "{first}");
     assert!(tag.chars().all(|ch| ch.is_ascii_hexdigit()), "{first}");
-    assert_eq!(pod_images(&c), [first.clone()]);
+    assert_eq!(pod_images(&c), std::slice::from_ref(&first));
     let id = std::process::Command::new("docker")
         .args(["image", "inspect", "--format={{.Id}}", &first])
         .output()
@@ -649,8 +688,24 @@ contexts:
 current-context: far-away
 "
     );
-    let mut env = env_with(&[("kubeconfig", &kubeconfig), ("settings.yaml", SETTINGS)]);
+    // A server that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in silent.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let mute = kubeconfig.replace(&format!(":{port}'"), &format!(":{silent_port}'"));
+    let mut env = env_with(&[
+        ("kubeconfig", &kubeconfig),
+        ("mute.kubeconfig", &mute),
+        ("settings.yaml", SETTINGS),
+    ]);
     let kc = env.project_dir.join("kubeconfig");
+    let mute_kc = env.project_dir.join("mute.kubeconfig");
     env.write_manifest(&format!(
         r#"project "far"
 kubernetes "remote" {{
@@ -662,11 +717,16 @@ kubernetes "nowhere" {{
     kubeconfig "{kc}"
     context "no-such-context"
 }}
+kubernetes "mute" {{
+    manifests "settings.yaml"
+    kubeconfig "{mute}"
+}}
 service "local" {{
     sh "exec sleep 300"
 }}
 "#,
-        kc = kc.display()
+        kc = kc.display(),
+        mute = mute_kc.display()
     ));
     env.start_daemon();
     let r = env.devctl(&["up"]);
@@ -680,9 +740,52 @@ service "local" {{
     let s = status(&env, "nowhere");
     assert_eq!(field(&s, "result"), "provider-unavailable", "{s}");
     assert!(field(&s, "message").contains("no-such-context"), "{s}");
+    let s = status(&env, "mute");
+    assert_eq!(field(&s, "result"), "provider-unavailable", "{s}");
+    let msg = field(&s, "message");
+    assert!(
+        msg.contains("did not answer") && msg.contains(&format!(":{silent_port}")),
+        "{msg}"
+    );
     let s = status(&env, "local");
     assert_eq!(field(&s, "active"), "active", "{s}");
     must(&env, &["down"]);
+    drop(held);
+}
+
+/// An image that does not build fails the unit before anything is
+/// applied, with the build's error in its message and output in its log.
+#[test]
+fn an_image_that_does_not_build_fails_the_unit_before_anything_is_applied() {
+    devctl_test_support::docker::require_engine();
+    let mut env = env_with(&[
+        ("settings.yaml", SETTINGS),
+        ("img/Dockerfile", "FROM scratch\nCOPY no-such-file /x\n"),
+    ]);
+    env.write_manifest(
+        r#"project "badimg"
+kubernetes "app" {
+    manifests "settings.yaml"
+    kubeconfig "/nonexistent/kubeconfig"
+    image "devctl-test/never" build="img"
+}
+"#,
+    );
+    env.start_daemon();
+    let r = env.devctl(&["start", "app"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "app");
+    assert_eq!(field(&s, "result"), "exec-failed", "{s}");
+    let msg = field(&s, "message");
+    assert!(
+        msg.contains("building the image devctl-test/never failed"),
+        "{msg}"
+    );
+    assert!(
+        logs(&env, "app").contains("no-such-file"),
+        "{}",
+        logs(&env, "app")
+    );
 }
 
 /// `devctl check` reads a kubernetes unit's YAML offline: a missing file,

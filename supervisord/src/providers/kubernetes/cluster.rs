@@ -177,10 +177,20 @@ impl Cluster {
             kube::Error::HyperError(_)
             | kube::Error::Service(_)
             | kube::Error::TlsRequired
-            | kube::Error::Auth(_) => KubeError::Unreachable {
-                target,
-                message: chain(&e),
-            },
+            | kube::Error::Auth(_) => {
+                let message = chain(&e);
+                // The connect timeout covers the TLS handshake: a server
+                // that accepts and never answers ends here.
+                if message.contains("deadline has elapsed") {
+                    KubeError::Timeout {
+                        target,
+                        op: format!("{op} (connecting)"),
+                        after: CONNECT_TIMEOUT,
+                    }
+                } else {
+                    KubeError::Unreachable { target, message }
+                }
+            }
             _ => KubeError::Api {
                 target,
                 op: op.to_owned(),

@@ -191,6 +191,11 @@ async fn stop_run(run: &Run, spec: &StopSpec) -> StopReport {
     let objects = match apply::owned(&run.cluster, &run.owner, &run.kinds).await {
         Ok(o) => o,
         Err(e) => {
+            // Nothing is known to be deleted: the objects may live on.
+            run.log.marker(format!(
+                "cannot delete the unit's objects: {}",
+                e.user_message()
+            ));
             warn!(unit = %run.owner.unit, "listing the unit's objects: {}", e.user_message());
             return StopReport::Unkillable(Vec::new());
         }
