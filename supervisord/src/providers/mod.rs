@@ -4,6 +4,8 @@
 
 #[cfg(feature = "docker")]
 pub mod docker;
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 pub mod local;
 pub mod registry;
 
