@@ -10,6 +10,7 @@ pub mod kind;
 pub mod manifests;
 pub mod provider;
 pub mod ready;
+pub mod stream;
 
 pub use error::KubeError;
 pub use kind::Kubernetes;
