@@ -881,3 +881,139 @@ fn the_kubernetes_example_runs_against_the_test_cluster_simulated_by_kwok() {
         .args(["rmi", &image])
         .output();
 }
+
+/// Lines of the unit's log that a container wrote, as `[pod/container] text`.
+fn pod_lines(env: &TestEnv, unit: &str) -> Vec<String> {
+    env.devctl(&["logs", "-n", "500", unit])
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, t)| t.to_owned()))
+        .filter(|t| t.starts_with('['))
+        .collect()
+}
+
+/// The unit's port-forward status line (the status' `notify_status`).
+fn forward_status(env: &TestEnv, unit: &str) -> String {
+    field(&status(env, unit), "notify_status")
+}
+
+/// Every pod of a 3-replica Deployment streams its log into the unit's log
+/// tagged with pod and container (kwok serves a file the test writes); the
+/// unit's port-forward carries bytes to a 127.0.0.1 server the test runs,
+/// shows its state in `status`, and moves to another pod when its pod is
+/// deleted; a taken local port fails a start before anything is applied;
+/// `stop` closes the forward.
+#[test]
+fn pod_logs_are_tagged_and_a_port_forward_survives_its_pod_simulated_by_kwok() {
+    use devctl_tests::k8s_stream::{LogFile, deployment, echo_server, forward_port, serve_logs};
+    use std::io::{BufRead, BufReader, Write};
+
+    let c = start_cluster();
+    let log = LogFile::create(&c, "web.log");
+    log.append(&["booting", "listening on 8080"]);
+    serve_logs(&c, "web-logs", "default", "web", &log);
+    let (echo_port, seen) = echo_server();
+    forward_port(&c, "web-forward", "default", 8080, echo_port);
+
+    let local = free_port();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port();
+    let mut env = env_with(&[
+        ("web.yaml", &deployment("web", 3, 8080)),
+        ("other.yaml", &deployment("other", 1, 8080)),
+    ]);
+    env.write_manifest(&format!(
+        "project \"streams\"\n{}{}",
+        kube_unit(
+            &c,
+            "web",
+            &["web.yaml"],
+            &format!("port-forward \"deployment/web\" {local} remote=8080")
+        ),
+        kube_unit(
+            &c,
+            "taken",
+            &["other.yaml"],
+            &format!("port-forward \"deployment/other\" {held_port} remote=8080")
+        )
+    ));
+    env.start_daemon();
+    must(&env, &["start", "web"]);
+
+    let pods = wait_until("a line from every pod", K8S_CEILING, || {
+        let lines = pod_lines(&env, "web");
+        let pods: std::collections::BTreeSet<String> = lines
+            .iter()
+            .filter(|l| l.ends_with("] listening on 8080"))
+            .filter_map(|l| {
+                l.strip_prefix('[')?
+                    .split_once("/web]")
+                    .map(|(p, _)| p.to_owned())
+            })
+            .collect();
+        (pods.len() == 3).then_some(pods)
+    });
+    assert!(pods.iter().all(|p| p.starts_with("web-")), "{pods:?}");
+    log.append(&["request served"]);
+    wait_until("a line written later, from every pod", K8S_CEILING, || {
+        let n = pod_lines(&env, "web")
+            .iter()
+            .filter(|l| l.ends_with("] request served"))
+            .count();
+        (n == 3).then_some(())
+    });
+
+    let exchange = |what: &str| -> Option<String> {
+        let conn = std::net::TcpStream::connect(("127.0.0.1", local)).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let mut w = conn.try_clone().ok()?;
+        w.write_all(format!("{what}\n").as_bytes()).ok()?;
+        let mut answer = String::new();
+        BufReader::new(conn).read_line(&mut answer).ok()?;
+        Some(answer)
+    };
+    assert_eq!(exchange("ping").as_deref(), Some("echo: ping\n"));
+    assert_eq!(seen.recv_timeout(CEILING).unwrap(), "ping");
+    let first = wait_until("the forward's state", CEILING, || {
+        let s = forward_status(&env, "web");
+        s.split("forwarding to pod ").nth(1).map(str::to_owned)
+    });
+    assert!(pods.contains(&first), "{first} of {pods:?}");
+
+    kubectl(&c, &["delete", "pod", &first, "--wait=false"]);
+    let second = wait_until("the forward to move to another pod", K8S_CEILING, || {
+        let s = forward_status(&env, "web");
+        s.split("forwarding to pod ")
+            .nth(1)
+            .filter(|p| *p != first)
+            .map(str::to_owned)
+    });
+    assert_ne!(second, first);
+    assert_eq!(exchange("again").as_deref(), Some("echo: again\n"));
+    let log_text = logs(&env, "web");
+    assert!(
+        log_text.contains(&format!("forwarding to pod {second}")),
+        "{log_text}"
+    );
+
+    let r = env.devctl(&["start", "taken"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let s = status(&env, "taken");
+    assert_eq!(field(&s, "result"), "port-in-use", "{s}");
+    let msg = field(&s, "message");
+    assert!(
+        msg.contains(&format!("127.0.0.1:{held_port}")) && msg.contains("pid"),
+        "{msg}"
+    );
+    assert!(
+        get(&c, &["deployment", "other"]).is_none(),
+        "nothing applied"
+    );
+    drop(held);
+
+    must(&env, &["stop", "web"]);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", local)).is_err(),
+        "the forward is closed"
+    );
+}

@@ -161,6 +161,12 @@ impl KubeError {
     }
 }
 
+impl From<KubeError> for StartFailure {
+    fn from(e: KubeError) -> StartFailure {
+        e.into_start_failure()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

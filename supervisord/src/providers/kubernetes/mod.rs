@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod error;
 pub mod images;
 pub mod kind;
+pub mod live;
 pub mod manifests;
 pub mod provider;
 pub mod ready;

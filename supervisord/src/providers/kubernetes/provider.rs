@@ -8,9 +8,11 @@
 //! reported [`Fact::Adopted`]: it took over what a previous daemon left
 //! running), prune the unit's objects no longer in its manifests, then
 //! watch readiness in the background: [`Fact::Ready`] once ready, or a
-//! failure reported as the run exiting with status 1. Stop: delete the
-//! unit's objects (found by label), wait until they are gone or the stop
-//! timeout passes, then delete what is left with no grace period.
+//! failure reported as the run exiting with status 1. Its port-forwards
+//! open before anything is applied and its pods' logs are followed from
+//! then on (`live`). Stop: close the forwards, delete the unit's objects
+//! (found by label), wait until they are gone or the stop timeout passes,
+//! then delete what is left with no grace period.
 //!
 //! A run is never frozen across a re-exec: the new daemon starts the unit
 //! again, finds every object unchanged and adopts them.
@@ -30,6 +32,7 @@ use crate::process::ExitStatus;
 use crate::providers::kubernetes::apply::{self, Applier, Kind, Live};
 use crate::providers::kubernetes::cluster::Cluster;
 use crate::providers::kubernetes::error::KubeError;
+use crate::providers::kubernetes::live::Streams;
 use crate::providers::kubernetes::manifests::{self, Owner};
 use crate::providers::kubernetes::{images, ready};
 
@@ -40,6 +43,7 @@ struct Run {
     cluster: Cluster,
     owner: Owner,
     log: crate::logs::UnitLog,
+    streams: Streams,
     kinds: BTreeSet<Kind>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -73,7 +77,7 @@ impl KubeProvider {
         KubeProvider::default()
     }
 
-    async fn try_start(&mut self, ctx: &RunCtx, spec: &KubeSpec) -> Result<(), KubeError> {
+    async fn try_start(&mut self, ctx: &RunCtx, spec: &KubeSpec) -> Result<(), StartFailure> {
         let unit = &ctx.unit;
         let owner = Owner {
             project: unit.project.as_str().to_owned(),
@@ -88,6 +92,9 @@ impl KubeProvider {
             "cluster: {}, namespace {}",
             cluster.target, cluster.namespace
         ));
+        // Before anything is applied: a taken local port fails the start.
+        let mut streams =
+            Streams::forwards(&cluster.client, &cluster.namespace, &spec.port_forwards).await?;
         let applied = Applier::new(&cluster, &owner)
             .apply_all(&objects, &ctx.log)
             .await?;
@@ -104,7 +111,8 @@ impl KubeProvider {
                     target: cluster.target.clone(),
                     op: format!("prune {}", l.describe()),
                     message: why.clone(),
-                });
+                }
+                .into());
             }
         }
         let total = applied.objects.len();
@@ -120,6 +128,14 @@ impl KubeProvider {
                 applied.unchanged
             ));
         }
+        streams.report(ctx);
+        streams.follow_logs(
+            &cluster.client,
+            &cluster.namespace,
+            &owner.selector(),
+            &applied.objects,
+            &ctx.log,
+        );
         let mut tasks = Vec::new();
         // The actor runs the unit as this provider views it: a Notify
         // readiness is this provider's to report.
@@ -138,6 +154,7 @@ impl KubeProvider {
             log: ctx.log.clone(),
             kinds: applied.kinds,
             tasks,
+            streams,
         });
         Ok(())
     }
@@ -242,20 +259,19 @@ impl Provider for KubeProvider {
                 message: "the unit has no kubernetes settings".into(),
             });
         };
-        match self.try_start(&ctx, &spec).await {
-            // No local process stands for the unit.
-            Ok(()) => Ok(0),
-            Err(e) => Err(e.into_start_failure()),
-        }
+        // No local process stands for the unit.
+        self.try_start(&ctx, &spec).await.map(|()| 0)
     }
 
     async fn stop(&mut self, spec: &StopSpec) -> StopReport {
-        let Some(run) = self.run.take() else {
+        let Some(mut run) = self.run.take() else {
             return StopReport::Graceful;
         };
         for t in &run.tasks {
             t.abort();
         }
+        run.streams.close_forwards();
+        // The logs follow the pods until they are gone.
         stop_run(&run, spec).await
     }
 
