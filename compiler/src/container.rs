@@ -326,7 +326,7 @@ fn read_port_forward(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
     let a = args(n);
     let resource = r::text(cx, a[0], "the resource").and_then(|s| {
         let valid = s.split_once('/').is_some_and(|(k, name)| {
-            matches!(k, "pod" | "deployment" | "service" | "statefulset")
+            matches!(k, "pod" | "deployment" | "service")
                 && devctl_units::validate_name(name).is_ok()
         });
         if valid {
@@ -337,7 +337,7 @@ fn read_port_forward(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
                 format!("`{}` is not a resource to forward to", clip(&s)),
                 a[0].span(),
                 "bad resource",
-                "write \"pod/NAME\", \"deployment/NAME\", \"service/NAME\" or \"statefulset/NAME\"",
+                "write \"pod/NAME\", \"deployment/NAME\" or \"service/NAME\"",
             );
             None
         }
