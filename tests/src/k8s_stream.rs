@@ -4,7 +4,7 @@
 //! echo server on 127.0.0.1 where kwok's `ClusterPortForward` ends a
 //! forward.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -197,8 +197,10 @@ pub fn echo_server() -> (u16, mpsc::Receiver<String>) {
     (port, rx)
 }
 
-/// A sink server on 127.0.0.1 for throughput: reads and drops everything,
-/// then answers the byte count when the writer half-closes.
+/// A sink server on 127.0.0.1 for throughput: each connection sends a
+/// byte count on a line, then that many bytes, which are dropped; the
+/// server answers the count once they are all in. (A port-forward carries
+/// no half-close, so the length comes first.)
 pub fn count_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind count server");
     let port = listener.local_addr().expect("addr").port();
@@ -206,9 +208,17 @@ pub fn count_server() -> u16 {
         for conn in listener.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut writer = conn.try_clone().expect("clone stream");
-                let mut reader = conn;
-                let n = std::io::copy(&mut reader, &mut std::io::sink()).unwrap_or(0);
-                let _ = writer.write_all(format!("{n}\n").as_bytes());
+                let mut reader = BufReader::with_capacity(256 * 1024, conn);
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() {
+                    return;
+                }
+                let Ok(want) = header.trim().parse::<u64>() else {
+                    return;
+                };
+                let got = std::io::copy(&mut reader.by_ref().take(want), &mut std::io::sink())
+                    .unwrap_or(0);
+                let _ = writer.write_all(format!("{got}\n").as_bytes());
             });
         }
     });

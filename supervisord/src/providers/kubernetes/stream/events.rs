@@ -124,9 +124,12 @@ pub(super) async fn forward(
     pods: Arc<Mutex<HashSet<String>>>,
     sink: mpsc::Sender<LogRecord>,
 ) {
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    let mut events = watcher(
+        api,
+        watcher::Config::default().timeout(super::target::WATCH_TIMEOUT_SECS),
+    )
+    .default_backoff()
+    .boxed();
     // uid → resource version last seen: a new version is a new occurrence.
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut first_listing = true;

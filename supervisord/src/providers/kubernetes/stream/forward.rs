@@ -270,7 +270,7 @@ async fn resolve(
                     object_problem = None;
                     let wanted = (labels, fields, port);
                     if selected.as_ref() != Some(&wanted) {
-                        let mut config = watcher::Config::default();
+                        let mut config = watcher::Config::default().timeout(target::WATCH_TIMEOUT_SECS);
                         if let Some(l) = &wanted.0 { config = config.labels(l); }
                         if let Some(f) = &wanted.1 { config = config.fields(f); }
                         pods = watcher(api.clone(), config).default_backoff().boxed();

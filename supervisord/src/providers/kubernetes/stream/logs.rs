@@ -109,7 +109,9 @@ async fn supervise(client: Client, spec: LogsSpec, sink: mpsc::Sender<LogRecord>
 
     let mut pods = watcher(
         api.clone(),
-        watcher::Config::default().labels(&spec.selector),
+        watcher::Config::default()
+            .labels(&spec.selector)
+            .timeout(super::target::WATCH_TIMEOUT_SECS),
     )
     .default_backoff()
     .boxed();

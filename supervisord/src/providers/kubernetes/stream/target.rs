@@ -18,6 +18,11 @@ use serde::de::DeserializeOwned;
 
 use super::forward::ForwardError;
 
+/// Server-side lifetime of one watch request. The watcher renews it, and
+/// treats a watch silent for longer (plus a margin) as a dead connection:
+/// a cluster that stops answering is noticed within about a minute.
+pub(super) const WATCH_TIMEOUT_SECS: u32 = 60;
+
 /// The resource a port-forward resolves to a ready pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -128,7 +133,9 @@ fn watch_object<K>(
 where
     K: Resource + Clone + DeserializeOwned + fmt::Debug + Send + 'static,
 {
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let config = watcher::Config::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(WATCH_TIMEOUT_SECS);
     let mut found = false;
     watcher(api, config)
         .default_backoff()
