@@ -1,8 +1,12 @@
 //! Children specific to `container` units (image, build, command,
 //! entrypoint, publish, volume, workdir, user, network, healthcheck) and to
-//! `kubernetes` units (manifests, context, namespace, port-forward).
+//! `kubernetes` units (manifests, context, namespace, kubeconfig,
+//! readiness, image, port-forward).
 
-use devctl_units::{ContainerSpec, ImageBuild, KubeSpec, PortForward, Publish, Unit, Volume};
+use devctl_units::{
+    ContainerSpec, ImageBuild, KubeImage, KubeReadiness, KubeSpec, PortForward, Publish, Unit,
+    Volume,
+};
 use kdl::KdlNode;
 
 use crate::reader::{self as r, Cx, args, check_shape, clip, prop};
@@ -39,6 +43,7 @@ pub fn read_child(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
     let name = n.name().value();
     let one = |cx: &mut Cx| check_shape(cx, n, 1, Some(1), &[], false);
     match name {
+        "image" if u.kind == devctl_units::UnitKind::Kubernetes => read_kube_image(cx, u, n),
         "image" => {
             if one(cx)
                 && let Some(img) = word(cx, n, "the image")
@@ -125,7 +130,82 @@ pub fn read_child(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
                 kube(u).namespace = word(cx, n, "the namespace");
             }
         }
+        "kubeconfig" => {
+            if one(cx)
+                && let Some(p) = r::path(cx, args(n)[0], "the kubeconfig path")
+            {
+                kube(u).kubeconfig = Some(p);
+            }
+        }
+        "readiness" => {
+            if one(cx) {
+                let e = args(n)[0];
+                if let Some(s) = r::text(cx, e, "the readiness") {
+                    match KubeReadiness::parse(&s) {
+                        Some(m) => kube(u).readiness = m,
+                        None => cx.err_help(
+                            "devctl::manifest::bad-value",
+                            format!("`{}` is not a readiness mode", clip(&s)),
+                            e.span(),
+                            "unknown mode",
+                            "write \"auto\" (workloads rolled out), \"pods\" (the unit's pods Ready) or \"none\" (ready once applied)",
+                        ),
+                    }
+                }
+            }
+        }
         _ => read_port_forward(cx, u, n),
+    }
+}
+
+/// `image "NAME" build="CONTEXT" [dockerfile="FILE"]` in a kubernetes
+/// unit: build NAME from CONTEXT and point the manifests' references to
+/// NAME at the built image.
+fn read_kube_image(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
+    if !check_shape(cx, n, 1, Some(1), &["build", "dockerfile"], false) {
+        return;
+    }
+    let Some(name) = word(cx, n, "the image") else {
+        return;
+    };
+    if name.contains('@')
+        || name
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+    {
+        cx.err_help(
+            "devctl::manifest::bad-value",
+            format!("the image `{}` has a tag or digest", clip(&name)),
+            args(n)[0].span(),
+            "tagged",
+            "name the repository only (\"example/web\"): devctl tags the built image by its content",
+        );
+        return;
+    }
+    let Some(build) = prop(n, "build") else {
+        cx.err_help(
+            "devctl::manifest::missing-field",
+            format!("the image `{}` has no `build`", clip(&name)),
+            n.name().span(),
+            "no build context",
+            "add build=\"DIR\": the directory docker builds the image from",
+        );
+        return;
+    };
+    let context = r::path(cx, build, "the build context");
+    let dockerfile = match prop(n, "dockerfile") {
+        Some(e) => r::text(cx, e, "the dockerfile"),
+        None => Some("Dockerfile".to_owned()),
+    };
+    if let (Some(context), Some(dockerfile)) = (context, dockerfile) {
+        kube(u).images.push(KubeImage {
+            name,
+            build: ImageBuild {
+                context,
+                dockerfile,
+            },
+        });
     }
 }
 
@@ -246,7 +326,7 @@ fn read_port_forward(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
     let a = args(n);
     let resource = r::text(cx, a[0], "the resource").and_then(|s| {
         let valid = s.split_once('/').is_some_and(|(k, name)| {
-            matches!(k, "pod" | "deployment" | "service" | "statefulset")
+            matches!(k, "pod" | "deployment" | "service")
                 && devctl_units::validate_name(name).is_ok()
         });
         if valid {
@@ -257,7 +337,7 @@ fn read_port_forward(cx: &mut Cx, u: &mut Unit, n: &KdlNode) {
                 format!("`{}` is not a resource to forward to", clip(&s)),
                 a[0].span(),
                 "bad resource",
-                "write \"pod/NAME\", \"deployment/NAME\", \"service/NAME\" or \"statefulset/NAME\"",
+                "write \"pod/NAME\", \"deployment/NAME\" or \"service/NAME\"",
             );
             None
         }

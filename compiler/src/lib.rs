@@ -17,6 +17,7 @@
 mod container;
 mod emit;
 mod error;
+mod kube_check;
 mod manifest;
 mod parse;
 pub mod prescan;
@@ -37,6 +38,7 @@ use miette::SourceSpan;
 
 pub use emit::emit_devctl;
 pub use error::{CompileError, ErrorKind, Problem, Source, Warning};
+pub use kube_check::check_kubernetes;
 pub use prescan::{MAX_DEPTH, MAX_FILE_BYTES, MAX_SLASHDASH_DEPTH, MAX_STRING_BYTES};
 pub use systemd::{SystemdOutput, emit_systemd, probe_argv};
 

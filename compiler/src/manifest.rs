@@ -37,7 +37,7 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("run", &[S, B]),
     ("sh", &[S, B]),
     ("start", &[D]),
-    ("stop", &[S, D, B, C]),
+    ("stop", &[S, D, B, C, K]),
     ("pid-file", &[D]),
     ("dir", &[S, D, B]),
     ("env", &[S, D, B, C]),
@@ -55,7 +55,7 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("always-run", &[B]),
     ("timeout", &[B]),
     ("start-timeout", &[S, D, C, K]),
-    ("image", &[C]),
+    ("image", &[C, K]),
     ("build", &[C]),
     ("command", &[C]),
     ("entrypoint", &[C]),
@@ -69,6 +69,8 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("context", &[K]),
     ("namespace", &[K]),
     ("port-forward", &[K]),
+    ("readiness", &[K]),
+    ("kubeconfig", &[K]),
     ("units", &[G]),
 ];
 
@@ -238,7 +240,9 @@ fn read_unit(
             );
             continue;
         }
-        if !REPEATABLE.contains(&slot) {
+        // A kubernetes unit may build several images; a container runs one.
+        let repeatable = REPEATABLE.contains(&slot) || (slot == "image" && kind == K);
+        if !repeatable {
             let key = if slot == "sh" { "run" } else { slot };
             if let Some((_, first)) = seen.iter().find(|(s, _)| *s == key) {
                 let msg = if key == "run" {

@@ -405,6 +405,9 @@ impl Emitter<'_> {
         self.kv("Type", "oneshot");
         self.kv("RemainAfterExit", "yes");
         let mut base: Vec<String> = vec!["kubectl".into()];
+        if let Some(p) = &k.kubeconfig {
+            base.extend(["--kubeconfig".into(), p.display().to_string()]);
+        }
         if let Some(ctx) = &k.context {
             base.extend(["--context".into(), ctx.clone()]);
         }
@@ -428,6 +431,13 @@ impl Emitter<'_> {
         for pf in &k.port_forwards {
             let s = format!("port-forward \"{}\" {}", pf.resource, pf.local_port);
             self.warn(&s, "run `kubectl port-forward` yourself, or use devctl");
+        }
+        for i in &k.images {
+            let s = format!("image \"{}\"", i.name);
+            self.warn(
+                &s,
+                "the image is not built and the manifests are applied as written",
+            );
         }
     }
 

@@ -290,7 +290,7 @@ fn misspelt_settings_get_useful_help() {
         ),
         (
             "service \"a\" { run \"x\"; image \"b\"; }",
-            "`image` applies to: container",
+            "`image` applies to: container, kubernetes",
         ),
         ("servise \"a\" { run \"x\"; }", "did you mean `service`?"),
         (

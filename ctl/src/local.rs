@@ -23,7 +23,9 @@ fn warn(ctx: &Context, m: &Manifest) {
 
 /// `check`.
 pub fn check(ctx: &Context, out: &mut Out) -> Result<Exit, CtlError> {
-    let m = manifest::compile(&ctx.manifest_path()?, Target::Devctl)?;
+    let path = ctx.manifest_path()?;
+    let m = manifest::compile(&path, Target::Devctl)?;
+    manifest::check_kubernetes(&path)?;
     warn(ctx, &m);
     if ctx.json {
         out.json(&serde_json::json!({"ok": true, "project": m.project, "manifest": m.path, "units": m.files.keys().collect::<Vec<_>>(), "warnings": m.warnings}))?;

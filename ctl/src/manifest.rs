@@ -91,6 +91,20 @@ pub fn probe_program(exe: std::io::Result<PathBuf>) -> Result<PathBuf, CtlError>
     Ok(exe)
 }
 
+/// `check`'s offline look at kubernetes units' YAML manifests (files
+/// exist and parse, objects are named): invalid like a manifest error.
+pub fn check_kubernetes(path: &Path) -> Result<(), CtlError> {
+    let c = compiled(path)?;
+    let problems = devctl_compiler::check_kubernetes(&c);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CtlError::InvalidManifest(Box::new(CompileError::invalid(
+        path.display().to_string(),
+        problems,
+    ))))
+}
+
 /// Compile the manifest at `path` into unit files of `target`'s dialect.
 pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     let c = compiled(path)?;

@@ -661,3 +661,5 @@ impl Drop for Cluster {
         }
     }
 }
+
+pub mod units;

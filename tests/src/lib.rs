@@ -8,6 +8,7 @@
 //! fixed sleeps used as assertions.
 
 pub mod k8s;
+pub mod k8s_stream;
 pub mod systemd;
 
 use std::io::Read;

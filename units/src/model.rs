@@ -379,6 +379,53 @@ pub struct PortForward {
     pub remote_port: u16,
 }
 
+/// When a `kubernetes` unit counts as ready.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KubeReadiness {
+    /// Every workload applied is rolled out (Deployments available with
+    /// the new ReplicaSet's pods Ready, StatefulSets and DaemonSets ready,
+    /// Jobs complete, Pods Ready); ready when applied if there is none.
+    #[default]
+    Auto,
+    /// Every pod carrying the unit's labels is Ready (at least one).
+    Pods,
+    /// Ready as soon as every object is applied.
+    None,
+}
+
+impl KubeReadiness {
+    /// Every mode, as written.
+    pub const ALL: [KubeReadiness; 3] = [
+        KubeReadiness::Auto,
+        KubeReadiness::Pods,
+        KubeReadiness::None,
+    ];
+
+    /// The mode as written in a manifest or unit file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KubeReadiness::Auto => "auto",
+            KubeReadiness::Pods => "pods",
+            KubeReadiness::None => "none",
+        }
+    }
+
+    /// The mode written `s`.
+    pub fn parse(s: &str) -> Option<KubeReadiness> {
+        KubeReadiness::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// An image a `kubernetes` unit builds before it applies: references to
+/// `name` in its manifests are rewritten to the built, content-tagged image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubeImage {
+    /// The repository as the manifests write it (`example/web`), without a tag.
+    pub name: String,
+    pub build: ImageBuild,
+}
+
 /// Kubernetes settings (default: empty, as for containers).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KubeSpec {
@@ -387,6 +434,14 @@ pub struct KubeSpec {
     pub context: Option<String>,
     pub namespace: Option<String>,
     pub port_forwards: Vec<PortForward>,
+    /// Absolute path of the kubeconfig; `$KUBECONFIG` or `~/.kube/config`
+    /// of the daemon when unset.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    #[serde(default)]
+    pub readiness: KubeReadiness,
+    #[serde(default)]
+    pub images: Vec<KubeImage>,
 }
 
 /// One compiled unit.

@@ -236,18 +236,36 @@ fn kube() -> impl Strategy<Value = KubeSpec> {
                 remote_port,
             }
         });
+    let image = (hostile(), path(), hostile()).prop_map(|(name, context, dockerfile)| KubeImage {
+        name,
+        build: ImageBuild {
+            context,
+            dockerfile,
+        },
+    });
+    let readiness = proptest::sample::select(KubeReadiness::ALL.to_vec());
     (
         vec(path(), 0..3),
         option::of(hostile()),
         option::of(hostile()),
         vec(forward, 0..3),
+        option::of(path()),
+        readiness,
+        vec(image, 0..3),
     )
-        .prop_map(|(manifests, context, namespace, port_forwards)| KubeSpec {
-            manifests,
-            context,
-            namespace,
-            port_forwards,
-        })
+        .prop_map(
+            |(manifests, context, namespace, port_forwards, kubeconfig, readiness, images)| {
+                KubeSpec {
+                    manifests,
+                    context,
+                    namespace,
+                    port_forwards,
+                    kubeconfig,
+                    readiness,
+                    images,
+                }
+            },
+        )
 }
 
 fn env_key() -> impl Strategy<Value = String> {

@@ -193,6 +193,15 @@ fn kubernetes() {
             local_port: 8081,
             remote_port: 80,
         }],
+        kubeconfig: Some("/home/dev/.kube/dev.yaml".into()),
+        readiness: KubeReadiness::Pods,
+        images: vec![KubeImage {
+            name: "pizzeria/api".into(),
+            build: ImageBuild {
+                context: "/home/dev/pizzeria/api".into(),
+                dockerfile: "Dockerfile".into(),
+            },
+        }],
     }));
     u.start_timeout = Some(Duration::from_secs(120));
     insta::assert_snapshot!(check(&u));

@@ -10,9 +10,11 @@ use crate::core::notes::Mailbox;
 use crate::core::provider::{Ownership, Unavailable};
 use crate::core::registry::{ProviderKind, Providers};
 
-/// Why a `kubernetes` unit cannot start: no Kubernetes provider exists yet.
-pub const NO_KUBERNETES: &str = "devctld has no Kubernetes provider yet, so kubernetes units cannot \
-     run; apply the manifests with kubectl, or disable the unit (`enabled #false` or `devctl disable`)";
+/// Why a `kubernetes` unit cannot start in a build without Kubernetes support.
+#[cfg(not(feature = "kubernetes"))]
+pub const NO_KUBERNETES: &str = "devctld was built without Kubernetes support (cargo feature \
+     `kubernetes`), so kubernetes units cannot run; rebuild devctld with the default features, \
+     apply the manifests with kubectl, or disable the unit (`enabled #false` or `devctl disable`)";
 
 /// Why a `container` unit cannot start in a build without Docker support.
 #[cfg(not(feature = "docker"))]
@@ -27,10 +29,13 @@ pub fn registered() -> Providers {
         Box::new(crate::providers::docker::Docker),
         #[cfg(not(feature = "docker"))]
         Box::new(Missing(UnitKind::Container, NO_DOCKER, Ownership::External)),
+        #[cfg(feature = "kubernetes")]
+        Box::new(crate::providers::kubernetes::Kubernetes),
+        #[cfg(not(feature = "kubernetes"))]
         Box::new(Missing(
             UnitKind::Kubernetes,
             NO_KUBERNETES,
-            Ownership::Marked,
+            Ownership::External,
         )),
     ])
 }
@@ -134,8 +139,10 @@ mod tests {
         kit.finish().await;
     }
 
-    /// A kubernetes unit fails at once with `provider-unavailable`, saying
-    /// why, and the rest of the project still runs.
+    /// Without the `kubernetes` feature a kubernetes unit fails at once
+    /// with `provider-unavailable`, saying why, and the rest of the
+    /// project still runs.
+    #[cfg(not(feature = "kubernetes"))]
     #[tokio::test]
     async fn kubernetes_units_fail_clearly_and_others_run() {
         use crate::core::tests::kit::{Kit, sh};
@@ -150,6 +157,7 @@ mod tests {
             context: None,
             namespace: None,
             port_forwards: vec![],
+            ..Default::default()
         }));
         let local = sh("local", UnitKind::Service, "exec sleep 300");
         kit.load(&[k, local]).await;
@@ -163,7 +171,7 @@ mod tests {
             s.message
                 .clone()
                 .unwrap_or_default()
-                .contains("no Kubernetes provider")
+                .contains("without Kubernetes support")
         );
         let r = kit.job(JobVerb::Start, &["local"]).await;
         assert!(r.outcomes[0].ok, "{r:?}");

@@ -87,6 +87,9 @@ pub(crate) const KUBE_KEYS: &[&str] = &[
     "X-Devctl-Context",
     "X-Devctl-Namespace",
     "X-Devctl-Port-Forward",
+    "X-Devctl-Kubeconfig",
+    "X-Devctl-Readiness",
+    "X-Devctl-Image",
 ];
 pub(crate) const INSTALL_KEYS: &[&str] = &["WantedBy"];
 

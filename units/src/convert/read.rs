@@ -18,8 +18,8 @@ use crate::error::{ErrorKind, UnitFileError};
 use crate::escape::{self, Context, EscapeError};
 use crate::file::{Entry, Section, UnitFile};
 use crate::model::{
-    ContainerSpec, DepCondition, DepKind, Dependency, EnvFile, ImageBuild, Probe, ProbeCheck,
-    RestartMode, TriggerMode, Unit, UnitKind,
+    ContainerSpec, DepCondition, DepKind, Dependency, EnvFile, ImageBuild, KubeReadiness, Probe,
+    ProbeCheck, RestartMode, TriggerMode, Unit, UnitKind,
 };
 use crate::name::{ProjectName, UnitName};
 use crate::schedule::Schedule;
@@ -593,17 +593,39 @@ impl<'a> Reader<'a> {
 
     fn kube_key(&mut self, e: &'a Entry) -> Result<(), UnitFileError> {
         let key = e.key.as_str();
-        if matches!(key, "X-Devctl-Context" | "X-Devctl-Namespace") {
+        if matches!(
+            key,
+            "X-Devctl-Context"
+                | "X-Devctl-Namespace"
+                | "X-Devctl-Kubeconfig"
+                | "X-Devctl-Readiness"
+        ) {
             self.once("Kube", e)?;
         }
         let value = match key {
-            "Yaml" | "X-Devctl-Context" | "X-Devctl-Namespace" => Some(self.single(e)?),
+            "Yaml"
+            | "X-Devctl-Context"
+            | "X-Devctl-Namespace"
+            | "X-Devctl-Kubeconfig"
+            | "X-Devctl-Readiness" => Some(self.single(e)?),
             _ => None,
         };
         let forward = match key {
             "X-Devctl-Port-Forward" => {
                 Some(values::parse_forward(&e.value).map_err(|err| self.value_error(e, err))?)
             }
+            _ => None,
+        };
+        let image = match key {
+            "X-Devctl-Image" => {
+                Some(values::parse_kube_image(&e.value).map_err(|err| self.value_error(e, err))?)
+            }
+            _ => None,
+        };
+        let readiness = match (key, value.as_deref()) {
+            ("X-Devctl-Readiness", Some(v)) => Some(
+                KubeReadiness::parse(v).ok_or_else(|| self.bad(e, "`auto`, `pods` or `none`"))?,
+            ),
             _ => None,
         };
         let Some(k) = self.unit.kubernetes.as_mut() else {
@@ -614,6 +636,9 @@ impl<'a> Reader<'a> {
             "X-Devctl-Context" => k.context = value,
             "X-Devctl-Namespace" => k.namespace = value,
             "X-Devctl-Port-Forward" => k.port_forwards.extend(forward),
+            "X-Devctl-Kubeconfig" => k.kubeconfig = value.map(PathBuf::from),
+            "X-Devctl-Readiness" => k.readiness = readiness.unwrap_or_default(),
+            "X-Devctl-Image" => k.images.extend(image),
             _ => return Err(self.unknown_key("Kube", e, KUBE_KEYS)),
         }
         Ok(())

@@ -4,7 +4,9 @@
 //! was expected when the shape is wrong.
 
 use crate::escape::{self, Context, EscapeError};
-use crate::model::{Command, PortForward, ProbeCheck, Publish, Unit, UnitKind, Volume};
+use crate::model::{
+    Command, ImageBuild, KubeImage, PortForward, ProbeCheck, Publish, Unit, UnitKind, Volume,
+};
 
 /// Why a structured value could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +276,32 @@ pub(crate) fn parse_forward(value: &str) -> Result<PortForward, ValueError> {
         resource,
         local_port,
         remote_port,
+    })
+}
+
+const IMAGE_SHAPE: &str =
+    "`NAME CONTEXT DOCKERFILE`, e.g. `example/web /home/dev/app/web Dockerfile`";
+
+/// `X-Devctl-Image=` value.
+pub(crate) fn fmt_kube_image(i: &KubeImage) -> String {
+    let context = i.build.context.to_string_lossy();
+    escape::join(
+        &[i.name.as_str(), &context, i.build.dockerfile.as_str()],
+        Context::Plain,
+    )
+}
+
+/// Read an `X-Devctl-Image=` value.
+pub(crate) fn parse_kube_image(value: &str) -> Result<KubeImage, ValueError> {
+    let words = escape::split(value, Context::Plain)?;
+    let [name, context, dockerfile] =
+        <[String; 3]>::try_from(words).map_err(|_| ValueError::Shape(IMAGE_SHAPE))?;
+    Ok(KubeImage {
+        name,
+        build: ImageBuild {
+            context: context.into(),
+            dockerfile,
+        },
     })
 }
 

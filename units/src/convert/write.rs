@@ -9,8 +9,8 @@ use crate::duration;
 use crate::escape::{self, Context};
 use crate::file::{Section, UnitFile};
 use crate::model::{
-    Command, ContainerSpec, DepCondition, DepKind, KubeSpec, Probe, RestartPolicy, StopSpec,
-    TriggerMode, Unit, UnitKind,
+    Command, ContainerSpec, DepCondition, DepKind, KubeReadiness, KubeSpec, Probe, RestartPolicy,
+    StopSpec, TriggerMode, Unit, UnitKind,
 };
 use crate::schedule::Schedule;
 
@@ -269,6 +269,15 @@ fn kube_section(k: &KubeSpec) -> Section {
     }
     for f in &k.port_forwards {
         s.push("X-Devctl-Port-Forward", values::fmt_forward(f));
+    }
+    if let Some(p) = &k.kubeconfig {
+        s.push("X-Devctl-Kubeconfig", path(p));
+    }
+    if k.readiness != KubeReadiness::Auto {
+        s.push("X-Devctl-Readiness", k.readiness.as_str().to_owned());
+    }
+    for i in &k.images {
+        s.push("X-Devctl-Image", values::fmt_kube_image(i));
     }
     s
 }
