@@ -11,6 +11,7 @@
 //! | [`query`] | status, list, show, is-active, is-enabled, is-failed |
 //! | [`stream`] | logs, events, run |
 //! | [`ui`] | ui: the full-screen terminal view (ratatui) |
+//! | [`dashboard`] | dashboard: turn on devctld's web dashboard, print its link, open a browser |
 //! | [`admin`] | daemon run/stop/status/reexec, forget |
 //! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
 //! | [`import`] | import: a devctl.kdl from a Procfile, Compose file or process-compose.yaml |
@@ -21,6 +22,7 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod daemon;
+pub mod dashboard;
 pub mod error;
 pub mod exit;
 pub mod import;

@@ -82,6 +82,14 @@ impl DaemonControl for Fake {
     async fn stop_daemon(&self) {
         self.record("stop".into());
     }
+    async fn dashboard(&self) -> Result<devctl_units::api::DashboardInfo, ApiError> {
+        self.record("dashboard".into());
+        Err(api_error(
+            ErrorKind::Failed,
+            "the fake daemon has no dashboard",
+            None,
+        ))
+    }
 }
 
 impl CoreApi for Fake {
