@@ -513,6 +513,25 @@ fn the_page_lists_units_shows_logs_and_stop_ends_the_process_tree() {
     );
     b.shot("logs");
 
+    // Several units, merged by time.
+    b.click(&format!("{} td.c-pick input", row("db")));
+    b.click(&format!("{} td.c-pick input", row("web")));
+    b.click("#logs-selected");
+    b.wait_text("#logs-title", "dash/db, web");
+    b.wait_text("#log-lines", "db-ready-line");
+    let merged = b.wait_text("#log-lines", "web-listening-line");
+    let times: Vec<&str> = merged
+        .lines()
+        .filter(|l| l.len() == 12 && l.as_bytes()[2] == b':')
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "merged by time:\n{merged}");
+    b.click("#log-follow");
+    b.step(json!({"cmd": "eval", "js": "window.scrollTo(0, 0)"}));
+    // The README's picture (docs/dashboard.png is a copy of it).
+    b.shot("dashboard");
+
     // The dependency graph.
     b.click(".card[data-project=dash] button:text('graph')");
     b.wait_text("#graph", "web");
