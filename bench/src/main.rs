@@ -8,6 +8,7 @@
 //! devctl-bench start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K]
 //! devctl-bench watch [--reps K] [--files N]
 //! devctl-bench ui [--n N] [--secs S]
+//! devctl-bench dashboard [--n N] [--secs S] [--reps K]
 //! ```
 //!
 //! The side-by-side scenarios (devctl against a private `systemd --user`)
@@ -15,6 +16,7 @@
 
 mod all;
 mod compile;
+mod dashboard;
 mod devctl_side;
 mod helper;
 mod history;
@@ -35,7 +37,7 @@ mod systemd_side;
 mod ui;
 mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory\n  dashboard [--n N] [--secs S] [--reps K]   the web dashboard in headless Chromium: first render, state change to page, daemon CPU/RSS with 5 pages";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -59,6 +61,7 @@ fn main() {
         Some("logs") => pair::standalone(&rest, &[1], 5, logs::measure),
         Some("watch") => watch::run(&rest),
         Some("ui") => ui::run(&rest),
+        Some("dashboard") => dashboard::run(&rest),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
