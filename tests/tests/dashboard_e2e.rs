@@ -622,7 +622,13 @@ fn disabling_in_the_page_shows_in_is_enabled_and_survives_a_daemon_restart() {
     assert_disabled(&env, "db");
 
     // A daemon restart keeps it; a new page shows it.
+    let token_file = PathBuf::from(dashboard(&env)["token_file"].as_str().unwrap());
+    assert!(token_file.exists());
     env.devctl(&["daemon", "stop"]).expect_code(0);
+    assert!(
+        !token_file.exists(),
+        "a stopped daemon leaves no token behind"
+    );
     start_daemon(&mut env);
     assert_disabled(&env, "worker");
     let url = dashboard(&env)["login_url"].as_str().unwrap().to_owned();

@@ -173,6 +173,7 @@ async fn every_route_reaches_the_backend() {
             && calls.iter().any(|c| c == "file p web")
             && calls.contains(&"stop".into())
             && calls.contains(&"reexec".into())
+            && calls.contains(&"dashboard".into())
     );
     let v = srv.request("GET", "/v1/version", None).await;
     assert!(v.head.contains("application/json") && v.body.contains("\"hosting\":\"standalone\""));

@@ -84,11 +84,13 @@ impl DaemonControl for Fake {
     }
     async fn dashboard(&self) -> Result<devctl_units::api::DashboardInfo, ApiError> {
         self.record("dashboard".into());
-        Err(api_error(
-            ErrorKind::Failed,
-            "the fake daemon has no dashboard",
-            None,
-        ))
+        Ok(devctl_units::api::DashboardInfo {
+            url: "http://127.0.0.1:1/".into(),
+            login_url: "http://127.0.0.1:1/login?token=t".into(),
+            port: 1,
+            token_file: PathBuf::from("/nonexistent/dashboard.token"),
+            started: true,
+        })
     }
 }
 

@@ -214,7 +214,6 @@ impl<C: CoreApi> Dashboard<C> {
             ))
             .layer(middleware::from_fn_with_state(gate_state.clone(), gate));
         let mut stop = self.stop.subscribe();
-        let token_file = self.config.token_file.clone();
         tokio::spawn(async move {
             let mut stop2 = stop.clone();
             let served = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -230,7 +229,6 @@ impl<C: CoreApi> Dashboard<C> {
                 },
                 () = bounded => {}
             }
-            let _ = std::fs::remove_file(&token_file);
         });
         tracing::info!(port, "dashboard on http://127.0.0.1:{port}/");
         Ok(On { gate: gate_state })
@@ -239,6 +237,12 @@ impl<C: CoreApi> Dashboard<C> {
     /// Close the dashboard for good: open pages are ended, the token file removed.
     pub fn close(&self) {
         self.stop.send_replace(true);
+        // Removed here, not by the serving task: the process may exit first.
+        if let Ok(on) = self.on.try_lock()
+            && on.is_some()
+        {
+            let _ = std::fs::remove_file(&self.config.token_file);
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 // The dashboard page: every project's units, live. State comes from the
 // API (`/v1/projects`, `/v1/units`) once, then from the daemon's event
 // stream (`/events`, server-sent events). Events are queued and applied
-// once per animation frame, touching only the rows they changed; after a
-// burst, each affected project's list is read again once (for readiness,
-// ports, uptime) — a thousand units starting cost a few reads, not a
-// thousand. Nothing polls: an idle page makes no request.
+// once per animation frame, touching only the rows they changed; once a
+// burst is over (REFRESH_QUIET_MS without events), each affected project's
+// list is read again once (pending changes, ports, exact times) — a
+// thousand units starting cost a few reads, not a thousand. Nothing
+// polls: an idle page makes no request.
 
 import { apiErrorLines, dependencyLines, jobFailureLines, readyCell, restartsCell, resultCell, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs } from "./view.js";
 import { drawGraph } from "./graph.js";
@@ -47,6 +48,10 @@ const api = {
 };
 
 const key = (project, name) => `${project}/${name}`;
+/** How long the events must pause before affected projects are read again. */
+const REFRESH_QUIET_MS = 250;
+/** What a row shows of a unit, to skip rows a re-read did not change. */
+const shown = (u) => JSON.stringify([u.active, u.sub, u.result, u.ready, u.restarts, u.restart_limit, u.next_restart_ms, u.since_ms, u.main_pid, u.ports, u.links, u.enabled, u.trigger, u.pending_changes]);
 
 const state = {
   units: new Map(), // "project/name" → UnitStatus
@@ -59,6 +64,8 @@ const state = {
   queue: [],
   frame: 0,
   refresh: new Map(), // project → {inFlight, again}
+  refreshDue: new Set(),
+  refreshTimer: 0,
   graphProject: null,
   unitFiles: new Map(),
 };
@@ -300,7 +307,16 @@ function flush() {
     state.dirtyRows.clear();
     renderSummary();
   }
-  for (const p of touched) refreshProject(p);
+  if (touched.size) {
+    for (const p of touched) state.refreshDue.add(p);
+    // A trailing debounce: the re-read happens once a burst of events is over.
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(() => {
+      const due = [...state.refreshDue];
+      state.refreshDue.clear();
+      for (const p of due) refreshProject(p);
+    }, REFRESH_QUIET_MS);
+  }
   if (state.selected && events.some((e) => e.project && key(e.project, e.unit || "") === state.selected)) loadDetail(state.selected);
   if (state.graphProject && touched.has(state.graphProject)) renderGraph();
   tickUptimes();
@@ -349,9 +365,10 @@ async function refreshProject(project) {
     for (const u of units) {
       const k = key(u.project, u.name);
       seen.add(k);
-      if (!state.units.has(k)) state.dirtyAll = true;
+      const old = state.units.get(k);
+      if (!old) state.dirtyAll = true;
       state.units.set(k, u);
-      state.dirtyRows.add(k);
+      if (!old || shown(old) !== shown(u)) state.dirtyRows.add(k);
     }
     for (const k of [...state.units.keys()]) {
       if (k.startsWith(`${project}/`) && !seen.has(k)) {
