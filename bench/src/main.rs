@@ -10,6 +10,7 @@
 //! devctl-bench ui [--n N] [--secs S]
 //! devctl-bench uptodate [--builds N] [--files F] [--reps K]
 //! devctl-bench k8s [--reps K] [--mb M] [--pods P] [--lines L]
+//! devctl-bench dashboard [--n N] [--secs S] [--reps K]
 //! ```
 //!
 //! The side-by-side scenarios (devctl against a private `systemd --user`)
@@ -17,6 +18,7 @@
 
 mod all;
 mod compile;
+mod dashboard;
 mod devctl_side;
 mod helper;
 mod history;
@@ -40,7 +42,7 @@ mod ui;
 mod uptodate;
 mod watch;
 
-const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  history-cost [--n N] [--reps K]   the daemon with run history on vs off: start-all of N services, log throughput\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory\n  uptodate [--builds N] [--files F] [--reps K]   devctl up with N up-to-date builds vs no builds\n  k8s [--reps K] [--mb M] [--pods P] [--lines L]   port-forward and pod logs vs kubectl on a real control plane (kwok)";
+const USAGE: &str = "usage: devctl-bench <scenario> [options]\n\nscenarios:\n  compile [--units N] [--reps N]   compile_str + emit_devctl on a generated manifest\n  all [--n 10,100,1000] [--reps K] [--idle-secs S] [--out FILE]   every scenario, writes bench/RESULTS.md\n  start|ready|notify|roundtrip|restart|stop|idle|logs [--n LIST] [--reps K] [--secs S]   one scenario, devctl vs systemd --user\n  watch [--reps K] [--files N]   file write -> dependent service serving again; devctld CPU during a file burst\n  history [--n N] [--reps K]   run records: callers' cost of recording 2N runs, time until committed\n  history-cost [--n N] [--reps K]   the daemon with run history on vs off: start-all of N services, log throughput\n  ui [--n N] [--secs S]   devctl ui in tmux: its CPU idle and while N units start, its memory\n  uptodate [--builds N] [--files F] [--reps K]   devctl up with N up-to-date builds vs no builds\n  k8s [--reps K] [--mb M] [--pods P] [--lines L]   port-forward and pod logs vs kubectl on a real control plane (kwok)\n  dashboard [--n N] [--secs S] [--reps K]   the web dashboard in headless Chromium: first render, state change to page, daemon CPU/RSS with 5 pages";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -67,6 +69,7 @@ fn main() {
         Some("ui") => ui::run(&rest),
         Some("uptodate") => uptodate::run(&rest),
         Some("k8s") => k8s::run(&rest),
+        Some("dashboard") => dashboard::run(&rest),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

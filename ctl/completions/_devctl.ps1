@@ -60,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
             [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'A full-screen terminal view: units, their logs, and the actions of the CLI, live')
+            [CompletionResult]::new('dashboard', 'dashboard', [CompletionResultType]::ParameterValue, 'Open the web dashboard: turn it on in devctld (127.0.0.1, a one-time login link), print the link and open a browser when there is a display')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Control the daemon itself')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -455,6 +456,21 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'devctl;dashboard' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Address this project instead of the current directory''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
+            [CompletionResult]::new('--no-open', '--no-open', [CompletionResultType]::ParameterName, 'Print the link only; do not start a browser')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Do not wait for units to become ready or stopped')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'devctl;forget' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (e.g. 30s, 2m); exit 124')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON (results and errors)')
@@ -784,6 +800,7 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Load the edited manifest into the daemon and apply the difference')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted')
             [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'A full-screen terminal view: units, their logs, and the actions of the CLI, live')
+            [CompletionResult]::new('dashboard', 'dashboard', [CompletionResultType]::ParameterValue, 'Open the web dashboard: turn it on in devctld (127.0.0.1, a one-time login link), print the link and open a browser when there is a display')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop a project''s units and make the daemon forget it')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Control the daemon itself')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -867,6 +884,9 @@ Register-ArgumentCompleter -Native -CommandName 'devctl' -ScriptBlock {
             break
         }
         'devctl;help;ui' {
+            break
+        }
+        'devctl;help;dashboard' {
             break
         }
         'devctl;help;forget' {

@@ -31,6 +31,9 @@ _devctl() {
             devctl,daemon)
                 cmd="devctl__subcmd__daemon"
                 ;;
+            devctl,dashboard)
+                cmd="devctl__subcmd__dashboard"
+                ;;
             devctl,disable)
                 cmd="devctl__subcmd__disable"
                 ;;
@@ -171,6 +174,9 @@ _devctl() {
                 ;;
             devctl__subcmd__help,daemon)
                 cmd="devctl__subcmd__help__subcmd__daemon"
+                ;;
+            devctl__subcmd__help,dashboard)
+                cmd="devctl__subcmd__help__subcmd__dashboard"
                 ;;
             devctl__subcmd__help,disable)
                 cmd="devctl__subcmd__help__subcmd__disable"
@@ -314,7 +320,7 @@ _devctl() {
 
     case "${cmd}" in
         devctl)
-            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
+            opts="-f -C -p -q -h -V --file --project --json --no-block --timeout --quiet --help --version up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui dashboard forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -769,6 +775,32 @@ _devctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        devctl__subcmd__dashboard)
+            opts="-p -q -h -V --no-open --project --json --no-block --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         devctl__subcmd__disable)
             opts="-p -q -h -V --now --boot --project --json --no-block --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -926,7 +958,7 @@ _devctl() {
             return 0
             ;;
         devctl__subcmd__help)
-            opts="up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui forget daemon completions import mcp probe man help"
+            opts="up down start stop restart enable disable status list logs history wait run trigger is-active is-enabled is-failed show cat check compile export reload events ui dashboard forget daemon completions import mcp probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1114,20 @@ _devctl() {
         devctl__subcmd__help__subcmd__daemon__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        devctl__subcmd__help__subcmd__dashboard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -57,6 +57,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
             cand ui 'A full-screen terminal view: units, their logs, and the actions of the CLI, live'
+            cand dashboard 'Open the web dashboard: turn it on in devctld (127.0.0.1, a one-time login link), print the link and open a browser when there is a display'
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
@@ -426,6 +427,20 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'devctl;dashboard'= {
+            cand -p 'Address this project instead of the current directory''s'
+            cand --project 'Address this project instead of the current directory''s'
+            cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
+            cand --no-open 'Print the link only; do not start a browser'
+            cand --json 'Print machine-readable JSON (results and errors)'
+            cand --no-block 'Do not wait for units to become ready or stopped'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'devctl;forget'= {
             cand --timeout 'Give up waiting after this long (e.g. 30s, 2m); exit 124'
             cand --json 'Print machine-readable JSON (results and errors)'
@@ -726,6 +741,7 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand reload 'Load the edited manifest into the daemon and apply the difference'
             cand events 'Print the daemon''s events (state changes, spawns, exits) as they happen, until interrupted'
             cand ui 'A full-screen terminal view: units, their logs, and the actions of the CLI, live'
+            cand dashboard 'Open the web dashboard: turn it on in devctld (127.0.0.1, a one-time login link), print the link and open a browser when there is a display'
             cand forget 'Stop a project''s units and make the daemon forget it'
             cand daemon 'Control the daemon itself'
             cand completions 'Print a shell completion script'
@@ -784,6 +800,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
         &'devctl;help;events'= {
         }
         &'devctl;help;ui'= {
+        }
+        &'devctl;help;dashboard'= {
         }
         &'devctl;help;forget'= {
         }

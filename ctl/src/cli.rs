@@ -251,6 +251,16 @@ pub enum Command {
         #[arg(long)]
         mouse: bool,
     },
+    /// Open the web dashboard: turn it on in devctld (127.0.0.1, a one-time login link), print
+    /// the link and open a browser when there is a display.
+    ///
+    /// The link carries a one-time token; the page then keeps a session cookie. The port is
+    /// devctld's DEVCTL_DASHBOARD_PORT (7717 by default). See devctld(8), DASHBOARD.
+    Dashboard {
+        /// Print the link only; do not start a browser.
+        #[arg(long = "no-open")]
+        no_open: bool,
+    },
     /// Stop a project's units and make the daemon forget it.
     Forget {
         /// The project.

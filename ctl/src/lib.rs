@@ -12,6 +12,7 @@
 //! | [`stream`] | logs, events, run |
 //! | [`history`] | history; the run lines of status |
 //! | [`ui`] | ui: the full-screen terminal view (ratatui) |
+//! | [`dashboard`] | dashboard: turn on devctld's web dashboard, print its link, open a browser |
 //! | [`admin`] | daemon run/stop/status/reexec, forget |
 //! | [`probe`], [`man`] | the `ExecStartPost=` readiness helper; devctl(1) |
 //! | [`import`] | import: a devctl.kdl from a Procfile, Compose file or process-compose.yaml |
@@ -22,6 +23,7 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod daemon;
+pub mod dashboard;
 pub mod error;
 pub mod exit;
 pub mod history;

@@ -159,6 +159,56 @@ for how much is kept and how to turn it off.
 
 "#;
 
+const DASHBOARD: &str = r#".SH "WEB DASHBOARD"
+.B devctl dashboard
+turns on the web dashboard of devctld (on
+.BR 127.0.0.1 ,
+port
+.B DEVCTL_DASHBOARD_PORT
+of the daemon, 7717 by default), prints a login link carrying a one\-time token and, when
+.B DISPLAY
+or
+.B WAYLAND_DISPLAY
+is set and
+.B \-\-no\-open
+is not given, opens it with
+.BR xdg\-open .
+The link works once: it sets a session cookie and leads to the page; run
+.B devctl dashboard
+again for another.
+With
+.BR \-\-json ,
+the answer is the daemon's: url, login_url, port, token_file, started (and opened).
+.PP
+The page shows a progress summary per project, the unit table across projects
+(kind, state, ready, result, restarts n/limit and the next retry, uptime, PID, ports and links,
+enablement, what triggered the run), a unit's detail (what
+.B devctl status UNIT
+prints, the last exit, dependencies both ways, the compiled unit file), the dependency graph of a project,
+and logs of one unit or several merged by time (following, stderr in red, lifecycle markers highlighted,
+a regular expression that filters and highlights, a jump to the first error; when the page falls behind,
+it says how many lines the daemon dropped and resumes).
+Its buttons start, stop, restart and trigger units, enable and disable them (with or without
+.BR \-\-now ),
+and bring a project up or down, showing progress until the job is done and its failure worded as
+the CLI words it. Everything is live from the daemon's event stream; nothing polls. Keys: arrows or
+.B j k
+move, Enter opens the detail,
+.B "s x r t e"
+act,
+.B l
+logs,
+.B g
+graph,
+.B /
+search, Esc closes, ? help. CPU and memory are not shown yet. Reloading a manifest stays with
+.BR "devctl reload" ,
+which compiles it. See
+.BR devctld (8),
+DASHBOARD, for the security model.
+
+"#;
+
 const IMPORT: &str = r#".SH IMPORT
 .B devctl import
 .I FILE
@@ -305,6 +355,7 @@ devctl is\-active paulie && echo up
 devctl \-p pizzeria status    # another project
 devctl list \-\-all            # every project
 devctl ui                    # the live full-screen view
+devctl dashboard             # the same in a browser (a one-time login link)
 devctl compile \-\-target systemd \-o ~/.config/systemd/user
 .fi
 .PP
@@ -362,6 +413,7 @@ pub fn page() -> String {
     page.push_str(ENABLEMENT);
     page.push_str(TERMINAL_UI);
     page.push_str(HISTORY);
+    page.push_str(DASHBOARD);
     page.push_str(IMPORT);
     page.push_str(MCP);
     page.push_str(FILES);

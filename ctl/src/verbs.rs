@@ -60,6 +60,7 @@ pub async fn dispatch(ctx: &Context, command: &Command, out: &mut Out) -> Result
         Command::Events { .. } => stream::events(ctx, out).await,
         Command::Run { build } => stream::run_build(ctx, build, out).await,
         Command::Ui { all, mouse } => crate::ui::run(ctx, *all, *mouse).await,
+        Command::Dashboard { no_open } => crate::dashboard::open(ctx, *no_open, out).await,
         Command::Forget { project } => admin::forget(ctx, project, out).await,
         Command::Daemon(DaemonCommand::Run) => Err(daemon::exec_foreground()),
         Command::Daemon(DaemonCommand::Stop) => admin::stop(ctx, out).await,

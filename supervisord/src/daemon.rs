@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 use crate::api::{ServeError, ServerLimits, serve};
 use crate::core::handle::{CoreError, CoreOptions, Supervisor};
+use crate::dashboard::{Dashboard, DashboardConfig, DashboardError};
 use control::{Control, Phase, request_stop};
 use lifecycle::{bind_socket, lock_instance};
 
@@ -110,6 +111,9 @@ pub enum DaemonError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     History(#[from] history_env::HistorySettingError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dashboard(#[from] DashboardError),
     #[error("cannot install signal handlers: {0}")]
     #[diagnostic(code(devctld::signals))]
     Signals(#[source] std::io::Error),
@@ -184,6 +188,7 @@ pub async fn run_until(
     };
     ensure_private_dir(&paths.runtime)?;
     ensure_private_dir(&paths.state)?;
+    let dashboard_config = DashboardConfig::from_env(&paths.runtime)?;
     let inherited = opts.reexec;
     let lock = match inherited
         .as_ref()
@@ -269,17 +274,26 @@ pub async fn run_until(
         }
     };
     let (phase, _) = watch::channel(Phase::Running);
+    let dashboard = Dashboard::new(sup.clone(), dashboard_config);
     let control = Control {
         core: sup.info(),
         hosting,
         phase: phase.clone(),
         can_reexec: listen_dup.is_some(),
+        dashboard: dashboard.clone(),
     };
+    if dashboard.config().at_start {
+        // On by configuration; a port already taken is the user's to fix,
+        // not a reason to leave every project unsupervised.
+        if let Err(e) = dashboard.open(control.clone()).await {
+            tracing::warn!("{e}; the dashboard is off");
+        }
+    }
     let mut stopped = phase.subscribe();
     let server = tokio::spawn(serve(
         listener,
         sup.clone(),
-        control,
+        control.clone(),
         opts.limits,
         async move {
             let _ = stopped.wait_for(|p| *p == Phase::Stopped).await;
@@ -312,6 +326,7 @@ pub async fn run_until(
         r = &mut server => Some(r),
     };
     stop_task.abort();
+    dashboard.close();
     if *phase.borrow() == Phase::Reexecuting
         && let Some(listen_dup) = listen_dup
     {

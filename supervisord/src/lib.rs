@@ -3,6 +3,7 @@
 pub mod api;
 pub mod core;
 pub mod daemon;
+pub mod dashboard;
 pub mod dbus;
 pub mod logs;
 pub mod probe;

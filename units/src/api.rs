@@ -21,6 +21,7 @@
 //! | GET | `/v1/events?project=P&unit=U` | → NDJSON of [`Event`] |
 //! | GET | `/v1/logs?project=P&unit=U&unit=V&n=N&since=UNIX_MS&follow=BOOL` | → NDJSON of [`LogRecord`] |
 //! | POST | `/v1/daemon/stop` | → `{}` (clean stop: every unit stopped, session over) |
+//! | POST | `/v1/dashboard` | `{}` → [`DashboardInfo`] (turns the web dashboard on; a fresh one-time login URL) |
 
 pub mod runs;
 
@@ -69,6 +70,21 @@ pub struct DaemonInfo {
     pub session_id: String,
     /// True when this process continued a session after a crash.
     pub recovered: bool,
+}
+
+/// `POST /v1/dashboard`: where the web dashboard listens, and a login URL
+/// carrying a one-time token (it sets the session cookie, then is spent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardInfo {
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+    /// `http://127.0.0.1:PORT/login?token=…`: usable once, for a few minutes.
+    pub login_url: String,
+    pub port: u16,
+    /// The file holding the session token (mode 0600, in the runtime directory).
+    pub token_file: PathBuf,
+    /// True when this request turned the dashboard on.
+    pub started: bool,
 }
 
 /// One project the daemon knows.

@@ -6,9 +6,9 @@
 
 use std::future::Future;
 
-use devctl_units::api::{ApiError, DaemonInfo};
+use devctl_units::api::{ApiError, DaemonInfo, DashboardInfo};
 
-/// The daemon-level routes: version, stop and re-exec.
+/// The daemon-level routes: version, stop, re-exec and the web dashboard.
 pub trait DaemonControl: Clone + Send + Sync + 'static {
     /// `GET /v1/version`.
     fn daemon_info(&self) -> DaemonInfo;
@@ -18,4 +18,7 @@ pub trait DaemonControl: Clone + Send + Sync + 'static {
     /// `POST /v1/daemon/stop`: stop every unit and end the session; returns
     /// once the units are stopped (the daemon exits right after).
     fn stop_daemon(&self) -> impl Future<Output = ()> + Send;
+    /// `POST /v1/dashboard`: turn the web dashboard on (if it is not) and
+    /// mint a one-time login URL.
+    fn dashboard(&self) -> impl Future<Output = Result<DashboardInfo, ApiError>> + Send;
 }

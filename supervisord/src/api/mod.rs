@@ -12,7 +12,7 @@ mod extract;
 mod routes;
 mod server;
 mod stall;
-mod stream;
+pub(crate) mod stream;
 #[cfg(test)]
 mod testing;
 mod version;

@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/runs/{run}"),
     ("POST", "/v1/daemon/stop"),
     ("POST", "/v1/daemon/reexec"),
+    ("POST", "/v1/dashboard"),
 ];
 
 /// What every handler sees.
@@ -91,6 +92,7 @@ pub fn router<C: CoreApi, D: DaemonControl>(
         .route("/v1/runs/{run}", get(run::<C, D>))
         .route("/v1/daemon/stop", post(stop::<C, D>))
         .route("/v1/daemon/reexec", post(reexec::<C, D>))
+        .route("/v1/dashboard", post(dashboard::<C, D>))
         .fallback(no_route)
         .method_not_allowed_fallback(bad_method)
         .with_state(AppState {
@@ -374,6 +376,20 @@ async fn reexec<C: CoreApi, D: DaemonControl>(
             read_empty_object(&headers, body, st.body_timeout).await?;
             st.daemon.reexec_daemon().await?;
             Ok(json(&serde_json::json!({})))
+        }
+        .await,
+    )
+}
+
+async fn dashboard<C: CoreApi, D: DaemonControl>(
+    State(st): St<C, D>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiReply {
+    ApiReply(
+        async {
+            read_empty_object(&headers, body, st.body_timeout).await?;
+            Ok(json(&st.daemon.dashboard().await?))
         }
         .await,
     )

@@ -181,6 +181,7 @@ async fn every_route_reaches_the_backend() {
             && calls.contains(&"reexec".into())
             && calls.contains(&"run 0123456789".into())
             && calls.iter().any(|c| c.starts_with("runs "))
+            && calls.contains(&"dashboard".into())
     );
     let v = srv.request("GET", "/v1/version", None).await;
     assert!(v.head.contains("application/json") && v.body.contains("\"hosting\":\"standalone\""));

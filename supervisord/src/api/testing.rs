@@ -83,6 +83,16 @@ impl DaemonControl for Fake {
     async fn stop_daemon(&self) {
         self.record("stop".into());
     }
+    async fn dashboard(&self) -> Result<devctl_units::api::DashboardInfo, ApiError> {
+        self.record("dashboard".into());
+        Ok(devctl_units::api::DashboardInfo {
+            url: "http://127.0.0.1:1/".into(),
+            login_url: "http://127.0.0.1:1/login?token=t".into(),
+            port: 1,
+            token_file: PathBuf::from("/nonexistent/dashboard.token"),
+            started: true,
+        })
+    }
 }
 
 impl CoreApi for Fake {

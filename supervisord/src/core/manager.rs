@@ -398,9 +398,8 @@ impl Manager {
             .into_iter()
             .flat_map(|p| {
                 let loaded = p.units.keys().filter_map(|n| p.status(n, 0));
-                let loaded: Vec<UnitStatus> = loaded
-                    .map(|s| self.with_run(self.annotate(s)))
-                    .collect();
+                let loaded: Vec<UnitStatus> =
+                    loaded.map(|s| self.with_run(self.annotate(s))).collect();
                 loaded
                     .into_iter()
                     .chain(p.broken.keys().filter_map(|n| p.broken_status(n)))

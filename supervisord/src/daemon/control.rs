@@ -3,11 +3,12 @@
 //! clean-stop request shared with the signal handlers. The core's own
 //! operations reach the API straight from its handle.
 
-use devctl_units::api::{API_VERSION, ApiError, DaemonInfo, ErrorKind, Hosting};
+use devctl_units::api::{API_VERSION, ApiError, DaemonInfo, DashboardInfo, ErrorKind, Hosting};
 use tokio::sync::watch;
 
 use crate::api::DaemonControl;
-use crate::core::handle::CoreInfo;
+use crate::core::handle::{CoreInfo, Supervisor};
+use crate::dashboard::Dashboard;
 
 /// Where the daemon is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct Control {
     pub phase: watch::Sender<Phase>,
     /// The listener can be handed to a new image.
     pub can_reexec: bool,
+    /// The web dashboard, off until asked for.
+    pub dashboard: Dashboard<Supervisor>,
 }
 
 /// Ask for a clean stop (idempotent).
@@ -93,5 +96,15 @@ impl DaemonControl for Control {
         let mut rx = self.phase.subscribe();
         // An error means the daemon is gone, which is what was asked.
         let _ = rx.wait_for(|p| *p == Phase::Stopped).await;
+    }
+    async fn dashboard(&self) -> Result<DashboardInfo, ApiError> {
+        if *self.phase.borrow() != Phase::Running {
+            return Err(ApiError {
+                kind: ErrorKind::Failed,
+                message: "devctld is stopping or re-executing".into(),
+                help: Some("wait until it is back (`devctl daemon status`), then retry".into()),
+            });
+        }
+        Ok(self.dashboard.open(self.clone()).await?)
     }
 }

@@ -18,8 +18,8 @@ use jiff::tz::TimeZone;
 use tracing::{debug, info, warn};
 
 use devctl_units::api::UnitStatus;
-use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::api::runs::RunTrigger;
+use devctl_units::state::{ActiveState, SubState, UnitResult};
 use devctl_units::{ProjectName, Schedule, UnitKind, UnitName};
 
 use crate::core::manager::Manager;
