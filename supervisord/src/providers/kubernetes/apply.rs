@@ -225,6 +225,9 @@ impl<'a> Applier<'a> {
                         done.created.len()
                     ));
                     delete_all(self.cluster, &done.created).await;
+                    // Foreground deletion finishes in the garbage collector:
+                    // the failure is reported once nothing of the start is left.
+                    await_gone(self.cluster, &done.created, CALL_TIMEOUT).await;
                 }
                 return Err(e);
             }
