@@ -316,6 +316,21 @@ fn up_runs_an_unchanged_build_once_and_again_after_an_input_changes() {
     env.devctl(&["down"]).expect_code(0);
     env.devctl(&["up"]).expect_code(0);
     assert_eq!(lines(&env, "runs.txt"), 1, "an up-to-date build ran again");
+    // The history tells the run from the skip: newest first, the `up`
+    // after `down` was answered "up to date" without running.
+    let runs: Vec<Value> = wait_until("the skip in the history", CEILING, || {
+        let r = env.devctl(&["history", "--json", "gen"]);
+        r.expect_code(0);
+        let runs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+        (runs.len() >= 2).then_some(runs)
+    });
+    let triggers: Vec<&str> = runs
+        .iter()
+        .map(|r| r["trigger"]["type"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(triggers, ["up-to-date", "verb"], "{runs:?}");
+    assert_eq!(runs[0]["result"], "success", "{runs:?}");
+    assert!(runs[0]["spawned_ms"].is_null(), "{runs:?}");
     let gen_unit = unit(&env, "idem", "gen");
     assert_eq!(gen_unit["sub"], "exited", "{gen_unit}");
     assert_eq!(gen_unit["result"], "success", "{gen_unit}");

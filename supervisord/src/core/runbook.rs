@@ -45,6 +45,10 @@ pub struct RunBook {
     usage: Arc<UsageMonitor>,
     open: HashMap<Key, Open>,
     causes: HashMap<Key, RunTrigger>,
+    /// Builds whose start was answered "up to date" (the end of their last
+    /// success, in ms): their next settling is recorded as such a skip,
+    /// whatever cause the verb noted.
+    up_to_date: HashMap<Key, u64>,
     commits: HashMap<PathBuf, (Instant, Option<String>)>,
     /// Runs a previous image of the daemon left open, by invocation: a
     /// re-exec's adopted runs continue them.
@@ -68,6 +72,7 @@ impl RunBook {
             usage,
             open: HashMap::new(),
             causes: HashMap::new(),
+            up_to_date: HashMap::new(),
             commits: HashMap::new(),
             adoptable: HashMap::new(),
         }
@@ -127,6 +132,13 @@ impl RunBook {
             return;
         }
         self.causes.insert(key, trigger);
+    }
+
+    /// `unit`'s start is answered without running: its inputs are those of
+    /// its last success, which ended at `since_ms`.
+    pub fn note_up_to_date(&mut self, project: &ProjectName, unit: &UnitName, since_ms: u64) {
+        self.up_to_date
+            .insert((project.clone(), unit.clone()), since_ms);
     }
 
     /// Whether a cause is noted for `unit`'s next run.
@@ -244,6 +256,16 @@ impl RunBook {
         // 1. The open run ends: its tree is gone or replaced, or the unit
         // settled (stopped, failed, finished, waiting to restart).
         let mut ended_here = false;
+        let skipped = (new.sub == SubState::Exited && new.invocation.is_none())
+            .then(|| self.up_to_date.remove(&key))
+            .flatten()
+            .map(|since_ms| RunTrigger::UpToDate { since_ms });
+        if let Some(trigger) = &skipped
+            && let Some(o) = self.open.get_mut(&key)
+            && o.rec.invocation.is_none()
+        {
+            o.rec.trigger = trigger.clone();
+        }
         if let Some(o) = self.open.get(&key) {
             let ends = match &o.rec.invocation {
                 Some(inv) => {
@@ -265,11 +287,12 @@ impl RunBook {
             && !spawned_now
             && new.invocation.is_none()
             && !self.open.contains_key(&key)
-            && (failed_now || backoff_begins)
+            && (failed_now || backoff_begins || skipped.is_some())
         {
-            let trigger = self
-                .causes
-                .remove(&key)
+            let cause = self.causes.remove(&key);
+            let trigger = skipped
+                .clone()
+                .or(cause)
                 .unwrap_or_else(|| Self::fallback_cause(new));
             let o = self.queue(&key, kind, root, trigger, at_us);
             self.end(o, new, at_us);

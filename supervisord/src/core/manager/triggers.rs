@@ -239,6 +239,7 @@ impl Manager {
         {
             t.running_on.remove(&key);
             debug!(%project, %unit, "up to date");
+            self.runs.note_up_to_date(project, unit, last.at_ms);
             let msg = ActorMsg::UpToDate {
                 seq,
                 origin,
