@@ -252,16 +252,36 @@ impl WaitReadable for tokio::net::unix::pipe::Receiver {
 /// child wrote before an event (its exit, the end of a stop) then precedes
 /// the event's marker in the log. Cloneable; dropping every handle is fine.
 #[derive(Debug, Clone)]
-pub struct Drainer(tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>);
+pub struct Drainer {
+    requests: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+    /// Closes when the pump has ended. A request sent while the pump lets
+    /// go of its end of the channel can stay queued (and unanswered) for
+    /// as long as a `Drainer` lives, so the end is told apart from it.
+    ended: tokio::sync::watch::Receiver<()>,
+}
 
 /// The pump's end of a [`Drainer`].
 #[derive(Debug)]
-pub struct DrainRequests(tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<()>>);
+pub struct DrainRequests {
+    requests: tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the pump, after everything it read is logged.
+    _alive: tokio::sync::watch::Sender<()>,
+}
 
 /// A connected [`Drainer`] and [`DrainRequests`].
 pub fn drain_channel() -> (Drainer, DrainRequests) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    (Drainer(tx), DrainRequests(rx))
+    let (alive, ended) = tokio::sync::watch::channel(());
+    (
+        Drainer {
+            requests: tx,
+            ended,
+        },
+        DrainRequests {
+            requests: rx,
+            _alive: alive,
+        },
+    )
 }
 
 impl Drainer {
@@ -269,8 +289,15 @@ impl Drainer {
     /// the request (at once if the pump has ended: it logged all first).
     pub async fn drain(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.0.send(tx).is_ok() {
-            let _ = rx.await;
+        if self.requests.send(tx).is_err() {
+            return;
+        }
+        let mut ended = self.ended.clone();
+        tokio::select! {
+            biased;
+            _ = rx => {}
+            // Never sent to: it resolves (with an error) once the pump is gone.
+            _ = ended.changed() => {}
         }
     }
 }
@@ -324,12 +351,12 @@ pub async fn pump_pausable<R: WaitReadable>(
                     Some(p) => tokio::select! {
                         biased;
                         r = p => return Err(Interrupt::Pause(r.is_ok())),
-                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        Some(tx) = drains.requests.recv() => return Err(Interrupt::Drain(tx)),
                         _ = tokio::time::sleep(GATHER) => {}
                     },
                     None => tokio::select! {
                         biased;
-                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        Some(tx) = drains.requests.recv() => return Err(Interrupt::Drain(tx)),
                         _ = tokio::time::sleep(GATHER) => {}
                     },
                 }
@@ -341,12 +368,12 @@ pub async fn pump_pausable<R: WaitReadable>(
                     Some(p) => tokio::select! {
                         biased;
                         r = p => return Err(Interrupt::Pause(r.is_ok())),
-                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        Some(tx) = drains.requests.recv() => return Err(Interrupt::Drain(tx)),
                         r = reader.wait_readable() => r,
                     },
                     None => tokio::select! {
                         biased;
-                        Some(tx) = drains.0.recv() => return Err(Interrupt::Drain(tx)),
+                        Some(tx) = drains.requests.recv() => return Err(Interrupt::Drain(tx)),
                         r = reader.wait_readable() => r,
                     },
                 };
@@ -671,6 +698,28 @@ mod tests {
         assert!(task.await.unwrap().is_none());
         drainer.drain().await; // the pump has ended: answered at once
         assert_eq!(log.tail(1000).len(), 400);
+    }
+
+    /// A drain asked for while the pump is ending (the child just exited
+    /// and its pipe reached its end) is answered: a request that lands in
+    /// the channel as the pump lets go of it must not wait forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_drain_racing_the_pumps_end_is_answered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store =
+            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
+        let log = store.unit("p", "u");
+        for round in 0..3000 {
+            let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
+            let (_tx, rx) = tokio::sync::oneshot::channel();
+            let (drainer, drains) = drain_channel();
+            let task = tokio::spawn(pump_pausable(r, Stream::Stdout, log.clone(), rx, drains));
+            drop(w);
+            tokio::time::timeout(std::time::Duration::from_secs(5), drainer.drain())
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the drain was never answered"));
+            assert!(task.await.unwrap().is_none());
+        }
     }
 
     #[tokio::test]
