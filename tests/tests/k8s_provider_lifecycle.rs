@@ -464,3 +464,88 @@ fn pod_logs_are_tagged_and_a_port_forward_survives_its_pod_simulated_by_kwok() {
         "the forward is closed"
     );
 }
+
+/// A changed definition (`reload` after the unit's manifests changed)
+/// updates the unit in place: its Deployment is applied again, never
+/// deleted (same uid, a later generation), and rolls to the new template,
+/// while its port-forward keeps its port; `devctl restart` replaces the
+/// objects afresh.
+#[test]
+fn a_changed_definition_rolls_the_deployment_in_place_and_restart_replaces_it_simulated_by_kwok() {
+    let c = start_cluster();
+    let local = free_port();
+    let mut env = env_with(&[
+        ("web.yaml", WEB),
+        ("web2.yaml", &WEB.replace("web:1", "web:2")),
+        ("bad.yaml", &WEB.replace("replicas: 2", "replicas: -1")),
+    ]);
+    let write = |env: &TestEnv, file: &str| {
+        env.write_manifest(&format!(
+            "project \"roll\"\n{}",
+            kube_unit(
+                &c,
+                "app",
+                &[file],
+                &format!("port-forward \"deployment/web\" {local} remote=8080")
+            )
+        ))
+    };
+    write(&env, "web.yaml");
+    env.start_daemon();
+    must(&env, &["start", "app"]);
+    let deployment = |c: &Cluster| get(c, &["deployment", "web"]).expect("deployment");
+    let first = deployment(&c);
+    let first_uid = first["metadata"]["uid"].as_str().unwrap().to_owned();
+    let first_generation = first["metadata"]["generation"].as_i64().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", local)).is_ok());
+
+    write(&env, "web2.yaml");
+    env.devctl(&["reload"]).expect_code(0);
+    let rolled = wait_until("the Deployment to roll to web:2", K8S_CEILING, || {
+        let d = deployment(&c);
+        let s = status(&env, "app");
+        (d["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.invalid/web:2"
+            && field(&s, "active") == "active"
+            && s["ready"] == true)
+            .then_some(d)
+    });
+    assert_eq!(rolled["metadata"]["uid"], first_uid.as_str(), "not deleted");
+    assert!(rolled["metadata"]["generation"].as_i64().unwrap() > first_generation);
+    let text = logs(&env, "app");
+    assert!(text.contains("updating in place"), "{text}");
+    assert!(!text.contains("deleting deployment"), "{text}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", local)).is_ok(),
+        "the forward still listens"
+    );
+    wait_until("the forward's state in status", K8S_CEILING, || {
+        let s = status(&env, "app");
+        field(&s, "notify_status")
+            .contains("forwarding to pod web-")
+            .then_some(())
+    });
+
+    must(&env, &["restart", "app"]);
+    let again = deployment(&c);
+    assert_ne!(
+        again["metadata"]["uid"],
+        first_uid.as_str(),
+        "replaced afresh"
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", local)).is_ok());
+
+    // An update the server refuses fails the unit and, as any failed
+    // start, leaves nothing behind.
+    write(&env, "bad.yaml");
+    env.devctl(&["reload"]).expect_code(0);
+    let s = wait_until("the refused update to fail the unit", K8S_CEILING, || {
+        let s = status(&env, "app");
+        (field(&s, "active") == "failed").then_some(s)
+    });
+    assert!(field(&s, "message").contains("replicas"), "{s}");
+    wait_until("the previous objects to go", K8S_CEILING, || {
+        get(&c, &["deployment", "web"]).is_none().then_some(())
+    });
+    assert!(get(&c, &["service", "web"]).is_none());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", local)).is_err());
+}

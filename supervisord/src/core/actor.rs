@@ -21,8 +21,8 @@ use crate::core::env::{EnvContext, build_env, notify_path, probe_env};
 use crate::core::notes::{Inbox, Mail, Note, NoteTx};
 use crate::core::policy_ready::{ReadyAction, ReadyEvent, ReadyPhase, ReadyState, step};
 use crate::core::policy_restart::{Decision, ExitCause, RestartHistory, exit_result, on_exit};
-use crate::core::protocol::{ActorMsg, Report, ReportTx};
-use crate::core::provider::{Fact, Ownership, Provider, RunCtx, StartFailure, StopReport};
+use crate::core::protocol::{ActorMsg, Replace, Report, ReportTx};
+use crate::core::provider::{Fact, Ownership, Provider, RunCtx, StartFailure};
 use crate::core::reexec::ReexecMsg;
 use crate::core::runwatch::{ProbeKind, RunWatch, Seen};
 use crate::core::snapshot::Snapshot;
@@ -30,6 +30,7 @@ use crate::logs::{LogStore, UnitLog};
 use crate::probe::{ListenWatcher, ProbeCtx};
 use crate::process::{self, Reaper};
 
+mod ending;
 mod reexec;
 mod spawn;
 
@@ -273,9 +274,9 @@ impl<P: Provider> Actor<P> {
                     self.stop_now(result, message, failed).await;
                 }
             }
-            ActorMsg::Restart { seq, trigger } => {
+            ActorMsg::Restart { seq, trigger, how } => {
                 self.snap.ack = seq;
-                self.restart(trigger).await;
+                self.restart(trigger, how).await;
             }
             ActorMsg::Trigger { seq, reason } => {
                 self.snap.ack = seq;
@@ -289,7 +290,8 @@ impl<P: Provider> Actor<P> {
                     }
                     self.queued_trigger = Some(reason);
                 } else {
-                    self.restart(reason).await;
+                    // A trigger means changed inputs: an update.
+                    self.restart(reason, Replace::Update).await;
                 }
             }
             ActorMsg::Note {
@@ -313,78 +315,6 @@ impl<P: Provider> Actor<P> {
             ActorMsg::Exit { .. } => error!("Exit is handled by the loop"),
         }
         self.report();
-    }
-
-    async fn restart(&mut self, trigger: String) {
-        if self.running {
-            self.log.marker("restarting");
-            self.halt_run().await;
-        }
-        self.hist.reset();
-        self.snap.restarts = 0;
-        self.snap.trigger = Some(trigger);
-        self.snap.origin = Some(Origin::Started);
-        self.spawn_run().await;
-    }
-
-    /// Stop the current run (if any) and cancel timers; no state decided.
-    async fn halt_run(&mut self) -> StopReport {
-        self.timers = Timers::default();
-        self.watch = None;
-        self.rerun_queued = false;
-        self.queued_trigger = None;
-        if !self.running {
-            return StopReport::Graceful;
-        }
-        self.set(ActiveState::Deactivating, SubState::Stopping);
-        self.report();
-        let outcome = self.provider.stop(&self.unit.stop).await;
-        self.running = false;
-        self.run += 1;
-        match &outcome {
-            StopReport::Graceful => self.log.marker("stopped"),
-            StopReport::Killed => self.log.marker(format!(
-                "killed after timeout ({})",
-                humantime::format_duration(self.unit.stop.timeout)
-            )),
-            StopReport::Unkillable(p) => self
-                .log
-                .marker(format!("processes survived SIGKILL: {p:?}")),
-        }
-        self.snap.main_pid = None;
-        outcome
-    }
-
-    async fn stop_now(&mut self, result: UnitResult, message: Option<String>, failed: bool) {
-        if self.running {
-            self.log.marker(&match &message {
-                Some(m) => format!("stopping: {m}"),
-                None => "stopping".into(),
-            });
-        }
-        let outcome = self.halt_run().await;
-        self.snap.next_restart_ms = None;
-        self.snap.ready = None;
-        self.snap.invocation = None;
-        if let StopReport::Unkillable(pids) = outcome {
-            self.set(ActiveState::Failed, SubState::Failed);
-            self.snap.result = Some(UnitResult::Unkillable);
-            self.snap.message = Some(format!("processes still around after SIGKILL: {pids:?}"));
-            return;
-        }
-        let active = if failed {
-            ActiveState::Failed
-        } else {
-            ActiveState::Inactive
-        };
-        let sub = if failed {
-            SubState::Failed
-        } else {
-            SubState::Dead
-        };
-        self.set(active, sub);
-        self.snap.result = Some(result);
-        self.snap.message = message;
     }
 
     async fn spawn_run(&mut self) {

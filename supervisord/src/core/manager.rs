@@ -39,7 +39,7 @@ use crate::core::manager::waiting::WaiterReply;
 use crate::core::notes::Mail;
 use crate::core::options::{CoreError, CoreInfo, CoreOptions};
 use crate::core::project::{Loaded, Project, text_hash};
-use crate::core::protocol::{ActorMsg, Report, ReportRx, ReportTx};
+use crate::core::protocol::{ActorMsg, Replace, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
 use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
@@ -688,6 +688,7 @@ impl Manager {
                         self.send(&project, &name, |seq| ActorMsg::Restart {
                             seq,
                             trigger: "definition changed".into(),
+                            how: Replace::Update,
                         });
                     }
                 }

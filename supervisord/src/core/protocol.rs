@@ -42,7 +42,11 @@ pub enum ActorMsg {
         failed: bool,
     },
     /// Stop (if running) and start again, re-arming the restart limit.
-    Restart { seq: u64, trigger: String },
+    Restart {
+        seq: u64,
+        trigger: String,
+        how: Replace,
+    },
     /// Builds: run again (queued once if running). Others: restart.
     Trigger { seq: u64, reason: String },
     /// Say something about the unit in its status message and log
@@ -61,6 +65,17 @@ pub enum ActorMsg {
         stop: bool,
         reply: oneshot::Sender<()>,
     },
+}
+
+/// How a restart replaces a running unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// Stop the run, then start a new one (`devctl restart`).
+    Fresh,
+    /// For a changed definition or changed inputs: the provider may keep
+    /// what the run created and update it in place (see
+    /// `Provider::hand_over`); otherwise as `Fresh`.
+    Update,
 }
 
 /// Where actors send their reports (boxed: the channel keeps the blocks a

@@ -85,6 +85,14 @@ pub trait Provider: Send + 'static {
     /// Drop the current run without stopping it (daemon crash simulation,
     /// or after the main process exited and the tree was cleaned).
     fn forget(&mut self);
+    /// Let go of the current run for the next `start`, which follows at
+    /// once because the unit's definition or inputs changed, keeping what
+    /// that start updates in place (server-side apply rolls a Deployment
+    /// instead of replacing it). `false`, the default, keeps nothing: the
+    /// caller then stops the run.
+    fn hand_over(&mut self) -> impl Future<Output = bool> + Send {
+        std::future::ready(false)
+    }
     /// Re-exec: hand the current run over (processes untouched, output
     /// pipes detached from their pumps). `None` when this provider cannot
     /// carry a run across an exec (its instance is found again on start).

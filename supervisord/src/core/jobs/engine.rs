@@ -19,7 +19,7 @@ use crate::core::jobs::job::{Job, PendingStop, Queued};
 use crate::core::jobs::propagate::{self, Reaction};
 use crate::core::jobs::waiters::Waiters;
 use crate::core::policy_deps::DepView;
-use crate::core::protocol::ActorMsg;
+use crate::core::protocol::{ActorMsg, Replace};
 use crate::core::snapshot::Snapshot;
 
 /// What the engine needs of one loaded unit.
@@ -446,6 +446,7 @@ impl<S: Slot, R> Engine<'_, S, R> {
             send(&mut fx, units, seq, &d, |seq| ActorMsg::Restart {
                 seq,
                 trigger: format!("build {unit} succeeded{why}"),
+                how: Replace::Update,
             });
         }
         for d in notes {
@@ -544,6 +545,7 @@ impl<S: Slot, R> Engine<'_, S, R> {
                             self.send(fx, n, |seq| ActorMsg::Restart {
                                 seq,
                                 trigger: "manual restart".into(),
+                                how: Replace::Fresh,
                             });
                         } else {
                             let reason = manual_trigger(n);

@@ -14,7 +14,7 @@ use crate::core::jobs::engine::{AutoTrigger, Effects, Engine, Plan, Slot};
 use crate::core::jobs::goal::Goal;
 use crate::core::jobs::job::Job;
 use crate::core::jobs::waiters::{Mirrors, Waiters};
-use crate::core::protocol::ActorMsg;
+use crate::core::protocol::{ActorMsg, Replace};
 use crate::core::snapshot::Snapshot;
 
 /// One unit as the engine sees it.
@@ -181,7 +181,16 @@ fn sent(fx: &Effects) -> Vec<String> {
                 ActorMsg::WaitDeps { seq, .. } => ("wait-deps", seq),
                 ActorMsg::FailDeps { seq, .. } => ("fail-deps", seq),
                 ActorMsg::Stop { seq, .. } => ("stop", seq),
-                ActorMsg::Restart { seq, .. } => ("restart", seq),
+                ActorMsg::Restart {
+                    seq,
+                    how: Replace::Fresh,
+                    ..
+                } => ("restart", seq),
+                ActorMsg::Restart {
+                    seq,
+                    how: Replace::Update,
+                    ..
+                } => ("restart-in-place", seq),
                 ActorMsg::Trigger { seq, .. } => ("trigger", seq),
                 ActorMsg::Note { seq, .. } => ("note", seq),
                 ActorMsg::Update { seq, .. } => ("update", seq),
@@ -351,6 +360,31 @@ fn a_failed_requirement_stops_its_running_dependent() {
         }
         m => panic!("{m:?}"),
     }
+}
+
+/// A rebuilt build updates its dependents in place (a provider may keep
+/// their instances and roll them); `devctl restart` replaces them fresh.
+#[test]
+fn a_rebuild_restarts_dependents_in_place_and_a_manual_restart_fresh() {
+    let mut w = World::new(&[
+        ("gen", UnitKind::Build, &[]),
+        ("api", UnitKind::Service, &["gen"]),
+    ]);
+    w.units.get_mut(&n("api")).unwrap().unit = {
+        let mut u = (*w.units[&n("api")].unit).clone();
+        u.deps[0].until = DepCondition::Succeeded;
+        Arc::new(u)
+    };
+    let mut built = state(ActiveState::Active, SubState::Exited, 0);
+    built.result = Some(UnitResult::Success);
+    w.units.get_mut(&n("gen")).unwrap().snap = built.clone();
+    w.units.get_mut(&n("api")).unwrap().snap = running(0);
+    w.should_run = w.units.keys().cloned().collect();
+    w.report("gen", state(ActiveState::Activating, SubState::Building, 0));
+    let fx = w.report("gen", built);
+    assert_eq!(sent(&fx), ["api restart-in-place 1"]);
+    let (_, fx) = w.submit(JobVerb::Restart, &["api"]);
+    assert_eq!(sent(&fx), ["api restart 2"]);
 }
 
 #[test]

@@ -391,7 +391,7 @@ async fn a_restart_of_a_running_unit_is_one_command_answered_once_handled() {
     l.start_all(&["web"]).await;
     let mut answer = l.job(JobVerb::Restart, &["web"], None).await;
     let seq = match l.next("web").await {
-        ActorMsg::Restart { seq, trigger } => {
+        ActorMsg::Restart { seq, trigger, .. } => {
             assert_eq!(trigger, "manual restart");
             seq
         }

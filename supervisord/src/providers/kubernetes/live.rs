@@ -46,6 +46,12 @@ impl Drop for Streams {
     }
 }
 
+/// Open port-forwards carried from one run to the next.
+pub struct Forwards {
+    decls: Vec<ForwardDecl>,
+    open: Vec<PortForward>,
+}
+
 /// `127.0.0.1:LOCAL → RESOURCE:REMOTE`.
 fn describe(d: &ForwardDecl) -> String {
     format!(
@@ -115,6 +121,26 @@ impl Streams {
     /// Close the port-forwards (their connections too).
     pub fn close_forwards(&mut self) {
         self.forwards.clear();
+    }
+
+    /// Take the port-forwards, open, for a later run (the rest closes
+    /// when `self` is dropped).
+    pub fn take_forwards(&mut self) -> Forwards {
+        Forwards {
+            decls: std::mem::take(&mut self.decls),
+            open: std::mem::take(&mut self.forwards),
+        }
+    }
+
+    /// Streams holding `forwards`, taken from an earlier run, if they are
+    /// the ones `decls` declares (else `None`: they close).
+    pub fn keep_forwards(forwards: Forwards, decls: &[ForwardDecl]) -> Option<Streams> {
+        (forwards.decls == decls).then(|| Streams {
+            forwards: forwards.open,
+            decls: forwards.decls,
+            logs: None,
+            tasks: Vec::new(),
+        })
     }
 
     /// Follow the logs of the unit's pods (found by `selector` in

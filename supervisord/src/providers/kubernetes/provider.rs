@@ -14,6 +14,12 @@
 //! (found by label), wait until they are gone or the stop timeout passes,
 //! then delete what is left with no grace period.
 //!
+//! An update in place (a changed definition, a rebuilt image, a changed
+//! manifest file) keeps the objects and the open port-forwards: the next
+//! start applies what changed, so a Deployment rolls, and the forwards
+//! move to its new pods by themselves. If that start fails, the objects
+//! are deleted, as after any failed start.
+//!
 //! A run is never frozen across a re-exec: the new daemon starts the unit
 //! again, finds every object unchanged and adopts them.
 
@@ -32,7 +38,7 @@ use crate::process::ExitStatus;
 use crate::providers::kubernetes::apply::{self, Applier, Kind, Live};
 use crate::providers::kubernetes::cluster::Cluster;
 use crate::providers::kubernetes::error::KubeError;
-use crate::providers::kubernetes::live::Streams;
+use crate::providers::kubernetes::live::{Forwards, Streams};
 use crate::providers::kubernetes::manifests::{self, Owner};
 use crate::providers::kubernetes::{images, ready};
 
@@ -48,10 +54,19 @@ struct Run {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A run handed over to the next one: its objects stay in the cluster
+/// and its forwards open (its log followers and watches are closed).
+/// Until a next start succeeds, stopping the unit deletes its objects.
+struct Kept {
+    run: Run,
+    forwards: Option<Forwards>,
+}
+
 /// Runs one kubernetes unit.
 #[derive(Default)]
 pub struct KubeProvider {
     run: Option<Run>,
+    kept: Option<Kept>,
 }
 
 /// The unit as its actor should see it: unless readiness is `none` or the
@@ -77,6 +92,15 @@ impl KubeProvider {
         KubeProvider::default()
     }
 
+    /// Drop the current run, objects untouched (a handed-over one stays).
+    fn drop_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            for t in run.tasks {
+                t.abort();
+            }
+        }
+    }
+
     async fn try_start(&mut self, ctx: &RunCtx, spec: &KubeSpec) -> Result<(), StartFailure> {
         let unit = &ctx.unit;
         let owner = Owner {
@@ -92,13 +116,37 @@ impl KubeProvider {
             "cluster: {}, namespace {}",
             cluster.target, cluster.namespace
         ));
+        // The previous run's objects are searched when pruning; its
+        // forwards are kept if they still are the ones declared.
+        let moved = self.kept.as_ref().is_some_and(|k| {
+            k.run.cluster.target != cluster.target || k.run.cluster.namespace != cluster.namespace
+        });
+        if moved && let Some(k) = self.kept.take() {
+            // The unit moved to another cluster or namespace: what it
+            // left in the old one goes.
+            stop_run(&k.run, &unit.stop).await;
+        }
+        let mut kinds = BTreeSet::new();
+        let mut streams = None;
+        if let Some(k) = self.kept.as_mut() {
+            kinds = k.run.kinds.clone();
+            if let Some(f) = k.forwards.take() {
+                // Changed ones close before new ones open on their ports.
+                streams = Streams::keep_forwards(f, &spec.port_forwards);
+            }
+        }
         // Before anything is applied: a taken local port fails the start.
-        let mut streams =
-            Streams::forwards(&cluster.client, &cluster.namespace, &spec.port_forwards).await?;
+        let mut streams = match streams {
+            Some(s) => s,
+            None => {
+                Streams::forwards(&cluster.client, &cluster.namespace, &spec.port_forwards).await?
+            }
+        };
         let applied = Applier::new(&cluster, &owner)
             .apply_all(&objects, &ctx.log)
             .await?;
-        let stale = prune(&cluster, &owner, &applied.kinds, &applied.objects).await?;
+        kinds.extend(applied.kinds.iter().cloned());
+        let stale = prune(&cluster, &owner, &kinds, &applied.objects).await?;
         if !stale.is_empty() {
             let names: Vec<String> = stale.iter().map(Live::describe).collect();
             ctx.log.marker(format!(
@@ -148,11 +196,13 @@ impl KubeProvider {
                 &owner,
             ));
         }
+        // The new run owns the objects now.
+        self.kept = None;
         self.run = Some(Run {
             cluster,
             owner,
             log: ctx.log.clone(),
-            kinds: applied.kinds,
+            kinds,
             tasks,
             streams,
         });
@@ -252,7 +302,7 @@ impl Provider for KubeProvider {
     }
 
     async fn start(&mut self, ctx: RunCtx) -> Result<u32, StartFailure> {
-        self.forget();
+        self.drop_run();
         let Some(spec) = ctx.unit.kubernetes.clone() else {
             return Err(StartFailure::Permanent {
                 result: UnitResult::ExecFailed,
@@ -260,13 +310,24 @@ impl Provider for KubeProvider {
             });
         };
         // No local process stands for the unit.
-        self.try_start(&ctx, &spec).await.map(|()| 0)
+        let started = self.try_start(&ctx, &spec).await;
+        if started.is_err()
+            && let Some(k) = self.kept.take()
+        {
+            // A failed update leaves nothing behind, as a failed start
+            // does: the unit is not running, so no stop would come.
+            ctx.log
+                .marker("the update failed: deleting what the previous run applied");
+            stop_run(&k.run, &ctx.unit.stop).await;
+        }
+        started.map(|()| 0)
     }
 
     async fn stop(&mut self, spec: &StopSpec) -> StopReport {
-        let Some(mut run) = self.run.take() else {
+        let Some(mut run) = self.run.take().or_else(|| self.kept.take().map(|k| k.run)) else {
             return StopReport::Graceful;
         };
+        self.kept = None;
         for t in &run.tasks {
             t.abort();
         }
@@ -276,10 +337,23 @@ impl Provider for KubeProvider {
     }
 
     fn forget(&mut self) {
-        if let Some(run) = self.run.take() {
-            for t in run.tasks {
-                t.abort();
-            }
+        self.kept = None;
+        self.drop_run();
+    }
+
+    /// Keep the objects and the open forwards for the next start, which
+    /// applies what changed in place.
+    async fn hand_over(&mut self) -> bool {
+        let Some(mut run) = self.run.take() else {
+            return false;
+        };
+        for t in run.tasks.drain(..) {
+            t.abort();
         }
+        let forwards = Some(run.streams.take_forwards());
+        // The log followers close: the next run follows the pods anew.
+        run.streams = Streams::default();
+        self.kept = Some(Kept { run, forwards });
+        true
     }
 }
