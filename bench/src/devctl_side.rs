@@ -91,7 +91,9 @@ impl Devctl {
         std::fs::read_to_string(self.home.path().join("devctld.stderr")).unwrap_or_default()
     }
 
-    fn project(&self) -> PathBuf {
+    /// The project directory the CLI runs in (its `devctl.kdl` is the
+    /// scenario's to write).
+    pub fn project(&self) -> PathBuf {
         self.home.path().join("project")
     }
 

@@ -15,9 +15,12 @@
 //! - log lines/s from `--pods` pods, each serving `--lines` 100-byte lines
 //!   ([`PodLogs`] vs `kubectl logs -f -l`), from start until every line is
 //!   in;
-//! - apply → ready of 10 Deployments: `kubectl apply --server-side` then
-//!   `kubectl rollout status` of each (kubectl only: the devctl side is the
-//!   provider's apply, not part of this harness).
+//! - apply → ready of 10 Deployments of 2 pods: `devctl start` of a
+//!   `kubernetes` unit holding them (the real `devctl` and `devctld`; the
+//!   start returns once every Deployment is rolled out) against
+//!   `kubectl apply --server-side` then `kubectl rollout status` of each.
+//!   Between reps both delete the Deployments and wait until their pods
+//!   are gone.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader as StdBufReader};
@@ -40,6 +43,7 @@ use kube::{Api, Client};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use crate::devctl_side::Devctl;
 use crate::report::{fmt_num, median};
 use crate::stats;
 
@@ -537,8 +541,9 @@ fn kubectl_logs(cluster: &Cluster, pods: usize, want: usize) -> Result<f64, Stri
     Ok(want as f64 / (at - start).as_secs_f64())
 }
 
-/// kubectl alone: apply 10 Deployments of 2 replicas and wait for each
-/// rollout, then delete them and wait until their pods are gone.
+/// Apply 10 Deployments of 2 replicas and wait until each is rolled
+/// out, with devctl then with kubectl, deleting them between reps and
+/// waiting until their pods are gone.
 fn apply_ready(cluster: &Cluster, reps: usize) -> Result<Figure, String> {
     let mut f = Figure::new("apply → ready, 10 Deployments × 2 pods", "ms");
     let manifest: String = (0..10)
@@ -547,8 +552,25 @@ fn apply_ready(cluster: &Cluster, reps: usize) -> Result<Figure, String> {
         .join("---\n");
     let file = cluster.dir().join("ten.yaml");
     std::fs::write(&file, manifest).map_err(|e| e.to_string())?;
+    let devctl = Devctl::start()?;
+    std::fs::write(
+        devctl.project().join("devctl.kdl"),
+        format!(
+            "project \"bench\"\nkubernetes \"ten\" {{\n    manifests \"{}\"\n    kubeconfig \"{}\"\n    context \"devctl-test\"\n    start-timeout \"120s\"\n    stop timeout=\"60s\"\n}}\n",
+            file.display(),
+            cluster.kubeconfig().display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    crate::side::run(&mut devctl.cmd(&["reload"]))?;
     let file = file.display().to_string();
     for rep in 0..reps {
+        let start = Instant::now();
+        crate::side::run(&mut devctl.cmd(&["start", "ten"]))?;
+        f.devctl.push(start.elapsed().as_secs_f64() * 1e3);
+        crate::side::run(&mut devctl.cmd(&["stop", "ten"]))?;
+        pods_gone(cluster)?;
+
         let start = Instant::now();
         kubectl(cluster, &["apply", "--server-side", "-f", &file])?;
         for i in 0..10 {
@@ -564,27 +586,34 @@ fn apply_ready(cluster: &Cluster, reps: usize) -> Result<Figure, String> {
         }
         f.kubectl.push(start.elapsed().as_secs_f64() * 1e3);
         eprintln!(
-            "k8s: apply → ready rep {rep}: kubectl {:?}",
+            "k8s: apply → ready rep {rep}: devctl {:?}, kubectl {:?}",
+            f.devctl.last(),
             f.kubectl.last()
         );
         kubectl(cluster, &["delete", "--wait=true", "-f", &file])?;
-        let selector = format!(
-            "app in ({})",
-            (0..10)
-                .map(|i| format!("app-{i}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let gone = Instant::now();
-        while !kubectl(cluster, &["get", "pods", "-l", &selector, "-o", "name"])?
-            .trim()
-            .is_empty()
-        {
-            if gone.elapsed() > CEILING {
-                return Err("the 10 Deployments' pods outlived their deletion".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        pods_gone(cluster)?;
     }
     Ok(f)
+}
+
+/// Wait until no pod of the 10 Deployments is left.
+fn pods_gone(cluster: &Cluster) -> Result<(), String> {
+    let selector = format!(
+        "app in ({})",
+        (0..10)
+            .map(|i| format!("app-{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let gone = Instant::now();
+    while !kubectl(cluster, &["get", "pods", "-l", &selector, "-o", "name"])?
+        .trim()
+        .is_empty()
+    {
+        if gone.elapsed() > CEILING {
+            return Err("the 10 Deployments' pods outlived their deletion".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
 }

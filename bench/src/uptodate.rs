@@ -37,7 +37,17 @@ impl Daemon {
             let dir = project.join(format!("src/b{b}"));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             for f in 0..files {
-                std::fs::write(dir.join(format!("f{f}.txt")), format!("{b} {f}"))
+                let path = dir.join(format!("f{f}.txt"));
+                std::fs::write(&path, format!("{b} {f}")).map_err(|e| e.to_string())?;
+                // Written an hour ago, as a project's sources usually were:
+                // a file changed within the last second is hashed again on
+                // every check (its stat cannot be trusted yet), which a
+                // freshly generated tree would otherwise measure.
+                let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(hour_ago))
                     .map_err(|e| e.to_string())?;
             }
         }
