@@ -14,7 +14,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devctl_test_support::http::{HttpReply, parse_reply};
 use devctl_tests::{CEILING, TestEnv, alive, marked_pids, wait_until};
@@ -677,4 +677,48 @@ fn the_page_is_usable_by_keyboard_narrow_and_dark() {
         "nothing spills sideways on a narrow window"
     );
     b.shot("narrow");
+}
+
+/// The dashboard's port is open to every local user, so it keeps the API
+/// socket's limits: a connection that sends no request head is dropped
+/// after the header-read timeout (10 s), and beyond 64 open connections
+/// the next one is told the daemon is busy; pages are served again once
+/// they close.
+#[test]
+fn idle_connections_are_dropped_and_a_flood_is_told_busy() {
+    let env = env_up();
+    let info = dashboard(&env);
+    let port = info["port"].as_u64().unwrap() as u16;
+
+    let idle = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)
+        .expect("the idle connection is closed, not left open");
+    let waited = idle.elapsed();
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(25),
+        "closed after {waited:?}"
+    );
+
+    let held: Vec<TcpStream> = (0..64)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let r = http(
+        port,
+        &format!("GET / HTTP/1.1\r\nhost: 127.0.0.1:{port}"),
+        "",
+    );
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(r.body.contains("busy"), "{r:?}");
+    drop(held);
+    wait_until("the dashboard to answer again", CEILING, || {
+        let r = http(
+            port,
+            &format!("GET / HTTP/1.1\r\nhost: 127.0.0.1:{port}"),
+            "",
+        );
+        (r.status == 401).then_some(())
+    });
 }

@@ -20,6 +20,7 @@ mod version;
 pub use control::DaemonControl;
 pub use error::{api_error, reply_error};
 pub use routes::{ROUTES, router};
+pub(crate) use server::{Listen, accept_loop};
 pub use server::{ServeError, ServerLimits, serve};
 #[cfg(test)]
 mod server_tests;

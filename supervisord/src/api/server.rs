@@ -73,6 +73,41 @@ const CANNED_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// At most this much is discarded from a refused peer before closing.
 const LINGER_BYTES: usize = 64 << 10;
 
+/// A listener the accept loop serves: the API's Unix socket, or the
+/// dashboard's TCP port.
+pub(crate) trait Listen: Send + 'static {
+    type Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+    /// The next connection.
+    fn accept(&self) -> impl Future<Output = std::io::Result<Self::Stream>> + Send;
+    /// Why `stream`'s peer may not talk to us, answered before a byte is
+    /// read; `None` lets it in.
+    fn refuse(&self, stream: &Self::Stream) -> Option<devctl_units::api::ApiError>;
+}
+
+/// The API socket: only the daemon's own user is let in.
+struct ApiSocket {
+    listener: UnixListener,
+    allowed_uid: u32,
+}
+
+impl Listen for ApiSocket {
+    type Stream = UnixStream;
+
+    async fn accept(&self) -> std::io::Result<UnixStream> {
+        self.listener.accept().await.map(|(s, _)| s)
+    }
+
+    fn refuse(&self, stream: &UnixStream) -> Option<devctl_units::api::ApiError> {
+        (!peer_allowed(stream, self.allowed_uid)).then(|| {
+            api_error(
+                ErrorKind::Forbidden,
+                "this devctld belongs to another user",
+                Some("talk to your own daemon: each user runs one devctld"),
+            )
+        })
+    }
+}
+
 /// Serve the API on `listener` until `shutdown` resolves.
 pub async fn serve<C: CoreApi, D: DaemonControl>(
     listener: UnixListener,
@@ -83,6 +118,44 @@ pub async fn serve<C: CoreApi, D: DaemonControl>(
 ) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = router(core, daemon, limits.body_timeout, stop_rx.clone());
+    let socket = ApiSocket {
+        listener,
+        allowed_uid: limits.allowed_uid,
+    };
+    let (result, open) = accept_loop(socket, app, &limits, stop_rx, shutdown).await;
+    // Stop streams, let in-flight requests finish, then give up on stragglers.
+    let _ = stop_tx.send(true);
+    open.finish(&limits).await;
+    result
+}
+
+/// The connections an accept loop left open.
+pub(crate) struct Open {
+    slots: Arc<Semaphore>,
+}
+
+impl Open {
+    /// Wait (bounded by the shutdown grace) until every one has ended;
+    /// call once `stop` said so.
+    pub(crate) async fn finish(self, limits: &ServerLimits) {
+        let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(
+            limits.shutdown_grace + Duration::from_secs(1),
+            self.slots.acquire_many(all),
+        )
+        .await;
+    }
+}
+
+/// Accept and serve `app` until `shutdown` resolves, within `limits`;
+/// connections end gracefully once `stop` turns true.
+pub(crate) async fn accept_loop<L: Listen>(
+    listener: L,
+    app: axum::Router,
+    limits: &ServerLimits,
+    stop_rx: watch::Receiver<bool>,
+    shutdown: impl Future<Output = ()>,
+) -> (Result<(), ServeError>, Open) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     let result = loop {
@@ -91,10 +164,10 @@ pub async fn serve<C: CoreApi, D: DaemonControl>(
             a = listener.accept() => a,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(stream) => stream,
             Err(e) => match e.raw_os_error() {
                 Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
-                    tracing::warn!(error = %e, "cannot accept an API connection; out of resources, retrying shortly");
+                    tracing::warn!(error = %e, "cannot accept a connection; out of resources, retrying shortly");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -102,21 +175,14 @@ pub async fn serve<C: CoreApi, D: DaemonControl>(
                 _ => break Err(ServeError::Accept(e)),
             },
         };
-        if !peer_allowed(&stream, limits.allowed_uid) {
-            tokio::spawn(answer_and_close(
-                stream,
-                api_error(
-                    ErrorKind::Forbidden,
-                    "this devctld belongs to another user",
-                    Some("talk to your own daemon: each user runs one devctld"),
-                ),
-            ));
+        if let Some(err) = listener.refuse(&stream) {
+            tokio::spawn(answer_and_close(stream, err));
             continue;
         }
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(
                 limit = limits.max_connections,
-                "API connection refused: too many open connections"
+                "connection refused: too many open connections"
             );
             tokio::spawn(answer_and_close(
                 stream,
@@ -151,20 +217,12 @@ pub async fn serve<C: CoreApi, D: DaemonControl>(
                 }
             };
             if let Err(e) = served {
-                tracing::debug!(error = %e, "API connection ended with an error");
+                tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);
         });
     };
-    // Stop streams, let in-flight requests finish, then give up on stragglers.
-    let _ = stop_tx.send(true);
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(
-        limits.shutdown_grace + Duration::from_secs(1),
-        slots.acquire_many(all),
-    )
-    .await;
-    result
+    (result, Open { slots })
 }
 
 /// SO_PEERCRED check; logs and refuses any other uid.
@@ -185,7 +243,10 @@ fn peer_allowed(stream: &UnixStream, allowed_uid: u32) -> bool {
 /// Write a canned error answer, then close. Nothing the peer sent is
 /// parsed; whatever it sends meanwhile is discarded (a bounded lingering
 /// close, so clients see the answer rather than a reset).
-async fn answer_and_close(mut stream: UnixStream, err: devctl_units::api::ApiError) {
+async fn answer_and_close<S>(mut stream: S, err: devctl_units::api::ApiError)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let bytes = canned_error(err);
     let _ = tokio::time::timeout(CANNED_WRITE_TIMEOUT, async {
         stream.write_all(&bytes).await?;

@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, watch};
 
 use super::pages;
 use super::security::{Gate, gate, random_token};
-use crate::api::{DaemonControl, router};
+use crate::api::{DaemonControl, Listen, ServerLimits, accept_loop, router};
 use crate::core::handle::CoreApi;
 
 /// The port used when `DEVCTL_DASHBOARD_PORT` is not set.
@@ -30,6 +30,24 @@ pub const PORT_VAR: &str = "DEVCTL_DASHBOARD_PORT";
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open pages get to finish when the daemon stops.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Connections served at once (a browser opens up to six per page).
+const MAX_CONNECTIONS: usize = 64;
+
+/// The dashboard's TCP port. Every local user can connect: the token,
+/// `Host` and `Origin` gate (`security.rs`) decides what is served.
+struct Port(tokio::net::TcpListener);
+
+impl Listen for Port {
+    type Stream = tokio::net::TcpStream;
+
+    async fn accept(&self) -> std::io::Result<tokio::net::TcpStream> {
+        self.0.accept().await.map(|(s, _)| s)
+    }
+
+    fn refuse(&self, _: &tokio::net::TcpStream) -> Option<ApiError> {
+        None
+    }
+}
 
 /// Where the dashboard listens and keeps its token.
 #[derive(Debug, Clone)]
@@ -213,22 +231,25 @@ impl<C: CoreApi> Dashboard<C> {
                 self.stop.subscribe(),
             ))
             .layer(middleware::from_fn_with_state(gate_state.clone(), gate));
-        let mut stop = self.stop.subscribe();
+        let stop = self.stop.subscribe();
         tokio::spawn(async move {
-            let mut stop2 = stop.clone();
-            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            });
-            let bounded = async move {
-                let _ = stop2.wait_for(|s| *s).await;
-                tokio::time::sleep(CLOSE_GRACE).await;
+            // The API socket's accept loop and limits: a bounded number of
+            // connections, a header-read timeout (slow or idle clients are
+            // dropped), a bounded head and a write-stall guard.
+            let limits = ServerLimits {
+                max_connections: MAX_CONNECTIONS,
+                shutdown_grace: CLOSE_GRACE,
+                ..ServerLimits::default()
             };
-            tokio::select! {
-                r = served.into_future() => if let Err(e) = r {
-                    tracing::warn!(error = %e, "the dashboard stopped serving");
-                },
-                () = bounded => {}
+            let mut closed = stop.clone();
+            let shutdown = async move {
+                let _ = closed.wait_for(|s| *s).await;
+            };
+            let (served, open) = accept_loop(Port(listener), app, &limits, stop, shutdown).await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "the dashboard stopped serving");
             }
+            open.finish(&limits).await;
         });
         tracing::info!(port, "dashboard on http://127.0.0.1:{port}/");
         Ok(On { gate: gate_state })
