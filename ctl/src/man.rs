@@ -184,7 +184,9 @@ The page shows a progress summary per project, the unit table across projects
 (kind, state, ready, result, restarts n/limit and the next retry, uptime, PID, ports and links,
 enablement, what triggered the run), a unit's detail (what
 .B devctl status UNIT
-prints, the last exit, dependencies both ways, the compiled unit file), the dependency graph of a project,
+prints, the last exit, the current run with its CPU and memory sampled when the detail opens, the
+last runs with their triggers and outcomes, dependencies both ways, the compiled unit file), the
+dependency graph of a project,
 and logs of one unit or several merged by time (following, stderr in red, lifecycle markers highlighted,
 a regular expression that filters and highlights, a jump to the first error; when the page falls behind,
 it says how many lines the daemon dropped and resumes).

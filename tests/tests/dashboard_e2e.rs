@@ -479,7 +479,19 @@ fn the_page_lists_units_shows_logs_and_stop_ends_the_process_tree() {
     b.wait_text("#detail-file", "ExecStart=");
     let deps = b.wait_text("#detail-deps", "Required by: web");
     assert!(deps.contains("Requires: -"), "{deps}");
-    assert!(b.text("#detail-status").contains("active running"));
+    let detail = b.text("#detail-status");
+    assert!(detail.contains("active running"), "{detail}");
+    // What run history provides: the run, its live use, the last runs
+    // with their triggers.
+    let db = devctl_tests::status(&env, "db");
+    let run = db["run"].as_str().expect("a current run");
+    assert!(detail.contains(&format!("Run\n{run}")), "{detail}");
+    assert!(detail.contains("CPU / memory"), "{detail}");
+    assert!(detail.contains("in 1 process"), "{detail}");
+    assert!(
+        detail.contains(&format!("{run} up (cli) → running")),
+        "{detail}"
+    );
     b.shot("detail");
 
     // Logs: a line the service printed, stderr told apart, lifecycle markers.

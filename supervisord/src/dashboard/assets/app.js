@@ -7,7 +7,7 @@
 // thousand units starting cost a few reads, not a thousand. Nothing
 // polls: an idle page makes no request.
 
-import { apiErrorLines, dependencyLines, jobFailureLines, readyCell, restartsCell, resultCell, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs } from "./view.js";
+import { apiErrorLines, dependencyLines, jobFailureLines, readyCell, restartsCell, resultCell, runLine, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageText } from "./view.js";
 import { drawGraph } from "./graph.js";
 import { LogView } from "./logs.js";
 
@@ -552,6 +552,11 @@ async function loadDetail(k) {
   if (u.notify_status) add("Status", u.notify_status);
   if (u.ports.length) add("Ports", u.ports.join(", "));
   if (u.links.length) add("Links", u.links.join(" "));
+  // Sampled by the daemon for this answer: opening the detail again
+  // samples again (nothing polls).
+  if (u.usage) add("CPU / memory", usageText(u.usage));
+  if (u.run) add("Run", u.run + (u.usual_ms ? ` (usually ${shortDuration(u.usual_ms)})` : ""));
+  if (u.recent_runs?.length) add("Last runs", u.recent_runs.map((r) => runLine(r, Date.now())).join("\n"), "lines");
   const dl = $("#detail-status");
   dl.replaceChildren();
   for (const [dt, dd, tone] of rows) {
@@ -559,7 +564,7 @@ async function loadDetail(k) {
     a.textContent = dt;
     const b = document.createElement("dd");
     b.textContent = dd;
-    if (tone) b.className = `tone-${tone}`;
+    if (tone) b.className = tone === "lines" ? "lines" : `tone-${tone}`;
     dl.append(a, b);
   }
   const all = [...state.units.values()];

@@ -147,3 +147,48 @@ export function dependencyLines(u, all) {
     `  Wanted by: ${list(back.wants)}`,
   ];
 }
+
+/** `1.5M`, as `devctl history` writes sizes. */
+export function bytes(n) {
+  for (const [suffix, size] of [["G", 1073741824], ["M", 1048576], ["K", 1024]]) {
+    if (n >= size) return `${(n / size).toFixed(1)}${suffix}`;
+  }
+  return `${n}B`;
+}
+
+/** Why a run happened, worded as `devctl history` words it. */
+export function runTrigger(t) {
+  switch (t?.type) {
+    case "verb": return `${t.verb} (${t.source === "dbus" ? "d-bus" : t.source})`;
+    case "file-change": {
+      const more = t.paths.length > 3 ? ` (+${t.paths.length - 3})` : "";
+      return `file change: ${t.paths.slice(0, 3).join(", ")}${more}`;
+    }
+    case "restart": {
+      const a = t.after;
+      const why = a.signal != null ? `signal ${a.signal}` : a.code != null ? `exit ${a.code}` : "failure";
+      return `restart after ${why}, backoff ${t.backoff_ms}ms`;
+    }
+    case "dependency": return `dependency of ${t.of}`;
+    case "commit": return `commit ${t.commit.slice(0, 12)}`;
+    case "up-to-date": return "up to date (not run)";
+    case "definition-changed": return "definition changed";
+    case "other": return t.reason;
+    default: return t?.type ?? "-";
+  }
+}
+
+/** One line of a unit's recent runs: id, trigger, outcome and length. */
+export function runLine(r, nowMs) {
+  const from = r.spawned_ms ?? r.queued_ms;
+  const outcome = r.ended_ms == null
+    ? `running ${shortDuration(nowMs - from)}`
+    : `${r.result ?? "ended"} after ${shortDuration(r.ended_ms - from)}`;
+  return `${r.id} ${runTrigger(r.trigger)} → ${outcome}`;
+}
+
+/** A running tree's live use: `3% CPU · 12.5M in 2 processes`. */
+export function usageText(x) {
+  const cpu = x.cpu_percent == null ? "-" : `${x.cpu_percent}%`;
+  return `${cpu} CPU · ${bytes(x.rss_bytes)} in ${x.procs} process${x.procs === 1 ? "" : "es"}`;
+}
