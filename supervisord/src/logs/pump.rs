@@ -625,16 +625,22 @@ mod tests {
         assert_eq!(lines, vec!["ok\u{fffd}\u{fffd}"]);
     }
 
+    /// A unit's log in a store of its own, removed when the guard drops.
+    fn scratch_log() -> (tempfile::TempDir, crate::logs::LogStore, UnitLog) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store =
+            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
+        let log = store.unit("p", "u");
+        (tmp, store, log)
+    }
+
     /// A flood: the pipe is grown, reads gather, and every line arrives in
     /// order.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_flooded_pipe_is_grown_and_loses_no_line() {
         use std::io::Write;
         use std::os::fd::AsRawFd;
-        let tmp = tempfile::tempdir().unwrap();
-        let store =
-            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
-        let log = store.unit("p", "u");
+        let (_tmp, _store, log) = scratch_log();
         let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let raw = w.into_blocking_fd().unwrap();
         let (_tx, rx) = tokio::sync::oneshot::channel();
@@ -678,10 +684,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_drain_logs_what_the_pipe_holds_before_it_answers() {
         use std::io::Write;
-        let tmp = tempfile::tempdir().unwrap();
-        let store =
-            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
-        let log = store.unit("p", "u");
+        let (_tmp, _store, log) = scratch_log();
         let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let mut w = std::fs::File::from(w.into_blocking_fd().unwrap());
         let (_tx, rx) = tokio::sync::oneshot::channel();
@@ -705,10 +708,7 @@ mod tests {
     /// the channel as the pump lets go of it must not wait forever.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_drain_racing_the_pumps_end_is_answered() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store =
-            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
-        let log = store.unit("p", "u");
+        let (_tmp, _store, log) = scratch_log();
         for round in 0..3000 {
             let (w, r) = tokio::net::unix::pipe::pipe().unwrap();
             let (_tx, rx) = tokio::sync::oneshot::channel();
@@ -725,10 +725,7 @@ mod tests {
     #[tokio::test]
     async fn pausable_pump_hands_the_pipe_back_and_runs_without_a_pauser() {
         use tokio::io::AsyncWriteExt;
-        let tmp = tempfile::tempdir().unwrap();
-        let store =
-            crate::logs::LogStore::open(tmp.path().to_path_buf(), Default::default()).unwrap();
-        let log = store.unit("p", "u");
+        let (_tmp, _store, log) = scratch_log();
         let (mut w, r) = tokio::net::unix::pipe::pipe().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(pump_pausable(
