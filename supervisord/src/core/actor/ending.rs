@@ -16,9 +16,7 @@ impl<P: Provider> Actor<P> {
                 // The next run takes over what this one created.
                 self.log.marker("updating in place");
                 self.cancel_run_timers();
-                self.running = false;
-                self.run += 1;
-                self.snap.main_pid = None;
+                self.run_ended();
             } else {
                 self.log.marker("restarting");
                 self.halt_run().await;
@@ -39,6 +37,13 @@ impl<P: Provider> Actor<P> {
         self.queued_trigger = None;
     }
 
+    /// The current run is over: notes about it are stale from now on.
+    fn run_ended(&mut self) {
+        self.running = false;
+        self.run += 1;
+        self.snap.main_pid = None;
+    }
+
     /// Stop the current run (if any) and cancel timers; no state decided.
     pub(super) async fn halt_run(&mut self) -> StopReport {
         self.cancel_run_timers();
@@ -48,8 +53,7 @@ impl<P: Provider> Actor<P> {
         self.set(ActiveState::Deactivating, SubState::Stopping);
         self.report();
         let outcome = self.provider.stop(&self.unit.stop).await;
-        self.running = false;
-        self.run += 1;
+        self.run_ended();
         match &outcome {
             StopReport::Graceful => self.log.marker("stopped"),
             StopReport::Killed => self.log.marker(format!(
@@ -60,7 +64,6 @@ impl<P: Provider> Actor<P> {
                 .log
                 .marker(format!("processes survived SIGKILL: {p:?}")),
         }
-        self.snap.main_pid = None;
         outcome
     }
 

@@ -46,12 +46,6 @@ impl Drop for Streams {
     }
 }
 
-/// Open port-forwards carried from one run to the next.
-pub struct Forwards {
-    decls: Vec<ForwardDecl>,
-    open: Vec<PortForward>,
-}
-
 /// `127.0.0.1:LOCAL → RESOURCE:REMOTE`.
 fn describe(d: &ForwardDecl) -> String {
     format!(
@@ -123,21 +117,25 @@ impl Streams {
         self.forwards.clear();
     }
 
-    /// Take the port-forwards, open, for a later run (the rest closes
-    /// when `self` is dropped).
-    pub fn take_forwards(&mut self) -> Forwards {
-        Forwards {
-            decls: std::mem::take(&mut self.decls),
-            open: std::mem::take(&mut self.forwards),
+    /// Close the log followers and the state reports, keeping the
+    /// port-forwards open (a run handed over to the next one).
+    pub fn close_logs(&mut self) {
+        self.logs = None;
+        for t in self.tasks.drain(..) {
+            t.abort();
         }
     }
 
-    /// Streams holding `forwards`, taken from an earlier run, if they are
-    /// the ones `decls` declares (else `None`: they close).
-    pub fn keep_forwards(forwards: Forwards, decls: &[ForwardDecl]) -> Option<Streams> {
-        (forwards.decls == decls).then(|| Streams {
-            forwards: forwards.open,
-            decls: forwards.decls,
+    /// Take the open port-forwards for a new run: streams holding them if
+    /// they are the ones `decls` declares, else `None` (they are closed).
+    pub fn take_forwards(&mut self, decls: &[ForwardDecl]) -> Option<Streams> {
+        let (open, kept) = (
+            std::mem::take(&mut self.forwards),
+            std::mem::take(&mut self.decls),
+        );
+        (kept == decls).then(|| Streams {
+            forwards: open,
+            decls: kept,
             logs: None,
             tasks: Vec::new(),
         })

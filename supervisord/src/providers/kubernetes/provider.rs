@@ -38,7 +38,7 @@ use crate::process::ExitStatus;
 use crate::providers::kubernetes::apply::{self, Applier, Kind, Live};
 use crate::providers::kubernetes::cluster::Cluster;
 use crate::providers::kubernetes::error::KubeError;
-use crate::providers::kubernetes::live::{Forwards, Streams};
+use crate::providers::kubernetes::live::Streams;
 use crate::providers::kubernetes::manifests::{self, Owner};
 use crate::providers::kubernetes::{images, ready};
 
@@ -54,19 +54,15 @@ struct Run {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// A run handed over to the next one: its objects stay in the cluster
-/// and its forwards open (its log followers and watches are closed).
-/// Until a next start succeeds, stopping the unit deletes its objects.
-struct Kept {
-    run: Run,
-    forwards: Option<Forwards>,
-}
-
 /// Runs one kubernetes unit.
 #[derive(Default)]
 pub struct KubeProvider {
     run: Option<Run>,
-    kept: Option<Kept>,
+    /// A run handed over to the next one: its objects stay in the
+    /// cluster and its forwards open (its log followers and watches are
+    /// closed). Until a next start succeeds, stopping the unit deletes its
+    /// objects.
+    kept: Option<Run>,
 }
 
 /// The unit as its actor should see it: unless readiness is `none` or the
@@ -119,21 +115,19 @@ impl KubeProvider {
         // The previous run's objects are searched when pruning; its
         // forwards are kept if they still are the ones declared.
         let moved = self.kept.as_ref().is_some_and(|k| {
-            k.run.cluster.target != cluster.target || k.run.cluster.namespace != cluster.namespace
+            k.cluster.target != cluster.target || k.cluster.namespace != cluster.namespace
         });
         if moved && let Some(k) = self.kept.take() {
             // The unit moved to another cluster or namespace: what it
             // left in the old one goes.
-            stop_run(&k.run, &unit.stop).await;
+            stop_run(&k, &unit.stop).await;
         }
         let mut kinds = BTreeSet::new();
         let mut streams = None;
         if let Some(k) = self.kept.as_mut() {
-            kinds = k.run.kinds.clone();
-            if let Some(f) = k.forwards.take() {
-                // Changed ones close before new ones open on their ports.
-                streams = Streams::keep_forwards(f, &spec.port_forwards);
-            }
+            kinds = k.kinds.clone();
+            // Changed ones close before new ones open on their ports.
+            streams = k.streams.take_forwards(&spec.port_forwards);
         }
         // Before anything is applied: a taken local port fails the start.
         let mut streams = match streams {
@@ -318,13 +312,13 @@ impl Provider for KubeProvider {
             // does: the unit is not running, so no stop would come.
             ctx.log
                 .marker("the update failed: deleting what the previous run applied");
-            stop_run(&k.run, &ctx.unit.stop).await;
+            stop_run(&k, &ctx.unit.stop).await;
         }
         started.map(|()| 0)
     }
 
     async fn stop(&mut self, spec: &StopSpec) -> StopReport {
-        let Some(mut run) = self.run.take().or_else(|| self.kept.take().map(|k| k.run)) else {
+        let Some(mut run) = self.run.take().or_else(|| self.kept.take()) else {
             return StopReport::Graceful;
         };
         self.kept = None;
@@ -350,10 +344,9 @@ impl Provider for KubeProvider {
         for t in run.tasks.drain(..) {
             t.abort();
         }
-        let forwards = Some(run.streams.take_forwards());
         // The log followers close: the next run follows the pods anew.
-        run.streams = Streams::default();
-        self.kept = Some(Kept { run, forwards });
+        run.streams.close_logs();
+        self.kept = Some(run);
         true
     }
 }
