@@ -5,7 +5,7 @@
 //! 1. **Limits and syntax** ([`prescan`], `parse`): size cap, UTF-8,
 //!    forbidden characters, nesting and slashdash depth, balanced braces;
 //!    then the KDL v2 parser on a helper thread with a fixed stack.
-//! 2. **Raw manifest** (`manifest`, `probe`, `container`): every node
+//! 2. **Raw manifest** (`manifest`, `probe`, `container`, `logs`): every node
 //!    read strictly into units with spans.
 //! 3. **Validated unit set** (`validate`): names, dependencies, cycles, the
 //!    project target.
@@ -18,6 +18,7 @@ mod container;
 mod emit;
 mod error;
 mod kube_check;
+mod logs;
 mod manifest;
 mod parse;
 pub mod prescan;

@@ -55,6 +55,7 @@ pub const CHILDREN: &[(&str, &[UnitKind])] = &[
     ("always-run", &[B]),
     ("timeout", &[B]),
     ("start-timeout", &[S, D, C, K]),
+    ("logs", &[S, D, B, C, K]),
     ("image", &[C, K]),
     ("build", &[C]),
     ("command", &[C]),
@@ -298,6 +299,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("ports", "port"),
     ("pidfile", "pid-file"),
     ("autostart", "enabled"),
+    ("log", "logs"),
+    ("logging", "logs"),
+    ("log-rotation", "logs"),
 ];
 
 fn child_help(name: &str, kind: UnitKind) -> String {
@@ -419,6 +423,7 @@ fn read_child(cx: &mut Cx, ru: &mut RawUnit, n: &KdlNode) {
             ru.unit.alive = probe::read(cx, n, ru.unit.kind, false);
         }
         "restart" => read_restart(cx, u, n),
+        "logs" => crate::logs::read(cx, u, n),
         "watch" => read_watch(cx, u, n),
         "schedule" | "every" => triggers::read_schedule(cx, u, n),
         "on-commit" => triggers::read_on_commit(cx, u, n),

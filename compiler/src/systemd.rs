@@ -500,5 +500,11 @@ impl Emitter<'_> {
         if u.on_commit {
             self.warn("on-commit", "commits do not re-run the unit");
         }
+        if !u.logs.is_empty() {
+            self.warn(
+                "logs",
+                "journald keeps the unit's output; set its limits in journald.conf(5)",
+            );
+        }
     }
 }

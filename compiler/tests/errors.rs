@@ -335,3 +335,214 @@ fn only_the_restart_backoff_may_be_zero() {
         assert!(e.errors[0].message().contains("longer than zero"), "{key}");
     }
 }
+
+/// `logs { }`: each setting optional, all three reach the unit file.
+#[test]
+fn a_logs_block_sets_what_it_names() {
+    let c = compile_str(
+        "service \"a\" { run \"x\"; logs { max-size \"64KiB\"; files 2; max-age \"7d\"; } }\n\
+         build \"b\" { run \"y\"; logs { files 9; } }\n\
+         service \"c\" { run \"z\"; }",
+        Path::new("/srv/proj/devctl.kdl"),
+    )
+    .unwrap();
+    let a = c.unit("a").unwrap();
+    assert_eq!(a.logs.max_size, Some(64 << 10));
+    assert_eq!(a.logs.files, Some(2));
+    assert_eq!(a.logs.max_age, Some(Duration::from_secs(7 * 86_400)));
+    let b = c.unit("b").unwrap();
+    assert_eq!(
+        (b.logs.max_size, b.logs.files, b.logs.max_age),
+        (None, Some(9), None)
+    );
+    assert!(c.unit("c").unwrap().logs.is_empty());
+    let text = devctl_units::to_unit_file(a);
+    for line in [
+        "X-Devctl-Log-Max-Size=64KiB\n",
+        "X-Devctl-Log-Files=2\n",
+        "X-Devctl-Log-Max-Age=7d\n",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    assert_eq!(
+        devctl_units::from_unit_file("a.service", &text)
+            .unwrap()
+            .logs,
+        a.logs
+    );
+    let c_text = devctl_units::to_unit_file(c.unit("c").unwrap());
+    assert!(!c_text.contains("X-Devctl-Log"), "{c_text}");
+    // systemd has journald: the setting is said not to carry over.
+    let sd = devctl_compiler::emit_systemd(&c, Path::new("/usr/bin/devctl"));
+    assert!(
+        sd.warnings
+            .iter()
+            .any(|w| w.to_string().starts_with("a: `logs`")),
+        "{:?}",
+        sd.warnings
+    );
+}
+
+/// Every way a `logs` block can be wrong: code, the span underlined, and
+/// a help that says what to write.
+#[test]
+fn bad_logs_settings_are_errors_with_spans_and_help() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (manifest logs block, code, underlined text, help fragment)
+        (
+            "logs { max-size \"16 parsecs\"; }",
+            "devctl::manifest::bad-size",
+            "\"16 parsecs\"",
+            "\"16MiB\"",
+        ),
+        (
+            "logs { max-size \"huge\"; }",
+            "devctl::manifest::bad-size",
+            "\"huge\"",
+            "\"16MiB\"",
+        ),
+        (
+            "logs { max-size 1048576; }",
+            "devctl::manifest::bad-size",
+            "1048576",
+            "\"1048576B\"",
+        ),
+        (
+            "logs { max-size \"1KiB\"; }",
+            "devctl::manifest::bad-size",
+            "\"1KiB\"",
+            "at least \"4KiB\"",
+        ),
+        (
+            "logs { max-size \"1TiB\"; }",
+            "devctl::manifest::bad-size",
+            "\"1TiB\"",
+            "at most \"64GiB\"",
+        ),
+        (
+            "logs { max-size #true; }",
+            "devctl::manifest::wrong-type",
+            "#true",
+            "\"16MiB\"",
+        ),
+        (
+            "logs { files 0; }",
+            "devctl::manifest::out-of-range",
+            "0",
+            "`files 1` keeps only it",
+        ),
+        (
+            "logs { files -2; }",
+            "devctl::manifest::out-of-range",
+            "-2",
+            "`files 1` keeps only it",
+        ),
+        (
+            "logs { files 5000; }",
+            "devctl::manifest::out-of-range",
+            "5000",
+            "from 1 to 1000",
+        ),
+        (
+            "logs { files \"5\"; }",
+            "devctl::manifest::wrong-type",
+            "\"5\"",
+            "drop the quotes",
+        ),
+        (
+            "logs { max-age \"-1d\"; }",
+            "devctl::manifest::bad-duration",
+            "\"-1d\"",
+            "\"10s\"",
+        ),
+        (
+            "logs { max-age \"a while\"; }",
+            "devctl::manifest::bad-duration",
+            "\"a while\"",
+            "\"10s\"",
+        ),
+        (
+            "logs { max-age \"0s\"; }",
+            "devctl::manifest::bad-duration",
+            "\"0s\"",
+            "\"10s\"",
+        ),
+        (
+            "logs { max-age 7; }",
+            "devctl::manifest::bad-duration",
+            "7",
+            "\"7s\"",
+        ),
+        (
+            "logs { keep 5; }",
+            "devctl::manifest::unknown-node",
+            "keep",
+            "`logs` spells this `files`",
+        ),
+        (
+            "logs { max-sise \"1MiB\"; }",
+            "devctl::manifest::unknown-node",
+            "max-sise",
+            "did you mean `max-size`?",
+        ),
+        (
+            "logs { compress #true; }",
+            "devctl::manifest::unknown-node",
+            "compress",
+            "max-size, files and max-age",
+        ),
+        (
+            "logs { files 2; files 3; }",
+            "devctl::manifest::duplicate-child",
+            "files",
+            "keep one",
+        ),
+        (
+            "logs { files 2 3; }",
+            "devctl::manifest::extra-argument",
+            "3",
+            "devctl.kdl(5)",
+        ),
+        (
+            "logs { }",
+            "devctl::manifest::missing-argument",
+            "logs",
+            "max-size \"16MiB\"",
+        ),
+        (
+            "logs",
+            "devctl::manifest::missing-argument",
+            "logs",
+            "max-size \"16MiB\"",
+        ),
+        (
+            "logs max-size=\"16MiB\"",
+            "devctl::manifest::extra-argument",
+            "max-size=\"16MiB\"",
+            "logs { max-size",
+        ),
+        (
+            "logs \"big\"",
+            "devctl::manifest::extra-argument",
+            "\"big\"",
+            "logs { max-size",
+        ),
+        (
+            "log { files 2; }",
+            "devctl::manifest::unknown-node",
+            "log",
+            "spells this `logs`",
+        ),
+    ];
+    for (block, code, span, help) in cases {
+        let text = format!("service \"a\" {{\n    run \"x\"\n    {block}\n}}\n");
+        let e = err(&text);
+        assert_eq!(codes(&e), [*code], "{block}: {:?}", e.errors);
+        assert_eq!(first_span(&text, &e).trim(), *span, "{block}");
+        let got = e.errors[0].help_text().unwrap_or_default();
+        assert!(got.contains(help), "{block}: help {got:?}");
+    }
+    // Not for groups: they keep no log.
+    let e = err("group \"g\" { units \"a\"; logs { files 2; } }\nservice \"a\" { run \"x\"; }");
+    assert_eq!(codes(&e), ["devctl::manifest::not-allowed"]);
+}

@@ -57,6 +57,9 @@
 //! | | `X-Devctl-Every=` | `schedule` (`Every`) | duration, at least 1s |
 //! | | `X-Devctl-On-Commit=` | `on_commit` | `yes` |
 //! | | `X-Devctl-Always-Run=` | `always_run` | `yes` |
+//! | | `X-Devctl-Log-Max-Size=` | `logs.max_size` | size (`16MiB`, see `size`), 4KiB-64GiB |
+//! | | `X-Devctl-Log-Files=` | `logs.files` | count, 1-1000 |
+//! | | `X-Devctl-Log-Max-Age=` | `logs.max_age` | duration, not zero |
 //! | `[Container]` | `Image=` | `container.image` | **required** in `[Container]` (required section for containers) |
 //! | | `X-Devctl-Build-Context=` | `container.build.context` | path value; with `-Dockerfile=` |
 //! | | `X-Devctl-Build-Dockerfile=` | `container.build.dockerfile` | value; with `-Context=` |

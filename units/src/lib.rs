@@ -9,6 +9,7 @@
 //!   table), [`duration`], [`error`] (`UnitFileError`).
 //! - [`api`]: the daemon API's wire types; [`paths`]: where files live.
 //! - [`schedule`]: cron patterns and intervals, next fire times.
+//! - [`size`]: byte sizes (`16MiB`), read and written.
 
 pub mod api;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod name;
 pub mod paths;
 pub mod schedule;
 pub mod signal;
+pub mod size;
 pub mod state;
 
 pub use model::*;

@@ -306,6 +306,33 @@ pub enum TriggerMode {
     Manual,
 }
 
+/// How much of its log a unit keeps on disk (`logs { }` in the manifest).
+/// Every field left unset takes the daemon's default (`DEVCTL_LOGS_*`), so
+/// a unit that says nothing follows the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogSpec {
+    /// Rotate the current file before it grows past this many bytes.
+    pub max_size: Option<u64>,
+    /// Files kept, the current one included (at least 1).
+    pub files: Option<u32>,
+    /// Remove a file once its newest line is older than this.
+    pub max_age: Option<Duration>,
+}
+
+impl LogSpec {
+    /// Smallest `max_size`: smaller files would rotate every few lines.
+    pub const MIN_SIZE: u64 = 4 << 10;
+    /// Largest `max_size`.
+    pub const MAX_SIZE: u64 = 64 << 30;
+    /// Most `files` kept.
+    pub const MAX_FILES: u32 = 1000;
+
+    /// True when the unit sets nothing of its own.
+    pub fn is_empty(&self) -> bool {
+        *self == LogSpec::default()
+    }
+}
+
 /// File watching: globs relative to the project root.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WatchSpec {
@@ -492,6 +519,9 @@ pub struct Unit {
     pub run_timeout: Option<Duration>,
     /// Builds: time allowed without an output line.
     pub idle_timeout: Option<Duration>,
+    /// Log retention of its own; unset fields follow the daemon.
+    #[serde(default)]
+    pub logs: LogSpec,
 
     /// Boxed, like `kubernetes`: most units are processes, and every
     /// loaded unit is held in memory for as long as the daemon runs.
@@ -530,6 +560,7 @@ impl Unit {
             start_timeout: None,
             run_timeout: None,
             idle_timeout: None,
+            logs: LogSpec::default(),
             container: None,
             kubernetes: None,
         }

@@ -536,6 +536,44 @@ fn wrongly_shaped_values() {
         assert_eq!(got.kind, kind, "{text}");
         assert_eq!((got.line, got.column), (line, column), "{got}\n{text}");
     }
+    let sizes = "a size from 4KiB to 64GiB such as `16MiB`";
+    let files = "a count from 1 to 1000";
+    for (line, marker, kind) in [
+        (
+            "X-Devctl-Log-Max-Size=lots",
+            "lots",
+            bad("X-Devctl-Log-Max-Size", "lots", sizes),
+        ),
+        (
+            "X-Devctl-Log-Max-Size=1KiB",
+            "1KiB",
+            bad("X-Devctl-Log-Max-Size", "1KiB", sizes),
+        ),
+        (
+            "X-Devctl-Log-Files=0",
+            "0",
+            bad("X-Devctl-Log-Files", "0", files),
+        ),
+        (
+            "X-Devctl-Log-Files=many",
+            "many",
+            bad("X-Devctl-Log-Files", "many", files),
+        ),
+        (
+            "X-Devctl-Log-Max-Age=0",
+            "0",
+            bad("X-Devctl-Log-Max-Age", "0", "a duration longer than zero"),
+        ),
+        (
+            "X-Devctl-Log-Max-Age=soon",
+            "soon",
+            bad("X-Devctl-Log-Max-Age", "soon", duration),
+        ),
+    ] {
+        let text = service("", line);
+        let nth = text.matches(marker).count() - 1;
+        expect("a.service", &text, (marker, nth), kind);
+    }
     let signals = Signal::names().collect::<Vec<_>>().join(", ");
     let text = service("", "KillSignal=SIGFOO");
     expect(

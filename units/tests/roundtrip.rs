@@ -329,7 +329,17 @@ fn unit() -> impl Strategy<Value = Unit> {
         (1u64..1_000_000).prop_map(|s| Schedule::every(Duration::from_secs(s)).unwrap()),
     ];
     let triggers = (option::of(schedule), any::<bool>(), any::<bool>());
-    let timeouts = (timeouts, triggers);
+    let logs = (
+        option::of(LogSpec::MIN_SIZE..=LogSpec::MAX_SIZE),
+        option::of(1..=LogSpec::MAX_FILES),
+        option::of(duration().prop_filter("not zero", |d| !d.is_zero())),
+    )
+        .prop_map(|(max_size, files, max_age)| LogSpec {
+            max_size,
+            files,
+            max_age,
+        });
+    let timeouts = (timeouts, triggers, logs);
     let specs = (container(), kube(), command());
     (head, graph, process, lifecycle, watch, timeouts, specs).prop_map(
         |(head, graph, process, lifecycle, watch, timeouts, specs)| {
@@ -356,7 +366,10 @@ fn unit() -> impl Strategy<Value = Unit> {
             u.pid_file = pid_file;
             (u.ports, u.links, u.ready, u.alive, u.restart, u.stop) = lifecycle;
             u.watch = watch;
-            let (timeouts, triggers) = timeouts;
+            let (timeouts, triggers, logs) = timeouts;
+            if kind.is_runnable() {
+                u.logs = logs;
+            }
             (u.start_timeout, u.run_timeout, u.idle_timeout) = timeouts;
             if kind == UnitKind::Build {
                 (u.schedule, u.on_commit, u.always_run) = triggers;

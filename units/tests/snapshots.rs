@@ -109,6 +109,11 @@ fn build() {
     u.watch.trigger = TriggerMode::Manual;
     u.run_timeout = Some(Duration::from_secs(300));
     u.idle_timeout = Some(Duration::from_secs(30));
+    u.logs = LogSpec {
+        max_size: Some(64 << 20),
+        files: Some(5),
+        max_age: Some(Duration::from_secs(7 * 86_400)),
+    };
     insta::assert_snapshot!(check(&u));
 }
 

@@ -208,6 +208,42 @@ impl RunLogRange {
     }
 }
 
+/// How much log a unit keeps on disk: its `logs { }` over the daemon's
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRetentionInfo {
+    pub max_file_bytes: u64,
+    /// Files kept, the current one included.
+    pub files: u32,
+    /// Files whose newest line is older than this go; `None`: no age limit.
+    pub max_age_ms: Option<u64>,
+}
+
+/// A line of the `/v1/logs` stream that is not a log line, sent before the
+/// lines it is about: `{"notice": {"type": …, …}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogNoticeLine {
+    pub notice: LogNotice,
+}
+
+/// What a log stream says about the lines it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum LogNotice {
+    /// Log retention removed the run's lines stamped at or before
+    /// `through_us` (its earliest); the lines that follow are what remains.
+    RotatedAway {
+        run: RunId,
+        unit: UnitName,
+        /// The newest line removed from the unit's log, microseconds since
+        /// the epoch.
+        through_us: u64,
+        retention: LogRetentionInfo,
+        /// The same, for people.
+        message: String,
+    },
+}
+
 /// One invocation of a unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {

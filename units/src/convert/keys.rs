@@ -47,6 +47,9 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "X-Devctl-Every",
     "X-Devctl-On-Commit",
     "X-Devctl-Always-Run",
+    "X-Devctl-Log-Max-Size",
+    "X-Devctl-Log-Files",
+    "X-Devctl-Log-Max-Age",
 ];
 pub(crate) const PROBE_KEYS: &[&str] = &[
     "X-Devctl-Ready-Period",

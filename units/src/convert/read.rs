@@ -17,12 +17,13 @@ use crate::error::{ErrorKind, UnitFileError};
 use crate::escape::{self, Context, EscapeError};
 use crate::file::{Entry, Section, UnitFile};
 use crate::model::{
-    DepCondition, DepKind, Dependency, EnvFile, ImageBuild, Probe, ProbeCheck, RestartMode,
-    TriggerMode, Unit, UnitKind,
+    DepCondition, DepKind, Dependency, EnvFile, ImageBuild, LogSpec, Probe, ProbeCheck,
+    RestartMode, TriggerMode, Unit, UnitKind,
 };
 use crate::name::{ProjectName, UnitName};
 use crate::schedule::Schedule;
 use crate::signal::Signal;
+use crate::size;
 
 mod providers;
 
@@ -526,6 +527,34 @@ impl<'a> Reader<'a> {
             }
             "X-Devctl-On-Commit" => self.unit.on_commit = self.boolean(e)?,
             "X-Devctl-Always-Run" => self.unit.always_run = self.boolean(e)?,
+            "X-Devctl-Log-Max-Size" => {
+                let (min, max) = (LogSpec::MIN_SIZE, LogSpec::MAX_SIZE);
+                let expected = format!(
+                    "a size from {} to {} such as `16MiB`",
+                    size::format(min),
+                    size::format(max)
+                );
+                let b = size::parse(&e.value).map_err(|_| self.bad(e, &expected))?;
+                if !(min..=max).contains(&b) {
+                    return Err(self.bad(e, expected));
+                }
+                self.unit.logs.max_size = Some(b);
+            }
+            "X-Devctl-Log-Files" => {
+                let expected = format!("a count from 1 to {}", LogSpec::MAX_FILES);
+                let n: u32 = self.number(e, &expected)?;
+                if !(1..=LogSpec::MAX_FILES).contains(&n) {
+                    return Err(self.bad(e, expected));
+                }
+                self.unit.logs.files = Some(n);
+            }
+            "X-Devctl-Log-Max-Age" => {
+                let d = self.duration(e)?;
+                if d.is_zero() {
+                    return Err(self.bad(e, "a duration longer than zero"));
+                }
+                self.unit.logs.max_age = Some(d);
+            }
             _ => return Err(self.unknown_key("Service", e, SERVICE_KEYS)),
         }
         Ok(())

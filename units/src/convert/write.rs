@@ -201,6 +201,15 @@ fn service_section(unit: &Unit, write_restart: bool, write_stop: bool) -> Sectio
     if unit.always_run {
         s.push("X-Devctl-Always-Run", "yes");
     }
+    if let Some(b) = unit.logs.max_size {
+        s.push("X-Devctl-Log-Max-Size", crate::size::format(b));
+    }
+    if let Some(n) = unit.logs.files {
+        s.push("X-Devctl-Log-Files", n.to_string());
+    }
+    if let Some(d) = unit.logs.max_age {
+        s.push("X-Devctl-Log-Max-Age", dur(d));
+    }
     s
 }
 
