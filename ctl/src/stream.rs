@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use devctl_units::api::runs::{LogNotice, LogNoticeLine};
 use devctl_units::api::{
     Event, EventKind, JobRequest, JobResponse, JobVerb, LogRecord, LogStream, UnitStatus, WaitFor,
     WaitRequest, WaitResponse,
@@ -14,7 +15,7 @@ use devctl_units::api::{
 use devctl_units::state::ActiveState;
 
 use crate::cli::{Since, StreamArg};
-use crate::client::query_escape;
+use crate::client::{LineStream, query_escape};
 use crate::error::CtlError;
 use crate::exit::Exit;
 use crate::opts::{Context, parse_unit_arg};
@@ -178,21 +179,65 @@ pub async fn logs(
         colours: HashMap::new(),
     };
     if follow {
-        while let Some(r) = stream.next_json::<LogRecord>().await? {
-            printer.print(ctx, &r, out)?;
+        while let Some(item) = next_log_item(&mut stream).await? {
+            match item {
+                LogItem::Record(r) => printer.print(ctx, &r, out)?,
+                LogItem::Notice(n) => print_notice(ctx, n, out)?,
+            }
             out.flush()?;
         }
         return Ok(Exit::Ok);
     }
     let mut records = Vec::new();
-    while let Some(r) = stream.next_json::<LogRecord>().await? {
-        records.push(r);
+    while let Some(item) = next_log_item(&mut stream).await? {
+        match item {
+            LogItem::Record(r) => records.push(r),
+            // A notice is about the lines after it: said first.
+            LogItem::Notice(n) => print_notice(ctx, n, out)?,
+        }
     }
     records.sort_by_key(|r| r.time_us);
     for r in &records {
         printer.print(ctx, r, out)?;
     }
     Ok(Exit::Ok)
+}
+
+/// A line of the `/v1/logs` stream.
+enum LogItem {
+    Record(LogRecord),
+    Notice(LogNotice),
+}
+
+/// The next log line or notice. Notices are rare, so a line is read as a
+/// record first and as a notice only when it is not one.
+async fn next_log_item(stream: &mut LineStream) -> Result<Option<LogItem>, CtlError> {
+    while let Some(line) = stream.next_line().await? {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        return match serde_json::from_slice::<LogRecord>(&line) {
+            Ok(r) => Ok(Some(LogItem::Record(r))),
+            Err(e) => match serde_json::from_slice::<LogNoticeLine>(&line) {
+                Ok(n) => Ok(Some(LogItem::Notice(n.notice))),
+                Err(_) => Err(CtlError::Protocol {
+                    message: format!("/v1/logs: {e}"),
+                }),
+            },
+        };
+    }
+    Ok(None)
+}
+
+/// `-- lines of run … were rotated away (…) --`, or the notice object
+/// with `--json`.
+fn print_notice(ctx: &Context, notice: LogNotice, out: &mut Out) -> std::io::Result<()> {
+    if ctx.json {
+        return out.json_line(&LogNoticeLine { notice });
+    }
+    let LogNotice::RotatedAway { message, .. } = notice;
+    let text = out.style.dim(&format!("-- {message} --"));
+    out.line(&text)
 }
 
 /// One human line per event.

@@ -12,6 +12,7 @@
 mod control;
 pub mod history_env;
 mod lifecycle;
+pub mod log_env;
 pub mod reexec;
 mod systemd;
 
@@ -113,6 +114,9 @@ pub enum DaemonError {
     History(#[from] history_env::HistorySettingError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Logs(#[from] log_env::LogSettingError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Dashboard(#[from] DashboardError),
     #[error("cannot install signal handlers: {0}")]
     #[diagnostic(code(devctld::signals))]
@@ -182,6 +186,7 @@ pub async fn run_until(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let (history_on, run_retention) = history_env::history_settings(|k| std::env::var(k).ok())?;
+    let log_retention = log_env::log_settings(|k| std::env::var(k).ok())?;
     let paths = match opts.paths {
         Some(p) => p,
         None => Paths::from_env()?,
@@ -263,6 +268,7 @@ pub async fn run_until(
     let mut core_opts = CoreOptions::new(paths.clone(), hosting);
     core_opts.history = history_on;
     core_opts.run_retention = run_retention;
+    core_opts.log_retention = log_retention;
     core_opts.extra_env = opts.extra_env;
     core_opts.cgroup = systemd::delegated_cgroup(hosting);
     core_opts.reexec = inherited.and_then(|i| i.carry).map(|c| c.core);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use devctl_supervisord::logs::{
-    FollowEvent, LINE_SPLIT_MARKER, LogLimits, LogStore, Stream, UnitLog, pump,
+    FollowEvent, LINE_SPLIT_MARKER, LogLimits, LogRetention, LogStore, Stream, UnitLog, pump,
 };
 use devctl_supervisord::process::{
     ExitStatus, Reaper, SpawnSpec, find_marked, invocation_id, spawn,
@@ -152,8 +152,11 @@ async fn rotation_keeps_a_bounded_number_of_files_and_reads_across_them() {
     let reaper = Reaper::install().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let limits = LogLimits {
-        max_file_bytes: 4096,
-        keep_files: 2,
+        retention: LogRetention {
+            max_file_bytes: 4096,
+            files: 3,
+            max_age: None,
+        },
         tail_lines: 10,
         ..LogLimits::default()
     };

@@ -456,7 +456,8 @@ fn logs_run_says_rotated_away_when_the_log_no_longer_holds_the_run() {
         "{}",
         before.stdout
     );
-    // 40 MB of output: more than the three 8 MiB files a unit keeps.
+    // 40 MB of output: more than the four 8 MiB files a unit keeps by
+    // default.
     std::fs::write(env.project_dir.join("flood"), "").unwrap();
     env.devctl(&["restart", "chatty"]).expect_code(0);
     wait_until("the flooding run recorded", CEILING, || {
@@ -466,4 +467,9 @@ fn logs_run_says_rotated_away_when_the_log_no_longer_holds_the_run() {
     let gone = env.devctl(&["logs", "--run", &first]);
     gone.expect_code(4);
     assert!(gone.stderr.contains("rotated away"), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("chatty keeps 4 × 8 MiB"),
+        "{}",
+        gone.stderr
+    );
 }

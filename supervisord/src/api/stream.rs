@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use devctl_units::api::runs::LogNoticeLine;
 use devctl_units::api::{ErrorBody, ErrorKind, Event, LogRecord};
 use devctl_units::name::{ProjectName, UnitName};
 use futures_util::{Stream, StreamExt, stream};
@@ -96,9 +97,12 @@ pub fn events(
     })
 }
 
-/// The `/v1/logs` stream: history, then live lines when following.
+/// The `/v1/logs` stream: a notice if there is one, history, then live
+/// lines when following.
 pub fn logs(feed: LogFeed, shutdown: watch::Receiver<bool>) -> impl Stream<Item = Bytes> {
-    let history = stream::iter(feed.history).map(|r: LogRecord| line(&r));
+    let notice = feed.notice.map(|notice| line(&LogNoticeLine { notice }));
+    let history =
+        stream::iter(notice).chain(stream::iter(feed.history).map(|r: LogRecord| line(&r)));
     let live = match feed.live {
         None => stream::empty().boxed(),
         Some(live) => stream::unfold(Some((live, shutdown)), |state| async move {
@@ -214,6 +218,7 @@ mod tests {
         )
         .boxed();
         let feed = LogFeed {
+            notice: None,
             history: vec![],
             live: Some(live),
         };
@@ -241,8 +246,20 @@ mod tests {
         ])
         .boxed();
         let (_stop_tx, stop_rx) = watch::channel(false);
+        let notice = devctl_units::api::runs::LogNotice::RotatedAway {
+            run: devctl_units::api::runs::RunId::from_bits(7),
+            unit: UnitName::new("a").unwrap(),
+            through_us: 5,
+            retention: devctl_units::api::runs::LogRetentionInfo {
+                max_file_bytes: 4096,
+                files: 2,
+                max_age_ms: None,
+            },
+            message: "gone".into(),
+        };
         let lines: Vec<Bytes> = logs(
             LogFeed {
+                notice: Some(notice.clone()),
                 history: vec![rec("old")],
                 live: Some(live),
             },
@@ -250,15 +267,23 @@ mod tests {
         )
         .collect()
         .await;
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
+        let first: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+        assert_eq!(first["notice"]["type"], "rotated-away", "{first}");
         assert_eq!(
-            serde_json::from_slice::<LogRecord>(&lines[0]).unwrap().text,
-            "old"
+            serde_json::from_slice::<LogNoticeLine>(&lines[0])
+                .unwrap()
+                .notice,
+            notice
         );
         assert_eq!(
             serde_json::from_slice::<LogRecord>(&lines[1]).unwrap().text,
+            "old"
+        );
+        assert_eq!(
+            serde_json::from_slice::<LogRecord>(&lines[2]).unwrap().text,
             "live"
         );
-        assert!(serde_json::from_slice::<ErrorBody>(&lines[2]).is_ok());
+        assert!(serde_json::from_slice::<ErrorBody>(&lines[3]).is_ok());
     }
 }

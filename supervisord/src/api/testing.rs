@@ -190,7 +190,11 @@ impl CoreApi for Fake {
                 .collect(),
             _ => vec![record("old")],
         };
-        Ok(LogFeed { history, live })
+        Ok(LogFeed {
+            notice: None,
+            history,
+            live,
+        })
     }
     async fn runs(&self, q: RunQuery) -> Result<RunPage, ApiError> {
         self.record(format!(

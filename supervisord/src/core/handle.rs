@@ -21,7 +21,7 @@ use devctl_units::api::{
 use devctl_units::{ProjectName, UnitName};
 
 use devctl_units::api::LogStream;
-use devctl_units::api::runs::{RunId, RunLogRange, RunPage, RunQuery, RunRecord};
+use devctl_units::api::runs::{LogNotice, RunId, RunLogRange, RunPage, RunQuery, RunRecord};
 
 use crate::core::logview;
 use crate::core::manager::{self, Command, CoreShared, DETAIL_TAIL};
@@ -58,8 +58,10 @@ pub enum LogItem {
     Lagged(u64),
 }
 
-/// What a log query yields: history, then (when following) live lines.
+/// What a log query yields: a notice about the lines (a run's earliest
+/// ones rotated away), history, then (when following) live lines.
 pub struct LogFeed {
+    pub notice: Option<LogNotice>,
     pub history: Vec<LogRecord>,
     pub live: Option<Pin<Box<dyn Stream<Item = LogItem> + Send>>>,
 }
@@ -380,6 +382,10 @@ impl CoreApi for Supervisor {
                 reply,
             })
             .await?;
+        let run_log = run
+            .as_ref()
+            .and_then(|_| sel.first())
+            .map(|s| s.log.clone());
         let filter = LineFilter {
             range: run.as_ref().map(|r| r.log),
             grep: q.grep,
@@ -387,25 +393,34 @@ impl CoreApi for Supervisor {
         };
         // A run's range is cut before counting lines: read it whole.
         let n = if run.is_some() { None } else { q.n };
+        let until_us = run.as_ref().and_then(|r| r.log.to_us);
         let follow = q.follow && run.as_ref().is_none_or(|r| !r.is_finished());
-        let out = logview::query(sel, n, since_ms, follow).await;
+        let out = logview::query(sel, n, since_ms, until_us, follow).await;
+        let run_has_lines = out
+            .history
+            .iter()
+            .any(|l| filter.range.is_some_and(|range| range.contains(l.time_us)));
         let mut history: Vec<LogRecord> = out
             .history
             .into_iter()
             .filter(|l| filter.keeps(l))
             .collect();
-        if let Some(r) = &run {
-            if history.is_empty() && r.spawned_ms.is_some() {
+        let mut notice = None;
+        if let (Some(r), Some(log)) = (&run, &run_log) {
+            notice = logview::rotated_away(r, log);
+            // A spawned run logged at least its spawn: no line left means
+            // they were removed, also by a daemon that kept no watermark.
+            if !run_has_lines && (notice.is_some() || r.spawned_ms.is_some()) {
                 return Err(ApiError {
                     kind: ErrorKind::NotFound,
                     message: format!(
-                        "the log lines of run {} ({}) were rotated away",
-                        r.id, r.unit
+                        "the log lines of run {} ({}) were rotated away: {} keeps {}",
+                        r.id,
+                        r.unit,
+                        r.unit,
+                        log.retention().describe()
                     ),
-                    help: Some(
-                        "keep more log per unit: raise log-max-size / log-max-files in the manifest"
-                            .into(),
-                    ),
+                    help: Some(logview::KEEP_MORE.into()),
                 });
             }
             if let Some(n) = q.n {
@@ -423,7 +438,11 @@ impl CoreApi for Supervisor {
             })
             .boxed()
         });
-        Ok(LogFeed { history, live })
+        Ok(LogFeed {
+            notice,
+            history,
+            live,
+        })
     }
 
     async fn runs(&self, q: RunQuery) -> Result<RunPage, ApiError> {

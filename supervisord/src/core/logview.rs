@@ -11,10 +11,39 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use devctl_units::api::runs::{LogNotice, RunRecord};
 use devctl_units::api::{LogRecord, LogStream};
 use devctl_units::{ProjectName, UnitName};
 
 use crate::logs::{FollowEvent, LogFollower, LogLine, Stream, UnitLog};
+
+/// What to do when a run's lines were rotated away.
+pub const KEEP_MORE: &str = "keep more log for the unit with `logs { max-size \"64MiB\"; files 8 }` (devctl.kdl(5)), or raise the daemon's default, DEVCTL_LOGS_MAX_SIZE / DEVCTL_LOGS_FILES (devctld(8))";
+
+/// The notice for a run whose earliest lines the unit's log retention
+/// removed: some line at or after the run's start is gone.
+pub fn rotated_away(run: &RunRecord, log: &UnitLog) -> Option<LogNotice> {
+    let through = log.rotated_away()?;
+    let through_us = micros(through);
+    if through_us < run.log.from_us {
+        return None;
+    }
+    let retention = log.retention();
+    let message = format!(
+        "lines of run {} up to {} were rotated away ({} keeps {}; see logs {{ }} in devctl.kdl(5))",
+        run.id,
+        humantime::format_rfc3339_micros(through),
+        run.unit,
+        retention.describe()
+    );
+    Some(LogNotice::RotatedAway {
+        run: run.id.clone(),
+        unit: run.unit.clone(),
+        through_us,
+        retention: retention.info(),
+        message,
+    })
+}
 
 /// A log query's answer: the history merged by time, and for `follow` a
 /// receiver of every later line of the selected units.
@@ -125,15 +154,20 @@ impl Cutoff {
 }
 
 /// One unit's history: disk, or the memory tail when the files cannot be read.
-async fn history(sel: &Selected, since: Option<SystemTime>, n: usize) -> Vec<LogLine> {
-    match sel.log.read(since, n).await {
+async fn history(
+    sel: &Selected,
+    since: Option<SystemTime>,
+    until: Option<SystemTime>,
+    n: usize,
+) -> Vec<LogLine> {
+    match sel.log.read_between(since, until, n).await {
         Ok(lines) => lines,
         Err(e) => {
             warn!(project = %sel.project, unit = %sel.unit, error = %e, "log files unreadable; answering from memory");
             sel.log
                 .tail(n)
                 .into_iter()
-                .filter(|l| since.is_none_or(|s| l.time >= s))
+                .filter(|l| since.is_none_or(|s| l.time >= s) && until.is_none_or(|u| l.time <= u))
                 .collect()
         }
     }
@@ -161,15 +195,18 @@ async fn forward(
     }
 }
 
-/// Answer a log query over `sel`.
+/// Answer a log query over `sel`: the last `n` lines from `since_ms` (to
+/// `until_us`, for a run's range).
 pub async fn query(
     sel: Vec<Selected>,
     n: Option<usize>,
     since_ms: Option<u64>,
+    until_us: Option<u64>,
     follow: bool,
 ) -> LogStreamOut {
     let n = n.unwrap_or(MAX_HISTORY).min(MAX_HISTORY);
     let since = since_ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+    let until = until_us.map(|us| UNIX_EPOCH + Duration::from_micros(us));
     let mut followers: Vec<Option<LogFollower>> = sel
         .iter()
         .map(|s| follow.then(|| s.log.subscribe()))
@@ -177,7 +214,7 @@ pub async fn query(
     let mut parts = Vec::with_capacity(sel.len());
     let mut cutoffs = Vec::with_capacity(sel.len());
     for s in &sel {
-        let lines = history(s, since, n).await;
+        let lines = history(s, since, until, n).await;
         cutoffs.push(Cutoff::of(&lines));
         parts.push(
             lines
@@ -225,13 +262,13 @@ mod tests {
         // A new store on the same root: a restarted daemon.
         let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
         let (a, b) = (sel(&store, "a"), sel(&store, "b"));
-        let out = query(vec![a.clone(), b.clone()], None, None, false).await;
+        let out = query(vec![a.clone(), b.clone()], None, None, None, false).await;
         let texts: Vec<&str> = out.history.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(texts, ["a1", "b1", "exited 0"]);
         assert_eq!(out.history[1].stream, LogStream::Stderr);
         assert_eq!(out.history[1].unit.as_str(), "b");
         assert!(out.live.is_none());
-        let last = query(vec![a.clone(), b], Some(1), None, false).await;
+        let last = query(vec![a.clone(), b], Some(1), None, None, false).await;
         assert_eq!(last.history.len(), 1);
         assert_eq!(last.history[0].text, "exited 0");
         let tail = recent(&a, 20).await;
@@ -241,7 +278,7 @@ mod tests {
             "the detail tail reads the earlier run's lines"
         );
         let future = micros(SystemTime::now()) / 1000 + 60_000;
-        let none = query(vec![a], None, Some(future), false).await;
+        let none = query(vec![a], None, Some(future), None, false).await;
         assert!(none.history.is_empty());
     }
 
@@ -251,7 +288,7 @@ mod tests {
         let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
         let a = sel(&store, "a");
         a.log.write(Stream::Stdout, "before");
-        let mut out = query(vec![a.clone()], None, None, true).await;
+        let mut out = query(vec![a.clone()], None, None, None, true).await;
         assert_eq!(out.history.len(), 1);
         a.log.write(Stream::Stdout, "after");
         let live = out.live.as_mut().unwrap();
@@ -261,10 +298,64 @@ mod tests {
         let broken = sel(&store, "broken");
         std::fs::create_dir_all(broken.log.path()).unwrap();
         broken.log.write(Stream::Stderr, "kept in memory");
-        let out = query(vec![broken.clone()], None, None, false).await;
+        let out = query(vec![broken.clone()], None, None, None, false).await;
         assert_eq!(out.history.len(), 1);
         assert_eq!(out.history[0].text, "kept in memory");
         assert_eq!(recent(&broken, 5).await.len(), 1);
+    }
+
+    #[test]
+    fn a_run_whose_earliest_lines_were_removed_gets_a_notice() {
+        use crate::logs::LogRetention;
+        use devctl_units::UnitKind;
+        use devctl_units::api::runs::{RunId, RunTrigger};
+        let dir = tempfile::tempdir().unwrap();
+        let limits = LogLimits {
+            retention: LogRetention {
+                max_file_bytes: 4096,
+                files: 2,
+                max_age: None,
+            },
+            ..LogLimits::default()
+        };
+        let store = LogStore::open(dir.path().into(), limits).unwrap();
+        let s = sel(&store, "chatty");
+        let run = |queued_ms: u64| {
+            RunRecord::queued(
+                RunId::from_bits(queued_ms),
+                s.project.clone(),
+                s.unit.clone(),
+                UnitKind::Service,
+                RunTrigger::Schedule,
+                queued_ms,
+            )
+        };
+        let early = run(micros(SystemTime::now()) / 1000 - 1);
+        assert_eq!(rotated_away(&early, &s.log), None, "nothing removed yet");
+        for i in 0..200 {
+            s.log
+                .write(Stream::Stdout, format!("line {i} {}", "x".repeat(80)));
+        }
+        let Some(LogNotice::RotatedAway {
+            run: id,
+            through_us,
+            retention,
+            message,
+            ..
+        }) = rotated_away(&early, &s.log)
+        else {
+            panic!("the early run lost lines");
+        };
+        assert_eq!(id, early.id);
+        assert!(through_us >= early.log.from_us);
+        assert_eq!((retention.files, retention.max_file_bytes), (2, 4096));
+        assert!(
+            message.contains("were rotated away (chatty keeps 2 × 4 KiB; see logs { }"),
+            "{message}"
+        );
+        // A run that started after the newest removed line lost nothing.
+        let late = run(through_us / 1000 + 1);
+        assert_eq!(rotated_away(&late, &s.log), None);
     }
 
     #[test]

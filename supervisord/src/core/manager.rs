@@ -440,7 +440,7 @@ impl Manager {
         let log = self
             .env
             .logs
-            .unit(unit.project.as_str(), unit.name.as_str());
+            .unit_with(unit.project.as_str(), unit.name.as_str(), &unit.logs);
         let tx = unit.kind.is_runnable().then(|| {
             self.providers.spawn(Spawn::new(
                 unit.clone(),
@@ -636,10 +636,16 @@ impl Manager {
                         .insert(name, l);
                 }
                 Some((old, up)) => {
+                    // Log retention is the log store's business: a change
+                    // of it alone applies now and restarts nothing.
                     let same = Unit {
                         enabled: old.enabled,
+                        logs: old.logs,
                         ..unit.clone()
                     } == *old;
+                    let logs_changed = unit.logs != old.logs;
+                    let (pn, un) = (project.as_str(), name.as_str());
+                    self.env.logs.unit_with(pn, un, &unit.logs);
                     let p = self.projects.get_mut(&project).expect("exists");
                     let l = p.units.get_mut(&name).expect("exists");
                     l.text_hash = text_hash(&text);
@@ -650,7 +656,10 @@ impl Manager {
                         if unit != *l.unit {
                             l.unit = Arc::new(unit);
                         }
-                        resp.unchanged += 1;
+                        match logs_changed {
+                            true => resp.changed.push(name.clone()),
+                            false => resp.unchanged += 1,
+                        }
                         continue;
                     }
                     let kind_changed = old.kind != unit.kind;

@@ -30,6 +30,8 @@ pub struct CoreOptions {
     pub history: bool,
     /// How much run history is kept.
     pub run_retention: crate::runs::RunRetention,
+    /// How much log a unit keeps unless its `logs { }` says otherwise.
+    pub log_retention: crate::logs::LogRetention,
 }
 
 impl CoreOptions {
@@ -45,6 +47,7 @@ impl CoreOptions {
             reexec: None,
             history: true,
             run_retention: crate::runs::RunRetention::default(),
+            log_retention: crate::logs::LogRetention::default(),
         }
     }
 }

@@ -187,6 +187,11 @@ impl Batch {
         &self.ends
     }
 
+    /// The time every record of the batch is stamped with.
+    pub(crate) fn time(&self) -> SystemTime {
+        self.time
+    }
+
     /// Bytes before each record's text (timestamp, tag, two spaces).
     pub(crate) fn head_len(&self) -> usize {
         self.head.len()

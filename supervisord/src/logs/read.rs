@@ -11,7 +11,11 @@ use super::record::{LogLine, parse_record};
 
 /// Read one `\n`-terminated line into `buf`, keeping at most `max` bytes
 /// (the rest of an over-long line is skipped). `Ok(false)` at end of file.
-fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+pub(super) fn read_line_capped(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<bool> {
     buf.clear();
     let mut any = false;
     loop {
@@ -34,13 +38,15 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
     }
 }
 
-/// The last `n` records at or after `since` from `paths` (oldest file
-/// first; missing files skipped; unparsable lines skipped). Files are read
-/// newest first and older ones only while fewer than `n` lines were found,
-/// so a short query reads the current file alone.
+/// The last `n` records at or after `since` and at or before `until` from
+/// `paths` (oldest file first; missing files skipped; unparsable lines
+/// skipped). Files are read newest first and older ones only while fewer
+/// than `n` lines were found, so a short query reads the current file
+/// alone; `until` keeps later lines from crowding out an older range.
 pub fn read_lines(
     paths: &[PathBuf],
     since: Option<SystemTime>,
+    until: Option<SystemTime>,
     n: usize,
     max_line: usize,
 ) -> io::Result<Vec<LogLine>> {
@@ -62,7 +68,7 @@ pub fn read_lines(
             let Some(line) = parse_record(&String::from_utf8_lossy(&buf)) else {
                 continue;
             };
-            if since.is_some_and(|s| line.time < s) {
+            if since.is_some_and(|s| line.time < s) || until.is_some_and(|u| line.time > u) {
                 continue;
             }
             if part.len() == need {
@@ -117,18 +123,47 @@ mod tests {
         let texts = |lines: Vec<LogLine>| -> Vec<String> {
             lines.iter().map(|l| l.text.to_string()).collect()
         };
-        assert_eq!(texts(read_lines(&paths, None, 2, 100).unwrap()), ["d", "e"]);
         assert_eq!(
-            texts(read_lines(&paths[1..], None, 4, 100).unwrap()),
+            texts(read_lines(&paths, None, None, 2, 100).unwrap()),
+            ["d", "e"]
+        );
+        assert_eq!(
+            texts(read_lines(&paths[1..], None, None, 4, 100).unwrap()),
             ["b", "c", "d", "e"]
         );
         assert_eq!(
-            texts(read_lines(&paths, None, 5, 100).unwrap()),
+            texts(read_lines(&paths, None, None, 5, 100).unwrap()),
             ["a", "b", "c", "d", "e"],
             "enough lines before the unreadable file is reached"
         );
-        let err = read_lines(&paths, None, 6, 100).unwrap_err();
+        let err = read_lines(&paths, None, None, 6, 100).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EISDIR));
+    }
+
+    #[test]
+    fn until_keeps_later_lines_from_crowding_out_a_range() {
+        use super::super::record::{Stream, format_record};
+        use std::time::{Duration, UNIX_EPOCH};
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Vec::new();
+        for s in 0..100u64 {
+            let line = LogLine {
+                time: UNIX_EPOCH + Duration::from_secs(s),
+                stream: Stream::Stdout,
+                text: format!("l{s}").into(),
+            };
+            format_record(&line, &mut out);
+        }
+        let path = dir.path().join("u.log");
+        std::fs::write(&path, out).unwrap();
+        let at = |s: u64| Some(UNIX_EPOCH + Duration::from_secs(s));
+        let got = read_lines(std::slice::from_ref(&path), at(10), at(12), 2, 100).unwrap();
+        let texts: Vec<&str> = got.iter().map(|l| l.text.as_ref()).collect();
+        assert_eq!(
+            texts,
+            ["l11", "l12"],
+            "the range's last lines, not the file's"
+        );
     }
 
     #[test]
@@ -136,13 +171,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.log");
         assert!(
-            read_lines(std::slice::from_ref(&missing), None, 10, 100)
+            read_lines(std::slice::from_ref(&missing), None, None, 10, 100)
                 .unwrap()
                 .is_empty()
         );
         // A directory where a file is expected cannot be read.
-        let err = read_lines(&[dir.path().to_path_buf()], None, 10, 100).unwrap_err();
+        let err = read_lines(&[dir.path().to_path_buf()], None, None, 10, 100).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EISDIR));
-        assert!(read_lines(&[missing], None, 0, 100).unwrap().is_empty());
+        assert!(
+            read_lines(&[missing], None, None, 0, 100)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

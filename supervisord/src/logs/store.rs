@@ -1,10 +1,11 @@
 //! Per-unit log files under one root: `<root>/<project>/<unit>.log`, rotated
-//! by size into `.1`, `.2`, …; a bounded in-memory tail (the last records'
-//! bytes, see `tail.rs`); a bounded broadcast to live followers. Lines
-//! arrive as formatted batches (`batch.rs`) that are written to disk and
-//! copied into the tail as they are; `LogLine`s are built only for
-//! followers. Write errors (disk full, directory gone) drop lines and count
-//! the bytes; nothing blocks or grows.
+//! into `.1`, `.2`, … by each unit's [`LogRetention`] (size, count, age;
+//! the decisions are `retention.rs`, the file work is here); a bounded
+//! in-memory tail (the last records' bytes, see `tail.rs`); a bounded
+//! broadcast to live followers. Lines arrive as formatted batches
+//! (`batch.rs`) that are written to disk and copied into the tail as they
+//! are; `LogLine`s are built only for followers. Write errors (disk full,
+//! directory gone) drop lines and count the bytes; nothing blocks or grows.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -17,18 +18,21 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
+use devctl_units::LogSpec;
+
 use super::batch::Batch;
+use super::files;
 use super::read::read_lines;
 use super::record::{LogLine, Stream};
+use super::retention::LogRetention;
 use super::tail::Tail;
 
-/// Size and memory bounds.
+/// Disk and memory bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLimits {
-    /// Rotate when the current file would grow past this.
-    pub max_file_bytes: u64,
-    /// Rotated files kept (`.1` … `.keep_files`).
-    pub keep_files: u32,
+    /// What a unit keeps on disk unless it says otherwise (the daemon's
+    /// default, `DEVCTL_LOGS_*`).
+    pub retention: LogRetention,
     /// Lines kept in memory for `tail`.
     pub tail_lines: usize,
     /// Bytes of text kept in memory for `tail`.
@@ -42,8 +46,7 @@ pub struct LogLimits {
 impl Default for LogLimits {
     fn default() -> Self {
         LogLimits {
-            max_file_bytes: 8 << 20,
-            keep_files: 3,
+            retention: LogRetention::default(),
             tail_lines: 1000,
             tail_bytes: 1 << 20,
             max_line_bytes: 64 << 10,
@@ -84,19 +87,50 @@ impl LogStore {
     }
 
     /// The log of one unit; every call for the same unit shares one writer.
+    /// A unit seen for the first time keeps the daemon's default retention.
     pub fn unit(&self, project: &str, unit: &str) -> UnitLog {
+        self.unit_inner(project, unit, None)
+    }
+
+    /// The log of a loaded unit, keeping what its `logs { }` says (over
+    /// the daemon's default). The retention is applied at once: files
+    /// past the count or older than the age left by an earlier setting or
+    /// an earlier daemon go now (a load is a daemon start or a reload).
+    pub fn unit_with(&self, project: &str, unit: &str, spec: &LogSpec) -> UnitLog {
+        self.unit_inner(project, unit, Some(self.limits.retention.with(spec)))
+    }
+
+    /// What a unit keeps unless it says otherwise.
+    pub fn default_retention(&self) -> LogRetention {
+        self.limits.retention
+    }
+
+    fn unit_inner(&self, project: &str, unit: &str, retention: Option<LogRetention>) -> UnitLog {
         let key = (project.to_string(), unit.to_string());
         let mut units = self.units.lock().unwrap_or_else(|p| p.into_inner());
-        units
+        let mut fresh = false;
+        let log = units
             .entry(key)
             .or_insert_with(|| {
+                fresh = true;
                 let path = self
                     .root
                     .join(safe_component(project))
                     .join(format!("{}.log", safe_component(unit)));
-                UnitLog::new(path, self.limits)
+                UnitLog::new(
+                    path,
+                    self.limits,
+                    retention.unwrap_or(self.limits.retention),
+                )
             })
-            .clone()
+            .clone();
+        drop(units);
+        match retention {
+            Some(_) if fresh => log.enforce(SystemTime::now()),
+            Some(r) => log.set_retention(r, SystemTime::now()),
+            None => {}
+        }
+        log
     }
 }
 
@@ -142,6 +176,12 @@ impl LogFollower {
 struct Writer {
     file: Option<File>,
     size: u64,
+    /// The time of the current file's first line (for age rotation);
+    /// `None` while it is empty or that time is unknown.
+    oldest: Option<SystemTime>,
+    retention: LogRetention,
+    /// The newest line ever removed (the `.pruned` file), once read.
+    pruned: Option<Option<SystemTime>>,
     last_open_failure: Option<Instant>,
     tail: Tail,
 }
@@ -165,10 +205,13 @@ pub struct UnitLog {
 }
 
 impl UnitLog {
-    fn new(path: PathBuf, limits: LogLimits) -> UnitLog {
+    fn new(path: PathBuf, limits: LogLimits, retention: LogRetention) -> UnitLog {
         let writer = Writer {
             file: None,
             size: 0,
+            oldest: None,
+            retention,
+            pruned: None,
             last_open_failure: None,
             tail: Tail::new(limits.tail_lines, limits.tail_bytes),
         };
@@ -192,6 +235,35 @@ impl UnitLog {
     /// The limits in force.
     pub fn limits(&self) -> LogLimits {
         self.inner.limits
+    }
+
+    /// What this unit keeps on disk.
+    pub fn retention(&self) -> LogRetention {
+        self.lock().retention
+    }
+
+    /// Keep `r` from now on; files it no longer keeps go at once.
+    pub fn set_retention(&self, r: LogRetention, now: SystemTime) {
+        let mut w = self.lock();
+        if w.retention != r {
+            w.retention = r;
+            self.prune(&mut w, now);
+        }
+    }
+
+    /// Remove what the retention no longer keeps (files past the count,
+    /// files past the age), as of `now`.
+    pub fn enforce(&self, now: SystemTime) {
+        let mut w = self.lock();
+        self.prune(&mut w, now);
+    }
+
+    /// The time of the newest line ever removed by rotation or age, if
+    /// any was: lines at or before it are gone.
+    pub fn rotated_away(&self) -> Option<SystemTime> {
+        let mut w = self.lock();
+        *w.pruned
+            .get_or_insert_with(|| files::read_watermark(&self.inner.path))
     }
 
     /// Bytes that could not be written to disk (disk full, no permission).
@@ -245,21 +317,43 @@ impl UnitLog {
     /// The last `n` lines at or after `since`, from disk (rotated files
     /// included).
     pub async fn read(&self, since: Option<SystemTime>, n: usize) -> io::Result<Vec<LogLine>> {
-        let paths = self.files_oldest_first();
-        let max = self.inner.limits.max_line_bytes * 2 + 128;
-        tokio::task::spawn_blocking(move || read_lines(&paths, since, n, max))
-            .await
-            .map_err(io::Error::other)?
+        self.read_between(since, None, n).await
+    }
+
+    /// The last `n` lines stamped within `since..=until`, from disk. With
+    /// a maximum age, files past it are removed first (a read is one of
+    /// the moments age is applied).
+    pub async fn read_between(
+        &self,
+        since: Option<SystemTime>,
+        until: Option<SystemTime>,
+        n: usize,
+    ) -> io::Result<Vec<LogLine>> {
+        let log = self.clone();
+        let max = self.max_record();
+        tokio::task::spawn_blocking(move || {
+            if log.retention().max_age.is_some() {
+                log.enforce(SystemTime::now());
+            }
+            read_lines(&log.files_oldest_first(), since, until, n, max)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 
     /// Rotated files then the current one, oldest first.
     pub fn files_oldest_first(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = (1..=self.inner.limits.keep_files)
+        let mut v: Vec<PathBuf> = (1..=self.retention().rotated_files())
             .rev()
             .map(|k| self.rotated(k))
             .collect();
         v.push(self.inner.path.clone());
         v
+    }
+
+    /// The longest record on disk: a split line's part plus its head.
+    fn max_record(&self) -> usize {
+        self.inner.limits.max_line_bytes * 2 + 128
     }
 
     fn rotated(&self, k: u32) -> PathBuf {
@@ -281,26 +375,31 @@ impl UnitLog {
         let mut w = self.lock();
         self.ensure_open(&mut w);
         let bytes = batch.bytes();
-        let max = self.inner.limits.max_file_bytes;
+        let now = batch.time();
+        let r = w.retention;
+        // Would the file, holding `pending` more bytes, rotate before a
+        // record of `len` bytes?
+        let due = |w: &Writer, pending: usize, len: usize| {
+            r.rotation(w.size + pending as u64, w.oldest, len as u64, now)
+                .is_some()
+        };
         let mut written = 0;
-        if w.file.is_some() && w.size + bytes.len() as u64 > max {
+        // The whole batch fits and nothing is too old: one write.
+        if w.file.is_some() && due(&w, 0, bytes.len()) {
             let mut start = 0;
             for &end in batch.ends() {
                 // Rotate at a record boundary so no file outgrows the limit
                 // (a single record longer than the limit gets a file of its
                 // own).
-                if w.file.is_some()
-                    && w.size + (end - written) as u64 > max
-                    && w.size + (start - written) as u64 > 0
-                {
-                    self.write_disk(&mut w, &bytes[written..start]);
+                if w.file.is_some() && due(&w, start - written, end - start) {
+                    self.write_disk(&mut w, &bytes[written..start], now);
                     written = start;
-                    self.rotate_now(&mut w);
+                    self.rotate_now(&mut w, now);
                 }
                 start = end;
             }
         }
-        self.write_disk(&mut w, &bytes[written..]);
+        self.write_disk(&mut w, &bytes[written..], now);
         w.tail.push(batch);
         if let Some(tx) = self.inner.tx.get().filter(|tx| tx.receiver_count() > 0) {
             for i in 0..batch.len() {
@@ -309,10 +408,13 @@ impl UnitLog {
         }
     }
 
-    fn rotate_now(&self, w: &mut Writer) {
+    fn rotate_now(&self, w: &mut Writer, now: SystemTime) {
         w.file = None;
-        if let Err(e) = self.rotate() {
+        if let Err(e) = self.rotate(w) {
             self.report(&e, "cannot rotate log");
+        }
+        if w.retention.max_age.is_some() {
+            self.prune(w, now);
         }
         self.ensure_open(w);
     }
@@ -328,6 +430,9 @@ impl UnitLog {
             Ok((file, size)) => {
                 w.file = Some(file);
                 w.size = size;
+                w.oldest = (size > 0)
+                    .then(|| files::first_record_time(&self.inner.path, self.max_record()))
+                    .flatten();
                 w.last_open_failure = None;
             }
             Err(e) => {
@@ -337,7 +442,7 @@ impl UnitLog {
         }
     }
 
-    fn write_disk(&self, w: &mut Writer, bytes: &[u8]) {
+    fn write_disk(&self, w: &mut Writer, bytes: &[u8], now: SystemTime) {
         if bytes.is_empty() {
             return;
         }
@@ -348,7 +453,10 @@ impl UnitLog {
             return;
         };
         match file.write_all(bytes) {
-            Ok(()) => w.size += bytes.len() as u64,
+            Ok(()) => {
+                w.size += bytes.len() as u64;
+                w.oldest.get_or_insert(now);
+            }
             Err(e) => {
                 // Part of the batch may have landed; count it all as dropped.
                 self.inner
@@ -375,19 +483,18 @@ impl UnitLog {
         Ok((file, size))
     }
 
-    fn rotate(&self) -> io::Result<()> {
-        let keep = self.inner.limits.keep_files;
+    fn rotate(&self, w: &mut Writer) -> io::Result<()> {
+        w.size = 0;
+        w.oldest = None;
+        let keep = w.retention.rotated_files();
         if keep == 0 {
-            return fs::remove_file(&self.inner.path);
+            return self.remove(w, &self.inner.path.clone());
         }
         // The oldest file is removed first so that no rename replaces an
         // existing file: ext4 (auto_da_alloc) starts writing back the
         // renamed file's data in the renaming thread when it does, work
         // its flusher otherwise does in the background.
-        match fs::remove_file(self.rotated(keep)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        self.remove(w, &self.rotated(keep))?;
         for k in (1..keep).rev() {
             match fs::rename(self.rotated(k), self.rotated(k + 1)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -395,6 +502,72 @@ impl UnitLog {
             }
         }
         fs::rename(&self.inner.path, self.rotated(1))
+    }
+
+    /// Remove the files the retention no longer keeps as of `now`: past
+    /// the count (probing past it until a file is missing: rotation keeps
+    /// the numbers contiguous) and, with an age, every file from the first
+    /// one whose newest line is that old.
+    fn prune(&self, w: &mut Writer, now: SystemTime) {
+        let r = w.retention;
+        let aged = r.max_age.is_some();
+        // Newest line of each file, newest file first; without an age only
+        // the files past the count matter, so only those are looked at.
+        let mut newest: Vec<Option<SystemTime>> = Vec::new();
+        // Bounded in case something else fills the directory with numbers.
+        for k in 0..=LogSpec::MAX_FILES * 10 {
+            let path = if k == 0 {
+                self.inner.path.clone()
+            } else {
+                self.rotated(k)
+            };
+            let t = if aged || k >= r.files {
+                files::modified(&path)
+            } else {
+                None
+            };
+            if t.is_none() && k >= r.files {
+                break;
+            }
+            newest.push(t);
+        }
+        let Some(first) = r.first_expired(&newest, now) else {
+            return;
+        };
+        for k in (first..newest.len()).rev() {
+            let result = if k == 0 {
+                w.file = None;
+                w.size = 0;
+                w.oldest = None;
+                self.remove(w, &self.inner.path.clone())
+            } else {
+                self.remove(w, &self.rotated(k as u32))
+            };
+            if let Err(e) = result {
+                self.report(&e, "cannot remove an expired log file");
+            }
+        }
+    }
+
+    /// Remove one log file, first raising the watermark to its last line.
+    fn remove(&self, w: &mut Writer, path: &Path) -> io::Result<()> {
+        let last =
+            files::last_record_time(path, self.max_record()).or_else(|| files::modified(path));
+        match fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        let known = *w
+            .pruned
+            .get_or_insert_with(|| files::read_watermark(&self.inner.path));
+        if let Some(t) = last.filter(|t| known.is_none_or(|k| *t > k)) {
+            w.pruned = Some(Some(t));
+            if let Err(e) = files::write_watermark(&self.inner.path, t) {
+                self.report(&e, "cannot record which log lines were removed");
+            }
+        }
+        Ok(())
     }
 
     /// A disk problem is the environment's, reported once per unit.
@@ -408,77 +581,5 @@ impl UnitLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::UNIX_EPOCH;
-
-    fn batch(secs: u64, texts: &[&str]) -> Batch {
-        let mut b = Batch::new();
-        b.start(UNIX_EPOCH + Duration::new(secs, 1_500), Stream::Stdout);
-        for t in texts {
-            b.push_str(t, "");
-        }
-        b
-    }
-
-    #[tokio::test]
-    async fn followers_get_every_line_the_tail_and_disk_have() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::open(dir.path().into(), LogLimits::default()).unwrap();
-        let log = store.unit("p", "u");
-        log.write(Stream::Stdout, "unfollowed");
-        let mut f = log.subscribe();
-        log.append(&batch(1, &["a", "", "c"]));
-        log.marker("exited 0");
-        log.write(Stream::Stderr, "bad \u{fffd}");
-        let mut got = Vec::new();
-        while got.len() < 5 {
-            match f.next().await {
-                Some(FollowEvent::Line(l)) => got.push(l),
-                other => panic!("{other:?}"),
-            }
-        }
-        let tail = log.tail(10);
-        assert_eq!(tail[1..], got[..], "same lines, same times");
-        assert_eq!(tail[0].text.as_ref(), "unfollowed");
-        let texts: Vec<&str> = got.iter().map(|l| l.text.as_ref()).collect();
-        assert_eq!(texts, ["a", "", "c", "exited 0", "bad \u{fffd}"]);
-        assert_eq!(got[0].time, UNIX_EPOCH + Duration::new(1, 1_000));
-        assert_eq!(log.read(None, 10).await.unwrap(), tail);
-    }
-
-    #[test]
-    fn rotation_splits_batches_at_record_boundaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let limits = LogLimits {
-            max_file_bytes: 100,
-            keep_files: 50,
-            ..LogLimits::default()
-        };
-        let store = LogStore::open(dir.path().into(), limits).unwrap();
-        let log = store.unit("p", "r");
-        let mut want = Vec::new();
-        for i in 0..12u64 {
-            let texts: Vec<String> = (0..(i % 4)).map(|j| format!("{i}-{j}")).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let b = batch(i, &refs);
-            want.extend_from_slice(b.bytes());
-            log.append(&b);
-        }
-        // One record longer than the limit gets a file of its own.
-        let long = batch(99, &[&"x".repeat(150)]);
-        want.extend_from_slice(long.bytes());
-        log.append(&long);
-        let mut all = Vec::new();
-        for path in log.files_oldest_first() {
-            let Ok(bytes) = fs::read(&path) else { continue };
-            assert!(bytes.ends_with(b"\n"), "{}", path.display());
-            let records = bytes.iter().filter(|b| **b == b'\n').count();
-            assert!(bytes.len() <= 100 || records == 1, "{}", path.display());
-            all.extend(bytes);
-        }
-        assert_eq!(all, want, "every record, in order, none cut");
-        assert!(log.rotated(2).exists());
-        assert_eq!(log.dropped_bytes(), 0);
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -81,7 +81,14 @@ impl Manager {
             notify_dir: opts.paths.notify_dir(),
             cgroup: opts.cgroup.clone(),
             logs: Arc::new(
-                LogStore::open(opts.paths.logs_dir(), LogLimits::default()).map_err(|source| {
+                LogStore::open(
+                    opts.paths.logs_dir(),
+                    LogLimits {
+                        retention: opts.log_retention,
+                        ..LogLimits::default()
+                    },
+                )
+                .map_err(|source| {
                     CoreError::State(crate::state::store::StateError::Write {
                         path: opts.paths.logs_dir(),
                         source,
