@@ -144,9 +144,17 @@ or the dashboard; a file change with the changed paths; a restart after an exit,
 .B devctl history
 lists them newest first;
 .B devctl logs \-\-run ID
-prints exactly that run's lines, also after the daemon was killed and started again, and says
-.B rotated away
-when the log no longer holds them.
+prints exactly that run's lines, also after the daemon was killed and started again, for as long as the unit's log keeps them (its
+.B logs { }
+in
+.BR devctl.kdl (5)).
+When retention removed some of them, a line
+.B "\-\- lines of run ID up to TIME were rotated away (UNIT keeps 4 \(mu 8 MiB; ...) \-\-"
+comes first (with
+.BR \-\-json ,
+a
+.B {\(dqnotice\(dq: {\(dqtype\(dq: \(dqrotated\-away\(dq, ...}}
+object), then what remains; when it removed all of them, the command fails with exit status 4 saying so.
 .B devctl status UNIT
 shows the current run (for a build still running,
 .BR "running 12s, usually 30s" ,
