@@ -384,7 +384,8 @@ impl UnitLog {
                 .is_some()
         };
         let mut written = 0;
-        // The whole batch fits and nothing is too old: one write.
+        // Most batches fit a file that is young enough and go out in one
+        // write; the others are cut at the records where it must rotate.
         if w.file.is_some() && due(&w, 0, bytes.len()) {
             let mut start = 0;
             for &end in batch.ends() {
