@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use devctl_units::api::{ErrorBody, ErrorKind, Event, LogRecord};
+use devctl_units::api::{ErrorKind, Event, LogRecord};
 use devctl_units::name::{ProjectName, UnitName};
 use futures_util::{Stream, StreamExt, stream};
 use serde::Serialize;
@@ -52,13 +52,22 @@ pub fn line<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(v)
 }
 
+/// The last line of a stream whose reader fell behind: an [`ErrorBody`]
+/// plus the count as a number, so a reader need not parse the message.
+#[derive(Serialize)]
+struct Lagged {
+    error: devctl_units::api::ApiError,
+    missed: u64,
+}
+
 fn lagged_line(what: &str, n: u64) -> Bytes {
-    line(&ErrorBody {
+    line(&Lagged {
         error: api_error(
             ErrorKind::Failed,
             format!("this {what} stream fell {n} entries behind and was closed"),
             Some("read the stream faster, or reconnect and re-read the state"),
         ),
+        missed: n,
     })
 }
 
@@ -134,7 +143,7 @@ pub fn ndjson(lines: impl Stream<Item = Bytes> + Send + 'static) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use devctl_units::api::{EventKind, LogStream};
+    use devctl_units::api::{ErrorBody, EventKind, LogStream};
 
     fn ev(seq: u64, project: Option<&str>, unit: Option<&str>) -> Event {
         Event {
@@ -260,5 +269,11 @@ mod tests {
             "live"
         );
         assert!(serde_json::from_slice::<ErrorBody>(&lines[2]).is_ok());
+        let v: serde_json::Value = serde_json::from_slice(&lines[2]).unwrap();
+        assert_eq!(v["missed"], 3, "the count is a number too");
+        assert!(
+            lines[2].starts_with(b"{\"error\":"),
+            "what `devctl` looks for"
+        );
     }
 }

@@ -415,9 +415,14 @@ impl CoreApi for Supervisor {
         let live = out.live.map(|rx| {
             futures_util::stream::unfold((rx, filter), |(mut rx, filter)| async move {
                 loop {
-                    let r = rx.recv().await?;
-                    if filter.keeps(&r) {
-                        return Some((LogItem::Line(r), (rx, filter)));
+                    match rx.recv().await? {
+                        logview::Live::Line(r) if filter.keeps(&r) => {
+                            return Some((LogItem::Line(r), (rx, filter)));
+                        }
+                        logview::Live::Line(_) => {}
+                        logview::Live::Missed(n) => {
+                            return Some((LogItem::Lagged(n), (rx, filter)));
+                        }
                     }
                 }
             })
