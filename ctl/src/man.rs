@@ -192,8 +192,11 @@ a regular expression that filters and highlights, a jump to the first error; whe
 it says how many lines the daemon dropped and resumes).
 Its buttons start, stop, restart and trigger units, enable and disable them (with or without
 .BR \-\-now ),
-and bring a project up or down, showing progress until the job is done and its failure worded as
-the CLI words it. Everything is live from the daemon's event stream; nothing polls. Keys: arrows or
+bring a project up or down, and reload it (its devctl.kdl, read again by the daemon with the same
+compiler as
+.BR "devctl reload" ;
+a manifest with errors changes nothing and shows the report the CLI prints), showing progress until
+the job is done and its failure worded as the CLI words it. Everything is live from the daemon's event stream; nothing polls. Keys: arrows or
 .B j k
 move, Enter opens the detail,
 .B "s x r t e"
@@ -203,9 +206,9 @@ logs,
 .B g
 graph,
 .B /
-search, Esc closes, ? help. CPU and memory are not shown yet. Reloading a manifest stays with
-.BR "devctl reload" ,
-which compiles it. See
+search,
+.B R
+reload, Esc closes, ? help. CPU and memory are not shown yet. See
 .BR devctld (8),
 DASHBOARD, for the security model.
 

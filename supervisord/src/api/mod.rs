@@ -14,7 +14,7 @@ mod server;
 mod stall;
 pub(crate) mod stream;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod version;
 
 pub use control::DaemonControl;

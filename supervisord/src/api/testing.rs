@@ -32,6 +32,8 @@ pub struct Fake {
     pub calls: Arc<Mutex<Vec<String>>>,
     pub events: broadcast::Sender<Event>,
     pub log_lines: broadcast::Sender<LogRecord>,
+    /// What `projects` answers.
+    pub projects: Arc<Mutex<Vec<ProjectInfo>>>,
 }
 
 impl Fake {
@@ -40,6 +42,7 @@ impl Fake {
             calls: Arc::default(),
             events: broadcast::channel(16).0,
             log_lines: broadcast::channel(16).0,
+            projects: Arc::default(),
         }
     }
     fn record(&self, s: String) {
@@ -106,7 +109,18 @@ impl CoreApi for Fake {
         req: LoadRequest,
     ) -> Result<LoadResponse, ApiError> {
         self.record(format!("load {p} {}", req.units.len()));
-        Ok(LoadResponse::default())
+        // A project named "refused" is refused, as a bad unit file would be.
+        if p.as_str() == "refused" {
+            return Err(api_error(
+                ErrorKind::InvalidUnits,
+                "refused.service: the core refuses this project",
+                Some("fix the unit file"),
+            ));
+        }
+        Ok(LoadResponse {
+            unchanged: req.units.len(),
+            ..LoadResponse::default()
+        })
     }
     async fn forget_project(&self, p: ProjectName) -> Result<JobResponse, ApiError> {
         self.record(format!("forget {p}"));

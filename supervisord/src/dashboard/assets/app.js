@@ -7,7 +7,7 @@
 // thousand units starting cost a few reads, not a thousand. Nothing
 // polls: an idle page makes no request.
 
-import { apiErrorLines, dependencyLines, jobFailureLines, readyCell, restartsCell, resultCell, runLine, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageText } from "./view.js";
+import { apiErrorLines, dependencyLines, jobFailureLines, loadSummary, readyCell, restartsCell, resultCell, runLine, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageText } from "./view.js";
 import { drawGraph } from "./graph.js";
 import { LogView } from "./logs.js";
 
@@ -15,9 +15,11 @@ const TOKEN = document.querySelector('meta[name="devctl-token"]').content;
 const $ = (sel) => document.querySelector(sel);
 
 class ApiError extends Error {
-  constructor(body) {
+  /** `printed`: the text `devctl` prints for this failure, when the daemon says it. */
+  constructor(body, printed) {
     super(body.message);
     this.body = body;
+    this.printed = printed;
   }
 }
 
@@ -32,8 +34,8 @@ const api = {
     const text = await res.text();
     let v = text;
     try { v = JSON.parse(text); } catch { /* plain text */ }
-    if (!res.ok) throw new ApiError(v && v.error ? v.error : { message: String(text).trim() || `HTTP ${res.status}` });
-    return v;
+    if (!res.ok) throw new ApiError(v && v.error ? v.error : { message: String(text).trim() || `HTTP ${res.status}` }, v && typeof v.printed === "string" ? v.printed : null);
+    return res.status === 204 ? null : v;
   },
   get(path) { return this.call("GET", path); },
   post(path, body) { return this.call("POST", path, body); },
@@ -263,6 +265,7 @@ function renderSummary() {
     acts.append(
       button("up", `devctl up: every enabled unit of ${name}`, () => projectJob("up", name)),
       button("down", `devctl down: stop every unit of ${name}`, () => projectJob("down", name)),
+      button("reload", `devctl reload: read ${name}'s devctl.kdl again (R)`, () => reloadProject(name), { "data-act": "reload" }),
       button("graph", `dependency graph of ${name}`, () => showGraph(name)),
     );
     card.append(h, line, bar, acts);
@@ -461,7 +464,8 @@ function jobToast(title) {
   div.append(close, h, body);
   $("#jobs").prepend(div);
   return {
-    done(lines) {
+    /** Failure lines (none: it succeeded, and `ok` says what it did). */
+    done(lines, ok = ["done"]) {
       div.classList.remove("busy");
       if (lines.length) {
         div.classList.add("failed");
@@ -469,9 +473,17 @@ function jobToast(title) {
         body.textContent = lines.join("\n");
       } else {
         div.classList.add("ok");
-        body.textContent = "done";
+        body.textContent = ok.join("\n");
         setTimeout(() => div.remove(), 4000);
       }
+    },
+    /** A failure `devctl` prints as a report: kept as it is, scrolled sideways if wide. */
+    report(text) {
+      div.classList.remove("busy");
+      div.classList.add("failed", "wide");
+      div.setAttribute("role", "alert");
+      body.className = "report";
+      body.textContent = text;
     },
   };
 }
@@ -493,6 +505,18 @@ function unitJob(verb, u) {
 
 function projectJob(verb, project) {
   runJob(`${verb} ${project}`, project, "jobs", { verb, units: [], block: true, failed_only: true, source: "dashboard" }, (r) => jobFailureLines(project, r));
+}
+
+/** `devctl reload` of a project: its devctl.kdl compiled and loaded again by the daemon. */
+async function reloadProject(project) {
+  const t = jobToast(`reload ${project}`);
+  try {
+    const r = await api.post(`/v1/projects/${encodeURIComponent(project)}/reload`);
+    t.done([], loadSummary(r.project, r.load));
+  } catch (e) {
+    if (e instanceof ApiError && e.printed) t.report(e.printed);
+    else t.done(e instanceof ApiError ? apiErrorLines(e.body) : [`error: ${e.message}`]);
+  }
 }
 
 function toggleEnabled(u, now) {
@@ -664,6 +688,7 @@ document.addEventListener("keydown", (e) => {
       break;
     }
     case "g": if (u) showGraph(u.project); break;
+    case "R": if (u) reloadProject(u.project); break;
     case "/": $("#log-search").focus(); break;
     case "?": $("#help").showModal(); break;
     default: return;

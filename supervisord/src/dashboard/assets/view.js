@@ -192,3 +192,13 @@ export function usageText(x) {
   const cpu = x.cpu_percent == null ? "-" : `${x.cpu_percent}%`;
   return `${cpu} CPU · ${bytes(x.rss_bytes)} in ${x.procs} process${x.procs === 1 ? "" : "es"}`;
 }
+
+/** What `devctl reload` prints for a load: `pz: added: a, b` lines (ctl/src/jobs.rs load_summary). */
+export function loadSummary(project, r) {
+  const lines = [];
+  for (const [label, names] of [["added", r.added], ["removed", r.removed], ["changed", r.changed], ["restarted", r.restarted], ["stopped", r.stopped]]) {
+    if (names.length) lines.push(`${project}: ${label}: ${names.join(", ")}`);
+  }
+  if (!lines.length) lines.push(`${project}: unchanged (${r.unchanged} units)`);
+  return lines;
+}
