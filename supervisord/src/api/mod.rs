@@ -8,7 +8,7 @@
 
 mod control;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod routes;
 mod server;
 mod stall;

@@ -2,7 +2,7 @@
 //! that records calls, a server on a temp socket, and an async front to
 //! the shared raw HTTP/1.1 client (`devctl_test_support::http`).
 
-use devctl_units::api::runs::{RunId, RunPage, RunQuery, RunRecord};
+use devctl_units::api::runs::{LiveUsage, RunId, RunPage, RunQuery, RunRecord};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -99,9 +99,29 @@ impl DaemonControl for Fake {
 }
 
 impl CoreApi for Fake {
+    async fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> Vec<((ProjectName, UnitName), LiveUsage)> {
+        let names: Vec<String> = units.iter().map(|(p, u)| format!("{p}/{u}")).collect();
+        self.record(format!("usage {}", names.join(" ")));
+        // Every unit runs 1 MiB at 5 % in one process, but "stopped" ones.
+        units
+            .into_iter()
+            .filter(|(_, u)| !u.as_str().starts_with("stopped"))
+            .map(|k| {
+                let usage = LiveUsage {
+                    rss_bytes: 1 << 20,
+                    cpu_percent: Some(5),
+                    procs: 1,
+                };
+                (k, usage)
+            })
+            .collect()
+    }
     async fn projects(&self) -> Vec<ProjectInfo> {
         self.record("projects".into());
-        vec![]
+        self.projects.lock().unwrap().clone()
     }
     async fn load_project(
         &self,

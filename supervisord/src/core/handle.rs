@@ -21,7 +21,7 @@ use devctl_units::api::{
 use devctl_units::{ProjectName, UnitName};
 
 use devctl_units::api::LogStream;
-use devctl_units::api::runs::{RunId, RunLogRange, RunPage, RunQuery, RunRecord};
+use devctl_units::api::runs::{LiveUsage, RunId, RunLogRange, RunPage, RunQuery, RunRecord};
 
 use crate::core::logview;
 use crate::core::manager::{self, Command, CoreShared, DETAIL_TAIL};
@@ -130,6 +130,14 @@ pub trait CoreApi: Clone + Send + Sync + 'static {
     fn runs(&self, query: RunQuery) -> impl Future<Output = Result<RunPage, ApiError>> + Send;
     /// `GET /v1/runs/{run}`: one run.
     fn run(&self, id: RunId) -> impl Future<Output = Result<RunRecord, ApiError>> + Send;
+    /// The dashboard's usage columns (no route of its own): CPU and memory
+    /// of `units`' running process trees, sampled now; a unit that runs
+    /// nothing of the daemon's (stopped, or a container the engine runs)
+    /// is left out.
+    fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> impl Future<Output = Vec<((ProjectName, UnitName), LiveUsage)>> + Send;
 }
 
 /// Cloneable handle to the running core.
@@ -451,5 +459,15 @@ impl CoreApi for Supervisor {
                 message: format!("no run {id}"),
                 help: Some("`devctl history` lists the runs kept".into()),
             })
+    }
+
+    async fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> Vec<((ProjectName, UnitName), LiveUsage)> {
+        let usage = self.shared.usage.clone();
+        tokio::task::spawn_blocking(move || usage.sample_units(&units))
+            .await
+            .unwrap_or_default()
     }
 }

@@ -183,7 +183,7 @@ fn allowed(method: &Method, path: &str) -> bool {
         ),
         Method::POST => matches!(
             parts.as_slice(),
-            ["v1", "projects", _, "jobs" | "enablement" | "reload"]
+            ["v1", "projects", _, "jobs" | "enablement" | "reload"] | ["events", _, "watch"]
         ),
         _ => false,
     }
@@ -369,7 +369,9 @@ mod tests {
         assert!(allowed(&post, "/v1/projects/p/jobs"));
         assert!(allowed(&post, "/v1/projects/p/enablement"));
         assert!(allowed(&post, "/v1/projects/p/reload"));
+        assert!(allowed(&post, "/events/3/watch"));
         assert!(!allowed(&get, "/v1/projects/p/reload"));
+        assert!(!allowed(&get, "/events/3/watch"));
         assert!(!allowed(&post, "/v1/daemon/stop"));
         assert!(!allowed(&post, "/v1/daemon/reexec"));
         assert!(!allowed(&post, "/v1/dashboard"));

@@ -6,10 +6,16 @@
 // list is read again once (pending changes, ports, exact times) — a
 // thousand units starting cost a few reads, not a thousand. Nothing
 // polls: an idle page makes no request.
+//
+// CPU and memory: the page tells the daemon which running units it shows
+// (rows in view, the open detail; none while the page is hidden) and the
+// daemon sends their figures as `usage` events every 2 s while it does.
+// Nothing shown, nothing sampled.
 
-import { apiErrorLines, dependencyLines, jobFailureLines, loadSummary, readyCell, restartsCell, resultCell, runLine, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageText } from "./view.js";
+import { apiErrorLines, dependencyLines, jobFailureLines, loadSummary, readyCell, restartsCell, resultCell, runLine, sampled, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageCells, usageText } from "./view.js";
 import { drawGraph } from "./graph.js";
 import { LogView } from "./logs.js";
+import { UsageWatch } from "./usage.js";
 
 const TOKEN = document.querySelector('meta[name="devctl-token"]').content;
 const $ = (sel) => document.querySelector(sel);
@@ -72,9 +78,20 @@ const state = {
   unitFiles: new Map(),
 };
 
+const usage = new UsageWatch(api, (k) => state.units.get(k), () => (state.selected ? [state.selected] : []));
+
 // ---------------------------------------------------------------- table
 
-const COLUMNS = ["pick", "project", "unit", "kind", "state", "ready", "result", "restarts", "uptime", "pid", "ports", "enabled", "trigger", "actions"];
+const COLUMNS = ["pick", "project", "unit", "kind", "state", "ready", "result", "restarts", "uptime", "pid", "cpu", "mem", "ports", "enabled", "trigger", "actions"];
+
+function setUsageCells(tr, u) {
+  const c = usageCells(u, usage.figures.get(tr.dataset.key));
+  for (const [col, cell] of [["cpu", c.cpu], ["mem", c.mem]]) {
+    const td = cellEl(tr, col);
+    setCell(td, cell.text, cell.tone);
+    if (td.title !== cell.title) td.title = cell.title;
+  }
+}
 
 function cellEl(tr, col) {
   return tr.children[COLUMNS.indexOf(col)];
@@ -138,6 +155,7 @@ function makeRow(u) {
     button("trigger", "trigger (t)", () => unitJob("trigger", state.units.get(k)), { "data-act": "trigger" }),
   );
   tr.addEventListener("click", () => select(tr.dataset.key));
+  usage.observe(tr);
   return tr;
 }
 
@@ -156,6 +174,8 @@ function fillRow(tr, u, now) {
   const up = uptimeMs(u, now);
   setCell(cellEl(tr, "uptime"), up == null ? "-" : shortDuration(up), up == null ? "dim" : "");
   setCell(cellEl(tr, "pid"), u.main_pid == null ? "-" : String(u.main_pid), u.main_pid == null ? "dim" : "");
+  if (!sampled(u)) usage.figures.delete(tr.dataset.key);
+  setUsageCells(tr, u);
   const ports = cellEl(tr, "ports");
   const portsText = [...u.ports.map(String), ...u.links].join(" ");
   if (ports.dataset.v !== portsText) {
@@ -213,7 +233,12 @@ function renderAll() {
     tr.hidden = !visible(u);
     frag.appendChild(tr);
   }
-  for (const [k, tr] of state.rows) if (!keep.has(k)) { tr.remove(); state.rows.delete(k); }
+  for (const [k, tr] of state.rows) {
+    if (keep.has(k)) continue;
+    usage.forget(tr);
+    tr.remove();
+    state.rows.delete(k);
+  }
   tbody.replaceChildren(frag);
   $("#no-units").hidden = state.units.size > 0;
   renderSummary();
@@ -323,6 +348,7 @@ function flush() {
   if (state.selected && events.some((e) => e.project && key(e.project, e.unit || "") === state.selected)) loadDetail(state.selected);
   if (state.graphProject && touched.has(state.graphProject)) renderGraph();
   tickUptimes();
+  usage.soon();
 }
 
 function applyEvent(e, touched) {
@@ -437,17 +463,40 @@ function connect() {
     state.queue.push(JSON.parse(m.data));
     schedule();
   };
+  es.addEventListener("hello", (m) => {
+    // A new stream watches nothing yet: say again what the page shows.
+    usage.hello(JSON.parse(m.data).stream);
+  });
+  es.addEventListener("usage", (m) => applyUsage(JSON.parse(m.data)));
   es.addEventListener("lagged", (m) => {
     // The page fell behind the daemon's events: read everything again.
     const missed = JSON.parse(m.data).missed;
     live.textContent = `missed ${missed} events; re-reading`;
     es.close();
+    usage.hello(null);
     connect();
   });
   es.onerror = () => {
     live.textContent = "disconnected; reconnecting…";
     live.className = "live off";
   };
+}
+
+// ---------------------------------------------------------- usage
+
+function applyUsage(frame) {
+  for (const x of frame.units) {
+    const k = key(x.project, x.unit);
+    const u = state.units.get(k);
+    if (!u || !sampled(u)) continue;
+    usage.figures.set(k, x.usage);
+    const tr = state.rows.get(k);
+    if (tr) setUsageCells(tr, u);
+    if (k === state.selected) {
+      const dd = document.querySelector("#detail-status dd[data-usage]");
+      if (dd) dd.textContent = usageText(x.usage);
+    }
+  }
 }
 
 // --------------------------------------------------------------- jobs
@@ -530,6 +579,7 @@ function toggleEnabled(u, now) {
 
 function select(k) {
   state.selected = k;
+  usage.soon();
   for (const tr of document.querySelectorAll("#unit-rows tr.selected")) tr.classList.remove("selected");
   const tr = state.rows.get(k);
   if (tr) tr.classList.add("selected");
@@ -578,7 +628,7 @@ async function loadDetail(k) {
   if (u.links.length) add("Links", u.links.join(" "));
   // Sampled by the daemon for this answer: opening the detail again
   // samples again (nothing polls).
-  if (u.usage) add("CPU / memory", usageText(u.usage));
+  if (u.usage) add("CPU / memory", usageText(u.usage), "usage");
   if (u.run) add("Run", u.run + (u.usual_ms ? ` (usually ${shortDuration(u.usual_ms)})` : ""));
   if (u.recent_runs?.length) add("Last runs", u.recent_runs.map((r) => runLine(r, Date.now())).join("\n"), "lines");
   const dl = $("#detail-status");
@@ -588,7 +638,8 @@ async function loadDetail(k) {
     a.textContent = dt;
     const b = document.createElement("dd");
     b.textContent = dd;
-    if (tone) b.className = tone === "lines" ? "lines" : `tone-${tone}`;
+    if (tone === "usage") b.dataset.usage = "1";
+    else if (tone) b.className = tone === "lines" ? "lines" : `tone-${tone}`;
     dl.append(a, b);
   }
   const all = [...state.units.values()];
@@ -609,6 +660,7 @@ async function loadDetail(k) {
 
 function closeDetail() {
   state.selected = null;
+  usage.soon();
   detailSeq += 1;
   $("#detail").hidden = true;
   for (const tr of document.querySelectorAll("#unit-rows tr.selected")) tr.classList.remove("selected");
