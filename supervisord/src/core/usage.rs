@@ -202,11 +202,22 @@ mod tests {
         assert_eq!(m.passes(), 0, "nothing tracked: /proc is not read");
 
         let inv = format!("usage-test-{}", std::process::id());
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .env(MARKER_VAR, &inv)
-            .spawn()
-            .unwrap();
+        let child = Reaped(
+            std::process::Command::new("sleep")
+                .arg("30")
+                .env(MARKER_VAR, &inv)
+                .spawn()
+                .unwrap(),
+        );
+        // Until it has exec'd, the child is a copy of this process.
+        let environ = format!("/proc/{}/environ", child.0.id());
+        let start = Instant::now();
+        while !std::fs::read(&environ)
+            .is_ok_and(|e| e.windows(inv.len()).any(|w| w == inv.as_bytes()))
+        {
+            assert!(start.elapsed() < Duration::from_secs(10), "sleep never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         m.track(&web.0, &web.1, &inv);
         assert!(m.sample_units(std::slice::from_ref(&other)).is_empty());
         assert_eq!(m.passes(), 0, "a unit that runs nothing costs no pass");
@@ -217,7 +228,15 @@ mod tests {
         assert_eq!(got[0].1.procs, 1);
         assert!(got[0].1.rss_bytes > 0);
         assert_eq!(m.live(&web.0, &web.1), Some(got[0].1), "kept for status");
-        child.kill().unwrap();
-        child.wait().unwrap();
+    }
+
+    /// A child killed and waited for however the test ends.
+    struct Reaped(std::process::Child);
+
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
