@@ -12,12 +12,14 @@
 //!
 //! All problems come back as one [`CompileError`] in source order. Output is
 //! deterministic. [`emit_devctl`] and [`emit_systemd`] turn a [`Compiled`]
-//! set into unit-file text.
+//! set into unit-file text; [`loadable`] is what `devctl` and devctld send
+//! the daemon's core (`load`).
 
 mod container;
 mod emit;
 mod error;
 mod kube_check;
+pub mod load;
 mod logs;
 mod manifest;
 mod parse;
@@ -40,6 +42,7 @@ use miette::SourceSpan;
 pub use emit::emit_devctl;
 pub use error::{CompileError, ErrorKind, Problem, Source, Warning};
 pub use kube_check::check_kubernetes;
+pub use load::{Loadable, ManifestError, loadable, render_report};
 pub use prescan::{MAX_DEPTH, MAX_FILE_BYTES, MAX_SLASHDASH_DEPTH, MAX_STRING_BYTES};
 pub use systemd::{SystemdOutput, emit_systemd, probe_argv};
 

@@ -236,6 +236,13 @@ impl LineStream {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            // A stream the daemon ends early (its reader fell behind) says
+            // why in a last `{"error": …}` line.
+            if line.starts_with(b"{\"error\":")
+                && let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(&line)
+            {
+                return Err(CtlError::Api(error));
+            }
             return decode("stream", &line).map(Some);
         }
         Ok(None)
@@ -292,6 +299,20 @@ mod tests {
                 (e.kind, e.message.as_str()),
                 (api::ErrorKind::NotFound, "no x")
             ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_streams_last_error_line_becomes_an_api_error() {
+        let (_d, c) = answer_client(
+            "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{\"n\":1}\n{\"error\":{\"kind\":\"failed\",\"message\":\"this log stream fell 7 entries behind and was closed\"}}\n",
+        );
+        let mut s = c.stream("/v1/logs").await.unwrap();
+        let first: serde_json::Value = s.next_json().await.unwrap().unwrap();
+        assert_eq!(first["n"], 1);
+        match s.next_json::<serde_json::Value>().await {
+            Err(CtlError::Api(e)) => assert!(e.message.contains("fell 7 entries behind"), "{e:?}"),
             other => panic!("{other:?}"),
         }
     }

@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 
+use devctl_compiler::ManifestError;
 use devctl_units::api::ApiError;
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+use miette::Diagnostic;
 use serde_json::{Value, json};
 
 /// Everything that can go wrong in `devctl`.
@@ -28,8 +29,11 @@ pub enum CtlError {
     NoUnitFile { name: String, manifest: PathBuf },
     #[error("{0}")]
     InvalidManifest(Box<dyn Diagnostic + Send + Sync + 'static>),
-    #[error("{}: parsing took longer than {limit_ms} ms", path.display())]
-    ManifestTimeout { path: PathBuf, limit_ms: u64 },
+    /// A manifest that could not be compiled in time (an invalid one is
+    /// [`CtlError::InvalidManifest`]); worded by the compiler, as devctld's
+    /// dashboard words it.
+    #[error(transparent)]
+    Manifest(ManifestError),
     #[error("cannot read {}: {source}", path.display())]
     ManifestRead {
         path: PathBuf,
@@ -69,6 +73,15 @@ pub enum CtlError {
     Import(Box<crate::import::ImportError>),
 }
 
+impl From<ManifestError> for CtlError {
+    fn from(e: ManifestError) -> CtlError {
+        match e {
+            ManifestError::Invalid(report) => CtlError::InvalidManifest(report),
+            other => CtlError::Manifest(other),
+        }
+    }
+}
+
 impl From<crate::import::ImportError> for CtlError {
     /// A YAML syntax error is an invalid manifest (rendered with its span).
     fn from(e: crate::import::ImportError) -> CtlError {
@@ -92,9 +105,7 @@ impl CtlError {
                     .into(),
             ),
             CtlError::NoUnitFile { .. } => Some("`devctl list` shows the project's units".into()),
-            CtlError::ManifestTimeout { .. } => {
-                Some("the manifest is pathologically nested or huge; simplify it".into())
-            }
+            CtlError::Manifest(e) => e.help().map(|h| h.to_string()),
             CtlError::Unreachable { .. } => Some(
                 "start it with `devctl daemon run`, or check the permissions of the socket".into(),
             ),
@@ -136,7 +147,7 @@ impl CtlError {
             | CtlError::NotFound { .. }
             | CtlError::NoUnitFile { .. } => "not-found".into(),
             CtlError::InvalidManifest(_)
-            | CtlError::ManifestTimeout { .. }
+            | CtlError::Manifest(_)
             | CtlError::ManifestRead { .. } => "invalid-manifest".into(),
             CtlError::Unreachable { .. }
             | CtlError::DaemonStart { .. }
@@ -183,22 +194,9 @@ impl CtlError {
     }
 }
 
-/// A miette report as text, coloured or not.
-pub fn render_report(diag: &dyn Diagnostic, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let mut out = String::new();
-    match GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .render_report(&mut out, diag)
-    {
-        Ok(()) => out.trim_end().to_string(),
-        Err(_) => format!("error: {diag}"),
-    }
-}
+/// A miette report as text, coloured or not (the compiler's rendering,
+/// which devctld's dashboard shows too).
+pub use devctl_compiler::render_report;
 
 /// One JSON object per problem: `{message, line, column, help}` (1-based).
 pub fn diagnostics_json(diag: &dyn Diagnostic) -> Vec<Value> {

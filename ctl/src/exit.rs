@@ -83,9 +83,9 @@ pub fn for_error(err: &CtlError) -> Exit {
         CtlError::NoManifest { .. } | CtlError::NotFound { .. } | CtlError::NoUnitFile { .. } => {
             Exit::NotFound
         }
-        CtlError::InvalidManifest(_)
-        | CtlError::ManifestTimeout { .. }
-        | CtlError::ManifestRead { .. } => Exit::InvalidManifest,
+        CtlError::InvalidManifest(_) | CtlError::Manifest(_) | CtlError::ManifestRead { .. } => {
+            Exit::InvalidManifest
+        }
         CtlError::Unreachable { .. }
         | CtlError::DaemonStart { .. }
         | CtlError::NoDaemonBinary { .. }
@@ -191,10 +191,12 @@ mod tests {
             124
         );
         assert_eq!(
-            for_error(&CtlError::ManifestTimeout {
-                path: PathBuf::from("/m"),
-                limit_ms: 2000
-            })
+            for_error(&CtlError::Manifest(
+                devctl_compiler::ManifestError::Timeout {
+                    path: PathBuf::from("/m"),
+                    limit_ms: 2000
+                }
+            ))
             .code(),
             65
         );

@@ -189,19 +189,26 @@ With
 the answer is the daemon's: url, login_url, port, token_file, started (and opened).
 .PP
 The page shows a progress summary per project, the unit table across projects
-(kind, state, ready, result, restarts n/limit and the next retry, uptime, PID, ports and links,
-enablement, what triggered the run), a unit's detail (what
+(kind, state, ready, result, restarts n/limit and the next retry, uptime, PID, CPU and memory of
+the whole process tree, ports and links, enablement, what triggered the run), a unit's detail (what
 .B devctl status UNIT
-prints, the last exit, the current run with its CPU and memory sampled when the detail opens, the
+prints, the last exit, the current run with its CPU and memory, the
 last runs with their triggers and outcomes, dependencies both ways, the compiled unit file), the
 dependency graph of a project,
 and logs of one unit or several merged by time (following, stderr in red, lifecycle markers highlighted,
 a regular expression that filters and highlights, a jump to the first error; when the page falls behind,
-it says how many lines the daemon dropped and resumes).
+it says how many lines the daemon dropped, marks the place and resumes after the last line it showed,
+reading the dropped ones back from the log files).
+CPU and memory are sampled every 2 s for the running units whose rows are in the window (and the
+open detail), only while the page is visible; containers and Kubernetes units show a dash, their
+engine runs their processes.
 Its buttons start, stop, restart and trigger units, enable and disable them (with or without
 .BR \-\-now ),
-and bring a project up or down, showing progress until the job is done and its failure worded as
-the CLI words it. Everything is live from the daemon's event stream; nothing polls. Keys: arrows or
+bring a project up or down, and reload it (its devctl.kdl, read again by the daemon with the same
+compiler as
+.BR "devctl reload" ;
+a manifest with errors changes nothing and shows the report the CLI prints), showing progress until
+the job is done and its failure worded as the CLI words it. Everything is live from the daemon's event stream; nothing polls. Keys: arrows or
 .B j k
 move, Enter opens the detail,
 .B "s x r t e"
@@ -211,11 +218,11 @@ logs,
 .B g
 graph,
 .B /
-search, Esc closes, ? help. CPU and memory are not shown yet. Reloading a manifest stays with
-.BR "devctl reload" ,
-which compiles it. See
+search,
+.B R
+reload, Esc closes, ? help. See
 .BR devctld (8),
-DASHBOARD, for the security model.
+DASHBOARD, for the security model and what is sampled when.
 
 "#;
 

@@ -1,7 +1,8 @@
 //! The manifest side of the CLI: compile `devctl.kdl` (with a parse
 //! deadline) into unit files, in devctl's or systemd's dialect, and turn
 //! compiler errors into [`CtlError`]s. The only module that calls the
-//! compiler.
+//! compiler. devctl's dialect is [`devctl_compiler::loadable`], the same
+//! call the dashboard's reload makes in devctld.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use crate::cli::Target;
 use crate::error::CtlError;
 
 /// How long parsing and compiling may take before devctl gives up.
-pub const DEADLINE: Duration = Duration::from_secs(2);
+pub const DEADLINE: Duration = devctl_compiler::load::DEADLINE;
 
 /// A compiled manifest, ready to print, write or load.
 #[derive(Debug, Clone)]
@@ -53,25 +54,20 @@ impl Manifest {
     }
 }
 
-fn compile_error(path: &Path, err: CompileError) -> CtlError {
-    match err.kind {
-        devctl_compiler::ErrorKind::Timeout => CtlError::ManifestTimeout {
-            path: path.to_path_buf(),
-            limit_ms: DEADLINE.as_millis() as u64,
-        },
-        devctl_compiler::ErrorKind::Invalid | devctl_compiler::ErrorKind::Io => {
-            CtlError::InvalidManifest(Box::new(err))
-        }
+/// A missing file is "no manifest" here; the compiler would say it cannot read it.
+fn must_exist(path: &Path) -> Result<(), CtlError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(CtlError::NoManifest {
+            start: path.to_path_buf(),
+        })
     }
 }
 
 fn compiled(path: &Path) -> Result<Compiled, CtlError> {
-    if !path.is_file() {
-        return Err(CtlError::NoManifest {
-            start: path.to_path_buf(),
-        });
-    }
-    devctl_compiler::compile_file_with_deadline(path, DEADLINE).map_err(|e| compile_error(path, e))
+    must_exist(path)?;
+    Ok(devctl_compiler::load::compile_manifest(path, DEADLINE)?)
 }
 
 /// The devctl binary that exported units run as their readiness gate: the
@@ -107,17 +103,23 @@ pub fn check_kubernetes(path: &Path) -> Result<(), CtlError> {
 
 /// Compile the manifest at `path` into unit files of `target`'s dialect.
 pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
+    if target == Target::Devctl {
+        must_exist(path)?;
+        let l = devctl_compiler::loadable(path)?;
+        return Ok(Manifest {
+            path: l.request.manifest,
+            root: l.request.root,
+            project: l.project,
+            files: l.request.units,
+            warnings: l.warnings,
+        });
+    }
     let c = compiled(path)?;
     let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
-    let files = match target {
-        Target::Devctl => devctl_compiler::emit_devctl(&c),
-        Target::Systemd => {
-            let devctl = probe_program(std::env::current_exe())?;
-            let out = devctl_compiler::emit_systemd(&c, &devctl);
-            warnings.extend(out.warnings.iter().map(|w| w.to_string()));
-            out.files
-        }
-    };
+    let devctl = probe_program(std::env::current_exe())?;
+    let out = devctl_compiler::emit_systemd(&c, &devctl);
+    warnings.extend(out.warnings.iter().map(|w| w.to_string()));
+    let files = out.files;
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(Manifest {
         path,
@@ -132,21 +134,50 @@ pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
 mod tests {
     use super::*;
     use crate::exit::{Exit, for_error};
+    use devctl_compiler::ManifestError;
 
     #[test]
     fn compiler_errors_map_to_65() {
         let p = Path::new("/m/devctl.kdl");
-        let t = compile_error(p, CompileError::timeout(p, DEADLINE));
+        let t = CtlError::from(ManifestError::Timeout {
+            path: p.to_path_buf(),
+            limit_ms: 2000,
+        });
         assert!(
-            matches!(t, CtlError::ManifestTimeout { limit_ms: 2000, .. }),
+            matches!(
+                t,
+                CtlError::Manifest(ManifestError::Timeout { limit_ms: 2000, .. })
+            ),
             "{t:?}"
         );
         assert_eq!(for_error(&t), Exit::InvalidManifest);
         assert!(t.to_string().contains("2000 ms"), "{t}");
         let denied = std::io::Error::from_raw_os_error(libc::EACCES);
-        let io = compile_error(p, CompileError::io(p, &denied));
+        let io = CtlError::from(ManifestError::Invalid(Box::new(CompileError::io(
+            p, &denied,
+        ))));
         assert!(matches!(io, CtlError::InvalidManifest(_)));
         assert_eq!(for_error(&io), Exit::InvalidManifest);
+    }
+
+    #[test]
+    fn the_cli_prints_a_manifest_error_as_the_compiler_words_it_for_devctld() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("devctl.kdl");
+        std::fs::write(
+            &path,
+            "project \"pz\"\nservice \"web\" {\n    rnu \"true\"\n}\n",
+        )
+        .unwrap();
+        let cli = compile(&path, Target::Devctl).unwrap_err();
+        let shared = devctl_compiler::loadable(&path).unwrap_err();
+        assert_eq!(cli.render_human(false), shared.printed());
+        let timeout = ManifestError::Timeout {
+            path: path.clone(),
+            limit_ms: 2000,
+        };
+        let printed = timeout.printed();
+        assert_eq!(CtlError::from(timeout).render_human(false), printed);
     }
 
     #[test]

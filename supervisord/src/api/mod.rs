@@ -8,13 +8,13 @@
 
 mod control;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod routes;
 mod server;
 mod stall;
 pub(crate) mod stream;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod version;
 
 pub use control::DaemonControl;

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use devctl_units::api::runs::LogNoticeLine;
-use devctl_units::api::{ErrorBody, ErrorKind, Event, LogRecord};
+use devctl_units::api::{ErrorKind, Event, LogRecord};
 use devctl_units::name::{ProjectName, UnitName};
 use futures_util::{Stream, StreamExt, stream};
 use serde::Serialize;
@@ -53,13 +53,22 @@ pub fn line<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(v)
 }
 
+/// The last line of a stream whose reader fell behind: an [`ErrorBody`]
+/// plus the count as a number, so a reader need not parse the message.
+#[derive(Serialize)]
+struct Lagged {
+    error: devctl_units::api::ApiError,
+    missed: u64,
+}
+
 fn lagged_line(what: &str, n: u64) -> Bytes {
-    line(&ErrorBody {
+    line(&Lagged {
         error: api_error(
             ErrorKind::Failed,
             format!("this {what} stream fell {n} entries behind and was closed"),
             Some("read the stream faster, or reconnect and re-read the state"),
         ),
+        missed: n,
     })
 }
 
@@ -138,7 +147,7 @@ pub fn ndjson(lines: impl Stream<Item = Bytes> + Send + 'static) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use devctl_units::api::{EventKind, LogStream};
+    use devctl_units::api::{ErrorBody, EventKind, LogStream};
 
     fn ev(seq: u64, project: Option<&str>, unit: Option<&str>) -> Event {
         Event {
@@ -285,5 +294,11 @@ mod tests {
             "live"
         );
         assert!(serde_json::from_slice::<ErrorBody>(&lines[3]).is_ok());
+        let v: serde_json::Value = serde_json::from_slice(&lines[3]).unwrap();
+        assert_eq!(v["missed"], 3, "the count is a number too");
+        assert!(
+            lines[3].starts_with(b"{\"error\":"),
+            "what `devctl` looks for"
+        );
     }
 }

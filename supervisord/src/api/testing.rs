@@ -2,7 +2,7 @@
 //! that records calls, a server on a temp socket, and an async front to
 //! the shared raw HTTP/1.1 client (`devctl_test_support::http`).
 
-use devctl_units::api::runs::{RunId, RunPage, RunQuery, RunRecord};
+use devctl_units::api::runs::{LiveUsage, RunId, RunPage, RunQuery, RunRecord};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub struct Fake {
     pub calls: Arc<Mutex<Vec<String>>>,
     pub events: broadcast::Sender<Event>,
     pub log_lines: broadcast::Sender<LogRecord>,
+    /// What `projects` answers.
+    pub projects: Arc<Mutex<Vec<ProjectInfo>>>,
 }
 
 impl Fake {
@@ -40,6 +42,7 @@ impl Fake {
             calls: Arc::default(),
             events: broadcast::channel(16).0,
             log_lines: broadcast::channel(16).0,
+            projects: Arc::default(),
         }
     }
     fn record(&self, s: String) {
@@ -96,9 +99,29 @@ impl DaemonControl for Fake {
 }
 
 impl CoreApi for Fake {
+    async fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> Vec<((ProjectName, UnitName), LiveUsage)> {
+        let names: Vec<String> = units.iter().map(|(p, u)| format!("{p}/{u}")).collect();
+        self.record(format!("usage {}", names.join(" ")));
+        // Every unit runs 1 MiB at 5 % in one process, but "stopped" ones.
+        units
+            .into_iter()
+            .filter(|(_, u)| !u.as_str().starts_with("stopped"))
+            .map(|k| {
+                let usage = LiveUsage {
+                    rss_bytes: 1 << 20,
+                    cpu_percent: Some(5),
+                    procs: 1,
+                };
+                (k, usage)
+            })
+            .collect()
+    }
     async fn projects(&self) -> Vec<ProjectInfo> {
         self.record("projects".into());
-        vec![]
+        self.projects.lock().unwrap().clone()
     }
     async fn load_project(
         &self,
@@ -106,7 +129,18 @@ impl CoreApi for Fake {
         req: LoadRequest,
     ) -> Result<LoadResponse, ApiError> {
         self.record(format!("load {p} {}", req.units.len()));
-        Ok(LoadResponse::default())
+        // A project named "refused" is refused, as a bad unit file would be.
+        if p.as_str() == "refused" {
+            return Err(api_error(
+                ErrorKind::InvalidUnits,
+                "refused.service: the core refuses this project",
+                Some("fix the unit file"),
+            ));
+        }
+        Ok(LoadResponse {
+            unchanged: req.units.len(),
+            ..LoadResponse::default()
+        })
     }
     async fn forget_project(&self, p: ProjectName) -> Result<JobResponse, ApiError> {
         self.record(format!("forget {p}"));

@@ -21,7 +21,9 @@ use devctl_units::api::{
 use devctl_units::{ProjectName, UnitName};
 
 use devctl_units::api::LogStream;
-use devctl_units::api::runs::{LogNotice, RunId, RunLogRange, RunPage, RunQuery, RunRecord};
+use devctl_units::api::runs::{
+    LiveUsage, LogNotice, RunId, RunLogRange, RunPage, RunQuery, RunRecord,
+};
 
 use crate::core::logview;
 use crate::core::manager::{self, Command, CoreShared, DETAIL_TAIL};
@@ -132,6 +134,14 @@ pub trait CoreApi: Clone + Send + Sync + 'static {
     fn runs(&self, query: RunQuery) -> impl Future<Output = Result<RunPage, ApiError>> + Send;
     /// `GET /v1/runs/{run}`: one run.
     fn run(&self, id: RunId) -> impl Future<Output = Result<RunRecord, ApiError>> + Send;
+    /// The dashboard's usage columns (no route of its own): CPU and memory
+    /// of `units`' running process trees, sampled now; a unit that runs
+    /// nothing of the daemon's (stopped, or a container the engine runs)
+    /// is left out.
+    fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> impl Future<Output = Vec<((ProjectName, UnitName), LiveUsage)>> + Send;
 }
 
 /// Cloneable handle to the running core.
@@ -430,9 +440,14 @@ impl CoreApi for Supervisor {
         let live = out.live.map(|rx| {
             futures_util::stream::unfold((rx, filter), |(mut rx, filter)| async move {
                 loop {
-                    let r = rx.recv().await?;
-                    if filter.keeps(&r) {
-                        return Some((LogItem::Line(r), (rx, filter)));
+                    match rx.recv().await? {
+                        logview::Live::Line(r) if filter.keeps(&r) => {
+                            return Some((LogItem::Line(r), (rx, filter)));
+                        }
+                        logview::Live::Line(_) => {}
+                        logview::Live::Missed(n) => {
+                            return Some((LogItem::Lagged(n), (rx, filter)));
+                        }
                     }
                 }
             })
@@ -465,5 +480,15 @@ impl CoreApi for Supervisor {
                 message: format!("no run {id}"),
                 help: Some("`devctl history` lists the runs kept".into()),
             })
+    }
+
+    async fn sample_usage(
+        &self,
+        units: Vec<(ProjectName, UnitName)>,
+    ) -> Vec<((ProjectName, UnitName), LiveUsage)> {
+        let usage = self.shared.usage.clone();
+        tokio::task::spawn_blocking(move || usage.sample_units(&units))
+            .await
+            .unwrap_or_default()
     }
 }

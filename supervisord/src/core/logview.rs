@@ -3,7 +3,9 @@
 //! restart are there too), merged by time and converted to the API's
 //! records; with `follow`, every later line through one bounded channel,
 //! subscribed before the history is read so that nothing falls between
-//! the two (lines seen in both are sent once).
+//! the two (lines seen in both are sent once). A follower that falls
+//! behind the unit's log is told how many lines it missed, then its
+//! channel ends.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -50,7 +52,16 @@ pub fn rotated_away(run: &RunRecord, log: &UnitLog) -> Option<LogNotice> {
 #[derive(Debug)]
 pub struct LogStreamOut {
     pub history: Vec<LogRecord>,
-    pub live: Option<mpsc::Receiver<LogRecord>>,
+    pub live: Option<mpsc::Receiver<Live>>,
+}
+
+/// One item of a follower's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    Line(LogRecord),
+    /// The follower fell behind one unit's log by this many lines; nothing
+    /// follows.
+    Missed(u64),
 }
 
 /// Most lines one history query returns (also when no count is given).
@@ -175,21 +186,24 @@ async fn history(
 
 /// Forward one unit's later lines until the client goes away or falls
 /// behind (a lagging follower is dropped, never buffered without bound).
+/// Falling behind is said, with the count, so that the reader knows its
+/// view has a hole rather than seeing the stream just end.
 async fn forward(
     sel: Selected,
     mut follower: LogFollower,
     mut cutoff: Cutoff,
-    tx: mpsc::Sender<LogRecord>,
+    tx: mpsc::Sender<Live>,
 ) {
-    while let Some(FollowEvent::Line(line)) = follower.next().await {
-        if cutoff.seen(&line) {
-            continue;
-        }
-        if tx
-            .send(record(&sel.project, &sel.unit, &line))
-            .await
-            .is_err()
-        {
+    while let Some(event) = follower.next().await {
+        let item = match event {
+            FollowEvent::Line(line) if cutoff.seen(&line) => continue,
+            FollowEvent::Line(line) => Live::Line(record(&sel.project, &sel.unit, &line)),
+            FollowEvent::Missed(n) => {
+                let _ = tx.send(Live::Missed(n)).await;
+                return;
+            }
+        };
+        if tx.send(item).await.is_err() {
             return;
         }
     }
@@ -292,7 +306,10 @@ mod tests {
         assert_eq!(out.history.len(), 1);
         a.log.write(Stream::Stdout, "after");
         let live = out.live.as_mut().unwrap();
-        assert_eq!(live.recv().await.unwrap().text, "after");
+        match live.recv().await.unwrap() {
+            Live::Line(r) => assert_eq!(r.text, "after"),
+            other => panic!("{other:?}"),
+        }
 
         // The log path is a directory: nothing on disk, memory answers.
         let broken = sel(&store, "broken");
@@ -302,6 +319,32 @@ mod tests {
         assert_eq!(out.history.len(), 1);
         assert_eq!(out.history[0].text, "kept in memory");
         assert_eq!(recent(&broken, 5).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_falls_behind_is_told_how_many_lines_it_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = LogLimits {
+            follow_buffer: 4,
+            ..LogLimits::default()
+        };
+        let store = LogStore::open(dir.path().into(), limits).unwrap();
+        let a = sel(&store, "a");
+        let mut out = query(vec![a.clone()], None, None, None, true).await;
+        // Nobody reads while ten lines go by: the unit's ring holds four.
+        for i in 0..10 {
+            a.log.write(Stream::Stdout, format!("line {i}"));
+        }
+        let live = out.live.as_mut().unwrap();
+        let mut got = Vec::new();
+        while let Some(item) = live.recv().await {
+            got.push(item);
+        }
+        assert_eq!(
+            got,
+            [Live::Missed(6)],
+            "the six lines the ring dropped are counted, then the channel ends"
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Resource use of the units' running process trees: a [`TreeSampler`] per
 //! running local run, sampled only when someone looks (a status call asks
-//! [`UsageMonitor::sample_live`], one pass over `/proc` for every unit), so
-//! an idle daemon reads nothing. At a run's end [`UsageMonitor::finish`]
+//! [`UsageMonitor::sample_live`], one pass over `/proc` for every unit; an
+//! open dashboard asks [`UsageMonitor::sample_units`] for the rows it
+//! shows), so an idle daemon reads nothing. At a run's end [`UsageMonitor::finish`]
 //! folds what the samples saw with what the reaper learnt from `wait4`
 //! (the main process and every descendant it waited for), which needs no
 //! sampling at all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use devctl_units::api::runs::{LiveUsage, RunResources};
@@ -30,7 +32,8 @@ fn own_high_water() -> u64 {
 /// Status calls closer together than this share one pass over `/proc`.
 const MIN_PERIOD: Duration = Duration::from_millis(500);
 
-type Key = (ProjectName, UnitName);
+/// A unit, by project and name.
+pub type Key = (ProjectName, UnitName);
 
 struct Tracked {
     invocation: String,
@@ -38,11 +41,27 @@ struct Tracked {
     last: Option<LiveUsage>,
 }
 
+impl Tracked {
+    fn sample_in(&mut self, table: &crate::process::Table) -> LiveUsage {
+        let s = self.sampler.sample_in(table);
+        let live = LiveUsage {
+            rss_bytes: s.rss_bytes,
+            cpu_percent: s.cpu_percent.map(|p| p.round() as u32),
+            procs: s.procs,
+        };
+        self.last = Some(live);
+        live
+    }
+}
+
 /// Every tracked run, by unit.
 #[derive(Default)]
 pub struct UsageMonitor {
     runs: Mutex<HashMap<Key, Tracked>>,
     last_pass: Mutex<Option<Instant>>,
+    /// Passes over `/proc` so far: what tests read to prove that nobody
+    /// looking means no work.
+    passes: AtomicU64,
 }
 
 impl std::fmt::Debug for UsageMonitor {
@@ -84,15 +103,33 @@ impl UsageMonitor {
         if self.lock().is_empty() {
             return;
         }
+        self.passes.fetch_add(1, Ordering::Relaxed);
         let table = table_after(now);
         for t in self.lock().values_mut() {
-            let s = t.sampler.sample_in(&table);
-            t.last = Some(LiveUsage {
-                rss_bytes: s.rss_bytes,
-                cpu_percent: s.cpu_percent.map(|p| p.round() as u32),
-                procs: s.procs,
-            });
+            t.sample_in(&table);
         }
+    }
+
+    /// Sample the tracked runs of `units` only, now (one pass over
+    /// `/proc`, none when no run of theirs is tracked), and answer what
+    /// each one uses. Units with no tracked run are left out: they run
+    /// nothing of the daemon's. Blocking: call it off the async threads.
+    pub fn sample_units(&self, units: &[Key]) -> Vec<(Key, LiveUsage)> {
+        if !units.iter().any(|k| self.lock().contains_key(k)) {
+            return Vec::new();
+        }
+        self.passes.fetch_add(1, Ordering::Relaxed);
+        let table = table_after(Instant::now());
+        let mut runs = self.lock();
+        units
+            .iter()
+            .filter_map(|k| Some((k.clone(), runs.get_mut(k)?.sample_in(&table))))
+            .collect()
+    }
+
+    /// Passes over `/proc` made so far.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(Ordering::Relaxed)
     }
 
     /// The last sample of `unit`'s running tree, if any was taken.
@@ -146,6 +183,60 @@ impl UsageMonitor {
     pub fn forget(&self, project: &ProjectName, unit: &UnitName) {
         if let Some(t) = self.lock().remove(&(project.clone(), unit.clone())) {
             Reaper::take_usage(&t.invocation);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::MARKER_VAR;
+
+    #[test]
+    fn only_the_named_units_running_trees_are_read() {
+        let m = UsageMonitor::default();
+        let p = ProjectName::new("p").unwrap();
+        let web = (p.clone(), UnitName::new("web").unwrap());
+        let other = (p.clone(), UnitName::new("other").unwrap());
+        assert!(m.sample_units(std::slice::from_ref(&web)).is_empty());
+        assert_eq!(m.passes(), 0, "nothing tracked: /proc is not read");
+
+        let inv = format!("usage-test-{}", std::process::id());
+        let child = Reaped(
+            std::process::Command::new("sleep")
+                .arg("30")
+                .env(MARKER_VAR, &inv)
+                .spawn()
+                .unwrap(),
+        );
+        // Until it has exec'd, the child is a copy of this process.
+        let environ = format!("/proc/{}/environ", child.0.id());
+        let start = Instant::now();
+        while !std::fs::read(&environ)
+            .is_ok_and(|e| e.windows(inv.len()).any(|w| w == inv.as_bytes()))
+        {
+            assert!(start.elapsed() < Duration::from_secs(10), "sleep never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        m.track(&web.0, &web.1, &inv);
+        assert!(m.sample_units(std::slice::from_ref(&other)).is_empty());
+        assert_eq!(m.passes(), 0, "a unit that runs nothing costs no pass");
+        let got = m.sample_units(&[web.clone(), other]);
+        assert_eq!(m.passes(), 1, "one pass for every unit named");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, web);
+        assert_eq!(got[0].1.procs, 1);
+        assert!(got[0].1.rss_bytes > 0);
+        assert_eq!(m.live(&web.0, &web.1), Some(got[0].1), "kept for status");
+    }
+
+    /// A child killed and waited for however the test ends.
+    struct Reaped(std::process::Child);
+
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
     }
 }

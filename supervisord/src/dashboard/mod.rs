@@ -9,10 +9,14 @@
 //! | `server.rs` | the [`Dashboard`] handle: bind, token file, serve, close |
 //! | `security.rs` | tokens, the one-time login, the Host/Origin/token gate |
 //! | `pages.rs` | the embedded assets, the page, the SSE stream |
+//! | `usage.rs` | CPU and memory of the units pages show, sampled while shown |
+//! | `reload.rs` | reload: the project's devctl.kdl compiled and loaded as `devctl reload` does |
 //! | `assets/` | the page itself |
 
 mod pages;
+mod reload;
 mod security;
 mod server;
+mod usage;
 
 pub use server::{DEFAULT_PORT, Dashboard, DashboardConfig, DashboardError, PORT_VAR};

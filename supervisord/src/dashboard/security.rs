@@ -168,7 +168,8 @@ pub fn harden(h: &mut HeaderMap) {
 }
 
 /// Paths the dashboard serves, by method; the rest of the API (load,
-/// forget, wait, daemon stop and re-exec) stays on the Unix socket.
+/// forget, wait, daemon stop and re-exec) stays on the Unix socket. Reload
+/// loads only what the project's own devctl.kdl says, so it is served.
 fn allowed(method: &Method, path: &str) -> bool {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match *method {
@@ -182,7 +183,7 @@ fn allowed(method: &Method, path: &str) -> bool {
         ),
         Method::POST => matches!(
             parts.as_slice(),
-            ["v1", "projects", _, "jobs" | "enablement"]
+            ["v1", "projects", _, "jobs" | "enablement" | "reload"] | ["events", _, "watch"]
         ),
         _ => false,
     }
@@ -367,6 +368,10 @@ mod tests {
         assert!(allowed(&get, "/v1/projects/p/units/u/file"));
         assert!(allowed(&post, "/v1/projects/p/jobs"));
         assert!(allowed(&post, "/v1/projects/p/enablement"));
+        assert!(allowed(&post, "/v1/projects/p/reload"));
+        assert!(allowed(&post, "/events/3/watch"));
+        assert!(!allowed(&get, "/v1/projects/p/reload"));
+        assert!(!allowed(&get, "/events/3/watch"));
         assert!(!allowed(&post, "/v1/daemon/stop"));
         assert!(!allowed(&post, "/v1/daemon/reexec"));
         assert!(!allowed(&post, "/v1/dashboard"));

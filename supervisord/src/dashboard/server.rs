@@ -1,8 +1,8 @@
 //! The [`Dashboard`] handle: turns the dashboard on (bind 127.0.0.1:PORT,
 //! write the session token file, serve), mints login URLs, and closes it
 //! when the daemon stops. The router is the API's own (the same handlers,
-//! the same streams) plus the page and the event stream, all behind the
-//! gate of `security.rs`.
+//! the same streams) plus the page, the event stream with its usage
+//! watch, and reload, all behind the gate of `security.rs`.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use devctl_units::api::{ApiError, DashboardInfo, ErrorKind};
 use tokio::sync::{Mutex, watch};
 
 use super::pages;
+use super::reload;
 use super::security::{Gate, gate, random_token};
+use super::usage::UsageHub;
 use crate::api::{DaemonControl, Listen, ServerLimits, accept_loop, router};
 use crate::core::handle::CoreApi;
 
@@ -219,10 +221,13 @@ impl<C: CoreApi> Dashboard<C> {
             .route("/", get(pages::index::<C>))
             .route("/assets/{file}", get(pages::asset))
             .route("/events", get(pages::events::<C>))
+            .route("/events/{stream}/watch", post(pages::watch_units::<C>))
+            .route("/v1/projects/{project}/reload", post(reload::reload::<C>))
             .with_state(pages::PageState {
                 core: self.core.clone(),
                 gate: gate_state.clone(),
                 stop: self.stop.subscribe(),
+                usage: UsageHub::new(self.core.clone()),
             })
             .merge(router(
                 self.core.clone(),

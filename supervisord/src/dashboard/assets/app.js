@@ -6,18 +6,26 @@
 // list is read again once (pending changes, ports, exact times) — a
 // thousand units starting cost a few reads, not a thousand. Nothing
 // polls: an idle page makes no request.
+//
+// CPU and memory: the page tells the daemon which running units it shows
+// (rows in view, the open detail; none while the page is hidden) and the
+// daemon sends their figures as `usage` events every 2 s while it does.
+// Nothing shown, nothing sampled.
 
-import { apiErrorLines, dependencyLines, jobFailureLines, readyCell, restartsCell, resultCell, runLine, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageText } from "./view.js";
+import { apiErrorLines, dependencyLines, jobFailureLines, loadSummary, readyCell, restartsCell, resultCell, runLine, sampled, shortDuration, stateCell, summary, summaryParts, triggerMode, uptimeMs, usageCells, usageText } from "./view.js";
 import { drawGraph } from "./graph.js";
 import { LogView } from "./logs.js";
+import { UsageWatch } from "./usage.js";
 
 const TOKEN = document.querySelector('meta[name="devctl-token"]').content;
 const $ = (sel) => document.querySelector(sel);
 
 class ApiError extends Error {
-  constructor(body) {
+  /** `printed`: the text `devctl` prints for this failure, when the daemon says it. */
+  constructor(body, printed) {
     super(body.message);
     this.body = body;
+    this.printed = printed;
   }
 }
 
@@ -32,8 +40,8 @@ const api = {
     const text = await res.text();
     let v = text;
     try { v = JSON.parse(text); } catch { /* plain text */ }
-    if (!res.ok) throw new ApiError(v && v.error ? v.error : { message: String(text).trim() || `HTTP ${res.status}` });
-    return v;
+    if (!res.ok) throw new ApiError(v && v.error ? v.error : { message: String(text).trim() || `HTTP ${res.status}` }, v && typeof v.printed === "string" ? v.printed : null);
+    return res.status === 204 ? null : v;
   },
   get(path) { return this.call("GET", path); },
   post(path, body) { return this.call("POST", path, body); },
@@ -70,9 +78,20 @@ const state = {
   unitFiles: new Map(),
 };
 
+const usage = new UsageWatch(api, (k) => state.units.get(k), () => (state.selected ? [state.selected] : []));
+
 // ---------------------------------------------------------------- table
 
-const COLUMNS = ["pick", "project", "unit", "kind", "state", "ready", "result", "restarts", "uptime", "pid", "ports", "enabled", "trigger", "actions"];
+const COLUMNS = ["pick", "project", "unit", "kind", "state", "ready", "result", "restarts", "uptime", "pid", "cpu", "mem", "ports", "enabled", "trigger", "actions"];
+
+function setUsageCells(tr, u) {
+  const c = usageCells(u, usage.figures.get(tr.dataset.key));
+  for (const [col, cell] of [["cpu", c.cpu], ["mem", c.mem]]) {
+    const td = cellEl(tr, col);
+    setCell(td, cell.text, cell.tone);
+    if (td.title !== cell.title) td.title = cell.title;
+  }
+}
 
 function cellEl(tr, col) {
   return tr.children[COLUMNS.indexOf(col)];
@@ -136,6 +155,7 @@ function makeRow(u) {
     button("trigger", "trigger (t)", () => unitJob("trigger", state.units.get(k)), { "data-act": "trigger" }),
   );
   tr.addEventListener("click", () => select(tr.dataset.key));
+  usage.observe(tr);
   return tr;
 }
 
@@ -154,6 +174,8 @@ function fillRow(tr, u, now) {
   const up = uptimeMs(u, now);
   setCell(cellEl(tr, "uptime"), up == null ? "-" : shortDuration(up), up == null ? "dim" : "");
   setCell(cellEl(tr, "pid"), u.main_pid == null ? "-" : String(u.main_pid), u.main_pid == null ? "dim" : "");
+  if (!sampled(u)) usage.figures.delete(tr.dataset.key);
+  setUsageCells(tr, u);
   const ports = cellEl(tr, "ports");
   const portsText = [...u.ports.map(String), ...u.links].join(" ");
   if (ports.dataset.v !== portsText) {
@@ -211,7 +233,12 @@ function renderAll() {
     tr.hidden = !visible(u);
     frag.appendChild(tr);
   }
-  for (const [k, tr] of state.rows) if (!keep.has(k)) { tr.remove(); state.rows.delete(k); }
+  for (const [k, tr] of state.rows) {
+    if (keep.has(k)) continue;
+    usage.forget(tr);
+    tr.remove();
+    state.rows.delete(k);
+  }
   tbody.replaceChildren(frag);
   $("#no-units").hidden = state.units.size > 0;
   renderSummary();
@@ -263,6 +290,7 @@ function renderSummary() {
     acts.append(
       button("up", `devctl up: every enabled unit of ${name}`, () => projectJob("up", name)),
       button("down", `devctl down: stop every unit of ${name}`, () => projectJob("down", name)),
+      button("reload", `devctl reload: read ${name}'s devctl.kdl again (R)`, () => reloadProject(name), { "data-act": "reload" }),
       button("graph", `dependency graph of ${name}`, () => showGraph(name)),
     );
     card.append(h, line, bar, acts);
@@ -320,6 +348,7 @@ function flush() {
   if (state.selected && events.some((e) => e.project && key(e.project, e.unit || "") === state.selected)) loadDetail(state.selected);
   if (state.graphProject && touched.has(state.graphProject)) renderGraph();
   tickUptimes();
+  usage.soon();
 }
 
 function applyEvent(e, touched) {
@@ -434,17 +463,40 @@ function connect() {
     state.queue.push(JSON.parse(m.data));
     schedule();
   };
+  es.addEventListener("hello", (m) => {
+    // A new stream watches nothing yet: say again what the page shows.
+    usage.hello(JSON.parse(m.data).stream);
+  });
+  es.addEventListener("usage", (m) => applyUsage(JSON.parse(m.data)));
   es.addEventListener("lagged", (m) => {
     // The page fell behind the daemon's events: read everything again.
     const missed = JSON.parse(m.data).missed;
     live.textContent = `missed ${missed} events; re-reading`;
     es.close();
+    usage.hello(null);
     connect();
   });
   es.onerror = () => {
     live.textContent = "disconnected; reconnecting…";
     live.className = "live off";
   };
+}
+
+// ---------------------------------------------------------- usage
+
+function applyUsage(frame) {
+  for (const x of frame.units) {
+    const k = key(x.project, x.unit);
+    const u = state.units.get(k);
+    if (!u || !sampled(u)) continue;
+    usage.figures.set(k, x.usage);
+    const tr = state.rows.get(k);
+    if (tr) setUsageCells(tr, u);
+    if (k === state.selected) {
+      const dd = document.querySelector("#detail-status dd[data-usage]");
+      if (dd) dd.textContent = usageText(x.usage);
+    }
+  }
 }
 
 // --------------------------------------------------------------- jobs
@@ -461,7 +513,8 @@ function jobToast(title) {
   div.append(close, h, body);
   $("#jobs").prepend(div);
   return {
-    done(lines) {
+    /** Failure lines (none: it succeeded, and `ok` says what it did). */
+    done(lines, ok = ["done"]) {
       div.classList.remove("busy");
       if (lines.length) {
         div.classList.add("failed");
@@ -469,9 +522,17 @@ function jobToast(title) {
         body.textContent = lines.join("\n");
       } else {
         div.classList.add("ok");
-        body.textContent = "done";
+        body.textContent = ok.join("\n");
         setTimeout(() => div.remove(), 4000);
       }
+    },
+    /** A failure `devctl` prints as a report: kept as it is, scrolled sideways if wide. */
+    report(text) {
+      div.classList.remove("busy");
+      div.classList.add("failed", "wide");
+      div.setAttribute("role", "alert");
+      body.className = "report";
+      body.textContent = text;
     },
   };
 }
@@ -495,6 +556,18 @@ function projectJob(verb, project) {
   runJob(`${verb} ${project}`, project, "jobs", { verb, units: [], block: true, failed_only: true, source: "dashboard" }, (r) => jobFailureLines(project, r));
 }
 
+/** `devctl reload` of a project: its devctl.kdl compiled and loaded again by the daemon. */
+async function reloadProject(project) {
+  const t = jobToast(`reload ${project}`);
+  try {
+    const r = await api.post(`/v1/projects/${encodeURIComponent(project)}/reload`);
+    t.done([], loadSummary(r.project, r.load));
+  } catch (e) {
+    if (e instanceof ApiError && e.printed) t.report(e.printed);
+    else t.done(e instanceof ApiError ? apiErrorLines(e.body) : [`error: ${e.message}`]);
+  }
+}
+
 function toggleEnabled(u, now) {
   if (!u || u.enabled === "static") return;
   const enable = u.enabled !== "enabled";
@@ -506,6 +579,7 @@ function toggleEnabled(u, now) {
 
 function select(k) {
   state.selected = k;
+  usage.soon();
   for (const tr of document.querySelectorAll("#unit-rows tr.selected")) tr.classList.remove("selected");
   const tr = state.rows.get(k);
   if (tr) tr.classList.add("selected");
@@ -554,7 +628,7 @@ async function loadDetail(k) {
   if (u.links.length) add("Links", u.links.join(" "));
   // Sampled by the daemon for this answer: opening the detail again
   // samples again (nothing polls).
-  if (u.usage) add("CPU / memory", usageText(u.usage));
+  if (u.usage) add("CPU / memory", usageText(u.usage), "usage");
   if (u.run) add("Run", u.run + (u.usual_ms ? ` (usually ${shortDuration(u.usual_ms)})` : ""));
   if (u.recent_runs?.length) add("Last runs", u.recent_runs.map((r) => runLine(r, Date.now())).join("\n"), "lines");
   const dl = $("#detail-status");
@@ -564,7 +638,8 @@ async function loadDetail(k) {
     a.textContent = dt;
     const b = document.createElement("dd");
     b.textContent = dd;
-    if (tone) b.className = tone === "lines" ? "lines" : `tone-${tone}`;
+    if (tone === "usage") b.dataset.usage = "1";
+    else if (tone) b.className = tone === "lines" ? "lines" : `tone-${tone}`;
     dl.append(a, b);
   }
   const all = [...state.units.values()];
@@ -585,6 +660,7 @@ async function loadDetail(k) {
 
 function closeDetail() {
   state.selected = null;
+  usage.soon();
   detailSeq += 1;
   $("#detail").hidden = true;
   for (const tr of document.querySelectorAll("#unit-rows tr.selected")) tr.classList.remove("selected");
@@ -664,6 +740,7 @@ document.addEventListener("keydown", (e) => {
       break;
     }
     case "g": if (u) showGraph(u.project); break;
+    case "R": if (u) reloadProject(u.project); break;
     case "/": $("#log-search").focus(); break;
     case "?": $("#help").showModal(); break;
     default: return;

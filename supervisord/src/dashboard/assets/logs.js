@@ -1,9 +1,12 @@
 // The log view: one unit or several of a project, merged by time by the
 // daemon (`GET /v1/logs`, NDJSON read as it arrives), following by default.
 // Lines are appended in batches once per animation frame and the view keeps
-// the last MAX_LINES. When the daemon drops a stream that fell behind, the
-// view says so (its message, as `devctl logs -f` prints it) and resumes
-// from the last line's time. A regex filters and highlights.
+// the last MAX_LINES. When the page reads too slowly, the daemon ends the
+// stream with how many lines it dropped (as `devctl logs -f` is told); the
+// view says so, marks the place in the flow, and resumes from the last line
+// it showed: the dropped lines are read back from the log files, so the
+// lines below the mark continue the ones above it. A regex filters and
+// highlights.
 
 import { clock } from "./view.js";
 
@@ -27,6 +30,9 @@ export class LogView {
     this.project = null;
     this.units = [];
     this.lastUs = 0;
+    this.atLast = 0;
+    this.skip = null;
+    this.lastGap = null;
     this.searchBox.addEventListener("input", () => this.setSearch(this.searchBox.value));
     this.followBox.addEventListener("change", () => this.followBox.checked && this.scrollEnd());
     this.linesEl.addEventListener("scroll", () => {
@@ -42,8 +48,10 @@ export class LogView {
     this.project = project;
     this.units = units;
     this.lastUs = 0;
-    this.skipUntil = 0;
-    this.resumeAfterLag = false;
+    this.atLast = 0;
+    this.skip = null;
+    this.lagged = false;
+    this.lastGap = null;
     this.pending = [];
     this.linesEl.replaceChildren();
     this.notice.hidden = true;
@@ -82,23 +90,43 @@ export class LogView {
         if (line) this.take(JSON.parse(line));
       }
     }
-    if (this.abort === ctrl && !ctrl.signal.aborted && this.resumeAfterLag) {
-      this.resumeAfterLag = false;
-      this.skipUntil = this.lastUs;
-      this.stream(`since=${Math.floor(this.lastUs / 1000)}`);
+    if (this.abort === ctrl && !ctrl.signal.aborted && this.lagged) {
+      this.lagged = false;
+      // Lines share microseconds in a burst: skip exactly those already shown.
+      this.skip = { us: this.lastUs, n: this.atLast };
+      this.stream(`since=${Math.floor(this.lastUs / 1000)}&n=${MAX_LINES}`);
     }
   }
 
   take(v) {
     if (v.error) {
-      // The daemon closed a stream that fell behind: say how many lines were lost, then resume.
-      this.say(`${v.error.message}; resumed from the last line shown`);
-      this.resumeAfterLag = true;
+      // The daemon closed a stream that fell behind: say so, then resume.
+      const missed = Number.isFinite(v.missed) ? v.missed : null;
+      this.lagged = true;
+      this.say(missed == null
+        ? `${v.error.message}; the lines since ${clock(this.lastUs)} were read back from the log files`
+        : `The view fell ${missed} line${missed === 1 ? "" : "s"} behind the log at ${clock(this.lastUs)}: the daemon closed its stream. It resumed after the last line it showed, reading the lines since from the log files.`);
+      this.queue({ gap: missed, message: v.error.message });
       return;
     }
-    if (this.skipUntil && v.time_us <= this.skipUntil) return;
-    this.lastUs = Math.max(this.lastUs, v.time_us);
-    this.pending.push(v);
+    if (this.skip) {
+      if (v.time_us < this.skip.us) return;
+      if (v.time_us === this.skip.us && this.skip.n > 0) {
+        this.skip.n -= 1;
+        return;
+      }
+      this.skip = null;
+    }
+    if (v.time_us === this.lastUs) this.atLast += 1;
+    else if (v.time_us > this.lastUs) {
+      this.lastUs = v.time_us;
+      this.atLast = 1;
+    }
+    this.queue(v);
+  }
+
+  queue(item) {
+    this.pending.push(item);
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
@@ -109,14 +137,38 @@ export class LogView {
 
   flush() {
     this.frame = 0;
-    const batch = this.pending;
+    let batch = this.pending;
     this.pending = [];
+    if (batch.length > MAX_LINES) {
+      // Only the last MAX_LINES would stay: build no more, but keep the
+      // newest gap mark among the older ones.
+      const gaps = batch.slice(0, -MAX_LINES).filter((r) => r.gap !== undefined);
+      batch = [...gaps.slice(-1), ...batch.slice(-MAX_LINES)];
+    }
     const frag = document.createDocumentFragment();
-    for (const r of batch) frag.appendChild(this.render(r));
+    for (const r of batch) frag.appendChild(r.gap !== undefined ? this.renderGap(r) : this.render(r));
     this.linesEl.appendChild(frag);
     let extra = this.linesEl.childElementCount - MAX_LINES;
-    while (extra-- > 0) this.linesEl.firstElementChild.remove();
+    while (extra-- > 0) {
+      // The newest gap mark stays on top while the lines after it are shown.
+      let victim = this.linesEl.firstElementChild;
+      if (victim === this.lastGap) victim = victim.nextElementSibling;
+      if (!victim) break;
+      victim.remove();
+    }
     if (this.followBox.checked) this.scrollEnd();
+  }
+
+  /** The mark where the view fell behind and resumed. */
+  renderGap(g) {
+    const div = document.createElement("div");
+    div.className = "line gap";
+    div.setAttribute("role", "separator");
+    div.textContent = g.gap == null
+      ? `-- ${g.message}; what follows was read back from the log files --`
+      : `-- fell ${g.gap} line${g.gap === 1 ? "" : "s"} behind here; what follows was read back from the log files (this view keeps the last ${MAX_LINES}) --`;
+    this.lastGap = div;
+    return div;
   }
 
   render(r) {
@@ -172,6 +224,7 @@ export class LogView {
     }
     for (const div of this.linesEl.children) {
       const text = div.dataset.text;
+      if (text === undefined) continue;
       div.hidden = !!this.regex && !this.regex.test(text);
       this.paint(div.querySelector(".x"), div.classList.contains("marker") ? `-- ${text} --` : text);
     }

@@ -192,3 +192,45 @@ export function usageText(x) {
   const cpu = x.cpu_percent == null ? "-" : `${x.cpu_percent}%`;
   return `${cpu} CPU · ${bytes(x.rss_bytes)} in ${x.procs} process${x.procs === 1 ? "" : "es"}`;
 }
+
+/** Kinds whose processes the daemon runs, and so can sample. */
+const SAMPLED_KINDS = new Set(["service", "daemon", "build"]);
+
+/** Whether the daemon can sample a unit's CPU and memory now. */
+export function sampled(u) {
+  return SAMPLED_KINDS.has(u.kind) && u.main_pid != null;
+}
+
+/**
+ * The CPU and memory cells of a unit: its last figures while it runs
+ * (`…` until the first sample, CPU `…` until the second), `-` when it runs
+ * nothing, and `—` with the reason for units whose processes another
+ * program runs.
+ */
+export function usageCells(u, x) {
+  const why = {
+    container: "Docker runs this container's processes: devctl does not sample them (docker stats does)",
+    kubernetes: "the cluster runs this unit's pods: devctl does not sample them (kubectl top does)",
+  }[u.kind];
+  if (why) return { cpu: { text: "—", tone: "dim", title: why }, mem: { text: "—", tone: "dim", title: why } };
+  if (!sampled(u)) return { cpu: { text: "-", tone: "dim", title: "" }, mem: { text: "-", tone: "dim", title: "" } };
+  if (!x) {
+    const title = "sampled every 2 s while the row is in view";
+    return { cpu: { text: "…", tone: "dim", title }, mem: { text: "…", tone: "dim", title } };
+  }
+  const title = `${x.procs} process${x.procs === 1 ? "" : "es"}, the whole tree; sampled every 2 s while the row is in view`;
+  return {
+    cpu: { text: x.cpu_percent == null ? "…" : `${x.cpu_percent}%`, tone: "", title },
+    mem: { text: bytes(x.rss_bytes), tone: "", title },
+  };
+}
+
+/** What `devctl reload` prints for a load: `pz: added: a, b` lines (ctl/src/jobs.rs load_summary). */
+export function loadSummary(project, r) {
+  const lines = [];
+  for (const [label, names] of [["added", r.added], ["removed", r.removed], ["changed", r.changed], ["restarted", r.restarted], ["stopped", r.stopped]]) {
+    if (names.length) lines.push(`${project}: ${label}: ${names.join(", ")}`);
+  }
+  if (!lines.length) lines.push(`${project}: unchanged (${r.unchanged} units)`);
+  return lines;
+}
