@@ -172,7 +172,11 @@ pub struct UnitOutcome {
     pub ok: bool,
     pub active: ActiveState,
     pub sub: SubState,
+    /// Absent rather than `null` when there is none: a job's answer
+    /// lists every unit it touched, and most have neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<UnitResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
@@ -588,6 +592,31 @@ mod tests {
         };
         let s = serde_json::to_string(&b).unwrap();
         assert_eq!(s, r#"{"error":{"kind":"not-found","message":"no unit x"}}"#);
+    }
+
+    #[test]
+    fn an_outcome_without_result_or_message_leaves_them_out_and_reads_back() {
+        let ok = UnitOutcome {
+            unit: UnitName::new("web").unwrap(),
+            ok: true,
+            active: ActiveState::Active,
+            sub: SubState::Ready,
+            result: None,
+            message: None,
+        };
+        let s = serde_json::to_string(&ok).unwrap();
+        assert_eq!(s, r#"{"unit":"web","ok":true,"active":"active","sub":"ready"}"#);
+        assert_eq!(serde_json::from_str::<UnitOutcome>(&s).unwrap(), ok);
+        let older = r#"{"unit":"web","ok":true,"active":"active","sub":"ready","result":null,"message":null}"#;
+        assert_eq!(serde_json::from_str::<UnitOutcome>(older).unwrap(), ok);
+        let failed = UnitOutcome {
+            ok: false,
+            result: Some(UnitResult::ExitCode),
+            message: Some("exited 1".into()),
+            ..ok
+        };
+        let s = serde_json::to_string(&failed).unwrap();
+        assert_eq!(serde_json::from_str::<UnitOutcome>(&s).unwrap(), failed);
     }
 
     /// JSON Schema's `integer` includes `1500.0`: a timeout written so is
