@@ -208,8 +208,8 @@ set edit:completion:arg-completer[devctl] = {|@words|
             cand --no-block 'Do not wait for units to become ready or stopped'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -149,7 +149,7 @@ complete -c devctl -n "__fish_devctl_using_subcommand logs" -s f -l follow -d 'K
 complete -c devctl -n "__fish_devctl_using_subcommand logs" -l json -d 'Print machine-readable JSON (results and errors)'
 complete -c devctl -n "__fish_devctl_using_subcommand logs" -l no-block -d 'Do not wait for units to become ready or stopped'
 complete -c devctl -n "__fish_devctl_using_subcommand logs" -s q -l quiet -d 'Print only errors'
-complete -c devctl -n "__fish_devctl_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c devctl -n "__fish_devctl_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c devctl -n "__fish_devctl_using_subcommand logs" -s V -l version -d 'Print version'
 complete -c devctl -n "__fish_devctl_using_subcommand history" -l since -d 'Only runs started less than DURATION ago (1h) or since a TIME (2026-01-02T10:00:00)' -r
 complete -c devctl -n "__fish_devctl_using_subcommand history" -s n -l limit -d 'At most N runs (default 50, at most 1000)' -r

@@ -134,6 +134,10 @@ pub enum Command {
     /// Print units' logs, merged by time.
     Logs {
         /// Keep printing new lines.
+        ///
+        /// Lines of a burst the daemon could not queue are read back from the log files, in
+        /// order; any it cannot read back (over 50000 behind, rotated away) are counted in a
+        /// `-- N lines of UNIT missing here: ... --` line, and following goes on.
         #[arg(short = 'f', long)]
         follow: bool,
         /// Print the last N lines.

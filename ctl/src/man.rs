@@ -196,9 +196,12 @@ prints, the last exit, the current run with its CPU and memory, the
 last runs with their triggers and outcomes, dependencies both ways, the compiled unit file), the
 dependency graph of a project,
 and logs of one unit or several merged by time (following, stderr in red, lifecycle markers highlighted,
-a regular expression that filters and highlights, a jump to the first error; when the page falls behind,
-it says how many lines the daemon dropped, marks the place and resumes after the last line it showed,
-reading the dropped ones back from the log files).
+a regular expression that filters and highlights, a jump to the first error; a page that reads slower
+than a unit writes gets the lines the daemon reads back from the log files, and where some could not be
+read back, as
+.B devctl logs \-f
+is told, it says how many and marks the place; a stream cut because the page read nothing for 10 s
+resumes after the last line shown, the place marked).
 CPU and memory are sampled every 2 s for the running units whose rows are in the window (and the
 open detail), only while the page is visible; containers and Kubernetes units show a dash, their
 engine runs their processes.
@@ -416,6 +419,12 @@ fn exit_status() -> String {
         s.push_str(&format!(".TP\n.B {code}\n{meaning}\n"));
     }
     s.push_str(".PP\n.B devctl run\nexits with the build's own exit code.\n");
+    s.push_str(
+        ".PP\n.B devctl logs \\-f\nkeeps following when it falls behind a burst: the daemon reads \
+         the lines back from the log files, and counts any it cannot (more than 50000 behind, or \
+         rotated away) in a\n.B \"\\-\\- N lines of UNIT missing here: ... \\-\\-\"\nline, \
+         which is not an error. It exits 0 when the daemon ends the stream.\n",
+    );
     s
 }
 

@@ -229,13 +229,14 @@ async fn next_log_item(stream: &mut LineStream) -> Result<Option<LogItem>, CtlEr
     Ok(None)
 }
 
-/// `-- lines of run … were rotated away (…) --`, or the notice object
-/// with `--json`.
+/// `-- lines of run … were rotated away (…) --`, `-- N lines of UNIT
+/// missing here: … --` where a follow could not be caught up, or the
+/// notice object with `--json`.
 fn print_notice(ctx: &Context, notice: LogNotice, out: &mut Out) -> std::io::Result<()> {
     if ctx.json {
         return out.json_line(&LogNoticeLine { notice });
     }
-    let LogNotice::RotatedAway { message, .. } = notice;
+    let (LogNotice::RotatedAway { message, .. } | LogNotice::Missed { message, .. }) = notice;
     let text = out.style.dim(&format!("-- {message} --"));
     out.line(&text)
 }

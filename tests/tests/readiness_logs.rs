@@ -1,12 +1,16 @@
 //! End-to-end through the real binaries: sd_notify readiness with its
-//! `STATUS=` shown by `devctl status`, HTTP readiness from a manifest, and
-//! log history that survives a SIGKILLed daemon (`devctl logs` and the
-//! status tail show the lines the first daemon wrote). Every test ends
-//! with the orphan oracle.
+//! `STATUS=` shown by `devctl status`, HTTP readiness from a manifest, log
+//! history that survives a SIGKILLed daemon (`devctl logs` and the status
+//! tail show the lines the first daemon wrote), and `devctl logs -f`
+//! keeping every line of a burst far larger than the daemon's follow
+//! buffer, then following on. Every test ends with the orphan oracle.
 
+use std::io::BufRead;
 use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 
-use devctl_tests::{CEILING, TestEnv, wait_until};
+use devctl_tests::{CEILING, TestEnv, devctl_bin, wait_until};
 
 /// A TCP port nobody listens on right now, below the ephemeral range (so
 /// another test's `bind(0)` cannot be handed it before the service binds).
@@ -107,5 +111,89 @@ service "web" {
         "the status tail reads the earlier daemon's lines: {detail}"
     );
     env.devctl(&["stop", "web"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
+/// How many numbered lines the burst prints: far more than a follower's
+/// ring (256 lines) and than the daemon queues towards one reader (1024).
+const BURST: u32 = 20_000;
+
+#[test]
+fn logs_follow_gets_every_line_of_a_burst_once_in_order_and_goes_on() {
+    let mut env = TestEnv::new();
+    let go = env.project_dir.join("go");
+    let script = env.project_dir.join("burst.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import os, sys, time
+print('waiting', flush=True)
+while not os.path.exists({go:?}): time.sleep(0.02)
+w = sys.stdout.write
+for i in range({BURST}): w('n %d\\n' % i)
+sys.stdout.flush()
+time.sleep(300)
+"
+        ),
+    )
+    .unwrap();
+    env.write_manifest(&format!(
+        "project \"rf\"\nservice \"burst\" {{\n    run \"python3\" {script:?}\n}}\n"
+    ));
+    env.start_daemon();
+    env.devctl(&["start", "burst"]).expect_code(0);
+    let mut cmd = Command::new(devctl_bin());
+    env.apply_env(&mut cmd)
+        .current_dir(&env.project_dir)
+        .args(["logs", "-f", "burst"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read on a thread so that a stream that stops cannot hang the test.
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || {
+        lines
+            .recv_timeout(CEILING)
+            .expect("logs -f prints the next line")
+    };
+    let text = |line: &str| line.split_once(" burst | ").map(|(_, t)| t.to_owned());
+    // History or live, "waiting" means the follow is set up: the burst
+    // starts only then, so that all of it is live.
+    while text(&next()).as_deref() != Some("waiting") {}
+    std::fs::write(&go, "").unwrap();
+    let mut want = 0;
+    while want < BURST {
+        let line = next();
+        let Some(t) = text(&line) else {
+            panic!("not a line of burst: {line}")
+        };
+        assert_eq!(
+            t,
+            format!("n {want}"),
+            "line {want} of the burst, once and in order"
+        );
+        want += 1;
+    }
+    assert_eq!(child.try_wait().unwrap(), None, "still following");
+    env.devctl(&["stop", "burst"]).expect_code(0);
+    let after = next();
+    assert!(
+        after.contains(" burst | -- "),
+        "the stop's markers follow: {after}"
+    );
+    assert_eq!(child.try_wait().unwrap(), None, "still following");
+    let _ = child.kill();
+    let _ = child.wait();
     env.assert_no_orphans();
 }

@@ -4,6 +4,7 @@
 //! enablement). Each runs as a task that reports a [`Msg`] to the loop;
 //! nothing here polls: lists are fetched when an event says they changed.
 
+use devctl_units::api::runs::{LogNotice, LogNoticeLine};
 use devctl_units::api::{
     EnableRequest, EnableResponse, ErrorBody, Event, JobRequest, JobResponse, JobVerb, LogRecord,
     UnitStatus,
@@ -38,10 +39,16 @@ pub enum Msg {
         generation: u64,
         record: Box<LogRecord>,
     },
-    /// A followed log stream ended early (fell behind, daemon gone).
+    /// A followed log stream ended early (daemon gone).
     LogDown {
         generation: u64,
         why: String,
+    },
+    /// A followed log stream says something about its lines (some could
+    /// not be sent); it goes on.
+    LogNotice {
+        generation: u64,
+        message: String,
     },
     Detail {
         unit: UnitKey,
@@ -177,6 +184,14 @@ pub fn follow(client: &Client, generation: u64, units: &[UnitKey], tx: &Tx) -> V
                             Err(_) => {
                                 if let Some(m) = stream_error(&line) {
                                     break m;
+                                }
+                                if let Ok(n) = serde_json::from_slice::<LogNoticeLine>(&line) {
+                                    let (LogNotice::RotatedAway { message, .. }
+                                    | LogNotice::Missed { message, .. }) = n.notice;
+                                    let _ = tx.send(Msg::LogNotice {
+                                        generation,
+                                        message,
+                                    });
                                 }
                             }
                         },

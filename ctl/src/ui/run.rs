@@ -257,6 +257,17 @@ impl Loop {
                     });
                 }
             }
+            Msg::LogNotice {
+                generation,
+                message,
+            } => {
+                if generation == self.generation {
+                    self.app.notice = Some(Notice {
+                        text: format!("logs: {message}"),
+                        tone: Tone::Bad,
+                    });
+                }
+            }
             Msg::Detail { unit, answer } => self.app.set_detail(&unit, *answer, now_ms()),
             Msg::Done { id, notice } => self.app.finish(id, notice),
         }

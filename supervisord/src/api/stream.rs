@@ -1,8 +1,10 @@
 //! NDJSON streams (`/v1/events`, `/v1/logs`): one JSON value per line,
 //! pulled lazily — a line is produced only when hyper has room to write it,
 //! so a client that stops reading costs nothing beyond the socket buffer and
-//! is then dropped by the write-stall guard. A subscriber that falls behind
-//! the broadcast ring gets a final error line and the stream ends.
+//! is then dropped by the write-stall guard. An events subscriber that
+//! falls behind the broadcast ring gets a final error line and the stream
+//! ends; a log follower is caught up from the log files by the core, and
+//! what cannot be read back is a `missed` notice line, the stream going on.
 
 use std::convert::Infallible;
 
@@ -107,7 +109,7 @@ pub fn events(
 }
 
 /// The `/v1/logs` stream: a notice if there is one, history, then live
-/// lines when following.
+/// lines and notices when following.
 pub fn logs(feed: LogFeed, shutdown: watch::Receiver<bool>) -> impl Stream<Item = Bytes> {
     let notice = feed.notice.map(|notice| line(&LogNoticeLine { notice }));
     let history =
@@ -123,7 +125,9 @@ pub fn logs(feed: LogFeed, shutdown: watch::Receiver<bool>) -> impl Stream<Item 
             };
             match next? {
                 LogItem::Line(r) => Some((line(&r), Some((live, shutdown)))),
-                LogItem::Lagged(n) => Some((lagged_line("log", n), None)),
+                LogItem::Notice(notice) => {
+                    Some((line(&LogNoticeLine { notice }), Some((live, shutdown))))
+                }
             }
         })
         .boxed(),
@@ -240,7 +244,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn logs_history_then_live_then_lag() {
+    async fn logs_history_then_live_then_a_missed_notice_and_more() {
         let rec = |t: &str| LogRecord {
             time_us: 1,
             project: ProjectName::new("p").unwrap(),
@@ -248,10 +252,15 @@ mod tests {
             stream: LogStream::Stdout,
             text: t.into(),
         };
+        let missed = devctl_units::api::runs::LogNotice::Missed {
+            unit: UnitName::new("a").unwrap(),
+            lines: 3,
+            message: "3 lines of a missing here".into(),
+        };
         let live = stream::iter(vec![
             LogItem::Line(rec("live")),
-            LogItem::Lagged(3),
-            LogItem::Line(rec("never")),
+            LogItem::Notice(missed.clone()),
+            LogItem::Line(rec("after")),
         ])
         .boxed();
         let (_stop_tx, stop_rx) = watch::channel(false);
@@ -276,7 +285,7 @@ mod tests {
         )
         .collect()
         .await;
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 5);
         let first: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
         assert_eq!(first["notice"]["type"], "rotated-away", "{first}");
         assert_eq!(
@@ -293,12 +302,19 @@ mod tests {
             serde_json::from_slice::<LogRecord>(&lines[2]).unwrap().text,
             "live"
         );
-        assert!(serde_json::from_slice::<ErrorBody>(&lines[3]).is_ok());
         let v: serde_json::Value = serde_json::from_slice(&lines[3]).unwrap();
-        assert_eq!(v["missed"], 3, "the count is a number too");
-        assert!(
-            lines[3].starts_with(b"{\"error\":"),
-            "what `devctl` looks for"
+        assert_eq!(v["notice"]["type"], "missed", "{v}");
+        assert_eq!(v["notice"]["lines"], 3, "the count is a number too");
+        assert_eq!(
+            serde_json::from_slice::<LogNoticeLine>(&lines[3])
+                .unwrap()
+                .notice,
+            missed
+        );
+        assert_eq!(
+            serde_json::from_slice::<LogRecord>(&lines[4]).unwrap().text,
+            "after",
+            "the stream goes on after the notice"
         );
     }
 }

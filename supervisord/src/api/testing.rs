@@ -212,7 +212,14 @@ impl CoreApi for Fake {
             futures_util::stream::unfold(rx, |mut rx| async move {
                 match rx.recv().await {
                     Ok(r) => Some((LogItem::Line(r), rx)),
-                    Err(broadcast::error::RecvError::Lagged(n)) => Some((LogItem::Lagged(n), rx)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => Some((
+                        LogItem::Notice(devctl_units::api::runs::LogNotice::Missed {
+                            unit: UnitName::new("web").unwrap(),
+                            lines: n,
+                            message: format!("{n} lines of web missing here"),
+                        }),
+                        rx,
+                    )),
                     Err(broadcast::error::RecvError::Closed) => None,
                 }
             })

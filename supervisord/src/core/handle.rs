@@ -56,8 +56,9 @@ pub struct LogQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogItem {
     Line(LogRecord),
-    /// The reader fell this many lines behind; the stream ends.
-    Lagged(u64),
+    /// Lines the reader will not get, said where they were
+    /// ([`LogNotice::Missed`]); the feed goes on.
+    Notice(LogNotice),
 }
 
 /// What a log query yields: a notice about the lines (a run's earliest
@@ -445,8 +446,10 @@ impl CoreApi for Supervisor {
                             return Some((LogItem::Line(r), (rx, filter)));
                         }
                         logview::Live::Line(_) => {}
-                        logview::Live::Missed(n) => {
-                            return Some((LogItem::Lagged(n), (rx, filter)));
+                        // Said whatever the filter: the lines it counts may
+                        // have matched.
+                        logview::Live::Notice(n) => {
+                            return Some((LogItem::Notice(n), (rx, filter)));
                         }
                     }
                 }

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::record::{LogLine, parse_record};
@@ -50,19 +50,45 @@ pub fn read_lines(
     n: usize,
     max_line: usize,
 ) -> io::Result<Vec<LogLine>> {
+    read_sources(
+        paths.iter().map(|p| open_if_present(p)),
+        since,
+        until,
+        n,
+        max_line,
+    )
+}
+
+/// `path` opened for reading; `None` when it does not exist (rotation had
+/// not made it yet, or retention removed it).
+pub fn open_if_present(path: &Path) -> io::Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`read_lines`] over readers given oldest first: the iterator is walked
+/// from its end, so a lazy one opens an older file only when it is needed.
+pub fn read_sources<R: Read>(
+    sources: impl DoubleEndedIterator<Item = io::Result<Option<R>>>,
+    since: Option<SystemTime>,
+    until: Option<SystemTime>,
+    n: usize,
+    max_line: usize,
+) -> io::Result<Vec<LogLine>> {
     let mut out: VecDeque<LogLine> = VecDeque::with_capacity(n.min(4096));
     let mut buf = Vec::new();
-    for path in paths.iter().rev() {
+    for source in sources.rev() {
         let need = n - out.len();
         if need == 0 {
             break;
         }
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        let Some(source) = source? else {
+            continue;
         };
-        let mut reader = BufReader::with_capacity(64 << 10, file);
+        let mut reader = BufReader::with_capacity(64 << 10, source);
         let mut part: VecDeque<LogLine> = VecDeque::with_capacity(need.min(4096));
         while read_line_capped(&mut reader, &mut buf, max_line)? {
             let Some(line) = parse_record(&String::from_utf8_lossy(&buf)) else {

@@ -4,8 +4,13 @@
 //! in-memory tail (the last records' bytes, see `tail.rs`); a bounded
 //! broadcast to live followers. Lines arrive as formatted batches
 //! (`batch.rs`) that are written to disk and copied into the tail as they
-//! are; `LogLine`s are built only for followers. Write errors (disk full,
-//! directory gone) drop lines and count the bytes; nothing blocks or grows.
+//! are; `LogLine`s are built only for followers. Each batch is written to
+//! the file (no user-space buffer) before it is broadcast, both under one
+//! lock, so a line a follower could have received is already readable from
+//! disk, and a snapshot taken with a subscription (`snapshot.rs`) splits
+//! the log exactly between the files and the follower. Write errors (disk
+//! full, directory gone) drop lines and count the bytes; nothing blocks or
+//! grows.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -25,6 +30,7 @@ use super::files;
 use super::read::read_lines;
 use super::record::{LogLine, Stream};
 use super::retention::LogRetention;
+use super::snapshot::LogSnapshot;
 use super::tail::Tail;
 
 /// Disk and memory bounds.
@@ -159,16 +165,30 @@ pub enum FollowEvent {
 #[derive(Debug)]
 pub struct LogFollower {
     rx: broadcast::Receiver<LogLine>,
+    position: u64,
 }
 
 impl LogFollower {
     /// The next line, or how many were missed; `None` when the log is gone.
     pub async fn next(&mut self) -> Option<FollowEvent> {
         match self.rx.recv().await {
-            Ok(line) => Some(FollowEvent::Line(line)),
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(FollowEvent::Missed(n)),
+            Ok(line) => {
+                self.position += 1;
+                Some(FollowEvent::Line(line))
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                self.position += n;
+                Some(FollowEvent::Missed(n))
+            }
             Err(broadcast::error::RecvError::Closed) => None,
         }
+    }
+
+    /// The position in the log (lines appended since the daemon started)
+    /// of the next line this follower delivers: every line before it was
+    /// delivered or counted as missed.
+    pub fn position(&self) -> u64 {
+        self.position
     }
 }
 
@@ -184,6 +204,8 @@ struct Writer {
     pruned: Option<Option<SystemTime>>,
     last_open_failure: Option<Instant>,
     tail: Tail,
+    /// Lines appended since the daemon started (the position of the next).
+    written: u64,
 }
 
 #[derive(Debug)]
@@ -214,6 +236,7 @@ impl UnitLog {
             pruned: None,
             last_open_failure: None,
             tail: Tail::new(limits.tail_lines, limits.tail_bytes),
+            written: 0,
         };
         UnitLog {
             inner: Arc::new(Inner {
@@ -302,16 +325,60 @@ impl UnitLog {
 
     /// Follow new lines. Subscribe before the process starts to miss none.
     pub fn subscribe(&self) -> LogFollower {
+        let w = self.lock();
+        self.follower(&w)
+    }
+
+    /// Follow new lines, and the files holding every earlier line: the
+    /// follower starts exactly where the snapshot ends.
+    pub fn subscribe_with_snapshot(&self) -> (LogFollower, LogSnapshot) {
+        let mut w = self.lock();
+        let snapshot = self.snapshot_locked(&mut w);
+        (self.follower(&w), snapshot)
+    }
+
+    /// The files as they are now, to read without rotation or later lines
+    /// getting in the way. With a maximum age, files past it are removed
+    /// first (a read is one of the moments age is applied).
+    pub fn snapshot(&self) -> LogSnapshot {
+        let mut w = self.lock();
+        self.snapshot_locked(&mut w)
+    }
+
+    /// A follower whose first line is the next one appended; `w` held so
+    /// that its position is exact.
+    fn follower(&self, w: &Writer) -> LogFollower {
         let tx = self
             .inner
             .tx
             .get_or_init(|| broadcast::channel(self.inner.limits.follow_buffer.max(1)).0);
-        LogFollower { rx: tx.subscribe() }
+        LogFollower {
+            rx: tx.subscribe(),
+            position: w.written,
+        }
+    }
+
+    fn snapshot_locked(&self, w: &mut Writer) -> LogSnapshot {
+        if w.retention.max_age.is_some() {
+            self.prune(w, SystemTime::now());
+        }
+        LogSnapshot::open(&self.files_with(w.retention), w.written, self.max_record())
     }
 
     /// The last `n` lines from memory.
     pub fn tail(&self, n: usize) -> Vec<LogLine> {
         self.lock().tail.last(n)
+    }
+
+    /// The last `n` lines from memory among those before `position` (a
+    /// snapshot's): what a snapshot's files hold, for when they cannot be
+    /// read. Lines the tail has let go of since are not there.
+    pub fn tail_before(&self, position: u64, n: usize) -> Vec<LogLine> {
+        let w = self.lock();
+        let newer = w.written.saturating_sub(position) as usize;
+        let mut lines = w.tail.last(n.saturating_add(newer));
+        lines.truncate(lines.len().saturating_sub(newer));
+        lines
     }
 
     /// The last `n` lines at or after `since`, from disk (rotated files
@@ -343,7 +410,11 @@ impl UnitLog {
 
     /// Rotated files then the current one, oldest first.
     pub fn files_oldest_first(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = (1..=self.retention().rotated_files())
+        self.files_with(self.retention())
+    }
+
+    fn files_with(&self, r: LogRetention) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = (1..=r.rotated_files())
             .rev()
             .map(|k| self.rotated(k))
             .collect();
@@ -402,6 +473,7 @@ impl UnitLog {
         }
         self.write_disk(&mut w, &bytes[written..], now);
         w.tail.push(batch);
+        w.written += batch.len() as u64;
         if let Some(tx) = self.inner.tx.get().filter(|tx| tx.receiver_count() > 0) {
             for i in 0..batch.len() {
                 let _ = tx.send(batch.line(i));

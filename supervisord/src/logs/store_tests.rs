@@ -39,6 +39,52 @@ async fn followers_get_every_line_the_tail_and_disk_have() {
     assert_eq!(log.read(None, 10).await.unwrap(), tail);
 }
 
+#[tokio::test]
+async fn a_snapshot_with_a_subscription_splits_the_log_exactly_whatever_rotation_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = LogLimits {
+        retention: LogRetention {
+            max_file_bytes: 4096,
+            files: 3,
+            max_age: None,
+        },
+        follow_buffer: 1000,
+        tail_lines: 5,
+        ..LogLimits::default()
+    };
+    let store = LogStore::open(dir.path().into(), limits).unwrap();
+    let log = store.unit("p", "u");
+    let texts =
+        |lines: &[LogLine]| -> Vec<String> { lines.iter().map(|l| l.text.to_string()).collect() };
+    for i in 0..40 {
+        log.append(&batch(i, &[&format!("before {i}"), "same"]));
+    }
+    let (mut follower, snap) = log.subscribe_with_snapshot();
+    assert_eq!((snap.position(), follower.position()), (80, 80));
+    // Enough after it to rotate every file the snapshot opened away.
+    for i in 0..200 {
+        log.append(&batch(100 + i, &[&format!("after {i} {}", "x".repeat(60))]));
+    }
+    assert!(
+        log.rotated_away().is_some(),
+        "the snapshot's files are gone"
+    );
+    // The memory tail (five lines) as of a position.
+    assert!(log.tail_before(80, 3).is_empty(), "the tail moved on");
+    let two = texts(&log.tail_before(279, 2));
+    assert!(two[0].starts_with("after 197 ") && two[1].starts_with("after 198 "));
+    let before = snap.read(None, None, usize::MAX).await.unwrap();
+    let want: Vec<String> = (0..40)
+        .flat_map(|i| [format!("before {i}"), "same".into()])
+        .collect();
+    assert_eq!(texts(&before), want, "the lines before it, none after");
+    match follower.next().await {
+        Some(FollowEvent::Line(l)) => assert!(l.text.starts_with("after 0 "), "{l:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(follower.position(), 81);
+}
+
 #[test]
 fn rotation_splits_batches_at_record_boundaries() {
     let dir = tempfile::tempdir().unwrap();

@@ -220,7 +220,8 @@ pub struct LogRetentionInfo {
 }
 
 /// A line of the `/v1/logs` stream that is not a log line, sent before the
-/// lines it is about: `{"notice": {"type": …, …}}`.
+/// lines it is about (a `missed` notice: where the lines it counts would
+/// have been): `{"notice": {"type": …, …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogNoticeLine {
     pub notice: LogNotice,
@@ -239,6 +240,16 @@ pub enum LogNotice {
         /// the epoch.
         through_us: u64,
         retention: LogRetentionInfo,
+        /// The same, for people.
+        message: String,
+    },
+    /// A follower fell behind `unit`'s log and `lines` of its lines could
+    /// not be read back from the log files to send it (more than the daemon
+    /// reads back at once, or no longer there); said where they belong,
+    /// then the stream continues with the lines after them.
+    Missed {
+        unit: UnitName,
+        lines: u64,
         /// The same, for people.
         message: String,
     },

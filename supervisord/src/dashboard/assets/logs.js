@@ -1,12 +1,14 @@
 // The log view: one unit or several of a project, merged by time by the
 // daemon (`GET /v1/logs`, NDJSON read as it arrives), following by default.
 // Lines are appended in batches once per animation frame and the view keeps
-// the last MAX_LINES. When the page reads too slowly, the daemon ends the
-// stream with how many lines it dropped (as `devctl logs -f` is told); the
-// view says so, marks the place in the flow, and resumes from the last line
-// it showed: the dropped lines are read back from the log files, so the
-// lines below the mark continue the ones above it. A regex filters and
-// highlights.
+// the last MAX_LINES. When the page reads slower than a unit writes, the
+// daemon reads the lines it could not queue back from the log files and the
+// stream goes on; only lines it cannot read back come as a `missed` notice
+// (as `devctl logs -f` is told), which the view shows and marks in the flow
+// where the lines are missing. A stream that is cut (the daemon drops a page
+// that reads nothing for 10 s, or it restarted) is resumed after the last
+// line shown, from the log files, and the place is marked. A regex filters
+// and highlights.
 
 import { clock } from "./view.js";
 
@@ -50,7 +52,6 @@ export class LogView {
     this.lastUs = 0;
     this.atLast = 0;
     this.skip = null;
-    this.lagged = false;
     this.lastGap = null;
     this.pending = [];
     this.linesEl.replaceChildren();
@@ -74,12 +75,14 @@ export class LogView {
     }
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
+    let why = "the daemon ended it";
     for (;;) {
       let chunk;
       try {
         chunk = await reader.read();
-      } catch {
-        return;
+      } catch (e) {
+        why = e.message || "the connection was lost";
+        break;
       }
       if (chunk.done) break;
       buf += chunk.value;
@@ -90,23 +93,43 @@ export class LogView {
         if (line) this.take(JSON.parse(line));
       }
     }
-    if (this.abort === ctrl && !ctrl.signal.aborted && this.lagged) {
-      this.lagged = false;
-      // Lines share microseconds in a burst: skip exactly those already shown.
-      this.skip = { us: this.lastUs, n: this.atLast };
-      this.stream(`since=${Math.floor(this.lastUs / 1000)}&n=${MAX_LINES}`);
+    if (this.abort !== ctrl || ctrl.signal.aborted) return;
+    // A moment's pause, so that a daemon on its way down is not asked
+    // again and again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (this.abort !== ctrl) return;
+    this.resume(why);
+  }
+
+  /** Follow again after a cut stream, from the last line shown. */
+  resume(why) {
+    if (!this.lastUs) {
+      this.stream(`n=${HISTORY}`);
+      return;
     }
+    const message = `the stream was cut here (${why}); below, the lines since read back from the log files, the last ${MAX_LINES} at most: any before those are not shown`;
+    this.say(`The log stream was cut after the line of ${clock(this.lastUs)} (${why}); the view resumed after it, reading the lines since from the log files.`);
+    this.queue({ gap: null, message });
+    // Lines share microseconds in a burst: skip exactly those already shown.
+    this.skip = { us: this.lastUs, n: this.atLast };
+    this.stream(`since=${Math.floor(this.lastUs / 1000)}&n=${MAX_LINES}`);
   }
 
   take(v) {
+    if (v.notice) {
+      // Lines the daemon could not read back for this view: said, and
+      // marked where they are missing; the stream goes on.
+      const n = v.notice;
+      if (n.type === "missed") {
+        this.say(`The view fell behind the log. ${n.message}. The mark in the flow is where they are.`);
+        this.queue({ gap: n.lines, message: n.message });
+      } else {
+        this.say(n.message);
+      }
+      return;
+    }
     if (v.error) {
-      // The daemon closed a stream that fell behind: say so, then resume.
-      const missed = Number.isFinite(v.missed) ? v.missed : null;
-      this.lagged = true;
-      this.say(missed == null
-        ? `${v.error.message}; the lines since ${clock(this.lastUs)} were read back from the log files`
-        : `The view fell ${missed} line${missed === 1 ? "" : "s"} behind the log at ${clock(this.lastUs)}: the daemon closed its stream. It resumed after the last line it showed, reading the lines since from the log files.`);
-      this.queue({ gap: missed, message: v.error.message });
+      this.say(v.error.message);
       return;
     }
     if (this.skip) {
@@ -159,14 +182,12 @@ export class LogView {
     if (this.followBox.checked) this.scrollEnd();
   }
 
-  /** The mark where the view fell behind and resumed. */
+  /** The mark where lines are missing, or where a cut stream resumed. */
   renderGap(g) {
     const div = document.createElement("div");
     div.className = "line gap";
     div.setAttribute("role", "separator");
-    div.textContent = g.gap == null
-      ? `-- ${g.message}; what follows was read back from the log files --`
-      : `-- fell ${g.gap} line${g.gap === 1 ? "" : "s"} behind here; what follows was read back from the log files (this view keeps the last ${MAX_LINES}) --`;
+    div.textContent = `-- ${g.message} --`;
     this.lastGap = div;
     return div;
   }
