@@ -137,7 +137,7 @@ pub trait CoreApi: Clone + Send + Sync + 'static {
     fn run(&self, id: RunId) -> impl Future<Output = Result<RunRecord, ApiError>> + Send;
     /// The dashboard's usage columns (no route of its own): CPU and memory
     /// of `units`' running process trees, sampled now; a unit that runs
-    /// nothing of the daemon's (stopped, or a container the engine runs)
+    /// no process of the daemon's own (stopped, or run by an engine)
     /// is left out.
     fn sample_usage(
         &self,
