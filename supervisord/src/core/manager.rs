@@ -40,7 +40,7 @@ use crate::core::logview::Selected;
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::notes::Mail;
 use crate::core::options::{CoreError, CoreInfo, CoreOptions};
-use crate::core::project::{Loaded, Project, text_hash};
+use crate::core::project::{Loaded, Project, parse_unit, text_hash};
 use crate::core::protocol::{ActorMsg, Replace, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
 use crate::core::runbook::RunBook;
@@ -543,7 +543,7 @@ impl Manager {
         let mut parsed: BTreeMap<UnitName, (Unit, String, String)> = BTreeMap::new();
         let mut errors = Vec::new();
         for (file, text) in &req.units {
-            match devctl_units::from_unit_file(file, text) {
+            match parse_unit(self.projects.get(&project), file, text) {
                 Ok(mut u) => {
                     u.project = project.clone();
                     if parsed.contains_key(&u.name) {
