@@ -1,15 +1,18 @@
 //! `devctl-bench uptodate`: what the up-to-date check costs `up`. Two
 //! projects with the same service `web`; one also has `--builds` builds
 //! (each watching its own directory of `--files` files, `web` requiring
-//! all of them). After a first `up` and a `down`, the figure is the wall
-//! time of `devctl up` (spawn to exit, blocking until `web` runs):
+//! all of them), each with its own daemon. After a first `up`, the figure
+//! is the wall time of `devctl up` after a `down` (spawn to exit,
+//! blocking until `web` runs):
 //!
 //! - **no builds**: the project without builds;
 //! - **up to date**: the project with builds whose inputs did not change
 //!   (every build's inputs stat'ed, none run);
 //! - **forced**: the same with `--force` (every build runs), for scale.
 //!
-//! Each is the median of `--reps` `down` + `up` cycles.
+//! Each is the median of `--reps` `down` + `up` cycles. The first two are
+//! measured in alternation (one cycle of each in turn, both daemons up),
+//! so a change in the machine's load during the run hits both alike.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -78,20 +81,20 @@ impl Daemon {
             .count()
     }
 
-    /// Median wall time of `reps` cycles of `down` then `up ARGS`.
-    fn up_cycles(&self, reps: usize, args: &[&str]) -> Result<Duration, String> {
+    /// Wall time of `up ARGS` after a `down`.
+    fn cycle(&self, args: &[&str]) -> Result<Duration, String> {
         let mut up = vec!["up"];
         up.extend_from_slice(args);
-        let mut times = Vec::new();
-        for _ in 0..reps.max(1) {
-            self.devctl(&["down"])?;
-            let t0 = Instant::now();
-            self.devctl(&up)?;
-            times.push(t0.elapsed());
-        }
-        times.sort();
-        Ok(times[times.len() / 2])
+        self.devctl(&["down"])?;
+        let t0 = Instant::now();
+        self.devctl(&up)?;
+        Ok(t0.elapsed())
     }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 impl Drop for Daemon {
@@ -131,23 +134,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let plain = Daemon::start(&manifest(0), 0, 0)?;
     plain.devctl(&["up"])?;
-    let none = plain.up_cycles(reps, &[])?;
-    drop(plain);
-
     let d = Daemon::start(&manifest(builds), builds, files)?;
     d.devctl(&["up"])?;
     let first = d.runs();
     if first != builds {
         return Err(format!("the first up ran {first} builds, not {builds}"));
     }
-    let fresh = d.up_cycles(reps, &[])?;
+    let (mut none, mut fresh) = (Vec::new(), Vec::new());
+    for _ in 0..reps.max(1) {
+        none.push(plain.cycle(&[])?);
+        fresh.push(d.cycle(&[])?);
+    }
+    let (none, fresh) = (median(none), median(fresh));
+    drop(plain);
     if d.runs() != first {
         return Err(format!(
             "up-to-date builds ran again: {} runs after the cycles",
             d.runs()
         ));
     }
-    let forced = d.up_cycles(reps, &["--force"])?;
+    let forced = (0..reps.max(1))
+        .map(|_| d.cycle(&["--force"]))
+        .collect::<Result<Vec<_>, _>>()?;
+    let forced = median(forced);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "  up, no builds:                      median {:.1} ms",

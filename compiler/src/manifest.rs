@@ -237,7 +237,7 @@ fn read_unit(
                 format!("`{cname}` is not allowed in a {kname}"),
                 child.name().span(),
                 "not allowed here",
-                format!("`{cname}` applies to: {}", kinds.join(", ")),
+                not_allowed_help(cname, kind, &kinds),
             );
             continue;
         }
@@ -303,6 +303,20 @@ const ALIASES: &[(&str, &str)] = &[
     ("logging", "logs"),
     ("log-rotation", "logs"),
 ];
+
+/// What to do with a setting the unit's kind does not take.
+fn not_allowed_help(name: &str, kind: UnitKind, allowed: &[&str]) -> String {
+    match name {
+        // Only a build has runs that end; a schedule on anything else
+        // would have to mean a restart, which devctl does not do on a clock.
+        "schedule" | "every" | "on-commit" => format!(
+            "only a build runs on its own: a {} stays up, so there is no run to start; \
+             put the periodic work in a `build` with this `{name}`",
+            kind.as_str()
+        ),
+        _ => format!("`{name}` applies to: {}", allowed.join(", ")),
+    }
+}
 
 fn child_help(name: &str, kind: UnitKind) -> String {
     let kname = kind.as_str();

@@ -144,12 +144,23 @@ fn two_schedules_or_a_schedule_on_a_service_are_refused() {
     let e = err(text);
     assert_eq!(codes(&e), ["devctl::manifest::duplicate-schedule"]);
     assert_eq!(first_span(text, &e), "every");
-    let e = err(r#"service "s" { run "x"; every "1m"; }"#);
-    assert!(
-        e.errors[0].message().contains("not allowed in a service"),
-        "{}",
-        e.errors[0].message()
-    );
+    // A schedule on a service is refused, and the help says why and
+    // where the periodic work goes.
+    for setting in [r#"every "1m""#, r#"schedule "0 * * * *""#] {
+        let text = format!(r#"service "s" {{ run "x"; {setting}; }}"#);
+        let e = err(&text);
+        assert_eq!(codes(&e), ["devctl::manifest::not-allowed"]);
+        assert!(
+            e.errors[0].message().contains("not allowed in a service"),
+            "{}",
+            e.errors[0].message()
+        );
+        let help = e.errors[0].help_text().unwrap_or_default();
+        assert!(
+            help.contains("a service stays up") && help.contains("`build`"),
+            "{help}"
+        );
+    }
     let e = err(r#"build "b" { run "x"; always-run "yes"; }"#);
     assert_eq!(codes(&e), ["devctl::manifest::wrong-type"]);
 }

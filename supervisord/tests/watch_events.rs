@@ -35,12 +35,24 @@ struct Fixture {
 }
 
 fn start(setup: impl FnOnce(&Path), units: impl FnOnce(&Path) -> Vec<WatchedUnit>) -> Fixture {
+    start_quiet(setup, units, None)
+}
+
+/// [`start`] with another quiet window.
+fn start_quiet(
+    setup: impl FnOnce(&Path),
+    units: impl FnOnce(&Path) -> Vec<WatchedUnit>,
+    quiet: Option<Duration>,
+) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     setup(&root);
     let (tx, rx) = mpsc::unbounded_channel();
     let mut cfg = WatchConfig::new(ProjectName::new("p").unwrap(), root.clone(), units(&root));
     cfg.ignore_dirs = vec![root.join("state")];
+    if let Some(q) = quiet {
+        cfg.quiet = q;
+    }
     let watcher = ProjectWatcher::start(cfg, tx).unwrap();
     Fixture {
         _dir: dir,
@@ -103,6 +115,30 @@ async fn an_atomic_save_is_detected() {
     std::fs::rename(f.root.join("src/.main.rs.swp"), f.root.join("src/main.rs")).unwrap();
     let c = f.next().await;
     assert!(rels(&c).contains(&"src/main.rs".to_string()), "{c:?}");
+}
+
+/// An editor's temporary file matching the globs, written and renamed
+/// over the original within one batch, is not listed: only the file
+/// that stays changed. A file that existed before and was removed is.
+#[tokio::test]
+async fn a_temporary_file_gone_within_the_batch_is_not_listed() {
+    // A 2 s quiet window keeps the steps in one batch on a slow machine.
+    let mut f = start_quiet(
+        |r| {
+            src_dir(r);
+            std::fs::write(r.join("src/old.rs"), "x").unwrap();
+        },
+        |r| vec![unit(r, "app", &["src/**"], &[])],
+        Some(Duration::from_secs(2)),
+    );
+    f.write("src/main.rs.tmp", "new contents");
+    std::fs::rename(f.root.join("src/main.rs.tmp"), f.root.join("src/main.rs")).unwrap();
+    f.write("src/scratch.rs", "gone soon");
+    std::fs::remove_file(f.root.join("src/scratch.rs")).unwrap();
+    std::fs::remove_file(f.root.join("src/old.rs")).unwrap();
+    let c = f.next().await;
+    assert_eq!(rels(&c), vec!["src/main.rs", "src/old.rs"], "{c:?}");
+    assert_eq!(c.count, 2);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Runs that start on their own, and runs that need not start, end to end
 //! through the real `devctl` and `devctld`: `every` schedules running on
 //! time and never overlapping a slow run, `status` showing the next run,
-//! a disabled schedule not firing, `devctl trigger` running one now; a
+//! a disabled schedule not firing, `devctl trigger` running one now, a
+//! fire missed while the daemon was down skipped (the next one runs); a
 //! commit in the project's repository triggering exactly one run of an
 //! `on-commit` build (a `git status` none, a worktree too); up-to-date
 //! builds not re-run by `up` (across `down` and a daemon stop) until an
@@ -187,6 +188,106 @@ build "tick" {
     env.assert_no_orphans();
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Runs stamp their start. The build watches an input that never
+/// changes, so `up` answers it "up to date" once it succeeded: every
+/// run after the first is a schedule's.
+const MISSED: &str = r#"project "miss"
+
+build "tick" {
+    sh "echo \"run $(date +%s.%N)\" >>ticks.txt"
+    watch "in.txt"
+    every "3s"
+}
+"#;
+
+#[test]
+fn a_fire_missed_while_the_daemon_was_down_is_skipped_and_the_next_one_runs() {
+    let mut env = TestEnv::new();
+    std::fs::write(env.project_dir.join("in.txt"), "v1").unwrap();
+    env.write_manifest(MISSED);
+    env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    let missed = unit(&env, "miss", "tick")["next_run_ms"]
+        .as_u64()
+        .expect("a next run");
+    env.devctl(&["daemon", "stop"]).expect_code(0);
+    // One run, or two on a machine slower than the schedule.
+    let ran_before = lines(&env, "ticks.txt");
+    // The daemon stays down until the fire is well past due.
+    wait_until("the fire's time passed", CEILING, || {
+        (now_ms() > missed + 500).then_some(())
+    });
+    let back_ms = now_ms();
+    env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+
+    // Status shows the next run: ahead, never the missed one.
+    let next = unit(&env, "miss", "tick")["next_run_ms"]
+        .as_u64()
+        .expect("a next run after the restart");
+    assert!(next > missed, "next {next}, missed {missed}");
+    assert!(
+        next + 100 >= now_ms() && next <= now_ms() + 3500,
+        "next {next}, now {}",
+        now_ms()
+    );
+    let out = env
+        .devctl(&["status", "tick"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(out.contains("Next run: "), "{out}");
+
+    // The next fire runs; the first run since the restart began at the
+    // time status showed, not when the daemon came back.
+    wait_lines(&env, "ticks.txt", ran_before + 1);
+    let starts = stamps(&read(&env.project_dir, "ticks.txt"), "run ");
+    let first_after = starts[ran_before] * 1000.0;
+    assert!(
+        first_after + 50.0 >= next as f64,
+        "a run at {first_after:.0} before the next fire {next}: {starts:?}"
+    );
+
+    // The run records since the restart: `up`'s up-to-date answer, then
+    // the schedule's run; none for the missed fire.
+    let since: Vec<Value> = wait_until("the scheduled run recorded", CEILING, || {
+        let r = env.devctl(&["history", "--json", "tick"]);
+        r.expect_code(0);
+        let runs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+        // Oldest first.
+        let since: Vec<Value> = runs
+            .into_iter()
+            .rev()
+            .filter(|r| r["queued_ms"].as_u64().is_some_and(|q| q >= back_ms))
+            .collect();
+        let ended = since.get(1).is_some_and(|r| !r["result"].is_null());
+        ended.then_some(since)
+    });
+    let triggers: Vec<&str> = since
+        .iter()
+        .map(|r| r["trigger"]["type"].as_str().unwrap_or("?"))
+        .collect();
+    // (Later fires may have run by now: schedule runs too.)
+    assert_eq!(triggers[..2], ["up-to-date", "schedule"], "{since:?}");
+    assert!(triggers[2..].iter().all(|t| *t == "schedule"), "{since:?}");
+    assert_eq!(since[1]["result"], "success", "{since:?}");
+    assert!(
+        since[1]["spawned_ms"]
+            .as_u64()
+            .is_some_and(|s| s + 50 >= next),
+        "{since:?}"
+    );
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
@@ -242,8 +343,12 @@ fn a_commit_triggers_exactly_one_run_and_git_status_none() {
     git(&root, &["commit", "-q", "-m", "second"]);
     let head = git(&root, &["rev-parse", "HEAD"]);
     wait_until("the commit's run", CEILING, || (runs() == 2).then_some(()));
-    let u = unit(&env, "oc", "test");
-    assert_eq!(u["trigger"], format!("commit {}", &head[..12]));
+    // The run writes its line before the daemon may have taken in the
+    // actor's report of it: wait for the status to name the commit.
+    let want = format!("commit {}", &head[..12]);
+    wait_until("the run's trigger in the status", CEILING, || {
+        (unit(&env, "oc", "test")["trigger"] == want.as_str()).then_some(())
+    });
     std::thread::sleep(QUIET);
     assert_eq!(runs(), 2, "one commit, more than one run");
 

@@ -3,7 +3,8 @@
 //! service (the old instance serving until the build succeeds), a failed
 //! rebuild keeping the old service, an editor's atomic save, ignore globs
 //! and `.gitignore`, a 5 000-file burst giving one run, manual trigger
-//! mode with `devctl trigger`, and a self-retriggering build detected.
+//! mode with `devctl trigger`, a self-retriggering build detected, and a
+//! watched project left alone waking nothing in the daemon.
 //!
 //! Waits are conditions with generous ceilings. Where a test must show
 //! that *no* extra run happened, it either waits for a later, expected run
@@ -390,4 +391,89 @@ fn a_fixed_build_starts_the_service_its_first_failure_held_back() {
     wait_until("v1 served", CEILING, || {
         (read(&root, "served.txt") == "v1").then_some(())
     });
+}
+
+/// Context switches so far of each of `pid`'s threads, by thread id.
+fn switches(pid: u32) -> std::collections::BTreeMap<String, (String, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let dir = t.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let n = status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum();
+        let tid = t.file_name().to_string_lossy().into_owned();
+        out.insert(tid, (comm.trim().to_string(), n));
+    }
+    out
+}
+
+/// The threads that switched between two snapshots, and how often.
+fn woke(
+    a: &std::collections::BTreeMap<String, (String, u64)>,
+    b: &std::collections::BTreeMap<String, (String, u64)>,
+) -> Vec<(String, u64)> {
+    b.iter()
+        .filter_map(|(tid, (comm, n))| {
+            let d = n - a.get(tid).map_or(0, |x| x.1);
+            (d > 0).then(|| (comm.clone(), d))
+        })
+        .collect()
+}
+
+/// An idle daemon does no work, watches included: with a build and a
+/// service watching files, up and nothing changing, the daemon's threads
+/// stay asleep. (The file-event debouncer it used to run woke every
+/// 25 ms: some 80 switches in the 2 s measured here.)
+#[test]
+fn a_watched_project_left_alone_wakes_nothing_in_the_daemon() {
+    let mut env = TestEnv::new();
+    env.write_manifest(
+        r#"project "still"
+
+build "gen" {
+    sh "echo run >>runs.txt"
+    watch "src/**"
+}
+
+service "web" {
+    sh "exec sleep 1000"
+    watch "src/**"
+    requires "gen" until="succeeded"
+}
+"#,
+    );
+    write(&env.project_dir, "src/a.txt", "a");
+    write(&env.project_dir, "src/deep/b.txt", "b");
+    let pid = env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    // What `up` set going (run records, log writes) ends first: wait for a
+    // 300 ms window in which no thread switched.
+    let settle = std::time::Instant::now() + CEILING;
+    loop {
+        let a = switches(pid);
+        std::thread::sleep(Duration::from_millis(300));
+        let w = woke(&a, &switches(pid));
+        if w.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < settle,
+            "the daemon never went quiet after `up`: {w:?}"
+        );
+    }
+    let a = switches(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let w = woke(&a, &switches(pid));
+    let total: u64 = w.iter().map(|(_, n)| n).sum();
+    assert!(total <= 2, "an idle daemon woke up: {w:?}");
+    assert_eq!(runs(&env), 1);
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
 }

@@ -6,13 +6,15 @@
 //! the rest of the loop: `verbs.rs` the job verbs, `waiting.rs` the parked
 //! answers, `session.rs` startup, recovery and shutdown, `reexec.rs`
 //! freezing and resuming, `watching.rs` file-change triggers, `triggers.rs`
-//! schedules, commits and up-to-date builds; the pure
+//! schedules and commits, `uptodate.rs` the up-to-date builds; the pure
 //! rules they apply live in `core/jobs/`.
 
+mod pool;
 mod reexec;
 mod runs;
 pub(crate) mod session;
 mod triggers;
+pub(crate) mod uptodate;
 mod verbs;
 mod waiting;
 mod watching;
@@ -38,7 +40,7 @@ use crate::core::logview::Selected;
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::notes::Mail;
 use crate::core::options::{CoreError, CoreInfo, CoreOptions};
-use crate::core::project::{Loaded, Project, text_hash};
+use crate::core::project::{Loaded, Project, parse_unit, text_hash};
 use crate::core::protocol::{ActorMsg, Replace, Report, ReportRx, ReportTx};
 use crate::core::registry::Providers;
 use crate::core::runbook::RunBook;
@@ -231,6 +233,7 @@ impl Manager {
         mut timeouts: mpsc::UnboundedReceiver<u64>,
     ) {
         let mut watch_rx = self.watch.take_rx();
+        let mut checks = self.triggers.inputs.take_rx();
         while !self.done {
             let due = self.schedule_deadline();
             tokio::select! {
@@ -243,6 +246,7 @@ impl Manager {
                 Some(r) = reports.recv() => self.on_report(*r),
                 Some(id) = timeouts.recv() => self.on_timeout(id),
                 Some(m) = watch_rx.recv() => self.on_watch(m),
+                Some(c) = checks.recv() => self.on_inputs_checked(c),
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => self.on_schedules_due(),
             }
             // Group commit: the reports already queued join this turn, then
@@ -468,6 +472,7 @@ impl Manager {
         unit: &UnitName,
         make: impl FnOnce(u64) -> M,
     ) {
+        self.release_held(project, unit);
         self.seq += 1;
         let seq = self.seq;
         if let Some(l) = self
@@ -538,7 +543,7 @@ impl Manager {
         let mut parsed: BTreeMap<UnitName, (Unit, String, String)> = BTreeMap::new();
         let mut errors = Vec::new();
         for (file, text) in &req.units {
-            match devctl_units::from_unit_file(file, text) {
+            match parse_unit(self.projects.get(&project), file, text) {
                 Ok(mut u) => {
                     u.project = project.clone();
                     if parsed.contains_key(&u.name) {

@@ -24,6 +24,7 @@ pub mod runbook;
 pub mod runwatch;
 pub mod schedules;
 pub mod snapshot;
+pub mod uptodate;
 pub mod usage;
 pub mod watching;
 

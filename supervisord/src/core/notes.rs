@@ -260,6 +260,11 @@ impl Mailbox {
     pub fn downgrade(&self) -> mpsc::WeakUnboundedSender<Box<Mail>> {
         self.0.downgrade()
     }
+
+    /// Whether `weak` (from [`Mailbox::downgrade`]) is this mailbox's.
+    pub fn is(&self, weak: &mpsc::WeakUnboundedSender<Box<Mail>>) -> bool {
+        weak.upgrade().is_some_and(|s| s.same_channel(&self.0))
+    }
 }
 
 impl Inbox {

@@ -44,6 +44,26 @@ pub fn text_hash(text: &str) -> u64 {
     h.finish()
 }
 
+/// The unit a file defines: `project`'s loaded unit from the same file
+/// when the text did not change (an `up` loads every file every time,
+/// and parsing them all again was most of an unchanged load), else parsed.
+pub fn parse_unit(
+    project: Option<&Project>,
+    file: &str,
+    text: &str,
+) -> Result<Unit, devctl_units::UnitFileError> {
+    let hash = text_hash(text);
+    let loaded = project.and_then(|p| {
+        p.units
+            .values()
+            .find(|l| l.file_name == file && l.text_hash == hash)
+    });
+    match loaded {
+        Some(l) => Ok((*l.unit).clone()),
+        None => devctl_units::from_unit_file(file, text),
+    }
+}
+
 impl Loaded {
     /// Every command sent has been handled.
     pub fn settled(&self) -> bool {

@@ -5,6 +5,7 @@
 //! files that changed. Losing the file only costs one re-run per build.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +37,8 @@ pub struct Inputs {
 /// The inputs of a successful run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Success {
-    pub inputs: Inputs,
+    /// Shared: a check reads it on another thread without a copy.
+    pub inputs: Arc<Inputs>,
     /// When that run ended (milliseconds since the epoch).
     pub at_ms: u64,
 }

@@ -33,7 +33,7 @@ impl ProjectIgnore {
     /// unreadable or malformed lines are warned about and skipped).
     pub fn load(root: &Path, extra_dirs: &[PathBuf]) -> ProjectIgnore {
         let mut b = GitignoreBuilder::new(root);
-        for f in [root.join(".gitignore"), root.join(".git/info/exclude")] {
+        for f in ProjectIgnore::files(root) {
             if f.is_file()
                 && let Some(e) = b.add(&f)
             {
@@ -49,6 +49,11 @@ impl ProjectIgnore {
             gitignore,
             dirs: extra_dirs.to_vec(),
         }
+    }
+
+    /// The ignore files read for `root`.
+    pub fn files(root: &Path) -> [PathBuf; 2] {
+        [root.join(".gitignore"), root.join(".git/info/exclude")]
     }
 
     /// Whether `rel` (relative to the project root) is ignored, because

@@ -50,12 +50,25 @@ pub struct Walk {
     pub files: Vec<PathBuf>,
     /// Symlinks that point at regular files.
     pub links: Vec<PathBuf>,
+    /// With [`walk_stat`], each of `files`' metadata, in the same order.
+    pub metas: Vec<std::fs::Metadata>,
 }
 
 /// Walk `dir` (absolute, under `root`) without following directory
 /// symlinks, skipping ignored directories. Unreadable directories are
 /// skipped (they cannot be watched either).
 pub fn walk(dir: &Path, root: &Path, ignore: &ProjectIgnore, files: bool) -> Walk {
+    walk_with(dir, root, ignore, files, false)
+}
+
+/// [`walk`] listing the files with their metadata, read relative to the
+/// open directory (cheaper than a stat of each full path). A file gone
+/// before it could be read is left out.
+pub fn walk_stat(dir: &Path, root: &Path, ignore: &ProjectIgnore) -> Walk {
+    walk_with(dir, root, ignore, true, true)
+}
+
+fn walk_with(dir: &Path, root: &Path, ignore: &ProjectIgnore, files: bool, stat: bool) -> Walk {
     let mut w = Walk::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -78,9 +91,14 @@ pub fn walk(dir: &Path, root: &Path, ignore: &ProjectIgnore, files: bool) -> Wal
                 }
             } else if files {
                 let rel = p.strip_prefix(root).unwrap_or(&p);
-                if !ignore.is_ignored(rel, false) {
-                    w.files.push(p);
+                if ignore.is_ignored(rel, false) {
+                    continue;
                 }
+                if stat {
+                    let Ok(m) = e.metadata() else { continue };
+                    w.metas.push(m);
+                }
+                w.files.push(p);
             }
         }
     }

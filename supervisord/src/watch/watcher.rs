@@ -1,17 +1,24 @@
-//! One watcher per project: a notify debouncer (inotify on Linux) feeding
+//! One watcher per project: notify's watcher (inotify on Linux) feeding
 //! a tokio task that maps changed paths to units and coalesces them over a
 //! quiet window (a `git checkout` of thousands of files yields one batch
 //! per unit), then sends [`WatchMsg::Changed`] to the core. New
 //! directories get watches as they appear (and their files count as
 //! changed); symlinked files are also watched through the link so their
 //! targets' writes are seen. Dropping the [`ProjectWatcher`] stops it.
+//!
+//! Nothing ticks: notify's thread blocks on inotify, and the task arms its
+//! timer only while a batch is pending, so a watch with no changes wakes
+//! nobody (a debouncer thread polling every 25 ms used to). A rename
+//! arrives as its two halves, each path handled on its own; a file that
+//! appears and is gone again within one batch (an editor's temporary file
+//! renamed over the original) leaves the batch, so only what stays is
+//! reported.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -141,13 +148,16 @@ impl ProjectWatcher {
             .map(|u| Ok((u.clone(), UnitFilter::new(u.name.as_ref(), &u.spec)?)))
             .collect::<Result<Vec<_>, WatchError>>()?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let debouncer = new_debouncer(
-            Duration::from_millis(50),
-            Some(Duration::from_millis(25)),
-            move |r: DebounceEventResult| {
-                let _ = tx.send(r);
-            },
-        )
+        let watcher = notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
+            // Opening or reading a file changes nothing: dropped here, an
+            // editor or build reading its inputs does not wake the task.
+            if r.as_ref()
+                .is_ok_and(|e| matches!(e.kind, EventKind::Access(_)))
+            {
+                return;
+            }
+            let _ = tx.send(r.map(|e| (e, std::time::Instant::now())));
+        })
         .map_err(WatchError::from_notify)?;
         let ignore = ProjectIgnore::load(&cfg.root, &cfg.ignore_dirs);
         let mut prefixes = Vec::new();
@@ -160,13 +170,15 @@ impl ProjectWatcher {
             root: cfg.root.clone(),
             units,
             ignore,
-            debouncer,
+            watcher,
             dirs: HashSet::new(),
             roots: Vec::new(),
             links: HashSet::new(),
             out,
             degraded: false,
             batch: BTreeMap::new(),
+            noted: HashMap::new(),
+            created: HashSet::new(),
             first: None,
             last: None,
             quiet: cfg.quiet,
@@ -180,7 +192,7 @@ impl ProjectWatcher {
             if r != cfg.root
                 && let Some(parent) = r.parent()
                 && !task.degraded
-                && let Err(e) = task.debouncer.watch(parent, RecursiveMode::NonRecursive)
+                && let Err(e) = task.watcher.watch(parent, RecursiveMode::NonRecursive)
             {
                 task.fail(WatchError::from_notify(e));
             }
@@ -197,6 +209,9 @@ impl ProjectWatcher {
     }
 }
 
+/// One event from notify's thread, stamped on arrival.
+type RawEvent = notify::Result<(notify::Event, std::time::Instant)>;
+
 #[derive(Default)]
 struct Pending {
     listed: BTreeSet<PathBuf>,
@@ -210,7 +225,7 @@ struct Task {
     root: PathBuf,
     units: Vec<(WatchedUnit, UnitFilter)>,
     ignore: ProjectIgnore,
-    debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    watcher: RecommendedWatcher,
     dirs: HashSet<PathBuf>,
     /// The covering directories; only directories below them are watched.
     roots: Vec<PathBuf>,
@@ -218,6 +233,12 @@ struct Task {
     out: mpsc::UnboundedSender<WatchMsg>,
     degraded: bool,
     batch: BTreeMap<usize, Pending>,
+    /// Paths noted in the pending batch and the units they concern: a
+    /// write is many `modify` events (one per `write(2)`), and after the
+    /// first, each only moves the batch's last-event time.
+    noted: HashMap<PathBuf, Vec<usize>>,
+    /// Paths noted in the pending batch that it saw created.
+    created: HashSet<PathBuf>,
     first: Option<Instant>,
     last: Option<Instant>,
     quiet: Duration,
@@ -225,7 +246,7 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<DebounceEventResult>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<RawEvent>) {
         loop {
             let deadline = match (self.first, self.last) {
                 (Some(f), Some(l)) => Some((l + self.quiet).min(f + self.max_wait)),
@@ -234,16 +255,8 @@ impl Task {
             tokio::select! {
                 r = rx.recv() => match r {
                     None => return,
-                    Some(Ok(events)) => {
-                        for e in events {
-                            self.absorb(&e.event, e.time);
-                        }
-                    }
-                    Some(Err(errors)) => {
-                        for e in errors {
-                            self.fail(WatchError::from_notify(e));
-                        }
-                    }
+                    Some(Ok((event, at))) => self.absorb(&event, at),
+                    Some(Err(e)) => self.fail(WatchError::from_notify(e)),
                 },
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => self.flush(),
             }
@@ -268,24 +281,34 @@ impl Task {
     /// Watch `dir` and every non-ignored directory below it; with
     /// `report`, files already inside count as changed.
     fn add_tree(&mut self, dir: &Path, report: bool) {
-        let w = walk(dir, &self.root, &self.ignore, report);
-        for d in w.dirs {
-            if self.degraded || self.dirs.contains(&d) {
-                continue;
-            }
-            match self.debouncer.watch(&d, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    self.dirs.insert(d);
+        loop {
+            let w = walk(dir, &self.root, &self.ignore, report);
+            let mut added = false;
+            for d in w.dirs {
+                if self.degraded || self.dirs.contains(&d) {
+                    continue;
                 }
-                Err(e) => self.fail(WatchError::from_notify(e)),
+                match self.watcher.watch(&d, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        self.dirs.insert(d);
+                        added = true;
+                    }
+                    Err(e) => self.fail(WatchError::from_notify(e)),
+                }
             }
-        }
-        for l in w.links {
-            self.watch_link(l);
-        }
-        let now = std::time::Instant::now();
-        for f in w.files {
-            self.note(&f, now);
+            for l in w.links {
+                self.watch_link(l);
+            }
+            let now = std::time::Instant::now();
+            for f in w.files {
+                self.note(&f, now);
+            }
+            // A new directory is usually still being filled: what appeared
+            // between the walk and its watch raised no event, so walk it
+            // again now that it is watched (a file seen twice counts once).
+            if !report || !added {
+                break;
+            }
         }
     }
 
@@ -293,7 +316,7 @@ impl Task {
         if self.degraded {
             return;
         }
-        match self.debouncer.watch(&link, RecursiveMode::NonRecursive) {
+        match self.watcher.watch(&link, RecursiveMode::NonRecursive) {
             Ok(()) => {
                 self.links.insert(link);
             }
@@ -302,23 +325,79 @@ impl Task {
     }
 
     fn absorb(&mut self, ev: &notify::Event, at: std::time::Instant) {
-        if matches!(ev.kind, EventKind::Access(_)) {
-            return;
+        use notify::event::{ModifyKind, RenameMode};
+        match ev.kind {
+            // inotify reports a rename's halves, then the pair: the halves
+            // said it all.
+            EventKind::Access(_) | EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => return,
+            _ => {}
         }
         let structural = matches!(
             ev.kind,
-            EventKind::Create(_)
-                | EventKind::Modify(notify::event::ModifyKind::Name(_))
-                | EventKind::Any
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_)) | EventKind::Any
+        );
+        let created = matches!(ev.kind, EventKind::Create(_));
+        let gone = matches!(
+            ev.kind,
+            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From))
         );
         for p in &ev.paths {
+            if !structural && !gone && self.again(p, at) {
+                continue;
+            }
+            // A file that appeared in this batch and is gone again (an
+            // editor's temporary file renamed over the original) changed
+            // nothing that stays: it leaves the batch.
+            if gone && self.created.remove(p) {
+                self.restructure(p);
+                self.unnote(p);
+                continue;
+            }
+            let new_to_batch = created && !self.noted.contains_key(p);
             // A watched directory that went away: everything below changed.
             let gone_dir = self.dirs.contains(p);
-            if structural || matches!(ev.kind, EventKind::Remove(_)) {
+            if structural || gone {
                 self.restructure(p);
             }
             self.note_entry(p, at, gone_dir && !p.exists());
+            if new_to_batch && self.noted.contains_key(p) && self.created.len() < MAX_COUNTED {
+                self.created.insert(p.to_path_buf());
+            }
         }
+    }
+
+    /// Take `p` out of the pending batch.
+    fn unnote(&mut self, p: &Path) {
+        let Some(units) = self.noted.remove(p) else {
+            return;
+        };
+        for i in units {
+            let (u, _) = &self.units[i];
+            let (Some(b), Ok(urel)) = (self.batch.get_mut(&i), p.strip_prefix(&u.root)) else {
+                continue;
+            };
+            b.seen.remove(urel);
+            b.listed.remove(urel);
+        }
+    }
+
+    /// A content change of a path already noted in the pending batch:
+    /// only the last-event times of its units move. `false` when it is
+    /// new to the batch (or a link, whose watch may need renewing).
+    fn again(&mut self, p: &Path, at: std::time::Instant) -> bool {
+        let Some(units) = self.noted.get(p) else {
+            return false;
+        };
+        if self.links.contains(p) {
+            return false;
+        }
+        for i in units {
+            if let Some(b) = self.batch.get_mut(i) {
+                b.last = Some(b.last.map_or(at, |l| l.max(at)));
+            }
+        }
+        self.last = Some(Instant::now());
+        true
     }
 
     /// Keep the watch set in step with created, moved and removed entries.
@@ -340,10 +419,10 @@ impl Task {
                 // recreated under the same name is watched again.
                 if self.dirs.iter().any(|d| d.starts_with(p)) {
                     self.dirs.retain(|d| !d.starts_with(p));
-                    let _ = self.debouncer.unwatch(p);
+                    let _ = self.watcher.unwatch(p);
                 }
                 if self.links.remove(p) {
-                    let _ = self.debouncer.unwatch(p);
+                    let _ = self.watcher.unwatch(p);
                 }
             }
         }
@@ -368,7 +447,7 @@ impl Task {
         {
             return;
         }
-        let mut hit = false;
+        let mut hits = Vec::new();
         for (i, (u, f)) in self.units.iter().enumerate() {
             let Ok(urel) = p.strip_prefix(&u.root) else {
                 continue;
@@ -376,7 +455,7 @@ impl Task {
             if !(f.matches(urel) || gone_dir && f.matches_dir(urel)) {
                 continue;
             }
-            hit = true;
+            hits.push(i);
             let b = self.batch.entry(i).or_default();
             b.first = Some(b.first.map_or(at, |f| f.min(at)));
             b.last = Some(b.last.map_or(at, |l| l.max(at)));
@@ -387,21 +466,30 @@ impl Task {
                 b.listed.insert(urel.to_path_buf());
             }
         }
-        if hit {
+        if !hits.is_empty() {
             let now = Instant::now();
             self.first.get_or_insert(now);
             self.last = Some(now);
+            if self.noted.len() < MAX_COUNTED {
+                self.noted.insert(p.to_path_buf(), hits);
+            }
         }
         if self.links.contains(p) {
             // An atomic save through the link replaced the target inode.
-            let _ = self.debouncer.watch(p, RecursiveMode::NonRecursive);
+            let _ = self.watcher.watch(p, RecursiveMode::NonRecursive);
         }
     }
 
     fn flush(&mut self) {
         self.first = None;
         self.last = None;
+        self.noted.clear();
+        self.created.clear();
         for (i, b) in std::mem::take(&mut self.batch) {
+            if b.seen.is_empty() {
+                // Only files that came and went.
+                continue;
+            }
             let u = &self.units[i].0;
             let msg = Changed {
                 project: self.project.clone(),

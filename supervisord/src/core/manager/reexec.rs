@@ -28,6 +28,10 @@ use crate::state::files::SessionFile;
 impl Manager {
     /// Freeze every actor and stop the manager; `reply` gets the result.
     pub(crate) fn freeze(&mut self, reply: oneshot::Sender<Frozen>) {
+        // Messages waiting for their input check go out first (checked
+        // here), so each actor has every command it was given before it
+        // freezes.
+        self.release_all_held();
         self.write_session_now();
         let mut waits = Vec::new();
         for (pn, p) in &mut self.projects {

@@ -21,7 +21,6 @@ use crate::core::jobs::goal::Goal;
 use crate::core::manager::waiting::WaiterReply;
 use crate::core::manager::watching::manual_trigger;
 use crate::core::manager::{Manager, api_err, storage_err};
-use crate::core::notes::Mail;
 use crate::core::project::Loaded;
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -59,13 +58,7 @@ impl Manager {
             self.session_changed();
         }
         for ToActor { unit, msg } in fx.to_actors {
-            let msg = self.gate_inputs(project, &unit, msg);
-            let Some(p) = self.projects.get(project) else {
-                return;
-            };
-            if let Some(tx) = p.units.get(&unit).and_then(|l| l.tx.as_ref()) {
-                let _ = tx.send(Mail::from(msg));
-            }
+            self.deliver(project, &unit, msg);
         }
     }
 
@@ -174,10 +167,10 @@ impl Manager {
         }
         // A forced job, a restart or a trigger runs builds even when up to date.
         let force = req.force || matches!(req.verb, JobVerb::Restart | JobVerb::Trigger);
-        self.triggers.force_all = force;
+        self.triggers.inputs.force_all = force;
         let since = self.seq;
         let Plan { items, stopped } = self.submit(&project, req.verb, &names);
-        self.triggers.force_all = false;
+        self.triggers.inputs.force_all = false;
         if force {
             self.force_queued(&project);
         }

@@ -19,6 +19,7 @@ use devctl_units::{DepCondition, DepKind, Dependency, ProjectName, Unit, UnitKin
 
 use crate::core::actor::{ActorEnv, Spawn};
 use crate::core::env::EnvContext;
+use crate::core::manager::uptodate::Runner;
 use crate::core::manager::{Command, Manager};
 use crate::core::notes::{Inbox, Mail, Mailbox, mailbox};
 use crate::core::protocol::{ActorMsg, Report, ReportTx};
@@ -84,8 +85,41 @@ fn job_request(verb: JobVerb, units: &[&str], timeout_ms: Option<u64>) -> JobReq
     .unwrap()
 }
 
+/// An input check as the manager hands it to its runner.
+type Check = Box<dyn FnOnce() + Send>;
+
+/// Input checks kept until the test runs them, to stage races.
+#[derive(Clone, Default)]
+struct HeldChecks(Arc<Mutex<Vec<Check>>>);
+
+impl HeldChecks {
+    fn runner(&self) -> Runner {
+        let checks = self.0.clone();
+        Arc::new(move |check| checks.lock().unwrap().push(check))
+    }
+
+    async fn wait_for(&self, n: usize) {
+        crate::core::tests::kit::until(10, "input checks queued", async || {
+            self.0.lock().unwrap().len() >= n
+        })
+        .await;
+    }
+
+    /// Run the queued checks, oldest first.
+    fn run_all(&self) {
+        let checks: Vec<_> = std::mem::take(&mut *self.0.lock().unwrap());
+        for check in checks {
+            check();
+        }
+    }
+}
+
 impl Loop {
     async fn new() -> Loop {
+        Loop::with_runner(None).await
+    }
+
+    async fn with_runner(runner: Option<Runner>) -> Loop {
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths {
             config: tmp.path().join("config"),
@@ -116,6 +150,9 @@ impl Loop {
             timeouts_tx,
             session,
         );
+        if let Some(r) = runner {
+            mgr.triggers.inputs.runner = r;
+        }
         let (cmds, rx) = mpsc::channel(16);
         tokio::spawn(async move { mgr.run(rx, reports_rx, timeouts_rx).await });
         Loop {
@@ -409,4 +446,50 @@ async fn a_restart_of_a_running_unit_is_one_command_answered_once_handled() {
     l.report("web", ActiveState::Active, SubState::Ready, seq);
     let r = answer.await.unwrap().unwrap();
     assert!(r.outcomes[0].ok, "{r:?}");
+}
+
+/// A build with declared inputs whose start is held while its inputs are
+/// checked, and a stop arriving before the check ends: the start goes
+/// out first (checked on the spot), then the stop; the late check's
+/// result is dropped, so the next message the actor gets is the one for
+/// the next start.
+#[tokio::test]
+async fn a_stop_during_an_input_check_follows_the_start_and_the_late_result_is_dropped() {
+    let checks = HeldChecks::default();
+    let l = Loop::with_runner(Some(checks.runner())).await;
+    std::fs::write(l.tmp.path().join("in.txt"), "v1").unwrap();
+    let mut gen_unit = sh("gen", UnitKind::Build, "true");
+    gen_unit.root = l.tmp.path().to_path_buf();
+    gen_unit.watch.paths = vec!["in.txt".into()];
+    l.load(&[gen_unit]).await;
+
+    let _start = l.job(JobVerb::Start, &["gen"], None).await;
+    checks.wait_for(1).await;
+    assert!(l.idle("gen"), "the start went out before its check");
+    let stop = l.job(JobVerb::Stop, &["gen"], None).await;
+    let a = seq_of_start(l.next("gen").await);
+    let b = seq_of_stop(l.next("gen").await);
+    assert!(b > a);
+    l.report("gen", ActiveState::Inactive, SubState::Dead, b);
+    assert!(stop.await.unwrap().unwrap().outcomes.iter().all(|o| o.ok));
+
+    // Start again; run the stale check, then the new one. Results arrive
+    // in that order, so a stale result applied would reach the actor first.
+    let again = l.job(JobVerb::Start, &["gen"], None).await;
+    checks.wait_for(2).await;
+    checks.run_all();
+    let c = seq_of_start(l.next("gen").await);
+    assert!(c > b, "a message for the first start came back: {c} <= {b}");
+    let done = Snapshot {
+        state: RuntimeState {
+            active: ActiveState::Active,
+            sub: SubState::Exited,
+            result: Some(UnitResult::Success),
+            ..RuntimeState::default()
+        },
+        ack: c,
+    };
+    l.report_snap("gen", done);
+    assert!(again.await.unwrap().unwrap().outcomes.iter().all(|o| o.ok));
+    assert!(l.idle("gen"));
 }
