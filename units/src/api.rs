@@ -605,7 +605,10 @@ mod tests {
             message: None,
         };
         let s = serde_json::to_string(&ok).unwrap();
-        assert_eq!(s, r#"{"unit":"web","ok":true,"active":"active","sub":"ready"}"#);
+        assert_eq!(
+            s,
+            r#"{"unit":"web","ok":true,"active":"active","sub":"ready"}"#
+        );
         assert_eq!(serde_json::from_str::<UnitOutcome>(&s).unwrap(), ok);
         let older = r#"{"unit":"web","ok":true,"active":"active","sub":"ready","result":null,"message":null}"#;
         assert_eq!(serde_json::from_str::<UnitOutcome>(older).unwrap(), ok);
