@@ -9,6 +9,7 @@
 //! schedules and commits, `uptodate.rs` the up-to-date builds; the pure
 //! rules they apply live in `core/jobs/`.
 
+mod errors;
 mod pool;
 mod reexec;
 mod runs;
@@ -47,7 +48,7 @@ use crate::core::runbook::RunBook;
 use crate::core::snapshot::Snapshot;
 use crate::core::watching::WatchHub;
 use crate::state::files::{ProjectFile, SessionFile};
-use crate::state::store::{StateError, StateStore};
+use crate::state::store::StateStore;
 
 /// Lines of log in the detail view.
 pub const DETAIL_TAIL: usize = 20;
@@ -124,26 +125,6 @@ pub enum Command {
     },
 }
 
-/// An error answer.
-pub fn api_err(kind: ErrorKind, message: impl Into<String>) -> ApiError {
-    ApiError {
-        kind,
-        message: message.into(),
-        help: None,
-    }
-}
-
-/// A storage failure as an API error.
-pub fn storage_err(e: &StateError) -> ApiError {
-    ApiError {
-        kind: ErrorKind::Storage,
-        message: format!("change not persisted: {e}"),
-        help: Some(
-            "free some disk space or fix the state directory's permissions, then retry".into(),
-        ),
-    }
-}
-
 /// The manager's state.
 pub struct Manager {
     pub(crate) store: StateStore,
@@ -171,6 +152,7 @@ pub struct Manager {
     pub(crate) runs: RunBook,
 }
 
+pub use errors::{api_err, storage_err};
 pub use runs::CoreShared;
 
 /// Start the manager task: load state, recover or begin the session.
