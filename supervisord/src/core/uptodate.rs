@@ -109,6 +109,11 @@ impl<T> Holds<T> {
             .collect()
     }
 
+    /// Whether nothing is held at all (every message to an actor asks).
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
     /// Whether anything is held for `key`.
     pub fn holds(&self, key: &Key) -> bool {
         self.held.contains_key(key)

@@ -301,6 +301,10 @@ impl Manager {
     /// A newer message for the unit is going out: its held message goes
     /// first, checked here and now.
     pub(crate) fn release_held(&mut self, project: &ProjectName, unit: &UnitName) {
+        // Checked on every message to an actor: no key is built while nothing is held.
+        if self.triggers.inputs.holds.is_empty() {
+            return;
+        }
         let key = (project.clone(), unit.clone());
         let Some(held) = self.triggers.inputs.holds.release(&key) else {
             return;
