@@ -103,8 +103,9 @@ pub async fn units_job(
             units,
             block: ctx.block,
             timeout_ms: ctx.timeout_ms(),
-            // Every outcome: which ones to print is this CLI's choice (`judge`).
-            failed_only: false,
+            // Without --json only failures are printed (`judge`): a
+            // thousand-unit answer costs milliseconds to encode and decode.
+            failed_only: !ctx.json,
             force,
             source: Some(devctl_units::api::runs::VerbSource::Cli),
         };
@@ -145,8 +146,8 @@ pub async fn up_down(
         units: names.to_vec(),
         block: ctx.block,
         timeout_ms: ctx.timeout_ms(),
-        // Every outcome: which ones to print is this CLI's choice (`judge`).
-        failed_only: false,
+        // As in `units_job`: only failures are printed without --json.
+        failed_only: !ctx.json,
         force,
         source: Some(devctl_units::api::runs::VerbSource::Cli),
     };

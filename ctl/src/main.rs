@@ -1,6 +1,6 @@
 //! The `devctl` binary: a current-thread runtime around [`devctl_ctl::run`].
 
-fn main() -> std::process::ExitCode {
+fn main() {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -8,8 +8,12 @@ fn main() -> std::process::ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(1);
+            std::process::exit(1);
         }
     };
-    std::process::ExitCode::from(runtime.block_on(devctl_ctl::run(std::env::args_os())))
+    let code = runtime.block_on(devctl_ctl::run(std::env::args_os()));
+    // Everything the command does, output included, is done and flushed by
+    // now; tearing the runtime down (its idle connection tasks) would only
+    // delay the moment a script waiting on `devctl start` goes on.
+    std::process::exit(i32::from(code))
 }

@@ -410,6 +410,7 @@ fn a_stop_supersedes_a_parked_start() {
         w.project.clone(),
         plan.items,
         Vec::new(),
+        false,
         id,
     );
     w.submit(JobVerb::Stop, &["db"]);

@@ -14,10 +14,13 @@
 //! by unit: O(1) per report instead of O(units), which matters when a
 //! thousand units become ready together.
 //!
+//! A caller that reports failures only (the CLI without `--json`) parks
+//! with `failed_only`: an item that reaches its goal is then only counted,
+//! so answering a thousand-unit `up` builds, sends and frees no thousand
+//! outcomes on the way to the caller.
+//!
 //! The waiters hold no channel: each carries its caller's reply as an
 //! opaque `R` and hands it back in a [`Done`] for the manager to answer.
-
-use std::collections::HashMap;
 
 use devctl_units::api::{JobResponse, UnitOutcome};
 use devctl_units::{ProjectName, UnitName};
@@ -43,7 +46,16 @@ pub struct Item {
     pub seq: u64,
     /// The unit's answer once decided; latched, so a later job on the
     /// unit never changes (or un-decides) it.
-    pub outcome: Option<UnitOutcome>,
+    pub answer: Answer,
+}
+
+/// An item's latched answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Undecided,
+    /// It reached its goal, and the caller asked for failures only.
+    Reached,
+    Decided(UnitOutcome),
 }
 
 /// One parked answer.
@@ -52,10 +64,13 @@ pub struct Waiter<R> {
     pub id: u64,
     pub project: ProjectName,
     pub items: Vec<Item>,
-    /// Positions in `items` by unit.
-    by_unit: HashMap<UnitName, Vec<usize>>,
+    /// Positions in `items`, ordered by unit: found by binary search,
+    /// with one allocation per waiter (not one per unit).
+    by_unit: Vec<usize>,
     /// Items without an outcome yet.
     undecided: usize,
+    /// Reached goals are counted, not answered (see the module doc).
+    failed_only: bool,
     pub stopped: Vec<UnitName>,
     pub reply: R,
 }
@@ -64,10 +79,23 @@ impl<R> Waiter<R> {
     /// Latch item `i`'s answer (once: a decided item keeps its answer).
     fn decide(&mut self, i: usize, o: UnitOutcome) {
         let it = &mut self.items[i];
-        if it.outcome.is_none() {
-            it.outcome = Some(o);
+        if it.answer == Answer::Undecided {
+            it.answer = if self.failed_only && o.ok {
+                Answer::Reached
+            } else {
+                Answer::Decided(o)
+            };
             self.undecided -= 1;
         }
+    }
+
+    /// The positions in `by_unit` of `unit`'s items.
+    fn span(&self, unit: &UnitName) -> std::ops::Range<usize> {
+        let lo = self
+            .by_unit
+            .partition_point(|&i| self.items[i].unit < *unit);
+        let n = self.by_unit[lo..].partition_point(|&i| self.items[i].unit == *unit);
+        lo..lo + n
     }
 }
 
@@ -104,15 +132,12 @@ fn decision(m: &impl Mirrors, project: &ProjectName, it: &Item) -> Option<UnitOu
     Some(outcome(&it.unit, snap, ok))
 }
 
-/// Decide the undecided items of `w` at positions `at` that can be
-/// decided now.
-fn latch<R>(m: &impl Mirrors, w: &mut Waiter<R>, at: impl IntoIterator<Item = usize>) {
-    for i in at {
-        if w.items[i].outcome.is_none()
-            && let Some(o) = decision(m, &w.project, &w.items[i])
-        {
-            w.decide(i, o);
-        }
+/// Decide item `i` of `w` if it is undecided and can be decided now.
+fn latch<R>(m: &impl Mirrors, w: &mut Waiter<R>, i: usize) {
+    if w.items[i].answer == Answer::Undecided
+        && let Some(o) = decision(m, &w.project, &w.items[i])
+    {
+        w.decide(i, o);
     }
 }
 
@@ -147,6 +172,7 @@ impl<R> Waiters<R> {
         project: ProjectName,
         items: Vec<(UnitName, Goal)>,
         stopped: Vec<UnitName>,
+        failed_only: bool,
         reply: R,
     ) -> u64 {
         self.next += 1;
@@ -159,20 +185,19 @@ impl<R> Waiters<R> {
                     unit: u,
                     goal: g,
                     seq,
-                    outcome: None,
+                    answer: Answer::Undecided,
                 }
             })
             .collect();
-        let mut by_unit: HashMap<UnitName, Vec<usize>> = HashMap::new();
-        for (i, it) in items.iter().enumerate() {
-            by_unit.entry(it.unit.clone()).or_default().push(i);
-        }
+        let mut by_unit: Vec<usize> = (0..items.len()).collect();
+        by_unit.sort_by(|&a, &b| items[a].unit.cmp(&items[b].unit));
         self.list.push(Waiter {
             id,
             project,
             undecided: items.len(),
             items,
             by_unit,
+            failed_only,
             stopped,
             reply,
         });
@@ -192,12 +217,10 @@ impl<R> Waiters<R> {
         verb: &str,
     ) {
         for w in self.list.iter_mut().filter(|w| &w.project == project) {
-            let Some(at) = w.by_unit.get(unit).cloned() else {
-                continue;
-            };
-            for i in at {
+            for k in w.span(unit) {
+                let i = w.by_unit[k];
                 let it = &w.items[i];
-                if it.outcome.is_none() && it.goal.conflicts(toward) {
+                if it.answer == Answer::Undecided && it.goal.conflicts(toward) {
                     w.decide(
                         i,
                         UnitOutcome {
@@ -214,8 +237,9 @@ impl<R> Waiters<R> {
     /// decided.
     pub fn check(&mut self, m: &impl Mirrors) -> Vec<Done<R>> {
         for w in &mut self.list {
-            let n = w.items.len();
-            latch(m, w, 0..n);
+            for i in 0..w.items.len() {
+                latch(m, w, i);
+            }
         }
         self.take_decided(m)
     }
@@ -230,8 +254,9 @@ impl<R> Waiters<R> {
         unit: &UnitName,
     ) -> Vec<Done<R>> {
         for w in self.list.iter_mut().filter(|w| &w.project == project) {
-            if let Some(at) = w.by_unit.get(unit).cloned() {
-                latch(m, w, at);
+            for k in w.span(unit) {
+                let i = w.by_unit[k];
+                latch(m, w, i);
             }
         }
         self.take_decided(m)
@@ -265,12 +290,13 @@ fn complete<R>(m: &impl Mirrors, w: Waiter<R>, timed_out: bool) -> Done<R> {
     let outcomes: Vec<UnitOutcome> = w
         .items
         .into_iter()
-        .map(|it| match it.outcome {
-            Some(o) => o,
-            None => match m.unit(project, &it.unit) {
+        .filter_map(|it| match it.answer {
+            Answer::Decided(o) => Some(o),
+            Answer::Reached => None,
+            Answer::Undecided => Some(match m.unit(project, &it.unit) {
                 Some((snap, _)) => outcome(&it.unit, snap, false),
                 None => gone(&it.unit),
-            },
+            }),
         })
         .collect();
     Done {
@@ -335,7 +361,14 @@ mod tests {
             (state(ActiveState::Active, SubState::Ready, 1), issued(2)),
         );
         let mut w = Waiters::default();
-        w.park(&units, p(), vec![(u("web"), Goal::Up)], vec![], "caller");
+        w.park(
+            &units,
+            p(),
+            vec![(u("web"), Goal::Up)],
+            vec![],
+            false,
+            "caller",
+        );
         assert!(w.check(&units).is_empty(), "the start is not handled yet");
         units.0.get_mut(&u("web")).unwrap().0.ack = 2;
         units.0.get_mut(&u("web")).unwrap().1.stopping = Some(2);
@@ -362,7 +395,7 @@ mod tests {
         }
         let mut w = Waiters::default();
         let items = vec![(u("a"), Goal::Up), (u("b"), Goal::Up)];
-        w.park(&units, p(), items, vec![], ());
+        w.park(&units, p(), items, vec![], false, ());
         let snap = units.0[&u("a")].0.clone();
         w.supersede(&p(), &u("a"), &snap, Toward::Down, "stop");
         // A job heading the same way (a restart on a start) is merged.
@@ -379,6 +412,38 @@ mod tests {
     }
 
     #[test]
+    fn failures_only_answers_with_the_failed_units_and_finds_a_unit_named_twice() {
+        let mut units = Units::default();
+        for n in ["a", "b", "c"] {
+            units.0.insert(
+                u(n),
+                (
+                    state(ActiveState::Activating, SubState::Starting, 1),
+                    issued(1),
+                ),
+            );
+        }
+        let mut w = Waiters::default();
+        let items = vec![
+            (u("c"), Goal::Up),
+            (u("a"), Goal::Up),
+            (u("b"), Goal::Up),
+            (u("a"), Goal::Up),
+        ];
+        w.park(&units, p(), items, vec![], true, ());
+        units.0.get_mut(&u("a")).unwrap().0 = state(ActiveState::Active, SubState::Ready, 1);
+        assert!(w.check_unit(&units, &p(), &u("a")).is_empty(), "b, c wait");
+        units.0.get_mut(&u("c")).unwrap().0 = state(ActiveState::Active, SubState::Ready, 1);
+        assert!(w.check_unit(&units, &p(), &u("c")).is_empty(), "b waits");
+        units.0.get_mut(&u("b")).unwrap().0 = state(ActiveState::Failed, SubState::Failed, 1);
+        let done = w.check_unit(&units, &p(), &u("b"));
+        assert_eq!(done.len(), 1, "both items of a were decided by a's report");
+        let o = &done[0].job.outcomes;
+        assert_eq!(o.len(), 1, "{o:?}");
+        assert_eq!((o[0].unit.as_str(), o[0].ok), ("b", false));
+    }
+
+    #[test]
     fn a_unit_no_longer_loaded_is_answered_and_a_timeout_answers_the_rest() {
         let mut units = Units::default();
         units.0.insert(
@@ -390,7 +455,7 @@ mod tests {
         );
         let mut w = Waiters::default();
         let items = vec![(u("gone"), Goal::Down), (u("slow"), Goal::Up)];
-        let id = w.park(&units, p(), items, vec![u("gone")], ());
+        let id = w.park(&units, p(), items, vec![u("gone")], false, ());
         assert!(w.check(&units).is_empty());
         let done = w.timeout(&units, id).expect("still parked");
         assert!(done.job.timed_out);

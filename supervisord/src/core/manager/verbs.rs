@@ -183,6 +183,7 @@ impl Manager {
                 items,
                 stopped,
                 req.timeout_ms,
+                req.failed_only,
                 WaiterReply::Job(reply),
             );
         } else {
@@ -353,6 +354,7 @@ impl Manager {
                 items,
                 stopped,
                 req.timeout_ms,
+                false,
                 WaiterReply::Enable(reply, resp),
             );
         } else {
@@ -384,6 +386,7 @@ impl Manager {
                     items,
                     Vec::new(),
                     req.timeout_ms,
+                    false,
                     WaiterReply::Wait(reply),
                 );
             }

@@ -42,11 +42,12 @@ impl Manager {
         items: Vec<(UnitName, Goal)>,
         stopped: Vec<UnitName>,
         timeout_ms: Option<u64>,
+        failed_only: bool,
         reply: WaiterReply,
     ) {
         let id = self
             .waiters
-            .park(&self.projects, project, items, stopped, reply);
+            .park(&self.projects, project, items, stopped, failed_only, reply);
         if let Some(ms) = timeout_ms {
             let tx = self.timeouts_tx.clone();
             tokio::spawn(async move {
