@@ -6,13 +6,18 @@
 //! blocking until `web` runs):
 //!
 //! - **no builds**: the project without builds;
+//! - **builds disabled**: the same manifest as the next, its builds
+//!   `enabled #false` and `web` not requiring them: what a manifest of that
+//!   size costs `up` (the CLI parses and loads every unit) without any
+//!   build being checked;
 //! - **up to date**: the project with builds whose inputs did not change
-//!   (every build's inputs stat'ed, none run);
+//!   (each build's check trusts the file watch or stats its inputs, none
+//!   runs);
 //! - **forced**: the same with `--force` (every build runs), for scale.
 //!
-//! Each is the median of `--reps` `down` + `up` cycles. The first two are
-//! measured in alternation (one cycle of each in turn, both daemons up),
-//! so a change in the machine's load during the run hits both alike.
+//! Each is the median of `--reps` `down` + `up` cycles. The first three are
+//! measured in alternation (one cycle of each in turn, every daemon up),
+//! so a change in the machine's load during the run hits them alike.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -105,13 +110,22 @@ impl Drop for Daemon {
 }
 
 fn manifest(builds: usize) -> String {
+    manifest_with(builds, true)
+}
+
+/// With `required`, `web` requires every build; without, the builds are
+/// disabled and nothing starts them.
+fn manifest_with(builds: usize, required: bool) -> String {
     let mut m = String::from("project \"utd\"\n\n");
     let mut requires = String::new();
+    let enabled = if required { "" } else { "    enabled #false\n" };
     for b in 0..builds {
         m.push_str(&format!(
-            "build \"b{b}\" {{\n    sh \"echo b{b} >>runs.txt\"\n    watch \"src/b{b}/**\"\n}}\n\n"
+            "build \"b{b}\" {{\n    sh \"echo b{b} >>runs.txt\"\n    watch \"src/b{b}/**\"\n{enabled}}}\n\n"
         ));
-        requires.push_str(&format!("    requires \"b{b}\" until=\"succeeded\"\n"));
+        if required {
+            requires.push_str(&format!("    requires \"b{b}\" until=\"succeeded\"\n"));
+        }
     }
     m.push_str(&format!(
         "service \"web\" {{\n    sh \"exec sleep 100000\"\n{requires}}}\n"
@@ -134,19 +148,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let plain = Daemon::start(&manifest(0), 0, 0)?;
     plain.devctl(&["up"])?;
+    let idle = Daemon::start(&manifest_with(builds, false), builds, files)?;
+    idle.devctl(&["up"])?;
     let d = Daemon::start(&manifest(builds), builds, files)?;
     d.devctl(&["up"])?;
     let first = d.runs();
     if first != builds {
         return Err(format!("the first up ran {first} builds, not {builds}"));
     }
-    let (mut none, mut fresh) = (Vec::new(), Vec::new());
+    let (mut none, mut same_size, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps.max(1) {
         none.push(plain.cycle(&[])?);
+        same_size.push(idle.cycle(&[])?);
         fresh.push(d.cycle(&[])?);
     }
-    let (none, fresh) = (median(none), median(fresh));
+    if idle.runs() != 0 {
+        return Err(format!("{} disabled builds ran", idle.runs()));
+    }
+    let (none, same_size, fresh) = (median(none), median(same_size), median(fresh));
     drop(plain);
+    drop(idle);
     if d.runs() != first {
         return Err(format!(
             "up-to-date builds ran again: {} runs after the cycles",
@@ -163,9 +184,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ms(none)
     );
     println!(
-        "  up, {builds} up-to-date builds:          median {:.1} ms  ({:.2}x no builds)",
+        "  up, {builds} builds disabled:           median {:.1} ms  ({:.2}x no builds)",
+        ms(same_size),
+        ms(same_size) / ms(none)
+    );
+    println!(
+        "  up, {builds} up-to-date builds:          median {:.1} ms  ({:.2}x no builds, {:.2}x builds disabled)",
         ms(fresh),
-        ms(fresh) / ms(none)
+        ms(fresh) / ms(none),
+        ms(fresh) / ms(same_size)
     );
     println!(
         "  up --force, {builds} builds run:         median {:.1} ms  ({:.2}x no builds)",

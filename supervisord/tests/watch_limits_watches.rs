@@ -4,8 +4,9 @@
 //! then watches a tree of 12 directories. The watcher must report the
 //! typed watch-limit error naming `fs.inotify.max_user_watches` once, keep
 //! running with the watches it has, and still report changes there
-//! (T34 d: degraded, no crash). Its own test binary, because the inner run
-//! is this binary started again.
+//! (T34 d: degraded, no crash), and no longer vouch that nothing changed
+//! (up-to-date checks then stat every input). Its own test binary,
+//! because the inner run is this binary started again.
 
 use std::process::Command;
 use std::time::Duration;
@@ -58,6 +59,7 @@ fn inner() {
         "4"
     );
     let dir = tempfile::tempdir().unwrap();
+    let barriers = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     for i in 0..12 {
         std::fs::create_dir(root.join(format!("d{i:02}"))).unwrap();
@@ -68,7 +70,7 @@ fn inner() {
         .unwrap();
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let cfg = WatchConfig::new(
+        let mut cfg = WatchConfig::new(
             ProjectName::new("p").unwrap(),
             root.clone(),
             vec![WatchedUnit {
@@ -81,8 +83,12 @@ fn inner() {
                 },
             }],
         );
+        cfg.barriers_in = Some(barriers.path().to_path_buf());
         let w = ProjectWatcher::start(cfg, tx).expect("a watcher even when limited");
         assert!(w.watched_dirs() < 13, "{} dirs watched", w.watched_dirs());
+        let v = w.vouch();
+        assert_eq!(v.epoch(), None, "a limited watch vouched for its epoch");
+        assert_eq!(v.settled(v.ticket(), Duration::from_secs(1)), None);
         let ceiling = Duration::from_secs(20);
         match tokio::time::timeout(ceiling, rx.recv()).await {
             Ok(Some(WatchMsg::Degraded { error, .. })) => {

@@ -476,6 +476,42 @@ fn up_runs_an_unchanged_build_once_and_again_after_an_input_changes() {
     env.assert_no_orphans();
 }
 
+/// An `up` trusts the daemon's file watch that nothing changed since its
+/// last look at the inputs (it then stats nothing): an input written just
+/// before `up`, with no pause for the watch to catch up, must still make
+/// the build run, every time, and an unchanged `up` must not.
+#[test]
+fn an_input_written_right_before_up_is_always_seen() {
+    let mut env = TestEnv::new();
+    let root = env.project_dir.clone();
+    std::fs::create_dir_all(root.join("src/deep")).unwrap();
+    std::fs::write(root.join("src/in.txt"), "v0").unwrap();
+    env.write_manifest(IDEMPOTENT);
+    env.start_daemon();
+    env.devctl(&["up"]).expect_code(0);
+    let mut runs = 1;
+    for i in 1..=12 {
+        env.devctl(&["down"]).expect_code(0);
+        env.devctl(&["up"]).expect_code(0);
+        assert_eq!(lines(&env, "runs.txt"), runs, "unchanged, yet run ({i})");
+        env.devctl(&["down"]).expect_code(0);
+        // Alternate between the file itself and a new file deeper down.
+        if i % 2 == 0 {
+            std::fs::write(root.join("src/in.txt"), format!("v{i}")).unwrap();
+        } else {
+            std::fs::write(root.join(format!("src/deep/n{i}.txt")), "x").unwrap();
+        }
+        env.devctl(&["up"]).expect_code(0);
+        runs += 1;
+        assert_eq!(lines(&env, "runs.txt"), runs, "change {i} not seen");
+        if i % 2 == 0 {
+            assert_eq!(read(&root, "out.txt"), format!("v{i}"));
+        }
+    }
+    env.devctl(&["down"]).expect_code(0);
+    env.assert_no_orphans();
+}
+
 #[test]
 fn a_failed_build_and_a_build_without_inputs_always_run() {
     let mut env = TestEnv::new();

@@ -179,10 +179,11 @@ impl Manager {
         timeouts_tx: mpsc::UnboundedSender<u64>,
         session: SessionFile,
     ) -> Manager {
-        let watch = WatchHub::new(vec![
+        let mut watch = WatchHub::new(vec![
             store.paths().state.clone(),
             store.paths().runtime.clone(),
         ]);
+        watch.barriers_in = Some(store.paths().runtime.clone());
         Manager {
             store,
             env,

@@ -62,6 +62,8 @@ pub struct WatchHub {
     pub(crate) tx: mpsc::UnboundedSender<WatchMsg>,
     pub(crate) rx: Option<mpsc::UnboundedReceiver<WatchMsg>>,
     pub(crate) ignore_dirs: Vec<PathBuf>,
+    /// Where watchers keep their barrier directories (`watch/vouch.rs`).
+    pub(crate) barriers_in: Option<PathBuf>,
     pub(crate) projects: BTreeMap<ProjectName, ProjectWatch>,
 }
 
@@ -73,6 +75,7 @@ impl WatchHub {
             tx,
             rx: Some(rx),
             ignore_dirs,
+            barriers_in: None,
             projects: BTreeMap::new(),
         }
     }

@@ -2,7 +2,10 @@
 //! transactions and applies the retention, and the query side (filters,
 //! newest first, paging, by id). Recording never blocks the caller: it is
 //! a `try_send` into a bounded channel; a full channel drops the record and
-//! counts it rather than slow the start path.
+//! counts it rather than slow the start path. The writer lingers briefly
+//! after a burst's first record, so the burst (an `up` of many units) is
+//! one transaction rather than one each competing with the start path for
+//! the CPU; a query first has everything recorded before it committed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use devctl_units::api::runs::{RunId, RunPage, RunQuery, RunRecord};
 use rusqlite::types::Value;
@@ -24,6 +27,8 @@ use super::db::{self, RunStoreError};
 const CHANNEL_BOUND: usize = 16_384;
 /// Records written in one transaction, at most.
 const MAX_BATCH: usize = 1_024;
+/// How long the writer collects more records after a burst's first one.
+const LINGER: Duration = Duration::from_millis(5);
 /// A page's size when the query names none, and the largest one served.
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 1_000;
@@ -130,6 +135,7 @@ impl RunStore {
 
     /// Runs matching `q`, newest first, one page.
     pub fn query(&self, q: &RunQuery) -> Result<RunPage, RunStoreError> {
+        self.flush();
         let conn = self.reader()?;
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let mut sql = String::from("SELECT id, record FROM runs WHERE 1=1");
@@ -172,6 +178,7 @@ impl RunStore {
 
     /// One run by id.
     pub fn get(&self, id: &RunId) -> Result<Option<RunRecord>, RunStoreError> {
+        self.flush();
         let conn = self.reader()?;
         let mut rows = self.read_rows(
             &conn,
@@ -240,6 +247,7 @@ impl Writer {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
         while let Ok(first) = rx.recv() {
+            let linger_until = Instant::now() + LINGER;
             let mut next = Some(first);
             while let Some(msg) = next {
                 match msg {
@@ -247,10 +255,14 @@ impl Writer {
                     Msg::Flush(done) => flushes.push(done),
                     Msg::Damaged => self.reopen(),
                 }
-                next = if batch.len() < MAX_BATCH {
-                    rx.try_recv().ok()
-                } else {
+                next = if batch.len() >= MAX_BATCH {
                     None
+                } else if flushes.is_empty() {
+                    rx.recv_timeout(linger_until.saturating_duration_since(Instant::now()))
+                        .ok()
+                } else {
+                    // Someone waits for the commit: no lingering.
+                    rx.try_recv().ok()
                 };
             }
             if !batch.is_empty() {

@@ -456,3 +456,20 @@ fn a_record_that_cannot_be_decoded_is_named_in_the_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_burst_is_one_transaction_and_a_query_sees_what_was_recorded_before_it() {
+    let d = tempfile::tempdir().unwrap();
+    let store = open(&d.path().join("runs.db"));
+    let t = now_ms();
+    for n in 1..=20 {
+        store.record(run(n, "p", &format!("u{n}"), t));
+    }
+    // No flush: the query waits for what was recorded before it.
+    assert_eq!(all(&store).len(), 20);
+    assert_eq!(store.batches(), 1, "the burst took several transactions");
+    // A record alone is committed within the linger, without a reader.
+    store.record(run(21, "p", "late", t));
+    std::thread::sleep(LINGER * 20);
+    assert_eq!(store.batches(), 2);
+}

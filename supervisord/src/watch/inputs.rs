@@ -24,6 +24,7 @@ use devctl_units::Unit;
 use crate::state::fingerprints::{FileStamp, Inputs};
 use crate::watch::filter::{ProjectIgnore, UnitFilter};
 use crate::watch::tree::{walk_stat, watch_roots};
+use crate::watch::vouch::Coverage;
 
 /// The fingerprint of `unit`'s inputs now, reusing the hashes of
 /// `previous` for files whose stat did not change. `None` when the unit
@@ -81,11 +82,24 @@ impl Declared {
     /// The inputs now, reusing the hashes of `previous` for files whose
     /// stat did not change.
     pub fn fingerprint(&self, ignores: &Ignores, previous: Option<&Inputs>) -> Inputs {
+        self.fingerprint_covered(ignores, previous).0
+    }
+
+    /// [`Declared::fingerprint`], and the places it read (for a file
+    /// watch to vouch that they stay the same).
+    pub fn fingerprint_covered(
+        &self,
+        ignores: &Ignores,
+        previous: Option<&Inputs>,
+    ) -> (Inputs, Coverage) {
         let (filter, root) = (&self.filter, &self.root);
+        let mut cov = Coverage::default();
         // Key, path, and the metadata when the walk read it already.
         let mut paths: Vec<(String, PathBuf, Option<fs::Metadata>)> = Vec::new();
         for dir in watch_roots(root, filter.prefixes()) {
             let w = walk_stat(&dir, root, &ignores.ignore);
+            cov.dirs.extend(w.dirs);
+            cov.links.extend(w.links.iter().cloned());
             let files = w.files.into_iter().zip(w.metas.into_iter().map(Some));
             // Links are stat'ed through: their targets are the inputs.
             for (f, meta) in files.chain(w.links.into_iter().map(|l| (l, None))) {
@@ -100,10 +114,12 @@ impl Declared {
         for p in filter.prefixes() {
             let f = root.join(p);
             if f.is_file() && filter.matches(p) {
+                cov.files.push(f.clone());
                 paths.push((p.to_string_lossy().into_owned(), f, None));
             }
         }
         for ef in &self.env_files {
+            cov.files.push(root.join(ef));
             paths.push((ef.to_string_lossy().into_owned(), ef.clone(), None));
         }
         paths.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
@@ -122,10 +138,11 @@ impl Declared {
             h.update(s.sha256.as_bytes());
             h.update([0]);
         }
-        Inputs {
+        let inputs = Inputs {
             digest: hex(&h.finalize()),
             files,
-        }
+        };
+        (inputs, cov)
     }
 }
 

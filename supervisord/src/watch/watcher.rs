@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
@@ -29,6 +30,7 @@ use devctl_units::{ProjectName, UnitName, WatchSpec};
 use crate::watch::error::WatchError;
 use crate::watch::filter::{ProjectIgnore, UnitFilter};
 use crate::watch::tree::{walk, watch_roots};
+use crate::watch::vouch::Vouch;
 
 /// Paths listed in one [`Changed`] (the count covers the rest).
 pub const MAX_LISTED: usize = 20;
@@ -56,6 +58,9 @@ pub struct WatchConfig {
     pub quiet: Duration,
     /// ... or at the latest this long after its first event (endless storms).
     pub max_wait: Duration,
+    /// Where the watcher may keep its barrier directory (see
+    /// [`Vouch`]); none: it vouches for nothing.
+    pub barriers_in: Option<PathBuf>,
 }
 
 impl WatchConfig {
@@ -68,6 +73,7 @@ impl WatchConfig {
             ignore_dirs: Vec::new(),
             quiet: Duration::from_millis(200),
             max_wait: Duration::from_secs(10),
+            barriers_in: None,
         }
     }
 }
@@ -126,6 +132,7 @@ pub enum WatchMsg {
 pub struct ProjectWatcher {
     task: JoinHandle<()>,
     dirs: usize,
+    vouch: Arc<Vouch>,
 }
 
 impl Drop for ProjectWatcher {
@@ -148,7 +155,14 @@ impl ProjectWatcher {
             .map(|u| Ok((u.clone(), UnitFilter::new(u.name.as_ref(), &u.spec)?)))
             .collect::<Result<Vec<_>, WatchError>>()?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let vouch = Arc::new(Vouch::new(cfg.barriers_in.as_deref()));
+        let seen_by = Arc::clone(&vouch);
         let watcher = notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
+            // First, so that an event has moved the epoch before any
+            // barrier behind it is reported.
+            if seen_by.observe(&r) {
+                return;
+            }
             // Opening or reading a file changes nothing: dropped here, an
             // editor or build reading its inputs does not wake the task.
             if r.as_ref()
@@ -179,6 +193,7 @@ impl ProjectWatcher {
             batch: BTreeMap::new(),
             noted: HashMap::new(),
             created: HashSet::new(),
+            vouch: Arc::clone(&vouch),
             first: None,
             last: None,
             quiet: cfg.quiet,
@@ -197,10 +212,28 @@ impl ProjectWatcher {
                 task.fail(WatchError::from_notify(e));
             }
         }
+        vouch.require_local(&task.roots);
+        if let Some(dir) = vouch.barrier_dir()
+            && task
+                .watcher
+                .watch(dir, RecursiveMode::NonRecursive)
+                .is_err()
+        {
+            vouch.go_blind();
+        }
         let dirs = task.dirs.len();
         debug!(project = %cfg.project, dirs, "watching");
         let handle = tokio::spawn(task.run(rx));
-        Ok(ProjectWatcher { task: handle, dirs })
+        Ok(ProjectWatcher {
+            task: handle,
+            dirs,
+            vouch,
+        })
+    }
+
+    /// What this watch can vouch for (up-to-date checks ask).
+    pub fn vouch(&self) -> &Arc<Vouch> {
+        &self.vouch
     }
 
     /// Directories watched at start.
@@ -243,6 +276,8 @@ struct Task {
     last: Option<Instant>,
     quiet: Duration,
     max_wait: Duration,
+    /// Kept in step with `dirs` and `links`.
+    vouch: Arc<Vouch>,
 }
 
 impl Task {
@@ -265,6 +300,8 @@ impl Task {
 
     fn fail(&mut self, e: WatchError) {
         if e.is_limit() {
+            // Directories go unwatched from now on: no more shortcuts.
+            self.vouch.go_blind();
             if !self.degraded {
                 self.degraded = true;
                 warn!(project = %self.project, "{e}");
@@ -290,6 +327,7 @@ impl Task {
                 }
                 match self.watcher.watch(&d, RecursiveMode::NonRecursive) {
                     Ok(()) => {
+                        self.vouch.watched_dir(&d);
                         self.dirs.insert(d);
                         added = true;
                     }
@@ -318,6 +356,7 @@ impl Task {
         }
         match self.watcher.watch(&link, RecursiveMode::NonRecursive) {
             Ok(()) => {
+                self.vouch.watched_link(&link);
                 self.links.insert(link);
             }
             Err(e) => self.fail(WatchError::from_notify(e)),
@@ -417,6 +456,7 @@ impl Task {
             Err(_) => {
                 // Gone: forget it and anything below, so a directory
                 // recreated under the same name is watched again.
+                self.vouch.unwatched(p);
                 if self.dirs.iter().any(|d| d.starts_with(p)) {
                     self.dirs.retain(|d| !d.starts_with(p));
                     let _ = self.watcher.unwatch(p);

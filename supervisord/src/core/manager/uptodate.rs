@@ -15,12 +15,15 @@
 //! result for an actor that was replaced meanwhile is dropped too.
 //!
 //! What checks can share is kept here between them: each definition's
-//! compiled globs and declared-settings digest, and each root's ignore
-//! list (reused while its files' stats stay the same).
+//! compiled globs and declared-settings digest, each root's ignore list
+//! (reused while its files' stats stay the same), and each build's last
+//! walk with the watch epoch it began at. While the project's file watch
+//! vouches that nothing changed since (`watch/vouch.rs`), a check reuses
+//! that walk instead of stat'ing every input again; otherwise it walks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -39,6 +42,7 @@ use crate::core::snapshot::Snapshot;
 use crate::core::uptodate::{Holds, Verdict, verdict};
 use crate::state::fingerprints::{Fingerprints, Inputs, Success};
 use crate::watch::inputs::{Declared, Ignores};
+use crate::watch::vouch::{BARRIER_WAIT, Vouch};
 
 type Key = (ProjectName, UnitName);
 
@@ -63,6 +67,10 @@ struct Check {
     ignores: Option<Arc<Ignores>>,
     ignore_dirs: Arc<[PathBuf]>,
     previous: Option<Arc<Inputs>>,
+    /// The project's watch, and its barrier count when the check was asked for.
+    vouch: Option<(Arc<Vouch>, u64)>,
+    /// The build's last walk under that watch: its epoch and inputs.
+    walked: Option<(u64, Arc<Inputs>)>,
 }
 
 /// What a check found, and what it prepared that later checks may reuse.
@@ -75,6 +83,16 @@ struct CheckOut {
     declared: Option<Arc<Declared>>,
     /// Read by this check (the kept list was stale or missing).
     ignores: Option<Arc<Ignores>>,
+    /// The watch that covers `inputs`, and the epoch they hold from.
+    epoch: Option<(Weak<Vouch>, u64)>,
+}
+
+/// A build's last walk, for checks that the watch vouches for.
+struct Walked {
+    vouch: Weak<Vouch>,
+    unit: Arc<Unit>,
+    epoch: u64,
+    inputs: Arc<Inputs>,
 }
 
 impl Check {
@@ -88,6 +106,7 @@ impl Check {
                         inputs: None,
                         declared: None,
                         ignores: None,
+                        epoch: None,
                     };
                 }
             },
@@ -97,7 +116,26 @@ impl Check {
             Some(i) => (i, false),
             None => (Arc::new(Ignores::load(root, &self.ignore_dirs)), true),
         };
-        let now = declared.fingerprint(&ignores, self.previous.as_deref());
+        // Same ignore list, and no change seen since the last walk began
+        // (after a barrier, so none still on its way): that walk holds.
+        if let (Some((vouch, ticket)), Some((epoch, inputs)), false) =
+            (&self.vouch, &self.walked, read)
+            && vouch.settled(*ticket, BARRIER_WAIT) == Some(*epoch)
+        {
+            debug!(unit = %self.unit.name, "inputs as last walked: the file watch saw no change");
+            return CheckOut {
+                inputs: Some(Arc::clone(inputs)),
+                declared: built.then_some(declared),
+                ignores: None,
+                epoch: Some((Arc::downgrade(vouch), *epoch)),
+            };
+        }
+        // Read before the walk: a change during it moves the epoch past this.
+        let epoch = self.vouch.as_ref().and_then(|(v, _)| Some((v, v.epoch()?)));
+        let (now, covered) = declared.fingerprint_covered(&ignores, self.previous.as_deref());
+        let epoch = epoch
+            .filter(|(v, _)| v.covers(&covered))
+            .map(|(v, e)| (Arc::downgrade(v), e));
         let inputs = match self.previous {
             Some(p) if *p == now => p,
             _ => Arc::new(now),
@@ -106,6 +144,7 @@ impl Check {
             inputs: Some(inputs),
             declared: built.then_some(declared),
             ignores: read.then_some(ignores),
+            epoch,
         }
     }
 }
@@ -135,6 +174,8 @@ pub(crate) struct InputGate {
     declared: BTreeMap<Key, (Arc<Unit>, Arc<Declared>)>,
     /// Ignore lists by root.
     ignores: BTreeMap<PathBuf, Arc<Ignores>>,
+    /// Each build's last walk that its project's watch covered.
+    walked: BTreeMap<Key, Walked>,
     holds: Holds<Held>,
     tx: mpsc::UnboundedSender<Checked>,
     rx: Option<mpsc::UnboundedReceiver<Checked>>,
@@ -160,6 +201,7 @@ impl Default for InputGate {
             force_all: false,
             declared: BTreeMap::new(),
             ignores: BTreeMap::new(),
+            walked: BTreeMap::new(),
             holds: Holds::default(),
             tx,
             rx: Some(rx),
@@ -184,6 +226,7 @@ impl InputGate {
         self.running_on.retain(|(p, _), _| p != project);
         self.forced.retain(|(p, _)| p != project);
         self.declared.retain(|(p, _), _| p != project);
+        self.walked.retain(|(p, _), _| p != project);
     }
 }
 
@@ -249,7 +292,23 @@ impl Manager {
     /// checks prepared.
     fn check_for(&mut self, key: &Key, def: &Arc<Unit>) -> Check {
         let previous = self.last_success(&key.0, &key.1).map(|s| s.inputs);
+        let vouch = self
+            .watch
+            .projects
+            .get(&key.0)
+            .and_then(|p| p.watcher.as_ref())
+            .map(|w| Arc::clone(w.vouch()));
         let gate = &self.triggers.inputs;
+        let walked = gate
+            .walked
+            .get(key)
+            .filter(|w| {
+                Arc::ptr_eq(&w.unit, def)
+                    && vouch
+                        .as_ref()
+                        .is_some_and(|v| Weak::ptr_eq(&w.vouch, &Arc::downgrade(v)))
+            })
+            .map(|w| (w.epoch, Arc::clone(&w.inputs)));
         Check {
             unit: def.clone(),
             declared: gate
@@ -260,6 +319,11 @@ impl Manager {
             ignores: gate.ignores.get(&def.root).cloned(),
             ignore_dirs: self.watch.ignore_dirs.as_slice().into(),
             previous,
+            vouch: vouch.map(|v| {
+                let ticket = v.ticket();
+                (v, ticket)
+            }),
+            walked,
         }
     }
 
@@ -271,6 +335,20 @@ impl Manager {
         }
         if let Some(i) = out.ignores.take() {
             gate.ignores.insert(def.root.clone(), i);
+        }
+        match (out.epoch.take(), &out.inputs) {
+            (Some((vouch, epoch)), Some(inputs)) => {
+                let walked = Walked {
+                    vouch,
+                    unit: def.clone(),
+                    epoch,
+                    inputs: Arc::clone(inputs),
+                };
+                gate.walked.insert(key.clone(), walked);
+            }
+            _ => {
+                gate.walked.remove(key);
+            }
         }
     }
 
@@ -321,7 +399,10 @@ impl Manager {
     }
 
     fn check_now(&mut self, key: Key, held: Held) {
-        let mut out = self.check_for(&key, &held.unit).run();
+        let mut check = self.check_for(&key, &held.unit);
+        // On the manager's task: never wait for a barrier here.
+        check.walked = None;
+        let mut out = check.run();
         self.keep_prepared(&key, &held.unit, &mut out);
         self.send_checked(key, held, out.inputs);
     }

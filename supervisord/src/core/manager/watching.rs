@@ -50,6 +50,7 @@ impl Manager {
         let root = p.file.root.clone();
         let tx = self.watch.tx.clone();
         let ignore_dirs = self.watch.ignore_dirs.clone();
+        let barriers_in = self.watch.barriers_in.clone();
         let pw = self.watch.projects.entry(project.clone()).or_default();
         pw.units
             .retain(|n, _| config.iter().any(|(c, _, _)| c == n));
@@ -74,6 +75,7 @@ impl Manager {
             .collect();
         let mut cfg = WatchConfig::new(project.clone(), root, units);
         cfg.ignore_dirs = ignore_dirs;
+        cfg.barriers_in = barriers_in;
         pw.config = config.clone();
         match ProjectWatcher::start(cfg, tx) {
             Ok(w) => {
