@@ -314,12 +314,19 @@ impl<S: Slot, R> Engine<'_, S, R> {
         let (units, should_run, seq) = (&mut *self.units, &mut *self.should_run, &mut *self.seq);
         let mut fx = Effects::default();
         loop {
+            // One look over the units (this runs on every report): nothing
+            // queued, nothing to send.
+            let (mut queued, mut stop_queued) = (false, false);
+            for s in units.values() {
+                queued |= s.job().queued.is_some();
+                stop_queued |= s.job().stop_queued();
+            }
+            if !queued {
+                return fx;
+            }
             // The definitions, built once per pass and only when a stop is
             // queued (not once per queued stop: O(N²) in a stop-all).
-            let defs = units
-                .values()
-                .any(|s| s.job().stop_queued())
-                .then(|| defs(units));
+            let defs = stop_queued.then(|| defs(units));
             let stopping = |d: &UnitName| {
                 units
                     .get(d)

@@ -102,6 +102,10 @@ impl<R> Waiter<R> {
 /// A waiter's answer, with the reply it was parked with.
 #[derive(Debug)]
 pub struct Done<R> {
+    /// The waiter's items, emptied of their answers: freeing a thousand
+    /// unit names takes a while, so the caller drops them once the answer
+    /// is on its way.
+    pub spent: Vec<Item>,
     pub reply: R,
     pub job: JobResponse,
 }
@@ -287,19 +291,22 @@ impl<R> Waiters<R> {
 
 fn complete<R>(m: &impl Mirrors, w: Waiter<R>, timed_out: bool) -> Done<R> {
     let project = &w.project;
-    let outcomes: Vec<UnitOutcome> = w
-        .items
-        .into_iter()
-        .filter_map(|it| match it.answer {
-            Answer::Decided(o) => Some(o),
-            Answer::Reached => None,
-            Answer::Undecided => Some(match m.unit(project, &it.unit) {
-                Some((snap, _)) => outcome(&it.unit, snap, false),
-                None => gone(&it.unit),
-            }),
-        })
+    let mut items = w.items;
+    let outcomes: Vec<UnitOutcome> = items
+        .iter_mut()
+        .filter_map(
+            |it| match std::mem::replace(&mut it.answer, Answer::Reached) {
+                Answer::Decided(o) => Some(o),
+                Answer::Reached => None,
+                Answer::Undecided => Some(match m.unit(project, &it.unit) {
+                    Some((snap, _)) => outcome(&it.unit, snap, false),
+                    None => gone(&it.unit),
+                }),
+            },
+        )
         .collect();
     Done {
+        spent: items,
         reply: w.reply,
         job: JobResponse {
             outcomes,

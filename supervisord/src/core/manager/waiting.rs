@@ -79,12 +79,14 @@ impl Manager {
         }
     }
 
-    /// Send a decided waiter's answer once the turn's state is on disk.
+    /// Send a decided waiter's answer once the turn's state is on disk
+    /// (its spent items are freed after the answer is sent).
     fn answer(&mut self, done: Done<WaiterReply>) {
-        let Done { reply, job } = done;
+        let Done { reply, job, spent } = done;
         match reply {
             WaiterReply::Job(tx) => self.after_flush(move || {
                 let _ = tx.send(Ok(job));
+                drop(spent);
             }),
             WaiterReply::Wait(tx) => self.after_flush(move || {
                 let timed_out = job.timed_out;
@@ -94,11 +96,13 @@ impl Manager {
                     timed_out,
                     outcomes,
                 }));
+                drop(spent);
             }),
             WaiterReply::Enable(tx, mut resp) => {
                 resp.job = Some(job);
                 self.after_flush(move || {
                     let _ = tx.send(Ok(resp));
+                    drop(spent);
                 });
             }
         }
