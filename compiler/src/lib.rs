@@ -42,7 +42,7 @@ use miette::SourceSpan;
 pub use emit::emit_devctl;
 pub use error::{CompileError, ErrorKind, Problem, Source, Warning};
 pub use kube_check::check_kubernetes;
-pub use load::{Loadable, ManifestError, loadable, render_report};
+pub use load::{Loadable, ManifestError, loadable, loadable_bytes, render_report};
 pub use prescan::{MAX_DEPTH, MAX_FILE_BYTES, MAX_SLASHDASH_DEPTH, MAX_STRING_BYTES};
 pub use systemd::{SystemdOutput, emit_systemd, probe_argv};
 
@@ -92,16 +92,41 @@ pub fn compile_file_with_deadline(
     path: &Path,
     deadline: Duration,
 ) -> Result<Compiled, CompileError> {
-    let (tx, rx) = std::sync::mpsc::channel();
     let p = path.to_owned();
+    on_helper(path, deadline, move || compile_file(&p))
+}
+
+/// [`compile_bytes`] on a helper thread, as [`compile_file_with_deadline`]:
+/// for a caller that must know exactly which bytes were compiled.
+pub fn compile_bytes_with_deadline(
+    bytes: Vec<u8>,
+    path: &Path,
+    deadline: Duration,
+) -> Result<Compiled, CompileError> {
+    let p = path.to_owned();
+    on_helper(path, deadline, move || compile_bytes(&bytes, &p))
+}
+
+fn on_helper(
+    path: &Path,
+    deadline: Duration,
+    compile: impl FnOnce() -> Result<Compiled, CompileError> + Send + 'static,
+) -> Result<Compiled, CompileError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (work_tx, work_rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
     let spawned = std::thread::Builder::new()
         .name("devctl-compile".into())
         .spawn(move || {
-            let _ = tx.send(compile_file(&p));
+            if let Ok(work) = work_rx.recv() {
+                work();
+            }
         });
     if spawned.is_err() {
-        return compile_file(path);
+        return compile();
     }
+    let _ = work_tx.send(Box::new(move || {
+        let _ = tx.send(compile());
+    }));
     match rx.recv_timeout(deadline) {
         Ok(result) => result,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {

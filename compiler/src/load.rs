@@ -12,7 +12,10 @@ use devctl_units::ProjectName;
 use devctl_units::api::LoadRequest;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
-use crate::{CompileError, Compiled, ErrorKind, compile_file_with_deadline, emit_devctl};
+use crate::{
+    CompileError, Compiled, ErrorKind, compile_bytes_with_deadline, compile_file_with_deadline,
+    emit_devctl,
+};
 
 /// How long parsing and compiling may take before the loader gives up.
 pub const DEADLINE: Duration = Duration::from_secs(2);
@@ -50,13 +53,17 @@ impl ManifestError {
 
 /// Compile the manifest at `path`, giving up after `deadline`.
 pub fn compile_manifest(path: &Path, deadline: Duration) -> Result<Compiled, ManifestError> {
-    compile_file_with_deadline(path, deadline).map_err(|e| match e.kind {
+    compile_file_with_deadline(path, deadline).map_err(|e| manifest_error(path, deadline, e))
+}
+
+fn manifest_error(path: &Path, deadline: Duration, e: CompileError) -> ManifestError {
+    match e.kind {
         ErrorKind::Timeout => ManifestError::Timeout {
             path: path.to_path_buf(),
             limit_ms: deadline.as_millis() as u64,
         },
         ErrorKind::Invalid | ErrorKind::Io => ManifestError::Invalid(Box::new(e)),
-    })
+    }
 }
 
 /// A compiled manifest ready to load.
@@ -68,13 +75,29 @@ pub struct Loadable {
     pub request: LoadRequest,
     /// Warnings, one line each.
     pub warnings: Vec<String>,
+    /// The request follows from the manifest's path and bytes alone (and
+    /// this compiler): no warning was given and nothing else was looked at
+    /// (an `on-commit` build makes the compiler look for the repository).
+    /// Such a result may be kept and reused for the same bytes.
+    pub pure: bool,
 }
 
 /// Compile the manifest at `path` (within [`DEADLINE`]) into what
 /// `POST /v1/projects/{project}/load` takes.
 pub fn loadable(path: &Path) -> Result<Loadable, ManifestError> {
     let c = compile_manifest(path, DEADLINE)?;
-    Ok(Loadable {
+    Ok(loadable_of(path, c))
+}
+
+/// [`loadable`] of `bytes`, the manifest's content as read by the caller.
+pub fn loadable_bytes(path: &Path, bytes: Vec<u8>) -> Result<Loadable, ManifestError> {
+    let c = compile_bytes_with_deadline(bytes, path, DEADLINE)
+        .map_err(|e| manifest_error(path, DEADLINE, e))?;
+    Ok(loadable_of(path, c))
+}
+
+fn loadable_of(path: &Path, c: Compiled) -> Loadable {
+    Loadable {
         project: c.project.clone(),
         request: LoadRequest {
             manifest: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
@@ -82,7 +105,8 @@ pub fn loadable(path: &Path) -> Result<Loadable, ManifestError> {
             units: emit_devctl(&c),
         },
         warnings: c.warnings.iter().map(|w| w.to_string()).collect(),
-    })
+        pure: c.warnings.is_empty() && !c.units.iter().any(|u| u.on_commit),
+    }
 }
 
 /// A miette report as text, coloured or not, 100 columns wide: how every

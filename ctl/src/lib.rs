@@ -22,6 +22,7 @@
 pub mod admin;
 pub mod cli;
 pub mod client;
+pub mod compile_cache;
 pub mod daemon;
 pub mod dashboard;
 pub mod error;

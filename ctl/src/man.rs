@@ -342,6 +342,16 @@ The run history (SQLite).
 The daemon's API socket (HTTP/1.1 + JSON); falls back to
 .I /tmp/devctl\-$UID/
 when XDG_RUNTIME_DIR is unset.
+.TP
+.I $XDG_RUNTIME_DIR/devctl/compiled/
+A verb that loads the manifest (up, start, restart, reload, …) keeps what
+it compiled here, one file per manifest, and uses it again only for the very
+same bytes at the same path compiled by the very same devctl executable. A
+result with warnings, or from a manifest with an
+.B on\-commit
+build (whose check looks for the repository), is never kept.
+.B devctl check
+always compiles. Safe to delete.
 .SH ENVIRONMENT
 .TP
 .B DEVCTL_HOME

@@ -5,6 +5,7 @@
 //! call the dashboard's reload makes in devctld.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use devctl_units::ProjectName;
 use devctl_units::api::LoadRequest;
 
 use crate::cli::Target;
+use crate::compile_cache;
 use crate::error::CtlError;
 
 /// How long parsing and compiling may take before devctl gives up.
@@ -99,6 +101,39 @@ pub fn check_kubernetes(path: &Path) -> Result<(), CtlError> {
         path.display().to_string(),
         problems,
     ))))
+}
+
+/// [`compile`] in devctl's dialect, reusing the result of an earlier run
+/// for the very same bytes when one was kept in `dir` (the runtime
+/// directory; see [`crate::compile_cache`]).
+pub fn compile_kept(path: &Path, dir: &Path) -> Result<Manifest, CtlError> {
+    must_exist(path)?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // Read once, capped as the compiler caps it: the bytes looked up are
+    // the bytes compiled, whatever happens to the file meanwhile.
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&abs).and_then(|f| {
+        f.take(devctl_compiler::MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if read.is_err() {
+        return compile(path, Target::Devctl);
+    }
+    if let Some(m) = compile_cache::lookup(dir, &abs, &bytes) {
+        return Ok(m);
+    }
+    let l = devctl_compiler::loadable_bytes(&abs, bytes.clone())?;
+    let m = Manifest {
+        path: l.request.manifest,
+        root: l.request.root,
+        project: l.project,
+        files: l.request.units,
+        warnings: l.warnings,
+    };
+    if l.pure {
+        compile_cache::keep(dir, &abs, &bytes, &m);
+    }
+    Ok(m)
 }
 
 /// Compile the manifest at `path` into unit files of `target`'s dialect.

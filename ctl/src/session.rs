@@ -13,8 +13,8 @@
 use devctl_units::ProjectName;
 use devctl_units::api::{LoadResponse, ProjectInfo};
 use devctl_units::paths::Paths;
+use std::path::Path;
 
-use crate::cli::Target;
 use crate::client::Client;
 use crate::daemon;
 use crate::error::CtlError;
@@ -37,16 +37,20 @@ pub struct Session {
     pub loaded: Option<LoadResponse>,
 }
 
-/// The project and, when it is the local one, its compiled manifest.
-fn local_target(ctx: &Context) -> Result<(ProjectName, Option<Manifest>), CtlError> {
+/// The project and, when it is the local one, its compiled manifest (an
+/// earlier run's, kept in `runtime`, when the bytes are the same).
+fn local_target(
+    ctx: &Context,
+    runtime: &Path,
+) -> Result<(ProjectName, Option<Manifest>), CtlError> {
     if let Some(p) = &ctx.project {
         let local = ctx
             .manifest_path()
             .ok()
-            .and_then(|path| manifest::compile(&path, Target::Devctl).ok());
+            .and_then(|path| manifest::compile_kept(&path, runtime).ok());
         return Ok((p.clone(), local.filter(|m| &m.project == p)));
     }
-    let m = manifest::compile(&ctx.manifest_path()?, Target::Devctl)?;
+    let m = manifest::compile_kept(&ctx.manifest_path()?, runtime)?;
     Ok((m.project.clone(), Some(m)))
 }
 
@@ -107,7 +111,7 @@ pub async fn open(ctx: &Context, access: Access) -> Result<Session, CtlError> {
             return Ok(s);
         }
     }
-    let target = local_target(ctx);
+    let target = local_target(ctx, &paths.runtime);
     // A read-only verb in a directory whose manifest is now invalid still
     // works if the daemon knows a project loaded from that manifest.
     let (project, manifest) = match target {
