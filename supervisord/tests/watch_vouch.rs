@@ -175,3 +175,26 @@ fn a_root_on_a_file_system_inotify_may_not_see_makes_the_watch_blind() {
     v.require_local(&[PathBuf::from("/proc/self")]);
     assert_eq!(v.epoch(), None);
 }
+
+#[test]
+fn a_barrier_nobody_reports_makes_the_watch_blind_for_good() {
+    use devctl_supervisord::watch::vouch::Vouch;
+    // A barrier directory no inotify instance watches: the barrier is never seen.
+    let run = tempfile::tempdir().unwrap();
+    let v = Vouch::new(Some(run.path()));
+    assert!(v.epoch().is_some());
+    let t0 = std::time::Instant::now();
+    assert_eq!(v.settled(v.ticket(), Duration::from_millis(200)), None);
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+    assert_eq!(v.epoch(), None, "still vouching after a lost barrier");
+    // Later checks do not wait again.
+    let t1 = std::time::Instant::now();
+    assert_eq!(v.settled(v.ticket(), Duration::from_secs(5)), None);
+    assert!(t1.elapsed() < Duration::from_secs(1));
+    let dir = v.barrier_dir().unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir).unwrap().count(),
+        0,
+        "barrier file left"
+    );
+}

@@ -31,6 +31,7 @@ use nix::sys::statfs::{
 };
 use notify::EventKind;
 use notify::event::{AccessKind, AccessMode};
+use tracing::warn;
 
 /// How long a check waits for its barrier before walking after all.
 pub const BARRIER_WAIT: Duration = Duration::from_millis(250);
@@ -238,6 +239,7 @@ impl Vouch {
     /// on the same ticket); `None` when that cannot be known in `wait`.
     pub fn settled(&self, ticket: u64, wait: Duration) -> Option<u64> {
         let dir = self.barrier_dir()?;
+        self.epoch()?;
         let deadline = Instant::now() + wait;
         let mut s = self.lock();
         let mut mine = None;
@@ -267,6 +269,15 @@ impl Vouch {
         drop(s);
         if let Some(path) = mine {
             let _ = std::fs::remove_file(path);
+        }
+        if !passed && !self.blind.load(Ordering::SeqCst) {
+            // notify's thread is stuck or gone: checks would each wait
+            // this long for nothing. Walk from now on.
+            warn!(
+                dir = %dir.display(),
+                "the file watch did not report its barrier in time; build inputs are stat'ed from now on"
+            );
+            self.go_blind();
         }
         if passed { self.epoch() } else { None }
     }
