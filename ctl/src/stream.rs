@@ -183,6 +183,7 @@ pub async fn logs(
             match item {
                 LogItem::Record(r) => printer.print(ctx, &r, out)?,
                 LogItem::Notice(n) => print_notice(ctx, n, out)?,
+                LogItem::OtherNotice(v) => print_other_notice(ctx, &v, out)?,
             }
             out.flush()?;
         }
@@ -194,6 +195,7 @@ pub async fn logs(
             LogItem::Record(r) => records.push(r),
             // A notice is about the lines after it: said first.
             LogItem::Notice(n) => print_notice(ctx, n, out)?,
+            LogItem::OtherNotice(v) => print_other_notice(ctx, &v, out)?,
         }
     }
     records.sort_by_key(|r| r.time_us);
@@ -204,29 +206,42 @@ pub async fn logs(
 }
 
 /// A line of the `/v1/logs` stream.
+#[derive(Debug)]
 enum LogItem {
     Record(LogRecord),
     Notice(LogNotice),
+    /// A notice of a type this devctl does not know (a newer daemon's):
+    /// shown by its `message`, or passed on whole with `--json`.
+    OtherNotice(serde_json::Value),
 }
 
-/// The next log line or notice. Notices are rare, so a line is read as a
-/// record first and as a notice only when it is not one.
+/// The next log line or notice.
 async fn next_log_item(stream: &mut LineStream) -> Result<Option<LogItem>, CtlError> {
     while let Some(line) = stream.next_line().await? {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        return match serde_json::from_slice::<LogRecord>(&line) {
-            Ok(r) => Ok(Some(LogItem::Record(r))),
-            Err(e) => match serde_json::from_slice::<LogNoticeLine>(&line) {
-                Ok(n) => Ok(Some(LogItem::Notice(n.notice))),
-                Err(_) => Err(CtlError::Protocol {
-                    message: format!("/v1/logs: {e}"),
-                }),
-            },
-        };
+        return log_item(&line).map(Some);
     }
     Ok(None)
+}
+
+/// One line of the stream. Notices are rare, so a line is read as a
+/// record first and as a notice only when it is not one.
+fn log_item(line: &[u8]) -> Result<LogItem, CtlError> {
+    let e = match serde_json::from_slice::<LogRecord>(line) {
+        Ok(r) => return Ok(LogItem::Record(r)),
+        Err(e) => e,
+    };
+    if let Ok(n) = serde_json::from_slice::<LogNoticeLine>(line) {
+        return Ok(LogItem::Notice(n.notice));
+    }
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(v) if v["notice"]["type"].is_string() => Ok(LogItem::OtherNotice(v)),
+        _ => Err(CtlError::Protocol {
+            message: format!("/v1/logs: {e}"),
+        }),
+    }
 }
 
 /// `-- lines of run … were rotated away (…) --`, `-- N lines of UNIT
@@ -237,6 +252,25 @@ fn print_notice(ctx: &Context, notice: LogNotice, out: &mut Out) -> std::io::Res
         return out.json_line(&LogNoticeLine { notice });
     }
     let (LogNotice::RotatedAway { message, .. } | LogNotice::Missed { message, .. }) = notice;
+    let text = out.style.dim(&format!("-- {message} --"));
+    out.line(&text)
+}
+
+/// A notice of an unknown type: its `message` (or its type), or the line
+/// as it came with `--json`.
+fn print_other_notice(
+    ctx: &Context,
+    line: &serde_json::Value,
+    out: &mut Out,
+) -> std::io::Result<()> {
+    if ctx.json {
+        return out.json_line(line);
+    }
+    let n = &line["notice"];
+    let message = n["message"]
+        .as_str()
+        .or_else(|| n["type"].as_str())
+        .unwrap_or("notice");
     let text = out.style.dim(&format!("-- {message} --"));
     out.line(&text)
 }
@@ -425,6 +459,33 @@ pub async fn run_build(ctx: &Context, build: &str, out: &mut Out) -> Result<Exit
 mod tests {
     use super::*;
     use devctl_units::{ProjectName, UnitName};
+
+    #[test]
+    fn a_notice_of_an_unknown_type_is_kept_and_garbage_is_a_protocol_error() {
+        let known = br#"{"notice":{"type":"missed","unit":"web","lines":3,"message":"3 lines of web missing here"}}"#;
+        assert!(matches!(
+            log_item(known),
+            Ok(LogItem::Notice(LogNotice::Missed { lines: 3, .. }))
+        ));
+        let newer = br#"{"notice":{"type":"paused","unit":"web","message":"web's log paused"}}"#;
+        match log_item(newer) {
+            Ok(LogItem::OtherNotice(v)) => {
+                assert_eq!(v["notice"]["message"], "web's log paused")
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &br#"{"notice":{"lines":3}}"#[..],
+            b"{\"time_us\": \"x\"}",
+            b"not json",
+        ] {
+            assert!(
+                matches!(log_item(bad), Err(CtlError::Protocol { .. })),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn logs_query() {
