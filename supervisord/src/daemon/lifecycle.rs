@@ -286,32 +286,19 @@ mod tests {
         assert!(!holder_is_exiting(std::process::id()));
         assert!(holder_is_exiting(i32::MAX as u32));
         assert!(holder_is_exiting(u32::MAX));
-        // A zombie: a process that exited and that its parent never waits
-        // for. Its parent is a `sleep` (the shell that forked it exec'd
-        // into one), not this test process, so no reaper of another test
-        // running in this process can reap it first.
-        use std::io::BufRead;
-        let mut parent = std::process::Command::new("sh")
-            .args(["-c", "true & echo $!; exec sleep 30"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(parent.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let pid: u32 = line.trim().parse().unwrap();
+        // a zombie: a child that exited and was not waited for yet
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
         let start = std::time::Instant::now();
         while !crate::process::stat(pid as i32).is_some_and(|s| s.is_zombie()) {
             assert!(
                 start.elapsed() < std::time::Duration::from_secs(30),
-                "the orphaned child never became a zombie"
+                "child never became a zombie"
             );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert!(holder_is_exiting(pid));
-        let _ = parent.kill();
-        let _ = parent.wait();
+        child.wait().unwrap();
     }
 
     #[test]
