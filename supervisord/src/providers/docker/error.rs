@@ -142,6 +142,19 @@ impl DockerError {
         }
     }
 
+    /// The container runtime failed while setting the container up, before
+    /// anything of the image ran (runc's "error during container init",
+    /// seen now and then on a loaded machine): starting it again is safe.
+    pub fn is_runtime_setup_failure(&self) -> bool {
+        matches!(
+            self,
+            DockerError::Api {
+                source: bollard::errors::Error::DockerResponseServerError { status_code: 500, message },
+                ..
+            } if message.contains("error during container init")
+        )
+    }
+
     /// The HTTP status the engine answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -280,9 +293,23 @@ mod tests {
             },
         );
         assert_eq!(e.status(), Some(500));
+        assert!(!e.is_runtime_setup_failure());
         assert!(matches!(
             e.into_start_failure(),
             StartFailure::Transient { .. }
         ));
+        let init = |status_code: u16| {
+            DockerError::api(
+                "start container",
+                "c",
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message: "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: writing syncT \"procResume\": write init-p: broken pipe: unknown".into(),
+                },
+            )
+        };
+        assert!(init(500).is_runtime_setup_failure());
+        assert!(!init(404).is_runtime_setup_failure());
+        assert!(!DockerError::NameTaken { name: "c".into() }.is_runtime_setup_failure());
     }
 }

@@ -195,7 +195,7 @@ impl ContainerProvider {
                 });
             }
         }
-        if let Err(e) = engine.start(&id).await {
+        if let Err(e) = start_created(&engine, &id, &name, ctx).await {
             if let Err(re) = engine.remove(&id).await {
                 warn!(container = %name, "cannot remove the container that failed to start: {re}");
             }
@@ -212,6 +212,35 @@ impl ContainerProvider {
             .marker(format!("started container {name} ({})", short(&id)));
         self.watch(engine, id, pid, None, ctx);
         Ok(pid)
+    }
+}
+
+/// Start attempts after the first when the runtime fails in its own setup
+/// of the container (see [`DockerError::is_runtime_setup_failure`]).
+const SETUP_RETRIES: u64 = 2;
+
+/// Start a created container, again (after 100 ms, then 200 ms) when the
+/// runtime failed before anything of the image ran; each retry is marked
+/// in the unit's log.
+async fn start_created(
+    engine: &Engine,
+    id: &str,
+    name: &str,
+    ctx: &RunCtx,
+) -> Result<(), DockerError> {
+    let mut retries = 0;
+    loop {
+        match engine.start(id).await {
+            Err(e) if retries < SETUP_RETRIES && e.is_runtime_setup_failure() => {
+                retries += 1;
+                ctx.log.marker(format!(
+                    "the container runtime failed to set {name} up ({}); starting it again",
+                    e.user_message()
+                ));
+                tokio::time::sleep(Duration::from_millis(100 * retries)).await;
+            }
+            r => return r,
+        }
     }
 }
 
