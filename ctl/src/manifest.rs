@@ -32,6 +32,18 @@ pub struct Manifest {
     pub warnings: Vec<String>,
 }
 
+impl From<devctl_compiler::Loadable> for Manifest {
+    fn from(l: devctl_compiler::Loadable) -> Manifest {
+        Manifest {
+            path: l.request.manifest,
+            root: l.request.root,
+            project: l.project,
+            files: l.request.units,
+            warnings: l.warnings,
+        }
+    }
+}
+
 impl Manifest {
     /// The body of `POST /v1/projects/{p}/load`.
     pub fn load_request(&self) -> LoadRequest {
@@ -123,14 +135,9 @@ pub fn compile_kept(path: &Path, dir: &Path) -> Result<Manifest, CtlError> {
         return Ok(m);
     }
     let l = devctl_compiler::loadable_bytes(&abs, bytes.clone())?;
-    let m = Manifest {
-        path: l.request.manifest,
-        root: l.request.root,
-        project: l.project,
-        files: l.request.units,
-        warnings: l.warnings,
-    };
-    if l.pure {
+    let pure = l.pure;
+    let m = Manifest::from(l);
+    if pure {
         compile_cache::keep(dir, &abs, &bytes, &m);
     }
     Ok(m)
@@ -140,14 +147,7 @@ pub fn compile_kept(path: &Path, dir: &Path) -> Result<Manifest, CtlError> {
 pub fn compile(path: &Path, target: Target) -> Result<Manifest, CtlError> {
     if target == Target::Devctl {
         must_exist(path)?;
-        let l = devctl_compiler::loadable(path)?;
-        return Ok(Manifest {
-            path: l.request.manifest,
-            root: l.request.root,
-            project: l.project,
-            files: l.request.units,
-            warnings: l.warnings,
-        });
+        return Ok(Manifest::from(devctl_compiler::loadable(path)?));
     }
     let c = compiled(path)?;
     let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
