@@ -486,3 +486,31 @@ fn every_read_command_speaks_json() {
     let cat = json(&env.devctl(&["cat", "web", "--json"]).expect_code(0).stdout);
     assert_eq!(cat["file"], "web.service");
 }
+
+/// A verb that loads reuses the last compile of the very same manifest
+/// bytes (kept in the runtime directory); any edit is compiled afresh, and
+/// going back to the old bytes gives back the old units.
+#[test]
+fn a_kept_compile_is_used_for_the_same_bytes_only() {
+    let env = env_with_daemon();
+    env.devctl(&["start", "web"]).expect_code(0);
+    let kept = env.runtime_dir().join("compiled");
+    let entries = || {
+        std::fs::read_dir(&kept)
+            .map(|d| d.filter_map(Result::ok).count())
+            .unwrap_or(0)
+    };
+    assert_eq!(entries(), 1, "nothing kept in {}", kept.display());
+    let with_extra = format!(
+        "{MANIFEST}\nservice \"extra\" {{\n    run \"sleep\" \"1000\"\n    enabled #false\n}}\n"
+    );
+    env.write_manifest(&with_extra);
+    env.devctl(&["start", "extra"]).expect_code(0);
+    env.devctl(&["is-active", "extra"]).expect_code(0);
+    // Back to the first bytes: `extra` is no longer defined.
+    env.write_manifest(MANIFEST);
+    env.devctl(&["start", "extra"]).expect_code(4);
+    env.devctl(&["is-active", "web"]).expect_code(0);
+    assert_eq!(entries(), 1, "one entry per manifest");
+    env.devctl(&["down"]).expect_code(0);
+}
